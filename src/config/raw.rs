@@ -1,0 +1,173 @@
+//! The serde mirror of `identity.toml`: shape only, no cross-field rules.
+//!
+//! Every struct denies unknown fields so a misspelt key is an error, never a
+//! silently ignored setting. The JSON schema is generated from these types,
+//! so the doc comments here are what editors show on hover.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole `identity.toml` file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "tollgate identity.toml")]
+pub struct RawConfig {
+    /// The `iss` of every token and the base of every advertised URL, e.g.
+    /// `"https://id.example.com"`. Default: `http://` + the listen address.
+    /// Set it in production.
+    #[serde(default)]
+    pub issuer: Option<String>,
+
+    /// Network settings.
+    #[serde(default)]
+    pub server: RawServer,
+
+    /// Signing keys.
+    #[serde(default)]
+    pub keys: RawKeys,
+
+    /// The scopes an API can require, e.g. `api1`.
+    #[serde(default)]
+    pub api_scopes: Vec<RawApiScope>,
+
+    /// Optional audiences that group scopes: a token granted any of a
+    /// resource's scopes carries the resource's name in `aud`.
+    #[serde(default)]
+    pub api_resources: Vec<RawApiResource>,
+
+    /// The registered clients.
+    #[serde(default)]
+    pub clients: Vec<RawClient>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address and port to listen on. Default `"127.0.0.1:5001"`. Needs a
+    /// restart to change.
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+/// `[keys]`: where the signing key lives.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    /// Folder of the signing keys, relative to this file. Created 0700 with
+    /// key files 0600 on first start. Default `"keys"`.
+    #[serde(default)]
+    pub dir: Option<String>,
+
+    /// Signature algorithm of access tokens. Only `"ES256"` for now.
+    #[serde(default)]
+    pub algorithm: Option<RawAlgorithm>,
+}
+
+/// A JWS algorithm name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum RawAlgorithm {
+    /// ECDSA with P-256 and SHA-256.
+    ES256,
+}
+
+/// `[[api_scopes]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiScope {
+    /// The scope value clients request, e.g. `"api1"` (RFC 6749 §3.3
+    /// characters: printable ASCII except space, `"` and `\`).
+    pub name: String,
+    /// Human-readable name, shown in docs.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// `[[api_resources]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiResource {
+    /// The audience value, e.g. `"urn:orders"` or `"https://api.example.com"`.
+    pub name: String,
+    /// Scopes (from `api_scopes`) that belong to this resource.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// `[[clients]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    /// The client's identifier, unique in the file.
+    pub client_id: String,
+    /// Grant types the client may use. Default `["client_credentials"]`.
+    #[serde(default)]
+    pub allowed_grant_types: Option<Vec<String>>,
+    /// Scopes the client may request; each must be declared in `api_scopes`.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
+    /// Lifetime of its access tokens: integer seconds or `"90s"`, `"15m"`,
+    /// `"1h"`, `"7d"`. Default `"1h"`.
+    #[serde(default)]
+    pub access_token_lifetime: Option<RawDuration>,
+    /// A disabled client gets `invalid_client`. Default `true`.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Extra claims copied into every token of this client, e.g.
+    /// `{ tenant = "acme" }`. Registered claims may not be shadowed.
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+    /// The client's secrets; any one that is not expired authenticates it.
+    #[serde(default)]
+    pub secrets: Vec<RawSecret>,
+}
+
+/// `[[clients.secrets]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecret {
+    /// Argon2id PHC string from `tollgate hash-secret`, e.g.
+    /// `"$argon2id$v=19$m=19456,t=2,p=1$..."`. Never the secret itself.
+    pub hash: String,
+    /// Optional expiry (RFC 3339 date-time, e.g. `2027-01-01T00:00:00Z`):
+    /// from then on the secret no longer authenticates.
+    #[serde(default)]
+    pub expires: Option<RawDateTime>,
+}
+
+/// Integer seconds or a string such as `"15m"`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawDuration {
+    /// Whole seconds.
+    Seconds(u64),
+    /// A number with a unit: `s`, `m`, `h`, `d`, e.g. `"15m"`.
+    Text(String),
+}
+
+/// A TOML date-time (`2027-01-01T00:00:00Z`) or the same as a string.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawDateTime {
+    /// A native TOML offset date-time.
+    Toml(toml::value::Datetime),
+    /// An RFC 3339 string, e.g. from an environment override.
+    Text(String),
+}
+
+impl JsonSchema for RawDateTime {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DateTime".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Taplo validates TOML date-times against `format: date-time`.
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 date-time with offset, e.g. 2027-01-01T00:00:00Z"
+        })
+    }
+}

@@ -1,0 +1,336 @@
+//! Raw config → [`Config`]: every cross-field rule lives here, once, and
+//! every broken rule becomes a [`Problem`] with its line. Does no Argon2
+//! work (hashes are only parsed), so even a huge file validates fast.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::locate::Locator;
+use super::raw::{RawClient, RawConfig, RawDateTime};
+use super::{ApiResource, ApiScope, Config, DEFAULT_LISTEN, KeysConfig, Problem, duration};
+use crate::oauth::client::{ClientSecret, SecretHash};
+use crate::oauth::{Client, ClientId, GrantType, ScopeSet, ScopeToken};
+
+/// Claims tollgate sets itself; a client's extra claims may not replace them.
+pub const REGISTERED_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "cnf",
+];
+
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+struct Problems<'a> {
+    locator: Locator<'a>,
+    list: Vec<Problem>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.add_hinted(path, message, None);
+    }
+
+    fn add_hinted(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: Option<&str>,
+    ) {
+        let key_path = path.into();
+        // A path the document doesn't hold (a defaulted key) is reported
+        // at its parent, the nearest place the operator can act on.
+        let pos = ancestors(&key_path).find_map(|p| self.locator.find(p));
+        self.list.push(Problem {
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            key_path,
+            message: message.into(),
+            hint: hint.map(str::to_owned),
+        });
+    }
+}
+
+/// `a.b[1].c`, `a.b[1]`, `a.b`, `a`.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    let mut next = Some(path);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.rfind(['.', '[']).map(|i| &current[..i]);
+        Some(current)
+    })
+}
+
+pub fn from_toml(text: &str, base: &Path) -> Result<Config, Vec<Problem>> {
+    let mut problems = Problems {
+        locator: Locator::new(text),
+        list: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let offset = e.span().map(|s| s.start);
+            let pos = offset.map(|o| problems.locator.position(o));
+            let key_path = offset
+                .and_then(|o| problems.locator.path_at(o))
+                .unwrap_or_default()
+                .to_owned();
+            return Err(vec![Problem {
+                key_path,
+                line: pos.map(|p| p.line),
+                column: pos.map(|p| p.column),
+                message: e.message().trim().to_owned(),
+                hint: None,
+            }]);
+        }
+    };
+    let config = build(&raw, base, &mut problems);
+    if problems.list.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems.list)
+    }
+}
+
+fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Config {
+    let issuer = raw.issuer.as_deref().and_then(|i| match check_issuer(i) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            problems.add("issuer", e);
+            None
+        }
+    });
+    let listen = raw
+        .server
+        .listen
+        .clone()
+        .unwrap_or_else(|| DEFAULT_LISTEN.into());
+    if listen.parse::<SocketAddr>().is_err() {
+        problems.add(
+            "server.listen",
+            format!("{listen:?} is not an IP:PORT address, e.g. \"0.0.0.0:5001\""),
+        );
+    }
+    let keys = KeysConfig {
+        dir: base.join(raw.keys.dir.as_deref().unwrap_or("keys")),
+    };
+
+    let mut scopes = Vec::new();
+    let mut scopes_supported = ScopeSet::default();
+    for (i, s) in raw.api_scopes.iter().enumerate() {
+        let path = format!("api_scopes[{i}].name");
+        match s.name.parse::<ScopeToken>() {
+            Ok(name) if scopes_supported.contains(&name) => {
+                problems.add(path, format!("scope {name} is declared twice"))
+            }
+            Ok(name) => {
+                scopes_supported.insert(name.clone());
+                scopes.push(ApiScope {
+                    name,
+                    display_name: s.display_name.clone(),
+                });
+            }
+            Err(e) => problems.add(path, e.to_string()),
+        }
+    }
+
+    let mut resources = Vec::new();
+    let mut resource_names = HashSet::new();
+    for (i, r) in raw.api_resources.iter().enumerate() {
+        if r.name.trim().is_empty() {
+            problems.add(
+                format!("api_resources[{i}].name"),
+                "a resource name may not be empty",
+            );
+        } else if !resource_names.insert(r.name.as_str()) {
+            problems.add(
+                format!("api_resources[{i}].name"),
+                format!("resource {} is declared twice", r.name),
+            );
+        }
+        let scopes = known_scopes(
+            &r.scopes,
+            &format!("api_resources[{i}].scopes"),
+            &scopes_supported,
+            problems,
+        );
+        resources.push(ApiResource {
+            name: r.name.clone(),
+            scopes: scopes.iter().cloned().collect(),
+        });
+    }
+
+    let mut clients = HashMap::new();
+    for (i, c) in raw.clients.iter().enumerate() {
+        if let Some(client) = build_client(c, i, &scopes_supported, problems) {
+            if clients.contains_key(client.id.as_str()) {
+                problems.add(
+                    format!("clients[{i}].client_id"),
+                    format!("client_id {:?} is used by an earlier client", c.client_id),
+                );
+            } else {
+                clients.insert(client.id.as_str().to_owned(), Arc::new(client));
+            }
+        }
+    }
+
+    Config {
+        issuer,
+        listen,
+        keys,
+        scopes,
+        resources,
+        clients,
+        scopes_supported,
+    }
+}
+
+fn check_issuer(issuer: &str) -> Result<String, String> {
+    let url = url::Url::parse(issuer).map_err(|e| format!("{issuer:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the issuer must be an http or https URL".into());
+    }
+    // RFC 8414 §2: "a URL that uses the https scheme and has no query or
+    // fragment components".
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the issuer may not have a query or fragment".into());
+    }
+    Ok(issuer.trim_end_matches('/').to_owned())
+}
+
+/// Parses a list of scope names, each of which must be declared.
+fn known_scopes(
+    names: &[String],
+    path: &str,
+    declared: &ScopeSet,
+    problems: &mut Problems<'_>,
+) -> ScopeSet {
+    let mut set = ScopeSet::default();
+    for (j, name) in names.iter().enumerate() {
+        match name.parse::<ScopeToken>() {
+            Ok(s) if declared.contains(&s) => set.insert(s),
+            Ok(s) => problems.add_hinted(
+                format!("{path}[{j}]"),
+                format!("scope {s} is not declared in [[api_scopes]]"),
+                Some("add [[api_scopes]] name = \"...\" or fix the spelling"),
+            ),
+            Err(e) => problems.add(format!("{path}[{j}]"), e.to_string()),
+        }
+    }
+    set
+}
+
+fn build_client(
+    c: &RawClient,
+    i: usize,
+    declared: &ScopeSet,
+    problems: &mut Problems<'_>,
+) -> Option<Client> {
+    let at = |k: &str| format!("clients[{i}].{k}");
+    let before = problems.list.len();
+    let id = c
+        .client_id
+        .parse::<ClientId>()
+        .map_err(|e| problems.add(at("client_id"), e))
+        .ok();
+
+    let grant_types = match &c.allowed_grant_types {
+        None => vec![GrantType::ClientCredentials],
+        Some(names) => names
+            .iter()
+            .enumerate()
+            .filter_map(|(j, g)| {
+                g.parse::<GrantType>()
+                    .map_err(|()| {
+                        let supported: Vec<_> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+                        problems.add(
+                            format!("{}[{j}]", at("allowed_grant_types")),
+                            format!(
+                                "grant type {g:?} is not supported (supported: {})",
+                                supported.join(", ")
+                            ),
+                        )
+                    })
+                    .ok()
+            })
+            .collect(),
+    };
+    let allowed_scopes = known_scopes(&c.allowed_scopes, &at("allowed_scopes"), declared, problems);
+    let access_token_lifetime = match &c.access_token_lifetime {
+        None => DEFAULT_TOKEN_LIFETIME,
+        Some(d) => duration::parse(d).unwrap_or_else(|e| {
+            problems.add(at("access_token_lifetime"), e);
+            DEFAULT_TOKEN_LIFETIME
+        }),
+    };
+    let mut claims = serde_json::Map::new();
+    for (name, value) in &c.claims {
+        if REGISTERED_CLAIMS.contains(&name.as_str()) {
+            problems.add(
+                format!("{}.{name}", at("claims")),
+                format!("claim {name:?} is set by tollgate itself and cannot be overridden"),
+            );
+        } else {
+            claims.insert(name.clone(), value.clone());
+        }
+    }
+    let mut secrets = Vec::new();
+    for (j, s) in c.secrets.iter().enumerate() {
+        let hash = s.hash.parse::<SecretHash>().map_err(|e| {
+            let plaintext = !s.hash.starts_with('$');
+            let (message, hint) = if plaintext {
+                (
+                    "this looks like a plaintext secret; only Argon2id hashes may be stored"
+                        .to_owned(),
+                    Some("run `tollgate hash-secret` and paste the $argon2id$... line it prints"),
+                )
+            } else {
+                (e, None)
+            };
+            problems.add_hinted(format!("{}[{j}].hash", at("secrets")), message, hint)
+        });
+        let expires = match &s.expires {
+            None => Ok(None),
+            Some(raw) => parse_datetime(raw)
+                .map(Some)
+                .map_err(|e| problems.add(format!("{}[{j}].expires", at("secrets")), e)),
+        };
+        if let (Ok(hash), Ok(expires)) = (hash, expires) {
+            secrets.push(ClientSecret { hash, expires });
+        }
+    }
+    if problems.list.len() > before {
+        return None;
+    }
+    Some(Client {
+        id: id?,
+        grant_types,
+        allowed_scopes,
+        access_token_lifetime,
+        enabled: c.enabled.unwrap_or(true),
+        claims,
+        secrets,
+    })
+}
+
+fn parse_datetime(raw: &RawDateTime) -> Result<OffsetDateTime, String> {
+    let text = match raw {
+        RawDateTime::Toml(dt) => dt.to_string(),
+        RawDateTime::Text(s) => s.clone(),
+    };
+    OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| {
+        format!("{text} is not a date-time with an offset; write e.g. 2027-01-01T00:00:00Z")
+    })
+}

@@ -1,0 +1,98 @@
+//! Discovery: OpenID Connect Discovery 1.0 and RFC 8414 metadata, one
+//! document at both well-known paths.
+
+use std::sync::Arc;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::{ApiTags, AppState};
+
+/// Authorization server metadata (RFC 8414 §2, OIDC Discovery §3).
+#[derive(Object)]
+pub struct Discovery {
+    /// The issuer identifier: the `iss` of every token.
+    issuer: String,
+    /// URL of the token endpoint.
+    token_endpoint: String,
+    /// URL of the JWK Set with the token signing keys.
+    jwks_uri: String,
+    /// Always `["client_credentials"]`.
+    grant_types_supported: Vec<String>,
+    /// `client_secret_basic` and `client_secret_post`.
+    token_endpoint_auth_methods_supported: Vec<String>,
+    /// Every scope declared in identity.toml.
+    scopes_supported: Vec<String>,
+    /// Empty: tollgate has no authorization endpoint. RFC 8414 makes the
+    /// member required, so it is present.
+    response_types_supported: Vec<String>,
+    /// `["public"]`; required by OIDC Discovery.
+    subject_types_supported: Vec<String>,
+    /// Required by OIDC Discovery; tollgate issues no ID tokens, but
+    /// answers with the algorithm of its keys so OIDC libraries accept the
+    /// document.
+    id_token_signing_alg_values_supported: Vec<String>,
+    /// Claims that may appear in access tokens.
+    claims_supported: Vec<String>,
+    /// Human-readable API documentation.
+    service_documentation: String,
+}
+
+pub struct DiscoveryApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi]
+impl DiscoveryApi {
+    /// OpenID Connect discovery document
+    #[oai(
+        path = "/.well-known/openid-configuration",
+        method = "get",
+        tag = "ApiTags::Discovery"
+    )]
+    async fn openid_configuration(&self) -> Json<Discovery> {
+        Json(self.document())
+    }
+
+    /// OAuth 2.0 authorization server metadata (RFC 8414)
+    ///
+    /// The same document as `/.well-known/openid-configuration`.
+    #[oai(
+        path = "/.well-known/oauth-authorization-server",
+        method = "get",
+        tag = "ApiTags::Discovery"
+    )]
+    async fn oauth_authorization_server(&self) -> Json<Discovery> {
+        Json(self.document())
+    }
+}
+
+impl DiscoveryApi {
+    fn document(&self) -> Discovery {
+        let config = self.state.config();
+        let issuer = self.state.issuer(&config);
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let mut claims = strings(&crate::config::REGISTERED_CLAIMS);
+        claims.retain(|c| c != "cnf");
+        Discovery {
+            token_endpoint: format!("{issuer}/connect/token"),
+            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            service_documentation: format!("{issuer}/docs"),
+            grant_types_supported: strings(&["client_credentials"]),
+            token_endpoint_auth_methods_supported: strings(&[
+                "client_secret_basic",
+                "client_secret_post",
+            ]),
+            scopes_supported: config
+                .scopes_supported
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            response_types_supported: Vec::new(),
+            subject_types_supported: strings(&["public"]),
+            id_token_signing_alg_values_supported: strings(&["ES256"]),
+            claims_supported: claims,
+            issuer,
+        }
+    }
+}

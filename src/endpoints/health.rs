@@ -1,0 +1,63 @@
+//! `GET /healthz`: liveness/readiness and what configuration is in force.
+
+use std::sync::Arc;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use time::format_description::well_known::Rfc3339;
+
+use super::{ApiTags, AppState};
+
+/// Server health.
+#[derive(Object)]
+pub struct Health {
+    /// `ok` while the server serves a valid configuration.
+    status: String,
+    config: ConfigHealth,
+    keys: KeysHealth,
+}
+
+/// The configuration in force.
+#[derive(Object)]
+pub struct ConfigHealth {
+    /// Increments with every applied configuration.
+    generation: u64,
+    /// SHA-256 of the file that is in force.
+    sha256: String,
+    /// When it was loaded (RFC 3339).
+    loaded_at: String,
+    /// The last rejected file's problem, if the latest edit was refused.
+    last_error: Option<String>,
+}
+
+/// Signing keys.
+#[derive(Object)]
+pub struct KeysHealth {
+    /// `kid` of the key that signs new tokens.
+    active_kid: String,
+}
+
+pub struct HealthApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi]
+impl HealthApi {
+    /// Health
+    #[oai(path = "/healthz", method = "get", tag = "ApiTags::Operations")]
+    async fn healthz(&self) -> Json<Health> {
+        let status = self.state.status();
+        Json(Health {
+            status: "ok".into(),
+            config: ConfigHealth {
+                generation: status.generation,
+                sha256: status.sha256,
+                loaded_at: status.loaded_at.format(&Rfc3339).unwrap_or_default(),
+                last_error: status.last_error,
+            },
+            keys: KeysHealth {
+                active_kid: self.state.keys.active().kid().to_owned(),
+            },
+        })
+    }
+}

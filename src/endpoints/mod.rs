@@ -1,0 +1,80 @@
+//! HTTP: the only module that imports poem. Each endpoint adapts the
+//! protocol core; `routes` puts them together with the OpenAPI document
+//! and the docs UI.
+
+mod discovery;
+mod health;
+mod jwks;
+mod payload;
+mod token;
+
+use std::sync::Arc;
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+pub use crate::state::AppState;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Token issuance.
+    #[oai(rename = "OAuth 2.0")]
+    OAuth,
+    /// Metadata an API or client reads to find and trust the server.
+    Discovery,
+    /// Running the server.
+    Operations,
+}
+
+fn service(
+    state: &Arc<AppState>,
+) -> OpenApiService<
+    (
+        discovery::DiscoveryApi,
+        jwks::JwksApi,
+        token::TokenApi,
+        health::HealthApi,
+    ),
+    (),
+> {
+    OpenApiService::new(
+        (
+            discovery::DiscoveryApi {
+                state: state.clone(),
+            },
+            jwks::JwksApi {
+                state: state.clone(),
+            },
+            token::TokenApi {
+                state: state.clone(),
+            },
+            health::HealthApi {
+                state: state.clone(),
+            },
+        ),
+        "tollgate",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "OAuth 2.0 authorization server for the client credentials grant. \
+         Issues RFC 9068 JWT access tokens signed with ES256; APIs validate them \
+         with the keys from the discovery document's jwks_uri.",
+    )
+}
+
+/// The OpenAPI document, as `/openapi.json` serves it.
+pub fn openapi_json(state: &Arc<AppState>) -> String {
+    service(state).spec()
+}
+
+/// Every route of the server.
+pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+    let api = service(&state);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .nest("/", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .with(poem::middleware::Tracing)
+}

@@ -1,0 +1,125 @@
+//! tollgate: an OAuth 2.0 authorization server whose whole state is one
+//! declarative file, `identity.toml`.
+//!
+//! # Layout
+//!
+//! - [`config`]: `identity.toml` — the raw serde mirror, validation with
+//!   line numbers, the validated [`config::Config`].
+//! - [`oauth`]: the protocol core — RFC 6749 errors, scopes, clients,
+//!   token request parsing, client authentication, the client_credentials
+//!   grant. *Architecture invariant:* no poem, no IO, time passed in.
+//! - [`token`]: RFC 9068 access token claims and minting.
+//! - [`keys`]: ES256 signing keys — load or generate, `kid` (RFC 7638),
+//!   JWKS.
+//! - [`state`]: what each request reads (config behind an `ArcSwap`, keys).
+//! - [`endpoints`]: HTTP — the only module that imports poem; the OpenAPI
+//!   document and docs UI are generated from it.
+//! - [`resource`]: for API authors — validates tollgate's tokens through
+//!   discovery and JWKS; the sample API uses it.
+//!
+//! `src/main.rs` is only the command line; [`Server`] is the program, and
+//! the integration tests start it on `127.0.0.1:0`.
+
+pub mod config;
+pub mod endpoints;
+pub mod keys;
+pub mod oauth;
+pub mod resource;
+pub mod state;
+pub mod token;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::TcpAcceptor;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A bound, ready server.
+pub struct Server {
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Loads and validates `config_path`, loads or generates the signing
+    /// key, and binds `listen` (or the file's `server.listen`).
+    pub async fn bind(config_path: &Path, listen: Option<&str>) -> anyhow::Result<Server> {
+        let bytes = std::fs::read(config_path)
+            .with_context(|| format!("{}: cannot read", config_path.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", config_path.display()))?;
+        let config = Config::from_toml(&text, config_path)?;
+        let sha256 = hex(&Sha256::digest(text.as_bytes()));
+        let keys = keys::load_or_generate(&config.keys.dir)?;
+
+        let listen = listen.unwrap_or(&config.listen).to_owned();
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let host = if addr.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            addr.to_string()
+        };
+        let host = if addr.ip().is_unspecified() {
+            format!("{host}:{}", addr.port())
+        } else {
+            host
+        };
+        let default_issuer = format!("http://{host}");
+        if config.issuer.is_none() {
+            tracing::warn!(issuer = %default_issuer, "no issuer set in the config file; using the listen address");
+        }
+        // The dummy hash for unknown clients costs one Argon2 run: pay it
+        // now, not on the first request (which would be a timing tell).
+        tokio::task::spawn_blocking(oauth::client_auth::warm_up).await?;
+
+        let state = Arc::new(AppState::new(config, sha256, keys, default_issuer));
+        Ok(Server {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish (up to a grace period).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        tracing::info!(
+            issuer = %self.state.issuer(&self.state.config()),
+            "listening on http://{}", self.addr
+        );
+        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                endpoints::routes(self.state),
+                shutdown,
+                Some(SHUTDOWN_GRACE),
+            )
+            .await
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

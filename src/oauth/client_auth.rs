@@ -1,0 +1,76 @@
+//! Client authentication: the presented secret against the stored Argon2id
+//! hashes. Unknown clients are verified against a dummy hash with the same
+//! parameters, so that the time an answer takes does not tell an attacker
+//! whether a client id exists.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use time::OffsetDateTime;
+
+use super::client::{Client, ClientCredentials, PresentedSecret};
+use super::error::OAuthError;
+use crate::config::Config;
+
+/// Hashes a secret the way `tollgate hash-secret` does: Argon2id with the
+/// argon2 crate's defaults (m=19456 KiB, t=2, p=1, the OWASP baseline) and a
+/// random salt.
+pub fn hash_secret(secret: &str) -> Result<String, argon2::password_hash::Error> {
+    Ok(Argon2::default()
+        .hash_password(secret.as_bytes())?
+        .to_string())
+}
+
+/// A hash of a random value with the default parameters, made once per
+/// process: it stands in for the hash of a client that does not exist.
+fn dummy_hash() -> &'static PasswordHash {
+    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut random = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut random).expect("system random source");
+        Argon2::default()
+            .hash_password(&random)
+            .expect("hashing a random value with default parameters")
+    })
+}
+
+fn verify(secret: &PresentedSecret, hash: &PasswordHash) -> bool {
+    Argon2::default()
+        .verify_password(secret.expose().as_bytes(), hash)
+        .is_ok()
+}
+
+/// Authenticates the client. Costs at least one Argon2 verification whatever
+/// the outcome. Every failure is the same `invalid_client`.
+pub fn authenticate(
+    config: &Config,
+    creds: &ClientCredentials,
+    now: OffsetDateTime,
+) -> Result<Arc<Client>, OAuthError> {
+    let fail = || OAuthError::invalid_client(creds.method.is_basic());
+    let client = config.client(&creds.client_id);
+    let mut hashes = client
+        .into_iter()
+        .flat_map(|c| c.secrets.iter())
+        .filter(|s| s.is_valid_at(now))
+        .map(|s| s.hash.phc())
+        .peekable();
+    let matched = if hashes.peek().is_none() {
+        // Unknown client, or no secret still valid: do the same work anyway.
+        let _ = verify(&creds.secret, dummy_hash());
+        false
+    } else {
+        hashes.any(|h| verify(&creds.secret, h))
+    };
+    match client {
+        Some(c) if matched && c.enabled => Ok(c.clone()),
+        _ => Err(fail()),
+    }
+}
+
+/// Warms the dummy hash so the first unknown-client request is not slower
+/// than the rest (which would itself be a timing signal).
+pub fn warm_up() {
+    dummy_hash();
+}

@@ -1,0 +1,69 @@
+//! What every request reads: the current configuration (swapped whole on
+//! reload, loaded once per request), the signing keys, the clock.
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::keys::KeySet;
+
+/// How the configuration in force was loaded, for `/healthz`.
+#[derive(Debug, Clone)]
+pub struct ConfigStatus {
+    pub generation: u64,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    pub loaded_at: OffsetDateTime,
+    pub last_error: Option<String>,
+}
+
+pub struct AppState {
+    config: ArcSwap<Config>,
+    status: Mutex<ConfigStatus>,
+    pub keys: KeySet,
+    /// `http://` + the bound address: the issuer when the file sets none.
+    pub default_issuer: String,
+    /// The wall clock; tests may pin it.
+    pub clock: fn() -> OffsetDateTime,
+}
+
+impl AppState {
+    pub fn new(config: Config, sha256: String, keys: KeySet, default_issuer: String) -> Self {
+        let clock: fn() -> OffsetDateTime = OffsetDateTime::now_utc;
+        Self {
+            config: ArcSwap::from_pointee(config),
+            status: Mutex::new(ConfigStatus {
+                generation: 1,
+                sha256,
+                loaded_at: clock(),
+                last_error: None,
+            }),
+            keys,
+            default_issuer,
+            clock,
+        }
+    }
+
+    /// The configuration in force. Load it once per request and pass it
+    /// down, so a request never sees half of a reload.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    pub fn status(&self) -> ConfigStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The issuer of `config`: the configured one, else the default.
+    pub fn issuer(&self, config: &Config) -> String {
+        config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| self.default_issuer.clone())
+    }
+}

@@ -15,8 +15,10 @@ use super::payload::{SerdeJson, TokenForm};
 use crate::oauth::{self, ErrorCode, OAuthError, client_auth};
 use crate::token;
 
-/// The token request as the OpenAPI document shows it (the handler reads
-/// the raw form, see [`TokenForm`]).
+/// A token request (RFC 6749 §4.4.2), form-urlencoded. Parameters not
+/// listed are ignored; a listed one sent twice is `invalid_request`.
+//
+// Documentation only: the handler reads the raw form (see `TokenForm`).
 #[derive(Object)]
 #[oai(rename = "TokenRequest")]
 pub struct TokenRequestForm {
@@ -34,7 +36,7 @@ pub struct TokenRequestForm {
 
 /// The grant types the token endpoint accepts.
 #[derive(Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "GrantType", rename_all = "snake_case")]
 pub enum GrantTypeParam {
     ClientCredentials,
 }
@@ -55,7 +57,7 @@ pub struct TokenSuccessDoc {
 
 /// The RFC 6749 §5.2 error codes.
 #[derive(Enum, Clone, Copy)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "ErrorCode", rename_all = "snake_case")]
 pub enum ErrorCodeDoc {
     InvalidRequest,
     InvalidClient,

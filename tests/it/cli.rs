@@ -1,0 +1,125 @@
+//! The command line: hash-secret, check, schema.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Argon2, PasswordVerifier};
+
+use crate::support::{quickstart_toml, tollgate_bin};
+
+fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(tollgate_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn verifies(secret: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(secret.as_bytes(), &PasswordHash::new(phc).unwrap())
+        .is_ok()
+}
+
+#[test]
+fn hash_secret_reads_the_first_line_of_stdin_and_prints_an_argon2id_hash() {
+    let (code, out, _) = run(&["hash-secret"], "s3cret\nignored\n");
+    assert_eq!(code, 0);
+    let phc = out.trim();
+    assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
+    assert!(verifies("s3cret", phc));
+    assert!(!verifies("s3cret\n", phc));
+}
+
+#[test]
+fn hash_secret_refuses_an_empty_secret() {
+    let (code, _, err) = run(&["hash-secret"], "\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn hash_secret_generate_makes_a_strong_unreserved_secret_and_its_hash() {
+    let (code, out, _) = run(&["hash-secret", "--generate"], "");
+    assert_eq!(code, 0);
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .unwrap()
+        .trim();
+    let phc = out
+        .lines()
+        .find_map(|l| l.strip_prefix("hash:"))
+        .unwrap()
+        .trim();
+    assert_eq!(secret.len(), 32);
+    assert!(
+        secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert!(verifies(secret, phc));
+    let (_, again, _) = run(&["hash-secret", "--generate"], "");
+    assert_ne!(out, again);
+}
+
+#[test]
+fn check_exits_0_for_a_good_file_1_for_a_bad_one_and_2_for_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, quickstart_toml()).unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[clients]]\nclient_id = \"c\"\nallowed_scopes = [\"nope\"]\n",
+    )
+    .unwrap();
+    let (code, _, _) = run(&["check", "--config", good.to_str().unwrap()], "");
+    assert_eq!(code, 0);
+    let (code, _, err) = run(&["check", "--config", bad.to_str().unwrap()], "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("bad.toml:3:19: clients[0].allowed_scopes[0]: scope nope is not declared"),
+        "{err}"
+    );
+    let (code, _, _) = run(
+        &[
+            "check",
+            "--config",
+            dir.path().join("none.toml").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn the_committed_schema_is_what_tollgate_schema_prints() {
+    let (code, out, _) = run(&["schema"], "");
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/identity.schema.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        out.trim_end(),
+        committed.trim_end(),
+        "schemas/identity.schema.json is stale: run `cargo run -- schema > schemas/identity.schema.json`"
+    );
+}

@@ -1,0 +1,142 @@
+//! identity.toml validation: every broken rule reported with its key path
+//! and line.
+
+use std::path::Path;
+
+use tollgate::config::{Config, ConfigError};
+
+use crate::support::{hash, quickstart_toml};
+
+fn problems(toml: &str) -> Vec<(String, Option<usize>, String)> {
+    match Config::from_toml(toml, Path::new("identity.toml")) {
+        Ok(_) => panic!("accepted:\n{toml}"),
+        Err(e) => e
+            .problems()
+            .iter()
+            .map(|p| (p.key_path.clone(), p.line, p.message.clone()))
+            .collect(),
+    }
+}
+
+#[test]
+fn the_shipped_identity_toml_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("identity.toml");
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.issuer.as_deref(), Some("http://localhost:5001"));
+    assert!(config.client("client").is_some());
+}
+
+#[test]
+fn broken_files_name_the_key_and_the_line() {
+    let h = hash("secret");
+    // (file, key path, line, words in the message)
+    let cases: Vec<(String, &str, usize, &str)> = vec![
+        ("issuer = 5\n".into(), "issuer", 1, "invalid type"),
+        ("[server]\nlisten = \"x\"\nport = 1\n".into(), "server.port", 3, "unknown field"),
+        ("colour = \"red\"\n".into(), "colour", 1, "unknown field"),
+        ("issuer = \"ftp://x\"\n".into(), "issuer", 1, "http"),
+        ("[server]\nlisten = \"localhost\"\n".into(), "server.listen", 2, "IP:PORT"),
+        ("[[api_scopes]]\nname = \"a b\"\n".into(), "api_scopes[0].name", 2, "RFC 6749"),
+        ("[[api_scopes]]\nname = \"a\"\n[[api_scopes]]\nname = \"a\"\n".into(), "api_scopes[1].name", 4, "twice"),
+        (
+            "[[api_scopes]]\nname = \"a\"\n[[clients]]\nclient_id = \"c\"\nallowed_scopes = [\"a\", \"b\"]\n".into(),
+            "clients[0].allowed_scopes[1]",
+            5,
+            "not declared",
+        ),
+        ("[[api_resources]]\nname = \"r\"\nscopes = [\"zz\"]\n".into(), "api_resources[0].scopes[0]", 3, "not declared"),
+        (
+            "[[clients]]\nclient_id = \"c\"\n[[clients]]\nclient_id = \"c\"\n".into(),
+            "clients[1].client_id",
+            4,
+            "earlier client",
+        ),
+        (
+            "[[clients]]\nclient_id = \"c\"\n[[clients.secrets]]\nhash = \"secret\"\n".into(),
+            "clients[0].secrets[0].hash",
+            4,
+            "plaintext",
+        ),
+        (
+            "[[clients]]\nclient_id = \"c\"\n[[clients.secrets]]\nhash = \"$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$8k8T9Vn6RlUOyyEbYOWMmg\"\n".into(),
+            "clients[0].secrets[0].hash",
+            4,
+            "argon2id",
+        ),
+        (
+            format!("[[clients]]\nclient_id = \"c\"\n[[clients.secrets]]\nhash = \"{h}\"\nexpires = 2027-01-01T00:00:00\n"),
+            "clients[0].secrets[0].expires",
+            5,
+            "offset",
+        ),
+        ("[[clients]]\nclient_id = \"c\"\nclaims = { sub = \"x\" }\n".into(), "clients[0].claims.sub", 3, "set by tollgate"),
+        ("[[clients]]\nclient_id = \"c\"\naccess_token_lifetime = \"soon\"\n".into(), "clients[0].access_token_lifetime", 3, "duration"),
+        ("[[clients]]\nclient_id = \"c\"\nallowed_grant_types = [\"password\"]\n".into(), "clients[0].allowed_grant_types[0]", 3, "not supported"),
+        ("[[clients]]\nclient_id = \"\"\n".into(), "clients[0].client_id", 2, "empty"),
+        ("[keys]\nalgorithm = \"HS256\"\n".into(), "keys.algorithm", 2, "unknown variant"),
+        ("[[clients]\n".into(), "", 1, ""),
+    ];
+    for (toml, path, line, words) in cases {
+        let found = problems(&toml);
+        assert!(
+            found
+                .iter()
+                .any(|(p, l, m)| p == path && *l == Some(line) && m.contains(words)),
+            "expected {path} at line {line} with {words:?} for\n{toml}\ngot {found:?}"
+        );
+    }
+}
+
+#[test]
+fn every_meaning_problem_is_reported_at_once() {
+    let toml = "[[api_scopes]]\nname = \"a\"\n[[clients]]\nclient_id = \"c\"\nallowed_scopes = [\"x\"]\nclaims = { iss = 1 }\n[[clients.secrets]]\nhash = \"plain\"\n";
+    let found = problems(toml);
+    let paths: Vec<_> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "clients[0].allowed_scopes[0]",
+            "clients[0].claims.iss",
+            "clients[0].secrets[0].hash"
+        ]
+    );
+}
+
+#[test]
+fn problems_print_like_compiler_errors_with_hints() {
+    let toml = "[[clients]]\nclient_id = \"c\"\n[[clients.secrets]]\nhash = \"secret\"\n";
+    let err = Config::from_toml(toml, Path::new("conf/identity.toml")).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "conf/identity.toml:4:1: clients[0].secrets[0].hash: this looks like a plaintext secret"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("hint: run `tollgate hash-secret`"), "{text}");
+    assert!(
+        !text.contains("\"secret\""),
+        "the secret itself is not echoed: {text}"
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_its_own_error() {
+    let err = Config::load(Path::new("/nonexistent/identity.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Unreadable { .. }));
+}
+
+#[test]
+fn defaults_fill_what_the_file_leaves_out() {
+    let config =
+        Config::from_toml(&quickstart_toml(), Path::new("/etc/tollgate/identity.toml")).unwrap();
+    assert_eq!(config.listen, "127.0.0.1:5001");
+    assert_eq!(config.keys.dir, Path::new("/etc/tollgate/keys"));
+    let client = config.client("client").unwrap();
+    assert!(client.enabled);
+    assert_eq!(client.access_token_lifetime.as_secs(), 3600);
+    assert_eq!(
+        client.grant_types,
+        [tollgate::oauth::GrantType::ClientCredentials]
+    );
+}

@@ -1,0 +1,94 @@
+//! Discovery and JWKS.
+
+use serde_json::Value;
+
+use crate::support::{TestServer, quickstart_toml};
+
+async fn get(server: &TestServer, path: &str) -> Value {
+    let r = server.http.get(server.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_need() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let oidc = get(&server, "/.well-known/openid-configuration").await;
+    let rfc8414 = get(&server, "/.well-known/oauth-authorization-server").await;
+    assert_eq!(oidc, rfc8414);
+    let issuer = server.issuer();
+    assert_eq!(oidc["issuer"], issuer);
+    assert_eq!(oidc["token_endpoint"], format!("{issuer}/connect/token"));
+    assert_eq!(oidc["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
+    assert_eq!(
+        oidc["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(
+        oidc["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(oidc["scopes_supported"], serde_json::json!(["api1"]));
+    assert!(oidc["response_types_supported"].is_array());
+    assert_eq!(
+        oidc["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+    assert_eq!(
+        oidc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+}
+
+#[tokio::test]
+async fn the_configured_issuer_is_used_everywhere() {
+    let toml = format!("issuer = \"https://id.example.com\"\n{}", quickstart_toml());
+    let server = TestServer::spawn(&toml).await;
+    let oidc = get(&server, "/.well-known/openid-configuration").await;
+    assert_eq!(oidc["issuer"], "https://id.example.com");
+    assert_eq!(
+        oidc["token_endpoint"],
+        "https://id.example.com/connect/token"
+    );
+}
+
+#[tokio::test]
+async fn the_jwks_publishes_only_public_ec_keys_named_by_their_thumbprint() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let jwks = get(&server, "/.well-known/jwks.json").await;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = keys[0].as_object().unwrap();
+    let mut members: Vec<_> = key.keys().map(String::as_str).collect();
+    members.sort();
+    assert_eq!(
+        members,
+        ["alg", "crv", "kid", "kty", "use", "x", "y"],
+        "no private member such as d"
+    );
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["crv"], "P-256");
+    assert_eq!(key["alg"], "ES256");
+    // RFC 7638: SHA-256 over the canonical JSON of crv, kty, x, y.
+    use base64::Engine;
+    use sha2::Digest;
+    let canonical = format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+        key["x"].as_str().unwrap(),
+        key["y"].as_str().unwrap()
+    );
+    let thumbprint =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical));
+    assert_eq!(key["kid"], thumbprint);
+}
+
+#[tokio::test]
+async fn health_reports_the_config_generation_and_the_active_key() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let health = get(&server, "/healthz").await;
+    let jwks = get(&server, "/.well-known/jwks.json").await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["config"]["generation"], 1);
+    assert_eq!(health["config"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(health["keys"]["active_kid"], jwks["keys"][0]["kid"]);
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on 127.0.0.1:0, real HTTP.
+
+mod cli;
+mod config_file;
+mod discovery;
+mod keys;
+mod openapi;
+mod samples;
+mod support;
+mod token_endpoint;
+mod tokens;

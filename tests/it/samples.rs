@@ -1,0 +1,225 @@
+//! The quickstart as a user runs it: tollgate, the sample API and the sample
+//! client as separate processes, through every experiment of the README.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::{example, hash, tollgate_bin, wait_for};
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `program` and waits for the stderr line that contains `marker`,
+/// returning the `http://...` address printed after it.
+fn start(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env("NO_COLOR", "1")
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let proc = Proc(child);
+    let mut seen = Vec::new();
+    let url = wait_for(Duration::from_secs(30), marker, || {
+        while let Ok(line) = rx.try_recv() {
+            seen.push(line.clone());
+            if let Some(rest) = line.split(marker).nth(1) {
+                let url = rest.split_whitespace().next().unwrap().to_owned();
+                return Some(url);
+            }
+        }
+        None
+    });
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in rx {});
+    (proc, url)
+}
+
+fn client(args: &[&str]) -> Output {
+    Command::new(example("client")).args(args).output().unwrap()
+}
+
+fn closed_port_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+/// Exit code 1 and exactly one line on stderr that contains `words`.
+fn fails_with(out: &Output, words: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.starts_with("error: ") && err.contains(words),
+        "{words:?} in {err}"
+    );
+}
+
+#[tokio::test]
+async fn the_quickstart_and_every_experiment_work_as_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[api_scopes]]\nname = \"api1\"\n[[api_scopes]]\nname = \"api2\"\n\
+             [[clients]]\nclient_id = \"client\"\nallowed_scopes = [\"api1\", \"api2\"]\n\
+             [[clients.secrets]]\nhash = \"{}\"\n",
+            hash("secret")
+        ),
+    )
+    .unwrap();
+    let (_server, authority) = start(
+        tollgate_bin(),
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "listening on ",
+    );
+    let (_api, api_base) = start(
+        &example("api"),
+        &["--authority", &authority, "--listen", "127.0.0.1:0"],
+        "API listening on ",
+    );
+    let api = format!("{api_base}/identity");
+    let base = ["--authority", &authority, "--api", &api];
+    let with = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        client(&args)
+    };
+
+    // The happy path: token printed, then the claims from the API.
+    let ok = with(&[]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(out.contains("\"access_token\""), "{out}");
+    assert!(out.contains("\"type\": \"scope\""), "{out}");
+    assert!(out.contains("\"value\": \"client\""), "{out}");
+
+    // Every experiment: one clear line, exit 1.
+    fails_with(&with(&["--client-secret", "wrong"]), "invalid_client");
+    fails_with(&with(&["--client-id", "nobody"]), "invalid_client");
+    fails_with(&with(&["--scope", "api3"]), "invalid_scope");
+    let down = closed_port_url();
+    fails_with(
+        &client(&["--authority", &down, "--api", &api]),
+        "cannot reach the identity server",
+    );
+    let api_down = format!("{}/identity", closed_port_url());
+    fails_with(
+        &client(&["--authority", &authority, "--api", &api_down]),
+        "cannot reach the API",
+    );
+
+    // No token: 401 with a Bearer challenge (RFC 6750 §3).
+    let r = reqwest::get(&api).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    // A garbage token: 401 invalid_token.
+    let r = reqwest::Client::new()
+        .get(&api)
+        .bearer_auth("abc.def.ghi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    // An API that requires api2, and a token with only api1: 403.
+    let (_api2, api2_base) = start(
+        &example("api"),
+        &[
+            "--authority",
+            &authority,
+            "--listen",
+            "127.0.0.1:0",
+            "--scope",
+            "api2",
+        ],
+        "API listening on ",
+    );
+    let api2 = format!("{api2_base}/identity");
+    let forbidden = client(&["--authority", &authority, "--api", &api2, "--scope", "api1"]);
+    fails_with(&forbidden, "403");
+    assert!(String::from_utf8_lossy(&forbidden.stderr).contains("insufficient_scope"));
+    // ... and with api2 in the token it passes.
+    let allowed = client(&[
+        "--authority",
+        &authority,
+        "--api",
+        &api2,
+        "--scope",
+        "api1 api2",
+    ]);
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+}
+
+#[test]
+fn the_server_refuses_to_start_on_a_broken_file_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(
+        &config,
+        "[[clients]]\nclient_id = \"c\"\nallowed_scopes = [\"nope\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(tollgate_bin())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("identity.toml:3:19: clients[0].allowed_scopes[0]"),
+        "{err}"
+    );
+}

@@ -1,0 +1,192 @@
+//! Test helpers: a real tollgate server on 127.0.0.1:0 in this process,
+//! config files in a temporary folder, precomputed secret hashes.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use tokio::sync::oneshot;
+
+/// Hashes `secret` once per test binary (Argon2 is slow on purpose).
+pub fn hash(secret: &str) -> String {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(h) = cache.lock().unwrap().get(secret) {
+        return h.clone();
+    }
+    let h = tollgate::oauth::client_auth::hash_secret(secret).unwrap();
+    cache.lock().unwrap().insert(secret.to_owned(), h.clone());
+    h
+}
+
+/// The quickstart: scope api1, client "client" / "secret".
+pub fn quickstart_toml() -> String {
+    format!(
+        r#"
+[[api_scopes]]
+name = "api1"
+
+[[clients]]
+client_id = "client"
+allowed_scopes = ["api1"]
+
+[[clients.secrets]]
+hash = "{}"
+"#,
+        hash("secret")
+    )
+}
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Writes `toml` as identity.toml in a fresh folder and serves it.
+    pub async fn spawn(toml: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("identity.toml"), toml).unwrap();
+        Self::spawn_in(dir).await
+    }
+
+    /// Serves the identity.toml already in `dir`.
+    pub async fn spawn_in(dir: tempfile::TempDir) -> TestServer {
+        let server = tollgate::Server::bind(&dir.path().join("identity.toml"), Some("127.0.0.1:0"))
+            .await
+            .expect("server starts");
+        let addr = server.local_addr();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            dir,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// POSTs a raw form body with an optional Authorization header.
+    pub async fn token_raw(&self, body: &str, authorization: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.url("/connect/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// A successful client_credentials token for `client` / `secret`.
+    pub async fn token(
+        &self,
+        client: &str,
+        secret: &str,
+        scope: Option<&str>,
+    ) -> serde_json::Value {
+        let body = match scope {
+            Some(s) => format!("grant_type=client_credentials&scope={}", form(s)),
+            None => "grant_type=client_credentials".into(),
+        };
+        let r = self.token_raw(&body, Some(&basic(client, secret))).await;
+        assert_eq!(r.status(), 200, "token request failed");
+        r.json().await.unwrap()
+    }
+
+    /// Stops the server and waits for it to finish; returns its folder.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.shutdown.take().unwrap().send(()).ok();
+        self.task.take().unwrap().await.unwrap().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+    }
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` as RFC 6749 §2.3.1 says.
+pub fn basic(id: &str, secret: &str) -> String {
+    basic_raw(&format!("{}:{}", form(id), form(secret)))
+}
+
+/// `Basic base64(raw)`, for clients that skip the url-encoding.
+pub fn basic_raw(raw: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+pub fn form(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Polls `f` until it returns `Some`, failing after `timeout`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The JWT's decoded header and payload (no verification).
+pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.split('.');
+    let header = b64.decode(parts.next().unwrap()).unwrap();
+    let payload = b64.decode(parts.next().unwrap()).unwrap();
+    (
+        serde_json::from_slice(&header).unwrap(),
+        serde_json::from_slice(&payload).unwrap(),
+    )
+}
+
+/// Where cargo put this package's binaries and examples.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/it-<hash>
+    exe.parent().unwrap().parent().unwrap().to_owned()
+}
+
+pub fn example(name: &str) -> PathBuf {
+    let path = target_dir().join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} not built (cargo test builds examples)",
+        path.display()
+    );
+    path
+}
+
+pub fn tollgate_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_tollgate"))
+}

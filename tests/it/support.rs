@@ -58,7 +58,12 @@ impl TestServer {
 
     /// Serves the identity.toml already in `dir`.
     pub async fn spawn_in(dir: tempfile::TempDir) -> TestServer {
-        let server = tollgate::Server::bind(&dir.path().join("identity.toml"), Some("127.0.0.1:0"))
+        Self::spawn_at(dir, "127.0.0.1:0").await
+    }
+
+    /// Serves the identity.toml in `dir` on `listen`.
+    pub async fn spawn_at(dir: tempfile::TempDir, listen: &str) -> TestServer {
+        let server = tollgate::Server::bind(&dir.path().join("identity.toml"), Some(listen))
             .await
             .expect("server starts");
         let addr = server.local_addr();

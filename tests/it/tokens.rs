@@ -149,3 +149,53 @@ async fn the_resource_validator_accepts_our_tokens_and_enforces_scope() {
         Err(Rejection::InvalidToken(_))
     ));
 }
+
+#[tokio::test]
+async fn the_resource_validator_refetches_the_jwks_when_a_new_kid_appears() {
+    use crate::support::TestServer;
+    use tollgate::resource::TokenValidator;
+    // Two servers in turn on one address with one issuer but different key
+    // folders: the second one signs with a key the validator has not seen.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let config = format!("issuer = \"http://{addr}\"\n{}", quickstart_toml());
+    let make = |config: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("identity.toml"), config).unwrap();
+        dir
+    };
+    let a = TestServer::spawn_at(make(&config), &addr).await;
+    let validator = TokenValidator::new(&format!("http://{addr}"), Some("api1"));
+    let token_a = a.token("client", "secret", None).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    validator
+        .validate(Some(&format!("Bearer {token_a}")))
+        .await
+        .unwrap();
+    drop(a.stop().await);
+
+    let b = TestServer::spawn_at(make(&config), &addr).await;
+    let token_b = b.token("client", "secret", None).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(jwt_parts(&token_a).0["kid"], jwt_parts(&token_b).0["kid"]);
+    let bearer = format!("Bearer {token_b}");
+    // Refetches are rate-limited to one a second: poll with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match validator.validate(Some(&bearer)).await {
+            Ok(claims) => {
+                assert_eq!(claims["sub"], "client");
+                break;
+            }
+            Err(e) => assert!(std::time::Instant::now() < deadline, "never refetched: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

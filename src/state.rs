@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::keys::KeySet;
+use crate::oauth::secret_cache::SecretCache;
 
 /// How the configuration in force was loaded, for `/healthz`.
 #[derive(Debug, Clone)]
@@ -27,6 +28,12 @@ pub struct AppState {
     pub default_issuer: String,
     /// The wall clock; tests may pin it.
     pub clock: fn() -> OffsetDateTime,
+    /// Verified (client, secret) pairs: the fast path of authentication.
+    pub secret_cache: SecretCache,
+    /// Argon2 runs at once at most: one per core. A flood of requests
+    /// with wrong secrets then waits in a queue of cheap futures instead of
+    /// piling up blocking threads, and cannot slow down the cached path.
+    pub argon2_permits: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -43,6 +50,10 @@ impl AppState {
             keys,
             default_issuer,
             clock,
+            secret_cache: SecretCache::default(),
+            argon2_permits: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         }
     }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -314,6 +315,14 @@ fn build_client(
     if problems.list.len() > before {
         return None;
     }
+    let mut fingerprint = Sha256::new();
+    for (raw, secret) in c.secrets.iter().zip(&secrets) {
+        fingerprint.update(raw.hash.as_bytes());
+        let expires = secret
+            .expires
+            .map_or(i128::MIN, |e| e.unix_timestamp_nanos());
+        fingerprint.update(expires.to_be_bytes());
+    }
     Some(Client {
         id: id?,
         grant_types,
@@ -322,6 +331,7 @@ fn build_client(
         enabled: c.enabled.unwrap_or(true),
         claims,
         secrets,
+        secrets_fingerprint: fingerprint.finalize().into(),
     })
 }
 

@@ -15,6 +15,18 @@ pub struct Health {
     status: String,
     config: ConfigHealth,
     keys: KeysHealth,
+    auth: AuthHealth,
+}
+
+/// Client authentication counters since start.
+#[derive(Object)]
+pub struct AuthHealth {
+    /// Authentications answered by the verified-secret cache (one HMAC).
+    cache_hits: u64,
+    /// Argon2 verifications run: cache misses, wrong secrets, unknown clients.
+    argon2_runs: u64,
+    /// Verified (client, secret) pairs remembered now.
+    cache_entries: u64,
 }
 
 /// The configuration in force.
@@ -57,6 +69,14 @@ impl HealthApi {
             },
             keys: KeysHealth {
                 active_kid: self.state.keys.active().kid().to_owned(),
+            },
+            auth: {
+                let stats = self.state.secret_cache.stats();
+                AuthHealth {
+                    cache_hits: stats.hits,
+                    argon2_runs: stats.argon2_runs,
+                    cache_entries: stats.entries as u64,
+                }
             },
         })
     }

@@ -10,7 +10,7 @@ mod token;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use crate::state::AppState;
@@ -76,5 +76,4 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .with(poem::middleware::Tracing)
 }

@@ -252,20 +252,16 @@ impl TokenApi {
         let request = oauth::parse_token_request(body, authorization)?;
         let config = self.state.config();
         let now = (self.state.clock)();
-        let client_id = request.credentials.client_id.clone();
-        let credentials = request.credentials;
-        // Argon2 is deliberately slow: keep it off the async workers.
-        let auth_config = config.clone();
-        let client = tokio::task::spawn_blocking(move || {
-            client_auth::authenticate(&auth_config, &credentials, now)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "client authentication task failed");
-            OAuthError::server_error()
-        })?
-        .inspect_err(|e| tracing::info!(client_id = %client_id, error = %e.code, "client authentication failed"))?;
-
+        let client = match client_auth::authenticate_cached(
+            &config,
+            &self.state.secret_cache,
+            &request.credentials,
+            now,
+        ) {
+            Some(client) => client,
+            None => self.authenticate_slowly(&config, &request, now).await?,
+        };
+        let client_id = &request.credentials.client_id;
         let grant = oauth::grant::client_credentials(
             &config,
             client,
@@ -286,7 +282,7 @@ impl TokenApi {
             tracing::error!(error = %e, "signing failed");
             OAuthError::server_error()
         })?;
-        tracing::info!(client_id = %client_id, scope = %issued.scope, jti = %issued.jti, "token issued");
+        tracing::debug!(client_id = %client_id, scope = %issued.scope, jti = %issued.jti, "token issued");
         Ok(TokenResponse::Issued(
             SerdeJson::new(TokenSuccessOwned {
                 access_token: issued.access_token,
@@ -297,6 +293,48 @@ impl TokenApi {
             NO_STORE.into(),
             NO_CACHE.into(),
         ))
+    }
+
+    /// Argon2 on the blocking pool, at most one run per core at a time.
+    async fn authenticate_slowly(
+        &self,
+        config: &Arc<crate::config::Config>,
+        request: &oauth::TokenRequest,
+        now: time::OffsetDateTime,
+    ) -> Result<Arc<oauth::Client>, OAuthError> {
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "{what}");
+            OAuthError::server_error()
+        };
+        let _permit = self
+            .state
+            .argon2_permits
+            .acquire()
+            .await
+            .map_err(|e| internal("argon2 semaphore closed", &e))?;
+        // Requests of a client that queued here together (a fresh start, a
+        // burst) find the secret verified by the first of them.
+        if let Some(client) = client_auth::authenticate_cached(
+            config,
+            &self.state.secret_cache,
+            &request.credentials,
+            now,
+        ) {
+            return Ok(client);
+        }
+        let (state, config, credentials) = (
+            self.state.clone(),
+            config.clone(),
+            request.credentials.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            client_auth::authenticate(&config, &state.secret_cache, &credentials, now)
+        })
+        .await
+        .map_err(|e| internal("client authentication task failed", &e))?
+        .inspect_err(|e| {
+            tracing::info!(client_id = %request.credentials.client_id, error = %e.code, "client authentication failed")
+        })
     }
 }
 

@@ -129,6 +129,10 @@ pub struct Client {
     /// Extra claims, already checked not to shadow registered ones.
     pub claims: serde_json::Map<String, serde_json::Value>,
     pub secrets: Vec<ClientSecret>,
+    /// SHA-256 over the configured secrets (hashes and expiries): changes
+    /// exactly when a reload changes them, which invalidates cached
+    /// verifications.
+    pub secrets_fingerprint: [u8; 32],
 }
 
 /// A secret as the client sent it. Its `Debug` never shows the value, so a

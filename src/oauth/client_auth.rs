@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::client::{Client, ClientCredentials, PresentedSecret};
 use super::error::OAuthError;
+use super::secret_cache::SecretCache;
 use crate::config::Config;
 
 /// Hashes a secret the way `tollgate hash-secret` does: Argon2id with the
@@ -35,37 +36,53 @@ fn dummy_hash() -> &'static PasswordHash {
     })
 }
 
-fn verify(secret: &PresentedSecret, hash: &PasswordHash) -> bool {
+fn verify(cache: &SecretCache, secret: &PresentedSecret, hash: &PasswordHash) -> bool {
+    cache.count_argon2();
     Argon2::default()
         .verify_password(secret.expose().as_bytes(), hash)
         .is_ok()
 }
 
-/// Authenticates the client. Costs at least one Argon2 verification whatever
-/// the outcome. Every failure is the same `invalid_client`.
+/// The fast path: the client, if `cache` vouches for these credentials.
+/// Costs one HMAC; never runs Argon2.
+pub fn authenticate_cached(
+    config: &Config,
+    cache: &SecretCache,
+    creds: &ClientCredentials,
+    now: OffsetDateTime,
+) -> Option<Arc<Client>> {
+    let client = config.client(&creds.client_id)?;
+    (client.enabled && cache.is_verified(client, &creds.secret, now)).then(|| client.clone())
+}
+
+/// Authenticates the client with Argon2, and on success remembers it in
+/// `cache`. Costs at least one Argon2 verification whatever the outcome.
+/// Every failure is the same `invalid_client`.
 pub fn authenticate(
     config: &Config,
+    cache: &SecretCache,
     creds: &ClientCredentials,
     now: OffsetDateTime,
 ) -> Result<Arc<Client>, OAuthError> {
-    let fail = || OAuthError::invalid_client(creds.method.is_basic());
     let client = config.client(&creds.client_id);
-    let mut hashes = client
+    let mut candidates = client
         .into_iter()
         .flat_map(|c| c.secrets.iter())
         .filter(|s| s.is_valid_at(now))
-        .map(|s| s.hash.phc())
         .peekable();
-    let matched = if hashes.peek().is_none() {
+    let matched = if candidates.peek().is_none() {
         // Unknown client, or no secret still valid: do the same work anyway.
-        let _ = verify(&creds.secret, dummy_hash());
-        false
+        let _ = verify(cache, &creds.secret, dummy_hash());
+        None
     } else {
-        hashes.any(|h| verify(&creds.secret, h))
+        candidates.find(|s| verify(cache, &creds.secret, s.hash.phc()))
     };
-    match client {
-        Some(c) if matched && c.enabled => Ok(c.clone()),
-        _ => Err(fail()),
+    match (client, matched) {
+        (Some(c), Some(secret)) if c.enabled => {
+            cache.remember(c, secret, &creds.secret, now);
+            Ok(c.clone())
+        }
+        _ => Err(OAuthError::invalid_client(creds.method.is_basic())),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod grant;
 pub mod request;
 pub mod scope;
+pub mod secret_cache;
 
 pub use client::{AuthMethod, Client, ClientCredentials, ClientId, GrantType, PresentedSecret};
 pub use error::{ErrorCode, OAuthError};

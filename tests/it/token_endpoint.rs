@@ -452,3 +452,47 @@ async fn get_on_the_token_endpoint_is_not_allowed() {
         .unwrap();
     assert_eq!(r.status(), 405);
 }
+
+#[tokio::test]
+async fn verified_secrets_skip_argon2_but_wrong_ones_never_do() {
+    let server = TestServer::spawn(&matrix_toml()).await;
+    let auth = |server: &TestServer| {
+        let url = server.url("/healthz");
+        let http = server.http.clone();
+        async move {
+            let h: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            (
+                h["auth"]["argon2_runs"].as_u64().unwrap(),
+                h["auth"]["cache_hits"].as_u64().unwrap(),
+            )
+        }
+    };
+    for _ in 0..3 {
+        server.token("client", "secret", None).await;
+    }
+    assert_eq!(
+        auth(&server).await,
+        (1, 2),
+        "one Argon2 run, then two cache hits"
+    );
+    let r = server.token_raw(CC, Some(&basic("client", "wrong"))).await;
+    assert_eq!(
+        r.status(),
+        401,
+        "a wrong secret after a right one is refused"
+    );
+    let r = server.token_raw(CC, Some(&basic("client", "wrong"))).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        auth(&server).await,
+        (3, 2),
+        "each wrong secret paid for Argon2"
+    );
+    let r = server.token_raw(CC, Some(&basic("nobody", "secret"))).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        auth(&server).await.0,
+        4,
+        "an unknown client paid for Argon2 too"
+    );
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Token-endpoint benchmark: tollgate against the node-oidc-provider peer, side
+# by side on this machine, with the same load script. Not a test; CI does not
+# run it. Prints markdown tables (tokens/s, latency, CPU, RSS, ratios).
+#
+#   bench/run.sh                  # defaults below
+#   RUNS=5 DURATION=20s bench/run.sh
+#
+# Env: PEERS_DIR (default: ../shared/peers beside the repository), RUNS (3),
+# DURATION (10s), CONNECTIONS ("16 64"), SERVER_CPU (0), LOADGEN_CPU (1),
+# COLD_CLIENTS (2000), OUT_DIR.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PEERS_DIR="${PEERS_DIR:-$root/../shared/peers}"
+RUNS="${RUNS:-3}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-16 64}"
+SERVER_CPU="${SERVER_CPU:-0}"
+LOADGEN_CPU="${LOADGEN_CPU:-1}"
+COLD_CLIENTS="${COLD_CLIENTS:-2000}"
+OUT_DIR="${OUT_DIR:-$root/bench-results-$(date +%Y%m%d-%H%M%S)}"
+TG_PORT=5201
+PEER_PORT=5101
+load="$PEERS_DIR/bench-token-endpoint.sh"
+
+[[ -x "$load" ]] || { echo "no load script at $load (set PEERS_DIR)" >&2; exit 1; }
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+mkdir -p "$OUT_DIR"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "# building tollgate (release)" >&2
+(cd "$root" && cargo build --release --quiet)
+bin="$root/target/release/tollgate"
+
+# The benchmark config: the quickstart client plus COLD_CLIENTS clients for
+# the cold path (one shared hash: each id still misses the cache on its own).
+hash="$(printf 'secret\n' | "$bin" hash-secret)"
+cold_hash="$(printf 'cold-secret\n' | "$bin" hash-secret)"
+python3 - "$work/identity.toml" "$hash" "$cold_hash" "$COLD_CLIENTS" <<'PY'
+import sys
+path, h, cold, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+with open(path, "w") as f:
+    f.write('[[api_scopes]]\nname = "api1"\n\n')
+    f.write(f'[[clients]]\nclient_id = "client"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{h}"\n\n')
+    for i in range(n):
+        f.write(f'[[clients]]\nclient_id = "cold-{i:05d}"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{cold}"\n\n')
+PY
+
+wait_http() { # url pid
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { echo "server died" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2; return 1
+}
+
+start_tollgate() { # cpus|"" port -> pid in $tg_pid
+  local pin=(); [[ -n "$1" ]] && pin=(taskset -c "$1")
+  TOLLGATE_LOG=warn "${pin[@]}" "$bin" serve --config "$work/identity.toml" --listen "127.0.0.1:$2" \
+    > "$OUT_DIR/tollgate-$2.log" 2>&1 &
+  tg_pid=$!; pids+=("$tg_pid")
+  wait_http "http://127.0.0.1:$2/healthz" "$tg_pid"
+}
+
+start_peer() { # cpus|"" -> pid in $peer_pid (the node process itself)
+  SERVER_CPUS="$1" PORT="$PEER_PORT" "$PEERS_DIR/oidc-provider/run.sh" > "$OUT_DIR/peer.log" 2>&1 &
+  peer_pid=$!; pids+=("$peer_pid")
+  wait_http "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" "$peer_pid"
+}
+
+bench() { # name base_url token_path pid endpoints conns label
+  SERVER_PID="$4" LOADGEN_CPUS="$LOADGEN_CPU" BASE_URL="$2" TOKEN_PATH="$3" \
+    CLIENT_ID=client CLIENT_SECRET=secret SCOPE=api1 ENDPOINTS="$5" CONNECTIONS="$6" \
+    DURATION="$DURATION" WARMUP=3s RUNS=1 OUT_DIR="$OUT_DIR/$1-$7" "$load" > "$OUT_DIR/$1-$7.out" 2>&1 \
+    || { cat "$OUT_DIR/$1-$7.out" >&2; return 1; }
+}
+
+record_rss() { # name pid
+  grep -E 'VmHWM' "/proc/$2/status" | awk '{printf "%.1f MB\n", $2/1024}' > "$OUT_DIR/rss-$1.txt"
+}
+
+echo "# pinned A/B: tollgate and the peer on CPU $SERVER_CPU, wrk on CPU $LOADGEN_CPU, $RUNS alternating rounds" >&2
+start_tollgate "$SERVER_CPU" "$TG_PORT"; tg_pinned=$tg_pid
+start_peer "$SERVER_CPU"; peer_node="$(pgrep -P "$peer_pid" -f server.mjs || echo "$peer_pid")"
+for r in $(seq 1 "$RUNS"); do
+  bench tollgate "http://127.0.0.1:$TG_PORT" /connect/token "$tg_pinned" token "$CONNECTIONS" "pinned-$r"
+  bench peer "http://127.0.0.1:$PEER_PORT" /token "$peer_node" token "$CONNECTIONS" "pinned-$r"
+  echo "  round $r done" >&2
+done
+record_rss tollgate-pinned "$tg_pinned"
+record_rss peer-pinned "$peer_node"
+
+echo "# tollgate: static ceiling, cold path, wrong-secret flood" >&2
+bench tollgate "http://127.0.0.1:$TG_PORT" /connect/token "$tg_pinned" "jwks discovery" 64 static
+taskset -c "$LOADGEN_CPU" env COLD_CLIENTS="$COLD_CLIENTS" wrk -t1 -c16 -d"$DURATION" --timeout 10s --latency \
+  -s "$root/bench/cold.lua" "http://127.0.0.1:$TG_PORT/connect/token" > "$OUT_DIR/cold.json" 2>&1
+basic() { printf 'Basic %s' "$(printf '%s' "$1" | base64 -w0)"; }
+(cd "$PEERS_DIR" && WRK_BODY="grant_type=client_credentials&scope=api1" WRK_AUTHZ="$(basic client:wrong)" \
+  taskset -c "$LOADGEN_CPU" wrk -t1 -c64 -d"$DURATION" --timeout 30s --latency -s token-post.lua \
+  "http://127.0.0.1:$TG_PORT/connect/token" > "$OUT_DIR/flood-bad.json" 2>&1) &
+flood=$!
+sleep 1
+(cd "$PEERS_DIR" && WRK_BODY="grant_type=client_credentials&scope=api1" WRK_AUTHZ="$(basic client:secret)" \
+  taskset -c "$LOADGEN_CPU" wrk -t1 -c4 -d5s --timeout 10s --latency -s token-post.lua \
+  "http://127.0.0.1:$TG_PORT/connect/token" > "$OUT_DIR/flood-good.json" 2>&1)
+wait "$flood" || true
+kill "$tg_pinned" "$peer_pid" 2>/dev/null || true; pkill -f "oidc-provider-peer.*server.mjs" 2>/dev/null || true
+sleep 1
+
+echo "# unpinned whole-machine figures" >&2
+start_tollgate "" "$TG_PORT"
+bench tollgate "http://127.0.0.1:$TG_PORT" /connect/token "$tg_pid" token 64 unpinned
+kill "$tg_pid"
+start_peer ""; peer_node="$(pgrep -P "$peer_pid" -f server.mjs || echo "$peer_pid")"
+bench peer "http://127.0.0.1:$PEER_PORT" /token "$peer_node" token 64 unpinned
+pkill -f "oidc-provider-peer.*server.mjs" 2>/dev/null || true
+
+{
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"
+  echo
+  python3 "$root/bench/summarize.py" "$OUT_DIR"
+} | tee "$OUT_DIR/summary.md"

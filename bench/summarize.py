@@ -1,0 +1,76 @@
+"""Summarizes a bench/run.sh output folder into the README's tables."""
+import csv
+import glob
+import json
+import os
+import statistics
+import sys
+
+out = sys.argv[1]
+
+
+def rows(pattern):
+    found = []
+    for path in sorted(glob.glob(os.path.join(out, pattern, "results.tsv"))):
+        with open(path) as f:
+            found.extend(csv.DictReader(f, delimiter="\t"))
+    return found
+
+
+def median_row(rs):
+    rs = sorted(rs, key=lambda r: float(r["rps"]))
+    return rs[len(rs) // 2]
+
+
+def rss(name):
+    try:
+        with open(os.path.join(out, f"rss-{name}.txt")) as f:
+            return f.read().strip()
+    except OSError:
+        return "-"
+
+
+print("## Token endpoint, one core (server pinned to CPU 0, wrk on CPU 1)\n")
+print("| server | conns | tokens/s (median) | runs | p50 ms | p99 ms | server CPU % | non-2xx | peak RSS |")
+print("|---|---|---|---|---|---|---|---|---|")
+medians = {}
+for name in ("tollgate", "peer"):
+    by_conns = {}
+    for r in rows(f"{name}-pinned-*"):
+        by_conns.setdefault(r["conns"], []).append(r)
+    for conns, rs in sorted(by_conns.items(), key=lambda kv: int(kv[0])):
+        m = median_row(rs)
+        medians[(name, conns)] = float(m["rps"])
+        runs = ", ".join(r["rps"] for r in rs)
+        non2xx = sum(int(r["non2xx"]) for r in rs)
+        print(f"| {name} | {conns} | {m['rps']} | {runs} | {m['p50_ms']} | {m['p99_ms']} | {m['server_cpu_pct']} | {non2xx} | {rss(name + '-pinned')} |")
+print()
+for conns in ("16", "64"):
+    if ("tollgate", conns) in medians and ("peer", conns) in medians:
+        ratio = medians[("tollgate", conns)] / medians[("peer", conns)]
+        print(f"- ratio tollgate / peer at {conns} connections: **{ratio:.1f}x**")
+print()
+
+print("## Whole machine (nothing pinned; wrk shares the two cores)\n")
+print("| server | endpoint | conns | req/s | p50 ms | p99 ms | server CPU % |")
+print("|---|---|---|---|---|---|---|")
+for name in ("tollgate", "peer"):
+    for r in rows(f"{name}-unpinned"):
+        print(f"| {name} | {r['endpoint']} | {r['conns']} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['server_cpu_pct']} |")
+print()
+
+print("## tollgate: other paths (pinned)\n")
+print("| what | conns | req/s | p50 ms | p99 ms | non-2xx |")
+print("|---|---|---|---|---|---|")
+for r in rows("tollgate-static"):
+    print(f"| static response ({r['endpoint']}, pre-serialized) | {r['conns']} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['non2xx']} |")
+for label, f in (("cold path: every request a new client (Argon2 each)", "cold.json"),
+                 ("good client during a wrong-secret flood", "flood-good.json"),
+                 ("the wrong-secret flood itself (all 401)", "flood-bad.json")):
+    try:
+        with open(os.path.join(out, f)) as fh:
+            j = json.loads(fh.read().split("WRKJSON ", 1)[1].splitlines()[0])
+    except (OSError, IndexError):
+        continue
+    conns = {"cold.json": 16, "flood-good.json": 4, "flood-bad.json": 64}[f]
+    print(f"| {label} | {conns} | {j['rps']:.0f} | {j['lat_p50_us']/1000:.2f} | {j['lat_p99_us']/1000:.2f} | {j['non2xx']} |")

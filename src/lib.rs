@@ -36,7 +36,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -49,6 +48,7 @@ pub struct Server {
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    config_path: std::path::PathBuf,
 }
 
 impl Server {
@@ -60,7 +60,7 @@ impl Server {
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", config_path.display()))?;
         let config = Config::from_toml(&text, config_path)?;
-        let sha256 = hex(&Sha256::digest(text.as_bytes()));
+        let sha256 = config::reload::sha256_hex(text.as_bytes());
         let keys = keys::load_or_generate(&config.keys.dir)?;
 
         let listen = listen.unwrap_or(&config.listen).to_owned();
@@ -91,6 +91,7 @@ impl Server {
             state,
             listener,
             addr,
+            config_path: config_path.to_owned(),
         })
     }
 
@@ -109,6 +110,8 @@ impl Server {
             issuer = %self.state.issuer(&self.state.config()),
             "listening on http://{}", self.addr
         );
+        let _reloader = config::reload::watch(self.state.clone(), self.config_path.clone())
+            .map_err(std::io::Error::other)?;
         let acceptor = TcpAcceptor::from_tokio(self.listener)?;
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(
@@ -118,8 +121,4 @@ impl Server {
             )
             .await
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -17,7 +17,10 @@ pub struct ConfigStatus {
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
     pub loaded_at: OffsetDateTime,
+    /// Why the latest edit was refused, while it is the latest.
     pub last_error: Option<String>,
+    /// Settings changed in the file that apply only after a restart.
+    pub restart_required: Vec<String>,
 }
 
 pub struct AppState {
@@ -46,6 +49,7 @@ impl AppState {
                 sha256,
                 loaded_at: clock(),
                 last_error: None,
+                restart_required: Vec::new(),
             }),
             keys,
             default_issuer,
@@ -68,6 +72,44 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Puts a newly validated configuration in force, whole. Returns its
+    /// generation.
+    pub fn apply(&self, config: Config, sha256: String) -> u64 {
+        let current = self.config();
+        let mut restart = Vec::new();
+        if config.listen != current.listen {
+            restart.push(format!(
+                "server.listen (now {:?}, serving on {:?})",
+                config.listen, current.listen
+            ));
+        }
+        if config.keys.dir != current.keys.dir {
+            restart.push(format!(
+                "keys.dir (now {:?})",
+                config.keys.dir.display().to_string()
+            ));
+        }
+        for r in &restart {
+            tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");
+        }
+        self.config.store(Arc::new(config));
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.generation += 1;
+        status.sha256 = sha256;
+        status.loaded_at = (self.clock)();
+        status.last_error = None;
+        status.restart_required = restart;
+        status.generation
+    }
+
+    /// Records a refused edit; the configuration in force stays.
+    pub fn reject(&self, error: String) {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_error = Some(error);
     }
 
     /// The issuer of `config`: the configured one, else the default.

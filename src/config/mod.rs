@@ -8,6 +8,7 @@
 pub mod duration;
 pub mod locate;
 pub mod raw;
+pub mod reload;
 mod validate;
 
 use std::collections::HashMap;

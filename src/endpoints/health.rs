@@ -40,6 +40,8 @@ pub struct ConfigHealth {
     loaded_at: String,
     /// The last rejected file's problem, if the latest edit was refused.
     last_error: Option<String>,
+    /// Settings changed in the file that take effect only after a restart.
+    restart_required: Vec<String>,
 }
 
 /// Signing keys.
@@ -66,6 +68,7 @@ impl HealthApi {
                 sha256: status.sha256,
                 loaded_at: status.loaded_at.format(&Rfc3339).unwrap_or_default(),
                 last_error: status.last_error,
+                restart_required: status.restart_required,
             },
             keys: KeysHealth {
                 active_kid: self.state.keys.active().kid().to_owned(),

@@ -5,6 +5,7 @@ mod config_file;
 mod discovery;
 mod keys;
 mod openapi;
+mod reload;
 mod samples;
 mod support;
 mod token_endpoint;

@@ -1,0 +1,261 @@
+//! Live reload against the real server: every way a file gets updated,
+//! bad edits that change nothing, and no failed request during rewrites.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{TestServer, basic, hash};
+
+/// A config with the quickstart client and, optionally, a second one.
+fn toml(extra_client: Option<&str>) -> String {
+    let mut t = format!(
+        "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"client\"\nallowed_scopes = [\"api1\"]\n\
+         [[clients.secrets]]\nhash = \"{}\"\n",
+        hash("secret")
+    );
+    if let Some(id) = extra_client {
+        t += &format!(
+            "[[clients]]\nclient_id = \"{id}\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",
+            hash("secret")
+        );
+    }
+    t
+}
+
+async fn health(server: &TestServer) -> Value {
+    server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls /healthz until `pred` holds, failing after five seconds.
+async fn wait_health(server: &TestServer, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let h = health(server).await;
+        if pred(&h) {
+            return h;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last health {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn status_for(server: &TestServer, client: &str) -> u16 {
+    server
+        .token_raw(
+            "grant_type=client_credentials",
+            Some(&basic(client, "secret")),
+        )
+        .await
+        .status()
+        .as_u16()
+}
+
+fn generation(h: &Value) -> u64 {
+    h["config"]["generation"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn an_in_place_write_is_applied_within_a_second() {
+    let server = TestServer::spawn(&toml(None)).await;
+    assert_eq!(status_for(&server, "added").await, 401);
+    let started = Instant::now();
+    std::fs::write(server.dir.path().join("identity.toml"), toml(Some("added"))).unwrap();
+    wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status_for(&server, "added").await, 200);
+}
+
+#[tokio::test]
+async fn an_editors_write_to_temp_and_rename_is_applied() {
+    let server = TestServer::spawn(&toml(None)).await;
+    let tmp = server.dir.path().join(".identity.toml.swp");
+    std::fs::write(&tmp, toml(Some("renamed"))).unwrap();
+    std::fs::rename(&tmp, server.dir.path().join("identity.toml")).unwrap();
+    wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    assert_eq!(status_for(&server, "renamed").await, 200);
+}
+
+#[tokio::test]
+async fn a_deleted_file_keeps_the_last_good_config_until_it_is_recreated() {
+    let server = TestServer::spawn(&toml(None)).await;
+    let file = server.dir.path().join("identity.toml");
+    std::fs::remove_file(&file).unwrap();
+    let h = wait_health(&server, "an error about the missing file", |h| {
+        h["config"]["last_error"].is_string()
+    })
+    .await;
+    assert!(
+        h["config"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read"),
+        "{h}"
+    );
+    assert_eq!(generation(&h), 1);
+    assert_eq!(status_for(&server, "client").await, 200, "still serving");
+    std::fs::write(&file, toml(Some("back"))).unwrap();
+    let h = wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    assert!(h["config"]["last_error"].is_null());
+    assert_eq!(status_for(&server, "back").await, 200);
+}
+
+/// Lays out a folder the way the kubelet mounts a ConfigMap:
+/// `identity.toml -> ..data/identity.toml`, `..data -> ..<version>`.
+fn configmap_version(dir: &Path, version: &str, content: &str) {
+    let versioned = dir.join(version);
+    std::fs::create_dir(&versioned).unwrap();
+    std::fs::write(versioned.join("identity.toml"), content).unwrap();
+    let tmp = dir.join("..data_tmp");
+    std::os::unix::fs::symlink(version, &tmp).unwrap();
+    // The atomic swap: rename over the old symlink.
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+}
+
+#[tokio::test]
+async fn a_kubernetes_configmap_symlink_swap_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    configmap_version(dir.path(), "..2026_11_25_v1", &toml(None));
+    std::os::unix::fs::symlink("..data/identity.toml", dir.path().join("identity.toml")).unwrap();
+    let server = TestServer::spawn_in(dir).await;
+    assert_eq!(status_for(&server, "mounted").await, 401);
+    configmap_version(server.dir.path(), "..2026_11_25_v2", &toml(Some("mounted")));
+    std::fs::remove_dir_all(server.dir.path().join("..2026_11_25_v1")).unwrap();
+    wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    assert_eq!(status_for(&server, "mounted").await, 200);
+    // Keys were created beside the link, not inside a version folder.
+    assert!(server.dir.path().join("keys/signing-es256.pem").exists());
+}
+
+#[tokio::test]
+async fn a_broken_edit_changes_nothing_and_is_reported_with_its_line() {
+    let server = TestServer::spawn(&toml(None)).await;
+    let file = server.dir.path().join("identity.toml");
+    let before = health(&server).await;
+    std::fs::write(&file, toml(None).replace("[\"api1\"]", "[\"nope\"]")).unwrap();
+    let h = wait_health(&server, "the error", |h| {
+        h["config"]["last_error"].is_string()
+    })
+    .await;
+    let error = h["config"]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("identity.toml:5:19: clients[0].allowed_scopes[0]: scope nope"),
+        "{error}"
+    );
+    assert_eq!(h["config"]["sha256"], before["config"]["sha256"]);
+    assert_eq!(status_for(&server, "client").await, 200);
+    std::fs::write(&file, "").unwrap();
+    wait_health(&server, "an empty-file error", |h| {
+        h["config"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("empty"))
+    })
+    .await;
+    assert_eq!(status_for(&server, "client").await, 200);
+    std::fs::write(&file, "this is not toml [").unwrap();
+    wait_health(&server, "a parse error", |h| {
+        h["config"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("identity.toml:1:"))
+    })
+    .await;
+    assert_eq!(status_for(&server, "client").await, 200);
+    std::fs::write(&file, toml(Some("fixed"))).unwrap();
+    let h = wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    assert!(h["config"]["last_error"].is_null());
+}
+
+#[tokio::test]
+async fn settings_that_need_a_restart_are_reported_not_ignored() {
+    let server = TestServer::spawn(&toml(None)).await;
+    let file = server.dir.path().join("identity.toml");
+    std::fs::write(
+        &file,
+        format!("[server]\nlisten = \"0.0.0.0:9999\"\n{}", toml(Some("x"))),
+    )
+    .unwrap();
+    let h = wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    let restart = h["config"]["restart_required"].as_array().unwrap();
+    assert!(
+        restart
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("server.listen")),
+        "{h}"
+    );
+    assert_eq!(status_for(&server, "x").await, 200, "the rest applied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_keep_flowing_while_the_file_is_rewritten_fifty_times() {
+    let server = TestServer::spawn(&toml(None)).await;
+    let file = server.dir.path().join("identity.toml");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (http, url, stop) = (
+            server.http.clone(),
+            server.url("/connect/token"),
+            stop.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = http
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header("Authorization", basic("client", "secret"))
+                    .body("grant_type=client_credentials")
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() == 200 {
+                    ok += 1
+                } else {
+                    failed.push(r.status().as_u16())
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    for i in 0..50 {
+        // Alternate contents, in place and by rename, so each write is new.
+        let content = toml(Some(&format!("c{i}")));
+        if i % 2 == 0 {
+            std::fs::write(&file, content).unwrap();
+        } else {
+            let tmp = server.dir.path().join("next.tmp");
+            std::fs::write(&tmp, content).unwrap();
+            std::fs::rename(&tmp, &file).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_health(&server, "the last write applied", |_| true).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut failed) = (0, Vec::new());
+    for w in workers {
+        let (o, f) = w.await.unwrap();
+        ok += o;
+        failed.extend(f);
+    }
+    assert!(failed.is_empty(), "non-200 responses: {failed:?}");
+    assert!(ok > 50, "only {ok} requests");
+    let h = wait_health(&server, "c49 applied", |h| generation(h) >= 2).await;
+    assert!(h["config"]["last_error"].is_null());
+    assert_eq!(status_for(&server, "c49").await, 200);
+}

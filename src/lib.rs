@@ -37,7 +37,6 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
 
-use crate::config::Config;
 use crate::state::AppState;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -55,11 +54,20 @@ impl Server {
     /// Loads and validates `config_path`, loads or generates the signing
     /// key, and binds `listen` (or the file's `server.listen`).
     pub async fn bind(config_path: &Path, listen: Option<&str>) -> anyhow::Result<Server> {
-        let bytes = std::fs::read(config_path)
-            .with_context(|| format!("{}: cannot read", config_path.display()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", config_path.display()))?;
-        let config = Config::from_toml(&text, config_path)?;
+        let text = config::read(config_path)?;
+        let report = config::check(
+            &text,
+            config_path,
+            config::Overrides::Environment,
+            time::OffsetDateTime::now_utc(),
+        );
+        for w in &report.warnings {
+            tracing::warn!("{}", w.render(config_path, Some("warning")));
+        }
+        let config = report.config.ok_or_else(|| config::ConfigError::Invalid {
+            file: config_path.to_owned(),
+            problems: report.errors,
+        })?;
         let sha256 = config::reload::sha256_hex(text.as_bytes());
         let keys = keys::load_or_generate(&config.keys.dir)?;
 

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tollgate::config::Config;
 use tollgate::oauth::client_auth::hash_secret;
 
 #[derive(Parser)]
@@ -26,6 +25,12 @@ enum Command {
     Check {
         #[arg(long, default_value = "identity.toml")]
         config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Also print each effective setting and where it came from.
+        #[arg(long)]
+        show_origin: bool,
     },
     /// Print the Argon2id hash of a client secret for identity.toml.
     HashSecret {
@@ -35,6 +40,12 @@ enum Command {
     },
     /// Print the JSON schema of identity.toml.
     Schema,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Default)]
@@ -54,7 +65,11 @@ fn main() -> ExitCode {
         listen: None,
     })) {
         Command::Serve(args) => serve(args),
-        Command::Check { config } => check(&config),
+        Command::Check {
+            config,
+            format,
+            show_origin,
+        } => check(&config, format, show_origin),
         Command::HashSecret { generate } => hash(generate),
         Command::Schema => {
             println!("{}", tollgate::config::schema_json());
@@ -111,20 +126,77 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn check(path: &std::path::Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(_) => {
-            println!("{}: ok", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(e @ tollgate::config::ConfigError::Unreadable { .. }) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
+/// `tollgate check`: the same validation `serve` and reload run, every
+/// problem reported. Exit 0 valid (warnings allowed), 1 invalid, 2
+/// unreadable.
+fn check(path: &std::path::Path, format: Format, show_origin: bool) -> ExitCode {
+    use tollgate::config::{self, Overrides, Problem};
+    let text = match config::read(path) {
+        Ok(t) => t,
         Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(1)
+            match format {
+                Format::Text => eprintln!("{e}"),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"file": path, "valid": false, "unreadable": e.to_string()})
+                ),
+            }
+            return ExitCode::from(2);
         }
+    };
+    let report = config::check(
+        &text,
+        path,
+        Overrides::Environment,
+        time::OffsetDateTime::now_utc(),
+    );
+    let valid = report.config.is_some();
+    match format {
+        Format::Text => {
+            for e in &report.errors {
+                eprintln!("{}", e.render(path, None));
+            }
+            for w in &report.warnings {
+                eprintln!("{}", w.render(path, Some("warning")));
+            }
+            if valid {
+                println!(
+                    "{}: ok ({} warnings)",
+                    path.display(),
+                    report.warnings.len()
+                );
+            } else {
+                eprintln!("{}: {} errors", path.display(), report.errors.len());
+            }
+        }
+        Format::Json => {
+            let list = |problems: &[Problem]| -> Vec<serde_json::Value> {
+                problems
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "line": p.line, "column": p.column, "key_path": p.key_path,
+                            "message": p.message, "hint": p.hint,
+                        })
+                    })
+                    .collect()
+            };
+            let out = serde_json::json!({
+                "file": path, "valid": valid,
+                "errors": list(&report.errors), "warnings": list(&report.warnings),
+            });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+    }
+    if let (true, Some(cfg)) = (show_origin, &report.config) {
+        for o in config::origins(&text, path, cfg) {
+            println!("{} = {:?}  ({})", o.key, o.value, o.source);
+        }
+    }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -9,6 +9,8 @@ pub mod duration;
 pub mod locate;
 pub mod raw;
 pub mod reload;
+mod shape;
+pub mod sources;
 mod validate;
 
 use std::collections::HashMap;
@@ -18,7 +20,8 @@ use std::sync::Arc;
 
 use crate::oauth::{Client, ScopeSet, ScopeToken};
 
-pub use validate::REGISTERED_CLAIMS;
+pub use sources::Overrides;
+pub use validate::{REGISTERED_CLAIMS, Report};
 
 /// The default listen address, also the port of the quickstart.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
@@ -46,28 +49,45 @@ impl Config {
         self.clients.values()
     }
 
-    /// Reads and validates a file. Relative paths in it resolve against its
-    /// folder.
+    /// Reads and validates a file, without environment overrides. Relative
+    /// paths in it resolve against its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
-            file: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let text = read(path)?;
         Self::from_toml(&text, path)
     }
 
-    /// Validates `text` as if it were the file at `path`.
+    /// Validates `text` as if it were the file at `path`, without
+    /// environment overrides.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        validate::from_toml(text, base).map_err(|problems| ConfigError::Invalid {
+        let report = check(text, path, Overrides::None, time::OffsetDateTime::now_utc());
+        report.config.ok_or(ConfigError::Invalid {
             file: path.to_owned(),
-            problems,
+            problems: report.errors,
         })
     }
 }
+
+/// Reads a config file as text.
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    let unreadable = |reason: String| ConfigError::Unreadable {
+        file: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8 text".into()))
+}
+
+/// The one validation path of `serve`, `check` and reload: every error and
+/// warning of `text` as the file at `path`.
+pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDateTime) -> Report {
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    validate::check(text, base, overrides, now)
+}
+
+impl Config {}
 
 /// Where the signing keys come from.
 #[derive(Debug, Clone)]
@@ -130,23 +150,8 @@ impl fmt::Display for ConfigError {
                 write!(f, "{}: cannot read: {reason}", file.display())
             }
             Self::Invalid { file, problems } => {
-                for (i, p) in problems.iter().enumerate() {
-                    if i > 0 {
-                        writeln!(f)?;
-                    }
-                    write!(f, "{}", file.display())?;
-                    if let Some(line) = p.line {
-                        write!(f, ":{line}:{}", p.column.unwrap_or(1))?;
-                    }
-                    if !p.key_path.is_empty() {
-                        write!(f, ": {}", p.key_path)?;
-                    }
-                    write!(f, ": {}", p.message)?;
-                    if let Some(hint) = &p.hint {
-                        write!(f, "\n  hint: {hint}")?;
-                    }
-                }
-                Ok(())
+                let lines: Vec<_> = problems.iter().map(|p| p.render(file, None)).collect();
+                f.write_str(&lines.join("\n"))
             }
         }
     }
@@ -154,8 +159,71 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl Problem {
+    /// `FILE:LINE:COL: [label: ]key.path: message`, then the hint.
+    pub fn render(&self, file: &Path, label: Option<&str>) -> String {
+        let mut out = file.display().to_string();
+        if let Some(line) = self.line {
+            out += &format!(":{line}:{}", self.column.unwrap_or(1));
+        }
+        if let Some(label) = label {
+            out += &format!(": {label}");
+        }
+        if !self.key_path.is_empty() {
+            out += &format!(": {}", self.key_path);
+        }
+        out += &format!(": {}", self.message);
+        if let Some(hint) = &self.hint {
+            out += &format!("\n  hint: {hint}");
+        }
+        out
+    }
+}
+
 /// The JSON schema of `identity.toml`, generated from the raw types.
 pub fn schema_json() -> String {
     let schema = schemars::schema_for!(raw::RawConfig);
     serde_json::to_string_pretty(&schema).expect("a schema serializes")
+}
+
+/// An effective setting and where it came from, for `check --show-origin`.
+pub struct Origin {
+    pub key: &'static str,
+    pub value: String,
+    /// `FILE:LINE`, `environment TOLLGATE_...`, or `default`.
+    pub source: String,
+}
+
+/// Where each scalar setting of `config` (loaded from `text` at `path`)
+/// came from.
+pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
+    let from_env = sources::document(text, Overrides::Environment)
+        .map(|d| d.from_env)
+        .unwrap_or_default();
+    let locator = locate::Locator::new(text);
+    let source = |key: &str| match (from_env.get(key), locator.find(key)) {
+        (Some(var), _) => format!("environment {var}"),
+        (None, Some(pos)) => format!("{}:{}", path.display(), pos.line),
+        (None, None) => "default".into(),
+    };
+    let settings: [(&'static str, String); 4] = [
+        (
+            "issuer",
+            config
+                .issuer
+                .clone()
+                .unwrap_or_else(|| format!("http://{} (from the listen address)", config.listen)),
+        ),
+        ("server.listen", config.listen.clone()),
+        ("keys.dir", config.keys.dir.display().to_string()),
+        ("keys.algorithm", "ES256".into()),
+    ];
+    settings
+        .into_iter()
+        .map(|(key, value)| Origin {
+            key,
+            source: source(key),
+            value,
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ use notify::{RecursiveMode, Watcher};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::Config;
+use super::Overrides;
 use crate::state::AppState;
 
 /// Quiet time after the last event before reading the file: an editor's
@@ -96,13 +96,23 @@ pub fn reload_once(state: &AppState, path: &Path) -> Outcome {
     let Ok(text) = String::from_utf8(bytes) else {
         return reject(state, format!("{}: not UTF-8 text", path.display()));
     };
-    match Config::from_toml(&text, path) {
-        Ok(config) => {
+    let report = super::check(&text, path, Overrides::Environment, (state.clock)());
+    match report.config {
+        Some(config) => {
+            for w in &report.warnings {
+                tracing::warn!("{}", w.render(path, Some("warning")));
+            }
             let generation = state.apply(config, hash);
             tracing::info!(generation, file = %path.display(), "configuration reloaded");
             Outcome::Applied { generation }
         }
-        Err(e) => reject(state, e.to_string()),
+        None => {
+            let error = super::ConfigError::Invalid {
+                file: path.to_owned(),
+                problems: report.errors,
+            };
+            reject(state, error.to_string())
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! every broken rule becomes a [`Problem`] with its line. Does no Argon2
 //! work (hashes are only parsed), so even a huge file validates fast.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::locate::Locator;
 use super::raw::{RawClient, RawConfig, RawDateTime};
+use super::shape;
+use super::sources::{self, DocumentError, Overrides};
 use super::{ApiResource, ApiScope, Config, DEFAULT_LISTEN, KeysConfig, Problem, duration};
 use crate::oauth::client::{ClientSecret, SecretHash};
 use crate::oauth::{Client, ClientId, GrantType, ScopeSet, ScopeToken};
@@ -34,12 +37,30 @@ pub const REGISTERED_CLAIMS: [&str; 10] = [
 
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// Collects problems, placing each at its line (or naming the
+/// environment variable that set it).
 struct Problems<'a> {
-    locator: Locator<'a>,
+    text: &'a str,
+    locator: OnceCell<Locator<'a>>,
+    from_env: &'a BTreeMap<String, String>,
     list: Vec<Problem>,
 }
 
-impl Problems<'_> {
+impl<'a> Problems<'a> {
+    fn new(text: &'a str, from_env: &'a BTreeMap<String, String>) -> Self {
+        Self {
+            text,
+            locator: OnceCell::new(),
+            from_env,
+            list: Vec::new(),
+        }
+    }
+
+    /// Built on the first problem only: a valid file never pays for it.
+    fn locator(&self) -> &Locator<'a> {
+        self.locator.get_or_init(|| Locator::new(self.text))
+    }
+
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.add_hinted(path, message, None);
     }
@@ -51,14 +72,21 @@ impl Problems<'_> {
         hint: Option<&str>,
     ) {
         let key_path = path.into();
-        // A path the document doesn't hold (a defaulted key) is reported
-        // at its parent, the nearest place the operator can act on.
-        let pos = ancestors(&key_path).find_map(|p| self.locator.find(p));
+        let mut message = message.into();
+        let pos = match ancestors(&key_path).find_map(|p| self.from_env.get(p)) {
+            Some(var) => {
+                message = format!("{message} (set by environment variable {var})");
+                None
+            }
+            // A path the document doesn't hold (a defaulted key) is
+            // reported at its parent, the nearest place one can act on.
+            None => ancestors(&key_path).find_map(|p| self.locator().find(p)),
+        };
         self.list.push(Problem {
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),
             key_path,
-            message: message.into(),
+            message,
             hint: hint.map(str::to_owned),
         });
     }
@@ -74,34 +102,129 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-pub fn from_toml(text: &str, base: &Path) -> Result<Config, Vec<Problem>> {
-    let mut problems = Problems {
-        locator: Locator::new(text),
-        list: Vec::new(),
+/// The outcome of validating a file: the configuration if there is no
+/// error, every error, and warnings.
+pub struct Report {
+    pub config: Option<Config>,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+/// Validates `text` (a file in folder `base`): syntax, then shape against
+/// the schema, then meaning. `now` dates the warnings about expiring
+/// secrets.
+pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime) -> Report {
+    let no_env = BTreeMap::new();
+    let failed = |errors| Report {
+        config: None,
+        errors,
+        warnings: Vec::new(),
     };
-    let raw: RawConfig = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
+    let document = match sources::document(text, overrides) {
+        Ok(d) => d,
+        Err(DocumentError::Toml(e)) => {
+            let problems = Problems::new(text, &no_env);
             let offset = e.span().map(|s| s.start);
-            let pos = offset.map(|o| problems.locator.position(o));
-            let key_path = offset
-                .and_then(|o| problems.locator.path_at(o))
-                .unwrap_or_default()
-                .to_owned();
-            return Err(vec![Problem {
-                key_path,
+            let pos = offset.map(|o| problems.locator().position(o));
+            return failed(vec![Problem {
+                key_path: String::new(),
                 line: pos.map(|p| p.line),
                 column: pos.map(|p| p.column),
                 message: e.message().trim().to_owned(),
                 hint: None,
             }]);
         }
+        Err(DocumentError::Env(e)) => {
+            return failed(vec![Problem {
+                key_path: String::new(),
+                line: None,
+                column: None,
+                message: format!("environment overrides: {e}"),
+                hint: None,
+            }]);
+        }
+    };
+    let mut problems = Problems::new(text, &document.from_env);
+    for p in shape::check(&document.value) {
+        problems.add_hinted(p.key_path, p.message, p.hint.as_deref());
+    }
+    if !problems.list.is_empty() {
+        return failed(problems.list);
+    }
+    let raw: RawConfig = match serde_json::from_value(document.value) {
+        Ok(raw) => raw,
+        // The schema is generated from these types, so this is a bug in
+        // the schema generation; still say what is wrong.
+        Err(e) => {
+            problems.add("", e.to_string());
+            return failed(problems.list);
+        }
     };
     let config = build(&raw, base, &mut problems);
-    if problems.list.is_empty() {
-        Ok(config)
-    } else {
-        Err(problems.list)
+    if !problems.list.is_empty() {
+        return failed(problems.list);
+    }
+    let errors = std::mem::take(&mut problems.list);
+    warn(&config, &raw, now, &mut problems);
+    Report {
+        config: Some(config),
+        errors,
+        warnings: problems.list,
+    }
+}
+
+/// How soon before a secret expires `check` starts warning.
+const EXPIRY_WARNING: time::Duration = time::Duration::days(14);
+
+fn warn(config: &Config, raw: &RawConfig, now: OffsetDateTime, problems: &mut Problems<'_>) {
+    if config.issuer.is_none() {
+        problems.add_hinted(
+            "issuer",
+            "no issuer is set; tokens will name the listen address as their issuer",
+            Some("set issuer = \"https://your.host\" to the URL clients and APIs use"),
+        );
+    }
+    let loopback = config
+        .listen
+        .parse::<SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if config
+        .issuer
+        .as_deref()
+        .is_some_and(|i| i.starts_with("http://"))
+        && !loopback
+    {
+        problems.add_hinted(
+            "issuer",
+            "the issuer is http:// but the server listens beyond loopback",
+            Some("serve tokens over https (a TLS-terminating proxy or ingress) and set an https issuer"),
+        );
+    }
+    for (i, c) in raw.clients.iter().enumerate() {
+        let Some(client) = config.client(&c.client_id) else {
+            continue;
+        };
+        for (j, s) in client.secrets.iter().enumerate() {
+            if let Some(expires) = s.expires {
+                let path = format!("clients[{i}].secrets[{j}].expires");
+                if expires <= now {
+                    problems.add(path, "this secret has expired and no longer authenticates");
+                } else if expires - now < EXPIRY_WARNING {
+                    let days = (expires - now).whole_days();
+                    problems.add_hinted(
+                        path,
+                        format!("this secret expires in {days} days"),
+                        Some("add a new [[clients.secrets]] entry now and hand out its secret"),
+                    );
+                }
+            }
+        }
+        if client.enabled && client.secrets.iter().all(|s| !s.is_valid_at(now)) {
+            problems.add(
+                format!("clients[{i}]"),
+                "this client has no valid secret and cannot authenticate",
+            );
+        }
     }
 }
 

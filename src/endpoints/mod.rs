@@ -73,7 +73,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
-        .nest("/", api)
+        .nest_no_strip("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
 }

@@ -80,10 +80,12 @@ pub struct TokenForm(pub Vec<u8>);
 impl Payload for TokenForm {
     const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
 
+    /// `application/x-www-form-urlencoded`, any case, parameters (such as
+    /// `; charset=UTF-8`) allowed. Compared in place: this runs on every
+    /// token request, and parsing a `Mime` allocates.
     fn check_content_type(content_type: &str) -> bool {
-        content_type
-            .parse::<mime::Mime>()
-            .is_ok_and(|m| m.type_() == "application" && m.subtype() == "x-www-form-urlencoded")
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case(Self::CONTENT_TYPE)
     }
 
     fn schema_ref() -> MetaSchemaRef {

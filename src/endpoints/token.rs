@@ -168,7 +168,7 @@ fn unparsable_request(err: poem::Error) -> TokenResponse {
 /// The raw `Authorization` header, documented as the `client_secret_basic`
 /// security scheme. It never rejects a request itself: a missing or broken
 /// header must become the RFC's `invalid_client`, which only the core knows.
-pub struct ClientSecretBasic(Option<Vec<u8>>);
+pub struct ClientSecretBasic(Option<poem::http::HeaderValue>);
 
 impl<'a> ApiExtractor<'a> for ClientSecretBasic {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -209,12 +209,7 @@ impl<'a> ApiExtractor<'a> for ClientSecretBasic {
         _body: &mut poem::RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        Ok(Self(
-            request
-                .headers()
-                .get(AUTHORIZATION)
-                .map(|v| v.as_bytes().to_vec()),
-        ))
+        Ok(Self(request.headers().get(AUTHORIZATION).cloned()))
     }
 }
 
@@ -236,7 +231,10 @@ impl TokenApi {
         tag = "ApiTags::OAuth"
     )]
     async fn token(&self, auth: ClientSecretBasic, body: TokenForm) -> TokenResponse {
-        match self.issue(auth.0.as_deref(), &body.0).await {
+        match self
+            .issue(auth.0.as_ref().map(|v| v.as_bytes()), &body.0)
+            .await
+        {
             Ok(r) => r,
             Err(e) => e.into(),
         }

@@ -9,8 +9,13 @@ use argon2::{Argon2, PasswordVerifier};
 use crate::support::{quickstart_toml, tollgate_bin};
 
 fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    run_env(args, stdin, &[])
+}
+
+fn run_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut child = Command::new(tollgate_bin())
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -122,4 +127,77 @@ fn the_committed_schema_is_what_tollgate_schema_prints() {
         committed.trim_end(),
         "schemas/identity.schema.json is stale: run `cargo run -- schema > schemas/identity.schema.json`"
     );
+}
+
+#[test]
+fn check_speaks_json_for_pipelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "colour = 1\n[[clients]]\nclient_id = \"c\"\nallowed_scopes = [\"nope\"]\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(
+        &[
+            "check",
+            "--config",
+            bad.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"][0]["key_path"], "colour");
+    assert_eq!(report["errors"][0]["line"], 1);
+    assert!(report["errors"][0]["hint"].is_string());
+}
+
+#[test]
+fn environment_variables_override_the_file_and_check_says_where_values_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("identity.toml");
+    std::fs::write(
+        &file,
+        format!("issuer = \"https://file.example\"\n{}", quickstart_toml()),
+    )
+    .unwrap();
+    let env = [
+        ("TOLLGATE_ISSUER", "https://env.example"),
+        ("TOLLGATE_SERVER__LISTEN", "0.0.0.0:7000"),
+    ];
+    let (code, out, err) = run_env(
+        &["check", "--config", file.to_str().unwrap(), "--show-origin"],
+        "",
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("issuer = \"https://env.example\"  (environment TOLLGATE_ISSUER)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("server.listen = \"0.0.0.0:7000\"  (environment TOLLGATE_SERVER__LISTEN)"),
+        "{out}"
+    );
+    assert!(out.contains("keys.dir"), "{out}");
+    assert!(out.contains("(default)"), "{out}");
+    // A bad override is reported by its variable, not a line.
+    let (code, _, err) = run_env(
+        &["check", "--config", file.to_str().unwrap()],
+        "",
+        &[("TOLLGATE_ISSUER", "ftp://x")],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("issuer: the issuer must be an http or https URL (set by environment variable TOLLGATE_ISSUER)"), "{err}");
+    // TOLLGATE_LOG is the log filter, not a setting.
+    let (code, _, err) = run_env(
+        &["check", "--config", file.to_str().unwrap()],
+        "",
+        &[("TOLLGATE_LOG", "debug")],
+    );
+    assert_eq!(code, 0, "{err}");
 }

@@ -1,0 +1,232 @@
+//! Shape checks against the published JSON schema, so that `check` reports
+//! every misspelt key and wrong type at once (serde stops at the first).
+//! The schema is generated from the raw types: one source of truth.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+/// A shape problem: where, what, and maybe a hint.
+pub struct ShapeProblem {
+    pub key_path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+struct Compiled {
+    schema: Value,
+    validator: jsonschema::Validator,
+}
+
+fn compiled() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let schema = serde_json::to_value(schemars::schema_for!(super::raw::RawConfig))
+            .expect("the schema is JSON");
+        let validator = jsonschema::validator_for(&schema).expect("the generated schema compiles");
+        Compiled { schema, validator }
+    })
+}
+
+/// Every place where `document` does not fit the schema.
+pub fn check(document: &Value) -> Vec<ShapeProblem> {
+    let c = compiled();
+    let mut problems = Vec::new();
+    for error in c.validator.iter_errors(document) {
+        let segments = segments(error.instance_path().as_str());
+        let path = key_path(&segments);
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let known = property_names(&c.schema, &segments);
+                for key in unexpected {
+                    problems.push(ShapeProblem {
+                        key_path: join(&path, key),
+                        message: format!("unknown key `{key}`"),
+                        hint: Some(hint_for_unknown(key, &known)),
+                    });
+                }
+            }
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                problems.push(ShapeProblem {
+                    key_path: path,
+                    message: reason(&error),
+                    hint: None,
+                });
+            }
+            _ => problems.push(ShapeProblem {
+                key_path: path,
+                message: error.to_string(),
+                hint: None,
+            }),
+        }
+    }
+    problems
+}
+
+/// Optional values are `anyOf: [T, null]` and enums `oneOf: [const...]`;
+/// "not valid under any of the schemas" helps nobody, so this digs for
+/// the reason T refused the value, or lists the allowed constants.
+fn reason(error: &jsonschema::ValidationError<'_>) -> String {
+    let context = match error.kind() {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            context
+        }
+        _ => return error.to_string(),
+    };
+    let consts: Vec<String> = context
+        .iter()
+        .flatten()
+        .filter_map(|e| match e.kind() {
+            ValidationErrorKind::Constant { expected_value } => Some(expected_value.to_string()),
+            _ => None,
+        })
+        .collect();
+    if !consts.is_empty() {
+        return format!("must be one of {}", consts.join(", "));
+    }
+    context
+        .iter()
+        .flatten()
+        .filter(|e| {
+            !matches!(e.kind(), ValidationErrorKind::Type { .. })
+                || !e.to_string().ends_with("\"null\"")
+        })
+        .map(reason)
+        .next()
+        .unwrap_or_else(|| error.to_string())
+}
+
+/// `/clients/0/allowed_scopes` → `["clients", "0", "allowed_scopes"]`.
+fn segments(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// `["clients", "0", "allowed_scopes"]` → `clients[0].allowed_scopes`.
+fn key_path(segments: &[String]) -> String {
+    let mut path = String::new();
+    for s in segments {
+        if s.parse::<usize>().is_ok() {
+            path.push_str(&format!("[{s}]"));
+        } else {
+            path = join(&path, s);
+        }
+    }
+    path
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Follows `$ref` (and the `anyOf: [{$ref}, null]` of optional structs).
+fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..8 {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            match root.pointer(r.trim_start_matches('#')) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        } else if let Some(first) = schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .and_then(|alts| alts.iter().find(|a| a.get("$ref").is_some()))
+        {
+            schema = first;
+        } else {
+            break;
+        }
+    }
+    schema
+}
+
+/// The keys the schema allows at the object `segments` point to.
+fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
+    let mut schema = resolve(root, root);
+    for s in segments {
+        let next = if s.parse::<usize>().is_ok() {
+            schema.get("items")
+        } else {
+            schema.get("properties").and_then(|p| p.get(s))
+        };
+        match next {
+            Some(n) => schema = resolve(root, n),
+            None => return Vec::new(),
+        }
+    }
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn hint_for_unknown(key: &str, known: &[String]) -> String {
+    if matches!(key, "secret" | "client_secret" | "password" | "value") {
+        return "secrets are stored only as Argon2id hashes: run `tollgate hash-secret` and write `hash = \"$argon2id$...\"`".into();
+    }
+    let closest = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match closest {
+        Some((_, k)) => format!("did you mean `{k}`?"),
+        None if known.is_empty() => "no keys are allowed here".into(),
+        None => format!("expected one of: {}", known.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_pointers_become_key_paths() {
+        assert_eq!(
+            key_path(&segments("/clients/0/allowed_scopes/1")),
+            "clients[0].allowed_scopes[1]"
+        );
+        assert_eq!(key_path(&segments("")), "");
+        assert_eq!(key_path(&segments("/a~1b")), "a/b");
+    }
+
+    #[test]
+    fn every_shape_problem_is_found_at_once_with_hints() {
+        let doc = serde_json::json!({
+            "isuer": "x",
+            "server": { "listen": 5 },
+            "clients": [{ "client_id": "c", "secrets": [{ "secret": "s" }] }]
+        });
+        let found: Vec<_> = check(&doc)
+            .into_iter()
+            .map(|p| (p.key_path, p.message, p.hint.unwrap_or_default()))
+            .collect();
+        let has = |path: &str, msg: &str, hint: &str| {
+            found
+                .iter()
+                .any(|(p, m, h)| p == path && m.contains(msg) && h.contains(hint))
+        };
+        assert!(
+            has("isuer", "unknown key", "did you mean `issuer`?"),
+            "{found:?}"
+        );
+        assert!(has("server.listen", "not of type", ""), "{found:?}");
+        assert!(
+            has("clients[0].secrets[0].secret", "unknown key", "hash-secret"),
+            "{found:?}"
+        );
+        assert!(
+            has("clients[0].secrets[0]", "hash", ""),
+            "missing hash: {found:?}"
+        );
+    }
+}

@@ -45,9 +45,7 @@ fn service(
             jwks::JwksApi {
                 state: state.clone(),
             },
-            token::TokenApi {
-                state: state.clone(),
-            },
+            token::TokenApi,
             health::HealthApi {
                 state: state.clone(),
             },
@@ -73,6 +71,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
+        .at("/connect/token", token::endpoint(state))
         .nest_no_strip("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)

@@ -79,8 +79,9 @@ bench() { # name base_url token_path pid endpoints conns label
     || { cat "$OUT_DIR/$1-$7.out" >&2; return 1; }
 }
 
-record_rss() { # name pid
-  grep -E 'VmHWM' "/proc/$2/status" | awk '{printf "%.1f MB\n", $2/1024}' > "$OUT_DIR/rss-$1.txt"
+record_rss() { # name pid: resident now (right after the load) and the peak
+  awk '/VmRSS/{r=$2} /VmHWM/{h=$2} END{printf "%.1f MB (peak %.1f MB)\n", r/1024, h/1024}' \
+    "/proc/$2/status" > "$OUT_DIR/rss-$1.txt"
 }
 
 echo "# pinned A/B: tollgate and the peer on CPU $SERVER_CPU, wrk on CPU $LOADGEN_CPU, $RUNS alternating rounds" >&2

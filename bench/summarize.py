@@ -31,7 +31,7 @@ def rss(name):
 
 
 print("## Token endpoint, one core (server pinned to CPU 0, wrk on CPU 1)\n")
-print("| server | conns | tokens/s (median) | runs | p50 ms | p99 ms | server CPU % | non-2xx | peak RSS |")
+print("| server | conns | tokens/s (median) | runs | p50 ms | p99 ms | server CPU % | non-2xx | RSS after the runs |")
 print("|---|---|---|---|---|---|---|---|---|")
 medians = {}
 for name in ("tollgate", "peer"):

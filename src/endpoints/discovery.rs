@@ -6,7 +6,7 @@ use std::sync::Arc;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::{ApiTags, AppState};
+use super::{ApiTags, AppState, public_metadata};
 
 /// Authorization server metadata (RFC 8414 §2, OIDC Discovery §3).
 #[derive(Object)]
@@ -48,7 +48,8 @@ impl DiscoveryApi {
     #[oai(
         path = "/.well-known/openid-configuration",
         method = "get",
-        tag = "ApiTags::Discovery"
+        tag = "ApiTags::Discovery",
+        transform = "public_metadata"
     )]
     async fn openid_configuration(&self) -> Json<Discovery> {
         Json(self.document())
@@ -60,7 +61,8 @@ impl DiscoveryApi {
     #[oai(
         path = "/.well-known/oauth-authorization-server",
         method = "get",
-        tag = "ApiTags::Discovery"
+        tag = "ApiTags::Discovery",
+        transform = "public_metadata"
     )]
     async fn oauth_authorization_server(&self) -> Json<Discovery> {
         Json(self.document())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::payload::RawJson;
-use super::{ApiTags, AppState};
+use super::{ApiTags, AppState, public_metadata};
 
 /// A JSON Web Key (RFC 7517) for ES256.
 #[derive(Object)]
@@ -55,7 +55,8 @@ impl JwksApi {
     #[oai(
         path = "/.well-known/jwks.json",
         method = "get",
-        tag = "ApiTags::Discovery"
+        tag = "ApiTags::Discovery",
+        transform = "public_metadata"
     )]
     async fn jwks(&self) -> JwksResponse {
         JwksResponse::Ok(RawJson::new(bytes::Bytes::copy_from_slice(

@@ -10,7 +10,8 @@ mod token;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, Route};
+use poem::middleware::SetHeader;
+use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use crate::state::AppState;
@@ -65,7 +66,7 @@ pub fn openapi_json(state: &Arc<AppState>) -> String {
     service(state).spec()
 }
 
-/// Every route of the server.
+/// Every route of the server, with the headers every response carries.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let api = service(&state);
     let spec = api.spec_endpoint();
@@ -75,4 +76,21 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest_no_strip("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        // Errors (404, 405, ...) become responses first, so that they get
+        // the headers too.
+        .catch_all_error(|err| async move { err.into_response() })
+        .with(
+            SetHeader::new()
+                .overriding("x-content-type-options", "nosniff")
+                .overriding("x-frame-options", "DENY")
+                .overriding("referrer-policy", "no-referrer"),
+        )
+}
+
+/// Discovery and the JWKS are public metadata that browser-based clients
+/// and APIs fetch from any origin (RFC 8414 §3 expects it); they never
+/// answer with credentials. The token endpoint is not for browsers and has
+/// no CORS headers.
+fn public_metadata(ep: impl Endpoint) -> impl Endpoint {
+    ep.with(SetHeader::new().overriding("access-control-allow-origin", "*"))
 }

@@ -124,6 +124,13 @@ pub enum TokenResponse {
         #[oai(header = "WWW-Authenticate")]
         Option<String>,
     ),
+    /// The body is larger than 16 KiB (`invalid_request`).
+    #[oai(status = 413)]
+    PayloadTooLarge(
+        ErrorJson,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
     /// `server_error`: the cause is in the server log.
     #[oai(status = 500)]
     ServerError(
@@ -140,6 +147,19 @@ pub struct TokenSuccessOwned {
     token_type: &'static str,
     expires_in: u64,
     scope: String,
+}
+
+impl TokenResponse {
+    fn too_large() -> Self {
+        Self::PayloadTooLarge(
+            SerdeJson::new(ErrorBody {
+                error: ErrorCode::InvalidRequest.as_str(),
+                error_description: "the request body is larger than 16 KiB".into(),
+            }),
+            NO_STORE.into(),
+            NO_CACHE.into(),
+        )
+    }
 }
 
 impl From<OAuthError> for TokenResponse {
@@ -246,18 +266,13 @@ pub fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
 /// `POST /connect/token`.
 #[handler]
 async fn token_endpoint(req: &Request, body: Body, state: Data<&Arc<AppState>>) -> Response {
-    let form = match req.content_type() {
-        Some(ct) if is_form(ct) => body.into_bytes().await,
-        _ => {
-            return TokenResponse::from(OAuthError::invalid_request(WRONG_CONTENT_TYPE))
-                .into_response();
-        }
-    };
-    let Ok(form) = form else {
-        return TokenResponse::from(OAuthError::invalid_request(
-            "the request body could not be read",
-        ))
-        .into_response();
+    if !req.content_type().is_some_and(is_form) {
+        return TokenResponse::from(OAuthError::invalid_request(WRONG_CONTENT_TYPE))
+            .into_response();
+    }
+    let form = match read_limited(req, body).await {
+        Ok(form) => form,
+        Err(response) => return response.into_response(),
     };
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
     match issue(&state, authorization, &form).await {
@@ -273,6 +288,27 @@ const FORM: &str = "application/x-www-form-urlencoded";
 fn is_form(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     essence.eq_ignore_ascii_case(FORM)
+}
+
+/// The largest token request body accepted. A real one is under 1 KiB.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// Reads the body, refusing one over [`MAX_BODY`] with 413. A declared
+/// length is checked before reading (hyper never reads past it); a chunked
+/// body is counted as it arrives.
+async fn read_limited(req: &Request, body: Body) -> Result<bytes::Bytes, TokenResponse> {
+    let declared = req
+        .header(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<usize>().ok());
+    let read = match declared {
+        Some(n) if n > MAX_BODY => Err(poem::error::ReadBodyError::PayloadTooLarge),
+        Some(_) => body.into_bytes().await,
+        None => body.into_bytes_limit(MAX_BODY).await,
+    };
+    read.map_err(|e| match e {
+        poem::error::ReadBodyError::PayloadTooLarge => TokenResponse::too_large(),
+        _ => OAuthError::invalid_request("the request body could not be read").into(),
+    })
 }
 
 const WRONG_CONTENT_TYPE: &str = "the body must be application/x-www-form-urlencoded";

@@ -3,6 +3,7 @@
 mod cli;
 mod config_file;
 mod discovery;
+mod hardening;
 mod keys;
 mod openapi;
 mod reload;

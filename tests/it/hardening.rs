@@ -1,0 +1,271 @@
+//! Hostile or careless input: body limits, response headers, CORS, secrets
+//! kept out of logs, graceful shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{TestServer, basic, quickstart_toml, tollgate_bin, wait_for};
+
+/// Sends raw bytes on a fresh connection and returns the status line.
+fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The server may answer (and close) before all of a huge body is sent.
+    let _ = stream.write_all(request);
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap();
+    line.trim_end().to_owned()
+}
+
+#[tokio::test]
+async fn an_oversized_token_request_gets_413_in_the_oauth_error_shape() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let body = format!(
+        "grant_type=client_credentials&pad={}",
+        "x".repeat(20 * 1024)
+    );
+    let r = server
+        .token_raw(&body, Some(&basic("client", "secret")))
+        .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["error"], "invalid_request");
+
+    // Chunked, with no declared length: counted as it arrives.
+    let mut request = format!(
+        "POST /connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        basic("client", "secret")
+    )
+    .into_bytes();
+    for _ in 0..20 {
+        request.extend_from_slice(format!("400\r\n{}\r\n", "x".repeat(1024)).as_bytes());
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let addr = server.addr;
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, &request))
+        .await
+        .unwrap();
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
+    // A small chunked request still works.
+    let small = format!(
+        "POST /connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n1d\r\ngrant_type=client_credentials\r\n0\r\n\r\n",
+        basic("client", "secret")
+    );
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, small.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(status, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/healthz",
+        "/openapi.json",
+        "/nope",
+    ] {
+        let r = server.http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(r.headers()["x-frame-options"], "DENY", "{path}");
+    }
+    let r = server
+        .token_raw(
+            "grant_type=client_credentials",
+            Some(&basic("client", "secret")),
+        )
+        .await;
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn metadata_is_open_to_any_origin_but_the_token_endpoint_is_not() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+    ] {
+        let r = server
+            .http
+            .get(server.url(path))
+            .header("Origin", "https://spa.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            r.headers()
+                .get("access-control-allow-credentials")
+                .is_none(),
+            "{path}"
+        );
+    }
+    let r = server
+        .http
+        .post(server.url("/connect/token"))
+        .header("Origin", "https://spa.example")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", basic("client", "secret"))
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+/// A real server process with its stderr collected.
+struct Logged {
+    child: std::process::Child,
+    addr: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn start_logged(config: &std::path::Path, log_filter: &str) -> Logged {
+    let mut child = Command::new(tollgate_bin())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("TOLLGATE_LOG", log_filter)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let addr = wait_for(Duration::from_secs(30), "the listening line", || {
+        let text = log.lock().unwrap().clone();
+        text.split("listening on http://")
+            .nth(1)
+            .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+    });
+    Logged { child, addr, log }
+}
+
+fn quickstart_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(&config, quickstart_toml()).unwrap();
+    (dir, config)
+}
+
+#[tokio::test]
+async fn secrets_and_authorization_headers_never_reach_the_log() {
+    let (_dir, config) = quickstart_dir();
+    let mut server = start_logged(&config, "trace");
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/connect/token", server.addr);
+    let mut sent = Vec::new();
+    for (id, secret) in [
+        ("client", "secret"),
+        ("client", "wrong-Secret-123"),
+        ("nobody", "s3cr3t-unknown"),
+    ] {
+        let auth = basic(id, secret);
+        http.post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", &auth)
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap();
+        let post =
+            format!("grant_type=client_credentials&client_id={id}&client_secret={secret}-post");
+        http.post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(post)
+            .send()
+            .await
+            .unwrap();
+        sent.push(secret.to_owned());
+        sent.push(format!("{secret}-post"));
+        sent.push(auth.trim_start_matches("Basic ").to_owned());
+    }
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains("client authentication failed"),
+        "the failures are logged: {log}"
+    );
+    for s in sent.iter().filter(|s| s.as_str() != "secret") {
+        assert!(!log.contains(s.as_str()), "{s:?} leaked into the log");
+    }
+    // "secret" is also an English word in messages; check it only as a value.
+    assert!(!log.contains("=secret"), "the quickstart secret leaked");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_requests_in_flight_and_exits_0() {
+    let (_dir, config) = quickstart_dir();
+    let mut server = start_logged(&config, "info");
+    let url = format!("http://{}/connect/token", server.addr);
+    // Wrong secrets force an Argon2 run each (one at a time per core), so
+    // these requests are still in flight when the signal arrives.
+    let mut requests = Vec::new();
+    for i in 0..10 {
+        let url = url.clone();
+        requests.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(&url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Authorization", basic("client", &format!("wrong{i}")))
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }));
+    }
+    // Once the first has been refused, all ten have long been read and the
+    // rest wait for their Argon2 turn.
+    let log = server.log.clone();
+    wait_for(Duration::from_secs(10), "the first refusal", || {
+        log.lock()
+            .unwrap()
+            .contains("client authentication failed")
+            .then_some(())
+    });
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    for r in requests {
+        let status = r.await.unwrap().expect("no connection reset");
+        assert_eq!(status, 401, "answered, not dropped");
+    }
+    let status = wait_for(Duration::from_secs(15), "exit", || {
+        server.child.try_wait().unwrap()
+    });
+    assert_eq!(status.code(), Some(0));
+    assert!(server.log.lock().unwrap().contains("shutting down"));
+}

@@ -120,13 +120,25 @@ impl Server {
         );
         let _reloader = config::reload::watch(self.state.clone(), self.config_path.clone())
             .map_err(std::io::Error::other)?;
+        let pruner = tokio::spawn({
+            let state = self.state.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    state.throttle.prune();
+                }
+            }
+        });
         let acceptor = TcpAcceptor::from_tokio(self.listener)?;
-        poem::Server::new_with_acceptor(acceptor)
+        let result = poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(
                 endpoints::routes(self.state),
                 shutdown,
                 Some(SHUTDOWN_GRACE),
             )
-            .await
+            .await;
+        pruner.abort();
+        result
     }
 }

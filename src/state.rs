@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::keys::KeySet;
 use crate::oauth::secret_cache::SecretCache;
+use crate::oauth::throttle::Throttle;
 
 /// How the configuration in force was loaded, for `/healthz`.
 #[derive(Debug, Clone)]
@@ -37,12 +38,17 @@ pub struct AppState {
     /// with wrong secrets then waits in a queue of cheap futures instead of
     /// piling up blocking threads, and cannot slow down the cached path.
     pub argon2_permits: tokio::sync::Semaphore,
+    /// Budgets of failed authentication per client id and address, from
+    /// the configuration at start.
+    pub throttle: Throttle,
 }
 
 impl AppState {
     pub fn new(config: Config, sha256: String, keys: KeySet, default_issuer: String) -> Self {
         let clock: fn() -> OffsetDateTime = OffsetDateTime::now_utc;
+        let throttle = Throttle::new(config.throttle);
         Self {
+            throttle,
             config: ArcSwap::from_pointee(config),
             status: Mutex::new(ConfigStatus {
                 generation: 1,
@@ -84,6 +90,9 @@ impl AppState {
                 "server.listen (now {:?}, serving on {:?})",
                 config.listen, current.listen
             ));
+        }
+        if config.throttle != current.throttle {
+            restart.push("throttle".to_owned());
         }
         if config.keys.dir != current.keys.dir {
             restart.push(format!(

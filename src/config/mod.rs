@@ -38,6 +38,7 @@ pub struct Config {
     clients: HashMap<String, Arc<Client>>,
     /// All declared scopes, in file order, for discovery.
     pub scopes_supported: ScopeSet,
+    pub throttle: crate::oauth::throttle::ThrottleSettings,
 }
 
 impl Config {

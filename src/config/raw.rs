@@ -40,6 +40,31 @@ pub struct RawConfig {
     /// The registered clients.
     #[serde(default)]
     pub clients: Vec<RawClient>,
+
+    /// Throttling of failed client authentication.
+    #[serde(default)]
+    pub throttle: RawThrottle,
+}
+
+/// `[throttle]`: how many client authentications that need Argon2 (cache
+/// misses: wrong secrets, unknown clients, first uses) are allowed per
+/// window before further attempts get 429 with `Retry-After`. Requests
+/// whose secret is already verified are never throttled. Needs a restart
+/// to change.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawThrottle {
+    /// Attempts per client id per window. Default 10; 0 turns it off.
+    #[serde(default)]
+    pub client_failures: Option<u32>,
+    /// Attempts per source address per window. Default 100 (behind a
+    /// proxy every client shares its address); 0 turns it off.
+    #[serde(default)]
+    pub address_failures: Option<u32>,
+    /// The window over which a spent budget refills: seconds or `"1m"`,
+    /// `"15m"`... Default `"1m"`.
+    #[serde(default)]
+    pub window: Option<RawDuration>,
 }
 
 /// `[server]`

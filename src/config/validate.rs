@@ -19,6 +19,7 @@ use super::shape;
 use super::sources::{self, DocumentError, Overrides};
 use super::{ApiResource, ApiScope, Config, DEFAULT_LISTEN, KeysConfig, Problem, duration};
 use crate::oauth::client::{ClientSecret, SecretHash};
+use crate::oauth::throttle::ThrottleSettings;
 use crate::oauth::{Client, ClientId, GrantType, ScopeSet, ScopeToken};
 
 /// Claims tollgate sets itself; a client's extra claims may not replace them.
@@ -310,6 +311,25 @@ fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Config {
         }
     }
 
+    let defaults = ThrottleSettings::default();
+    let throttle = ThrottleSettings {
+        client_failures: raw
+            .throttle
+            .client_failures
+            .unwrap_or(defaults.client_failures),
+        address_failures: raw
+            .throttle
+            .address_failures
+            .unwrap_or(defaults.address_failures),
+        window: match &raw.throttle.window {
+            None => defaults.window,
+            Some(d) => duration::parse(d).unwrap_or_else(|e| {
+                problems.add("throttle.window", e);
+                defaults.window
+            }),
+        },
+    };
+
     Config {
         issuer,
         listen,
@@ -318,6 +338,7 @@ fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Config {
         resources,
         clients,
         scopes_supported,
+        throttle,
     }
 }
 

@@ -72,6 +72,7 @@ pub enum ErrorCodeDoc {
     UnsupportedGrantType,
     InvalidScope,
     ServerError,
+    TemporarilyUnavailable,
 }
 
 /// An error response (RFC 6749 §5.2).
@@ -123,6 +124,15 @@ pub enum TokenResponse {
         /// `Basic realm="tollgate"` when the client used HTTP Basic.
         #[oai(header = "WWW-Authenticate")]
         Option<String>,
+    ),
+    /// `temporarily_unavailable`: too many failed authentications for this
+    /// client id or source address; wait `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(
+        ErrorJson,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+        #[oai(header = "Retry-After")] u64,
     ),
     /// The body is larger than 16 KiB (`invalid_request`).
     #[oai(status = 413)]
@@ -177,6 +187,12 @@ impl From<OAuthError> for TokenResponse {
                     .then(|| r#"Basic realm="tollgate""#.to_owned()),
             ),
             ErrorCode::ServerError => Self::ServerError(body, NO_STORE.into(), NO_CACHE.into()),
+            ErrorCode::TemporarilyUnavailable => Self::TooManyRequests(
+                body,
+                NO_STORE.into(),
+                NO_CACHE.into(),
+                e.retry_after.unwrap_or(1),
+            ),
             _ => Self::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
         }
     }
@@ -275,7 +291,8 @@ async fn token_endpoint(req: &Request, body: Body, state: Data<&Arc<AppState>>) 
         Err(response) => return response.into_response(),
     };
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    match issue(&state, authorization, &form).await {
+    let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    match issue(&state, authorization, &form, address).await {
         Ok(issued) => issued_response(issued),
         Err(e) => TokenResponse::from(e).into_response(),
     }
@@ -333,6 +350,7 @@ async fn issue(
     state: &Arc<AppState>,
     authorization: Option<&[u8]>,
     body: &[u8],
+    address: Option<std::net::IpAddr>,
 ) -> Result<token::IssuedToken, OAuthError> {
     let request = oauth::parse_token_request(body, authorization)?;
     let config = state.config();
@@ -344,7 +362,7 @@ async fn issue(
         now,
     ) {
         Some(client) => client,
-        None => authenticate_slowly(state, &config, &request, now).await?,
+        None => authenticate_slowly(state, &config, &request, now, address).await?,
     };
     let client_id = &request.credentials.client_id;
     let grant = oauth::grant::client_credentials(
@@ -370,6 +388,7 @@ async fn authenticate_slowly(
     config: &Arc<crate::config::Config>,
     request: &oauth::TokenRequest,
     now: time::OffsetDateTime,
+    address: Option<std::net::IpAddr>,
 ) -> Result<Arc<oauth::Client>, OAuthError> {
     let internal = |what: &str, e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "{what}");
@@ -386,6 +405,13 @@ async fn authenticate_slowly(
         client_auth::authenticate_cached(config, &state.secret_cache, &request.credentials, now)
     {
         return Ok(client);
+    }
+    // Counted here, where Argon2 is about to run, so that a burst of one
+    // client's requests (all waiting for the first verification) counts once.
+    let client_id = &request.credentials.client_id;
+    if let Err(wait) = state.throttle.attempt(client_id, address) {
+        tracing::warn!(client_id = %client_id, address = ?address, retry_after = ?wait, "client authentication throttled");
+        return Err(OAuthError::throttled(wait));
     }
     let (state, config, credentials) = (state.clone(), config.clone(), request.credentials.clone());
     tokio::task::spawn_blocking(move || client_auth::authenticate(&config, &state.secret_cache, &credentials, now))

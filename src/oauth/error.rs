@@ -34,6 +34,10 @@ pub enum ErrorCode {
     InvalidScope,
     /// An internal failure; the cause is logged, never sent.
     ServerError,
+    /// Too many failed authentications for this client id or address
+    /// (RFC 6749 §4.1.2.1 defines the code; answered with 429 and
+    /// `Retry-After`, RFC 6585).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -46,6 +50,7 @@ impl ErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -56,6 +61,7 @@ impl ErrorCode {
         match self {
             Self::InvalidClient => 401,
             Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 429,
             _ => 400,
         }
     }
@@ -75,6 +81,8 @@ pub struct OAuthError {
     /// Set when the client tried the `Authorization` header: RFC 6749 §5.2
     /// then requires `WWW-Authenticate` on the 401.
     pub basic_challenge: bool,
+    /// Seconds to wait, for `temporarily_unavailable`.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -83,6 +91,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -102,6 +111,19 @@ impl OAuthError {
             code: ErrorCode::InvalidClient,
             description: Cow::Borrowed("client authentication failed"),
             basic_challenge,
+            retry_after: None,
+        }
+    }
+
+    /// Throttled: wait `wait` before trying again.
+    pub fn throttled(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many failed authentications; retry later",
+            )
         }
     }
 

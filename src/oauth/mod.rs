@@ -11,6 +11,7 @@ pub mod grant;
 pub mod request;
 pub mod scope;
 pub mod secret_cache;
+pub mod throttle;
 
 pub use client::{AuthMethod, Client, ClientCredentials, ClientId, GrantType, PresentedSecret};
 pub use error::{ErrorCode, OAuthError};

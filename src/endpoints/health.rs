@@ -38,7 +38,9 @@ pub struct ConfigHealth {
     sha256: String,
     /// When it was loaded (RFC 3339).
     loaded_at: String,
-    /// The last rejected file's problem, if the latest edit was refused.
+    /// The last rejected file's problem, if the latest edit was refused
+    /// (absent otherwise).
+    #[oai(skip_serializing_if_is_none)]
     last_error: Option<String>,
     /// Settings changed in the file that take effect only after a restart.
     restart_required: Vec<String>,

@@ -11,7 +11,7 @@ mod token;
 use std::sync::Arc;
 
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use crate::state::AppState;
@@ -79,12 +79,30 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         // Errors (404, 405, ...) become responses first, so that they get
         // the headers too.
         .catch_all_error(|err| async move { err.into_response() })
+        .around(allow_on_405)
         .with(
             SetHeader::new()
                 .overriding("x-content-type-options", "nosniff")
                 .overriding("x-frame-options", "DENY")
                 .overriding("referrer-policy", "no-referrer"),
         )
+}
+
+/// RFC 9110 §15.5.6: a 405 must say which methods the resource has.
+async fn allow_on_405<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<poem::Response> {
+    let allow = if req.uri().path() == "/connect/token" {
+        "POST"
+    } else {
+        "GET, HEAD"
+    };
+    let mut resp = ep.call(req).await?.into_response();
+    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
+        resp.headers_mut().insert(
+            poem::http::header::ALLOW,
+            poem::http::HeaderValue::from_static(allow),
+        );
+    }
+    Ok(resp)
 }
 
 /// Discovery and the JWKS are public metadata that browser-based clients

@@ -89,10 +89,8 @@ fn client_credentials(
                 secret: PresentedSecret::new(secret),
                 method: AuthMethod::ClientSecretPost,
             }),
-            (None, Some(_)) => Err(OAuthError::invalid_request(
-                "client_secret was sent without client_id",
-            )),
-            // No authentication, or a public client: tollgate has none.
+            // No authentication, a secret with no client named, or a
+            // public client (tollgate has none): authentication failed.
             _ => Err(OAuthError::invalid_client(false)),
         },
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability: standard client and validation libraries in Python and
-# Node against a real tollgate. Installs its own dependencies.
+# Node against a real tollgate, then schemathesis with every check against
+# the server's own /openapi.json. Installs its own dependencies.
 #
 #   tests/interop/run.sh [path/to/tollgate]   (default: target/debug/tollgate)
 set -euo pipefail
@@ -54,3 +55,8 @@ done
 node "$here/node_check.mjs" "$issuer" client 'AZaz09-._~secret' api1
 node "$here/node_check.mjs" "$issuer" 'odd:id %+' 'p:a%s+s w' api1
 echo "interop: 4 passed, 0 failed"
+
+# Property-based API testing from the OpenAPI document: every response must
+# match its documented schema, status and headers (e.g. Allow on 405).
+"$venv/bin/schemathesis" run "$issuer/openapi.json" --checks all \
+  --max-examples 100 --seed 20261125 --no-color

@@ -184,7 +184,7 @@ mod tests {
             (
                 b"grant_type=x&client_secret=s",
                 None,
-                ErrorCode::InvalidRequest,
+                ErrorCode::InvalidClient,
                 false,
             ),
             (b"grant_type=x", None, ErrorCode::InvalidClient, false),

@@ -131,8 +131,8 @@ async fn every_rfc_6749_error_has_its_code_status_and_headers() {
             "client_secret without client_id",
             "grant_type=client_credentials&client_secret=secret",
             None,
-            400,
-            "invalid_request",
+            401,
+            "invalid_client",
         ),
         case(
             "garbage body",

@@ -41,6 +41,9 @@ use crate::state::AppState;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// A connection that neither sends nor receives for this long is closed,
+/// so stalled or half-open connections do not pile up.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bound, ready server.
 pub struct Server {
@@ -132,6 +135,7 @@ impl Server {
         });
         let acceptor = TcpAcceptor::from_tokio(self.listener)?;
         let result = poem::Server::new_with_acceptor(acceptor)
+            .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(
                 endpoints::routes(self.state),
                 shutdown,

@@ -356,3 +356,56 @@ async fn ten_failures_in_a_row_are_answered_before_any_throttling_by_default() {
         .unwrap();
     assert!((1..=6).contains(&retry), "{retry}");
 }
+
+#[tokio::test]
+async fn hundreds_of_stalled_connections_do_not_delay_a_normal_request() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let addr = server.addr;
+    // Each sends half a request head and then nothing (slowloris).
+    let stalled: Vec<TcpStream> = tokio::task::spawn_blocking(move || {
+        (0..300)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"POST /connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: applic")
+                    .unwrap();
+                s
+            })
+            .collect()
+    })
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let r = server
+        .token_raw(
+            "grant_type=client_credentials",
+            Some(&basic("client", "secret")),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_are_refused() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let addr = server.addr;
+    let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, request.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, huge.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
+}

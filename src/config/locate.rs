@@ -30,7 +30,11 @@ impl<'a> Locator<'a> {
     /// parse error then carries its own span).
     pub fn new(text: &'a str) -> Self {
         let mut entries = Vec::new();
-        if let Ok(doc) = Document::parse(text) {
+        // toml_edit 0.23 can panic on some malformed documents ("all items
+        // have spans"; found by fuzzing). Locating is a nicety of error
+        // reporting and must never take the server or `check` down.
+        let parsed = std::panic::catch_unwind(|| Document::parse(text).ok());
+        if let Ok(Some(doc)) = parsed {
             walk_table(doc.as_table(), "", &mut entries);
         }
         Self { text, entries }
@@ -54,13 +58,23 @@ impl<'a> Locator<'a> {
     }
 
     pub fn position(&self, offset: usize) -> Position {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Position {
-            line,
-            column: before[line_start..].chars().count() + 1,
-        }
+        position(self.text, offset)
+    }
+}
+
+/// The line and column of byte `offset` in `text` (clamped to the text and
+/// to a character boundary).
+pub fn position(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line,
+        column: before[line_start..].chars().count() + 1,
     }
 }
 

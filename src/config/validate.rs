@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::locate::Locator;
+use super::locate::{self, Locator};
 use super::raw::{RawClient, RawConfig, RawDateTime};
 use super::shape;
 use super::sources::{self, DocumentError, Overrides};
@@ -115,7 +115,6 @@ pub struct Report {
 /// the schema, then meaning. `now` dates the warnings about expiring
 /// secrets.
 pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime) -> Report {
-    let no_env = BTreeMap::new();
     let failed = |errors| Report {
         config: None,
         errors,
@@ -124,9 +123,9 @@ pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime)
     let document = match sources::document(text, overrides) {
         Ok(d) => d,
         Err(DocumentError::Toml(e)) => {
-            let problems = Problems::new(text, &no_env);
-            let offset = e.span().map(|s| s.start);
-            let pos = offset.map(|o| problems.locator().position(o));
+            // Only a position is needed: no document index for a text that
+            // does not parse.
+            let pos = e.span().map(|s| locate::position(text, s.start));
             return failed(vec![Problem {
                 key_path: String::new(),
                 line: pos.map(|p| p.line),

@@ -251,3 +251,11 @@ fn ten_thousand_clients_load_well_under_a_second() {
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
     eprintln!("10,000 clients validated in {took:?} (debug build)");
 }
+
+#[test]
+fn inputs_found_by_fuzzing_give_problems_not_panics() {
+    // toml_edit 0.23 panicked on this while locating a syntax error.
+    let text = include_str!("../../fuzz/seeds/config/regression-toml-edit-span-panic.toml");
+    let err = Config::from_toml(text, Path::new("identity.toml")).unwrap_err();
+    assert_eq!(err.problems()[0].line, Some(1));
+}

@@ -307,6 +307,9 @@ fn is_form(content_type: &str) -> bool {
     essence.eq_ignore_ascii_case(FORM)
 }
 
+/// How long a token request body may take to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The largest token request body accepted. A real one is under 1 KiB.
 pub const MAX_BODY: usize = 16 * 1024;
 
@@ -317,10 +320,17 @@ async fn read_limited(req: &Request, body: Body) -> Result<bytes::Bytes, TokenRe
     let declared = req
         .header(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.parse::<usize>().ok());
-    let read = match declared {
-        Some(n) if n > MAX_BODY => Err(poem::error::ReadBodyError::PayloadTooLarge),
-        Some(_) => body.into_bytes().await,
-        None => body.into_bytes_limit(MAX_BODY).await,
+    let read = async {
+        match declared {
+            Some(n) if n > MAX_BODY => Err(poem::error::ReadBodyError::PayloadTooLarge),
+            Some(_) => body.into_bytes().await,
+            None => body.into_bytes_limit(MAX_BODY).await,
+        }
+    };
+    // A body trickled in byte by byte would hold the request open forever
+    // (the connection's idle timeout resets on every byte).
+    let Ok(read) = tokio::time::timeout(BODY_TIMEOUT, read).await else {
+        return Err(OAuthError::invalid_request("the request body did not arrive in time").into());
     };
     read.map_err(|e| match e {
         poem::error::ReadBodyError::PayloadTooLarge => TokenResponse::too_large(),

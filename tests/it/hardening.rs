@@ -409,3 +409,26 @@ async fn too_many_or_too_large_headers_are_refused() {
         .unwrap();
     assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
 }
+
+#[tokio::test]
+async fn a_body_that_never_finishes_arriving_is_refused_in_time() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let addr = server.addr;
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || {
+        let request = format!(
+            "POST /connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: {}\r\nContent-Length: 100\r\n\r\ngrant_type",
+            basic("client", "secret")
+        );
+        raw_status(addr, request.as_bytes())
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(9),
+        "took {took:?}"
+    );
+}

@@ -5,9 +5,7 @@ use serde_json::Value;
 use crate::support::{TestServer, quickstart_toml};
 
 async fn get(server: &TestServer, path: &str) -> Value {
-    let r = server.http.get(server.url(path)).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
+    server.get_json(path).await
 }
 
 #[tokio::test]

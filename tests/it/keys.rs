@@ -5,15 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use crate::support::{TestServer, quickstart_toml};
 
 async fn kid(server: &TestServer) -> String {
-    let jwks: serde_json::Value = server
-        .http
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: serde_json::Value = server.get_json("/.well-known/jwks.json").await;
     jwks["keys"][0]["kid"].as_str().unwrap().to_owned()
 }
 
@@ -35,15 +27,7 @@ async fn the_key_is_generated_private_and_reused_after_a_restart() {
     assert_eq!(kid(&server).await, first);
     // A token from before the restart still verifies against the JWKS
     // (the issuer differs only because the test port changed).
-    let jwks: jsonwebtoken::jwk::JwkSet = server
-        .http
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = server.get_json("/.well-known/jwks.json").await;
     let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find(&first).unwrap()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.validate_aud = false;

@@ -7,15 +7,7 @@ use crate::support::{TestServer, quickstart_toml};
 #[tokio::test]
 async fn the_openapi_document_describes_the_token_endpoint_precisely() {
     let server = TestServer::spawn(&quickstart_toml()).await;
-    let doc: Value = server
-        .http
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = server.get_json("/openapi.json").await;
     let token = &doc["paths"]["/connect/token"]["post"];
     let body = &token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
     assert_eq!(body["$ref"], "#/components/schemas/TokenRequest");

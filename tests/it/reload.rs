@@ -25,15 +25,7 @@ fn toml(extra_client: Option<&str>) -> String {
 }
 
 async fn health(server: &TestServer) -> Value {
-    server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    server.get_json("/healthz").await
 }
 
 /// Polls /healthz until `pred` holds, failing after five seconds.

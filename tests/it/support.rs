@@ -88,6 +88,13 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
+    /// GETs `path` and decodes its JSON body (any deserializable type).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
     /// POSTs a raw form body with an optional Authorization header.
     pub async fn token_raw(&self, body: &str, authorization: Option<&str>) -> reqwest::Response {
         let mut req = self

@@ -7,15 +7,7 @@ use serde_json::Value;
 use crate::support::{TestServer, hash, jwt_parts, quickstart_toml};
 
 async fn verify(server: &TestServer, token: &str) -> Value {
-    let jwks: JwkSet = server
-        .http
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = server.get_json("/.well-known/jwks.json").await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())

@@ -3,17 +3,24 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: `identity.toml` — the raw serde mirror, validation with
-//!   line numbers, the validated [`config::Config`].
+//! - [`config`]: `identity.toml` — `raw` (serde mirror, the source of the
+//!   JSON schema), `sources` (TOML → JSON, environment overrides), `shape`
+//!   (schema checks), `validate` (cross-field rules, warnings), `locate`
+//!   (key path → line), `reload` (folder watch, debounce, swap).
+//!   *Architecture invariant:* `serve`, reload and `check` share one
+//!   validation path, and it never runs Argon2.
 //! - [`oauth`]: the protocol core — RFC 6749 errors, scopes, clients,
-//!   token request parsing, client authentication, the client_credentials
-//!   grant. *Architecture invariant:* no poem, no IO, time passed in.
+//!   token request parsing, client authentication (Argon2id, the
+//!   verified-secret cache, throttling), the client_credentials grant.
+//!   *Architecture invariant:* no poem, no IO, time passed in.
 //! - [`token`]: RFC 9068 access token claims and minting.
 //! - [`keys`]: ES256 signing keys — load or generate, `kid` (RFC 7638),
 //!   JWKS.
 //! - [`state`]: what each request reads (config behind an `ArcSwap`, keys).
 //! - [`endpoints`]: HTTP — the only module that imports poem; the OpenAPI
-//!   document and docs UI are generated from it.
+//!   document and docs UI are generated from it. `POST /connect/token` is a
+//!   plain poem handler in front of the OpenAPI service (the hot path),
+//!   described in the document by hand from the same types.
 //! - [`resource`]: for API authors — validates tollgate's tokens through
 //!   discovery and JWKS; the sample API uses it.
 //!

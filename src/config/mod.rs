@@ -2,7 +2,7 @@
 //! [`Config`] the server runs on, and the problems a file can have.
 //!
 //! Loading is one path for `serve`, `check` and (later) reload: read, parse
-//! into [`raw::RawConfig`] (shape), then [`validate`] (meaning), collecting
+//! into [`raw::RawConfig`] (shape), then `validate` (meaning), collecting
 //! every problem with its line.
 
 pub mod duration;

@@ -21,6 +21,8 @@
 //!   document and docs UI are generated from it. `POST /connect/token` is a
 //!   plain poem handler in front of the OpenAPI service (the hot path),
 //!   described in the document by hand from the same types.
+//! - [`metrics`]: Prometheus counters and histograms, and the state's
+//!   numbers read at scrape time.
 //! - [`resource`]: for API authors — validates tollgate's tokens through
 //!   discovery and JWKS; the sample API uses it.
 //!
@@ -30,6 +32,7 @@
 pub mod config;
 pub mod endpoints;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod resource;
 pub mod state;

@@ -22,6 +22,8 @@ pub struct ConfigStatus {
     pub last_error: Option<String>,
     /// Settings changed in the file that apply only after a restart.
     pub restart_required: Vec<String>,
+    /// Distinct refused edits since start.
+    pub reload_failures: u64,
 }
 
 pub struct AppState {
@@ -41,6 +43,7 @@ pub struct AppState {
     /// Budgets of failed authentication per client id and address, from
     /// the configuration at start.
     pub throttle: Throttle,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
         let throttle = Throttle::new(config.throttle);
         Self {
             throttle,
+            metrics: crate::metrics::Metrics::default(),
             config: ArcSwap::from_pointee(config),
             status: Mutex::new(ConfigStatus {
                 generation: 1,
@@ -56,6 +60,7 @@ impl AppState {
                 loaded_at: clock(),
                 last_error: None,
                 restart_required: Vec::new(),
+                reload_failures: 0,
             }),
             keys,
             default_issuer,
@@ -113,12 +118,29 @@ impl AppState {
         status.generation
     }
 
-    /// Records a refused edit; the configuration in force stays.
+    /// Records a refused edit; the configuration in force stays. The same
+    /// refusal seen again (the poll re-reads a file that stays broken)
+    /// counts once.
     pub fn reject(&self, error: String) {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last_error = Some(error);
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        if status.last_error.as_deref() != Some(error.as_str()) {
+            status.reload_failures += 1;
+        }
+        status.last_error = Some(error);
+    }
+
+    /// The numbers `/metrics` reads at scrape time.
+    pub fn metrics_snapshot(&self) -> crate::metrics::Snapshot {
+        let status = self.status();
+        let cache = self.secret_cache.stats();
+        crate::metrics::Snapshot {
+            config_generation: status.generation,
+            config_last_reload_ok: status.last_error.is_none(),
+            config_reload_failures: status.reload_failures,
+            argon2_verifications: cache.argon2_runs,
+            secret_cache_hits: cache.hits,
+            secret_cache_entries: cache.entries as u64,
+        }
     }
 
     /// The issuer of `config`: the configured one, else the default.

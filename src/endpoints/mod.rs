@@ -72,7 +72,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
-        .at("/connect/token", token::endpoint(state))
+        .at("/connect/token", token::endpoint(state.clone()))
+        .at("/metrics", poem::get(metrics).data(state.clone()))
         .nest_no_strip("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
@@ -80,12 +81,40 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         // the headers too.
         .catch_all_error(|err| async move { err.into_response() })
         .around(allow_on_405)
+        .around(move |ep, req| observe(ep, req, state.clone()))
         .with(
             SetHeader::new()
                 .overriding("x-content-type-options", "nosniff")
                 .overriding("x-frame-options", "DENY")
                 .overriding("referrer-policy", "no-referrer"),
         )
+}
+
+/// Times every request for `tollgate_request_duration_seconds`.
+async fn observe<E: Endpoint>(
+    ep: Arc<E>,
+    req: poem::Request,
+    state: Arc<AppState>,
+) -> poem::Result<poem::Response> {
+    let endpoint = crate::metrics::Endpoint::of(req.uri().path());
+    let started = std::time::Instant::now();
+    let resp = ep.call(req).await?.into_response();
+    state.metrics.observe(endpoint, started.elapsed());
+    Ok(resp)
+}
+
+/// `GET /metrics`: Prometheus text exposition format.
+#[poem::handler]
+fn metrics(state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
+    match state.metrics.render(state.metrics_snapshot()) {
+        Ok(text) => poem::Response::builder()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics encoding failed");
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// RFC 9110 §15.5.6: a 405 must say which methods the resource has.

@@ -86,7 +86,7 @@ pub struct ErrorDoc {
 
 #[derive(Serialize)]
 pub struct ErrorBody {
-    error: &'static str,
+    error: ErrorCode,
     error_description: std::borrow::Cow<'static, str>,
 }
 
@@ -163,7 +163,7 @@ impl TokenResponse {
     fn too_large() -> Self {
         Self::PayloadTooLarge(
             SerdeJson::new(ErrorBody {
-                error: ErrorCode::InvalidRequest.as_str(),
+                error: ErrorCode::InvalidRequest,
                 error_description: "the request body is larger than 16 KiB".into(),
             }),
             NO_STORE.into(),
@@ -175,7 +175,7 @@ impl TokenResponse {
 impl From<OAuthError> for TokenResponse {
     fn from(e: OAuthError) -> Self {
         let body = SerdeJson::new(ErrorBody {
-            error: e.code.as_str(),
+            error: e.code,
             error_description: e.description,
         });
         match e.code {
@@ -283,19 +283,37 @@ pub fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
 #[handler]
 async fn token_endpoint(req: &Request, body: Body, state: Data<&Arc<AppState>>) -> Response {
     if !req.content_type().is_some_and(is_form) {
-        return TokenResponse::from(OAuthError::invalid_request(WRONG_CONTENT_TYPE))
-            .into_response();
+        return refuse(
+            &state,
+            OAuthError::invalid_request(WRONG_CONTENT_TYPE).into(),
+        );
     }
     let form = match read_limited(req, body).await {
         Ok(form) => form,
-        Err(response) => return response.into_response(),
+        Err(response) => return refuse(&state, response),
     };
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
     let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
     match issue(&state, authorization, &form, address).await {
         Ok(issued) => issued_response(issued),
-        Err(e) => TokenResponse::from(e).into_response(),
+        Err(e) => refuse(&state, e.into()),
     }
+}
+
+/// An error response, counted by its error code.
+fn refuse(state: &AppState, response: TokenResponse) -> Response {
+    let code = match &response {
+        TokenResponse::Issued(..) => None,
+        TokenResponse::BadRequest(body, ..)
+        | TokenResponse::Unauthorized(body, ..)
+        | TokenResponse::TooManyRequests(body, ..)
+        | TokenResponse::PayloadTooLarge(body, ..)
+        | TokenResponse::ServerError(body, ..) => Some(body.0.error),
+    };
+    if let Some(code) = code {
+        state.metrics.token_refused(code);
+    }
+    response.into_response()
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -389,6 +407,7 @@ async fn issue(
             OAuthError::server_error()
         })?;
     tracing::debug!(client_id = %client_id, scope = %issued.scope, jti = %issued.jti, "token issued");
+    state.metrics.token_issued(client_id, &issued.scope);
     Ok(issued)
 }
 

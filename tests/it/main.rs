@@ -5,6 +5,7 @@ mod config_file;
 mod discovery;
 mod hardening;
 mod keys;
+mod metrics;
 mod openapi;
 mod reload;
 mod samples;

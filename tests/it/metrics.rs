@@ -1,0 +1,141 @@
+//! `GET /metrics`: every metric moves when what it counts happens.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{TestServer, basic, quickstart_toml};
+
+async fn metrics(server: &TestServer) -> String {
+    let r = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+/// The value of the sample line that starts with `series`.
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let before = metrics(&server).await;
+    assert!(before.ends_with("# EOF\n"));
+    assert_eq!(value(&before, "tollgate_config_generation"), 1.0);
+    let cc = "grant_type=client_credentials";
+    for _ in 0..3 {
+        assert_eq!(
+            server
+                .token_raw(cc, Some(&basic("client", "secret")))
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        server
+            .token_raw(cc, Some(&basic("client", "wrong")))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        server
+            .token_raw("scope=x", Some(&basic("client", "secret")))
+            .await
+            .status(),
+        400
+    );
+    server
+        .http
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+
+    let after = metrics(&server).await;
+    assert_eq!(
+        value(
+            &after,
+            r#"tollgate_tokens_issued_total{client_id="client",scope="api1"}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            r#"tollgate_token_errors_total{error="invalid_client"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            r#"tollgate_token_errors_total{error="invalid_request"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "tollgate_argon2_verifications_total"),
+        2.0,
+        "one miss, one wrong secret"
+    );
+    assert_eq!(
+        value(&after, "tollgate_secret_cache_hits_total"),
+        2.0,
+        "the later two tokens; the bad request fails before authentication"
+    );
+    assert_eq!(
+        value(
+            &after,
+            r#"tollgate_request_duration_seconds_count{endpoint="token"}"#
+        ),
+        5.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            r#"tollgate_request_duration_seconds_count{endpoint="jwks"}"#
+        ),
+        1.0
+    );
+
+    // A refused edit, then a good one.
+    let file = server.dir.path().join("identity.toml");
+    std::fs::write(&file, "colour = 1\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let m = metrics(&server).await;
+        if value(&m, "tollgate_config_reload_failures_total") == 1.0 {
+            assert_eq!(value(&m, "tollgate_config_last_reload_success"), 0.0);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reload failure not counted:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    std::fs::write(&file, quickstart_toml() + "\n# edited\n").unwrap();
+    loop {
+        let m = metrics(&server).await;
+        if value(&m, "tollgate_config_generation") == 2.0 {
+            assert_eq!(value(&m, "tollgate_config_last_reload_success"), 1.0);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(5),
+            "reload not seen:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

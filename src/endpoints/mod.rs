@@ -77,30 +77,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest_no_strip("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        // Errors (404, 405, ...) become responses first, so that they get
-        // the headers too.
-        .catch_all_error(|err| async move { err.into_response() })
-        .around(allow_on_405)
-        .around(move |ep, req| observe(ep, req, state.clone()))
-        .with(
-            SetHeader::new()
-                .overriding("x-content-type-options", "nosniff")
-                .overriding("x-frame-options", "DENY")
-                .overriding("referrer-policy", "no-referrer"),
-        )
-}
-
-/// Times every request for `tollgate_request_duration_seconds`.
-async fn observe<E: Endpoint>(
-    ep: Arc<E>,
-    req: poem::Request,
-    state: Arc<AppState>,
-) -> poem::Result<poem::Response> {
-    let endpoint = crate::metrics::Endpoint::of(req.uri().path());
-    let started = std::time::Instant::now();
-    let resp = ep.call(req).await?.into_response();
-    state.metrics.observe(endpoint, started.elapsed());
-    Ok(resp)
+        .around_envelope(state)
 }
 
 /// `GET /metrics`: Prometheus text exposition format.
@@ -117,22 +94,55 @@ fn metrics(state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
     }
 }
 
-/// RFC 9110 §15.5.6: a 405 must say which methods the resource has.
-async fn allow_on_405<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<poem::Response> {
-    let allow = if req.uri().path() == "/connect/token" {
-        "POST"
-    } else {
-        "GET, HEAD"
-    };
-    let mut resp = ep.call(req).await?.into_response();
-    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
-        resp.headers_mut().insert(
-            poem::http::header::ALLOW,
-            poem::http::HeaderValue::from_static(allow),
-        );
-    }
-    Ok(resp)
+/// What every response gets, in one layer (each layer costs on the hot
+/// path): errors (404, 405, ...) turned into responses, `Allow` on 405
+/// (RFC 9110 §15.5.6), the security headers, and the latency histogram.
+struct Envelope<E> {
+    inner: E,
+    state: Arc<AppState>,
 }
+
+impl<E: Endpoint> Endpoint for Envelope<E> {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        use poem::http::{HeaderValue, StatusCode, header};
+        let endpoint = crate::metrics::Endpoint::of(req.uri().path());
+        let started = std::time::Instant::now();
+        let mut resp = match self.inner.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        };
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let allow = match endpoint {
+                crate::metrics::Endpoint::token => "POST",
+                _ => "GET, HEAD",
+            };
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        self.state.metrics.observe(endpoint, started.elapsed());
+        Ok(resp)
+    }
+}
+
+trait EnvelopeExt: Endpoint + Sized {
+    fn around_envelope(self, state: Arc<AppState>) -> Envelope<Self> {
+        Envelope { inner: self, state }
+    }
+}
+
+impl<E: Endpoint> EnvelopeExt for E {}
 
 /// Discovery and the JWKS are public metadata that browser-based clients
 /// and APIs fetch from any origin (RFC 8414 §3 expects it); they never

@@ -279,21 +279,9 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
     let server = TestServer::spawn(&toml).await;
     let cc = "grant_type=client_credentials";
     // That first use ran Argon2 and counted; two more attempts are left.
-    assert_eq!(
-        server
-            .token_raw(cc, Some(&basic("client", "secret")))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(server.basic_status("client", "secret").await, 200);
     for _ in 0..2 {
-        assert_eq!(
-            server
-                .token_raw(cc, Some(&basic("client", "guess")))
-                .await
-                .status(),
-            401
-        );
+        assert_eq!(server.basic_status("client", "guess").await, 401);
     }
     let r = server.token_raw(cc, Some(&basic("client", "guess"))).await;
     assert_eq!(r.status(), 429);
@@ -307,30 +295,12 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
     // The verified secret still works: it never reaches Argon2 or the budget.
-    assert_eq!(
-        server
-            .token_raw(cc, Some(&basic("client", "secret")))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(server.basic_status("client", "secret").await, 200);
     // An unknown client id is throttled the same way (nothing to tell apart).
     for _ in 0..3 {
-        assert_eq!(
-            server
-                .token_raw(cc, Some(&basic("nobody", "x")))
-                .await
-                .status(),
-            401
-        );
+        assert_eq!(server.basic_status("nobody", "x").await, 401);
     }
-    assert_eq!(
-        server
-            .token_raw(cc, Some(&basic("nobody", "x")))
-            .await
-            .status(),
-        429
-    );
+    assert_eq!(server.basic_status("nobody", "x").await, 429);
 }
 
 #[tokio::test]
@@ -338,13 +308,7 @@ async fn ten_failures_in_a_row_are_answered_before_any_throttling_by_default() {
     let server = TestServer::spawn(&quickstart_toml()).await;
     let cc = "grant_type=client_credentials";
     for _ in 0..10 {
-        assert_eq!(
-            server
-                .token_raw(cc, Some(&basic("client", "typo")))
-                .await
-                .status(),
-            401
-        );
+        assert_eq!(server.basic_status("client", "typo").await, 401);
     }
     // The eleventh attempt within the minute waits for one refill: 6 s.
     let r = server.token_raw(cc, Some(&basic("client", "secret"))).await;

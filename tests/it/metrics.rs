@@ -31,23 +31,10 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     let before = metrics(&server).await;
     assert!(before.ends_with("# EOF\n"));
     assert_eq!(value(&before, "tollgate_config_generation"), 1.0);
-    let cc = "grant_type=client_credentials";
     for _ in 0..3 {
-        assert_eq!(
-            server
-                .token_raw(cc, Some(&basic("client", "secret")))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(server.basic_status("client", "secret").await, 200);
     }
-    assert_eq!(
-        server
-            .token_raw(cc, Some(&basic("client", "wrong")))
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(server.basic_status("client", "wrong").await, 401);
     assert_eq!(
         server
             .token_raw("scope=x", Some(&basic("client", "secret")))

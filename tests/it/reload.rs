@@ -44,17 +44,6 @@ async fn wait_health(server: &TestServer, what: &str, pred: impl Fn(&Value) -> b
     }
 }
 
-async fn status_for(server: &TestServer, client: &str) -> u16 {
-    server
-        .token_raw(
-            "grant_type=client_credentials",
-            Some(&basic(client, "secret")),
-        )
-        .await
-        .status()
-        .as_u16()
-}
-
 fn generation(h: &Value) -> u64 {
     h["config"]["generation"].as_u64().unwrap()
 }
@@ -62,7 +51,7 @@ fn generation(h: &Value) -> u64 {
 #[tokio::test]
 async fn an_in_place_write_is_applied_within_a_second() {
     let server = TestServer::spawn(&toml(None)).await;
-    assert_eq!(status_for(&server, "added").await, 401);
+    assert_eq!(server.basic_status("added", "secret").await, 401);
     let started = Instant::now();
     std::fs::write(server.dir.path().join("identity.toml"), toml(Some("added"))).unwrap();
     wait_health(&server, "generation 2", |h| generation(h) == 2).await;
@@ -71,7 +60,7 @@ async fn an_in_place_write_is_applied_within_a_second() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(status_for(&server, "added").await, 200);
+    assert_eq!(server.basic_status("added", "secret").await, 200);
 }
 
 #[tokio::test]
@@ -81,7 +70,7 @@ async fn an_editors_write_to_temp_and_rename_is_applied() {
     std::fs::write(&tmp, toml(Some("renamed"))).unwrap();
     std::fs::rename(&tmp, server.dir.path().join("identity.toml")).unwrap();
     wait_health(&server, "generation 2", |h| generation(h) == 2).await;
-    assert_eq!(status_for(&server, "renamed").await, 200);
+    assert_eq!(server.basic_status("renamed", "secret").await, 200);
 }
 
 #[tokio::test]
@@ -101,11 +90,15 @@ async fn a_deleted_file_keeps_the_last_good_config_until_it_is_recreated() {
         "{h}"
     );
     assert_eq!(generation(&h), 1);
-    assert_eq!(status_for(&server, "client").await, 200, "still serving");
+    assert_eq!(
+        server.basic_status("client", "secret").await,
+        200,
+        "still serving"
+    );
     std::fs::write(&file, toml(Some("back"))).unwrap();
     let h = wait_health(&server, "generation 2", |h| generation(h) == 2).await;
     assert!(h["config"].get("last_error").is_none());
-    assert_eq!(status_for(&server, "back").await, 200);
+    assert_eq!(server.basic_status("back", "secret").await, 200);
 }
 
 /// Lays out a folder the way the kubelet mounts a ConfigMap:
@@ -126,11 +119,11 @@ async fn a_kubernetes_configmap_symlink_swap_is_applied() {
     configmap_version(dir.path(), "..2026_11_25_v1", &toml(None));
     std::os::unix::fs::symlink("..data/identity.toml", dir.path().join("identity.toml")).unwrap();
     let server = TestServer::spawn_in(dir).await;
-    assert_eq!(status_for(&server, "mounted").await, 401);
+    assert_eq!(server.basic_status("mounted", "secret").await, 401);
     configmap_version(server.dir.path(), "..2026_11_25_v2", &toml(Some("mounted")));
     std::fs::remove_dir_all(server.dir.path().join("..2026_11_25_v1")).unwrap();
     wait_health(&server, "generation 2", |h| generation(h) == 2).await;
-    assert_eq!(status_for(&server, "mounted").await, 200);
+    assert_eq!(server.basic_status("mounted", "secret").await, 200);
     // Keys were created beside the link, not inside a version folder.
     assert!(server.dir.path().join("keys/signing-es256.pem").exists());
 }
@@ -151,7 +144,7 @@ async fn a_broken_edit_changes_nothing_and_is_reported_with_its_line() {
         "{error}"
     );
     assert_eq!(h["config"]["sha256"], before["config"]["sha256"]);
-    assert_eq!(status_for(&server, "client").await, 200);
+    assert_eq!(server.basic_status("client", "secret").await, 200);
     std::fs::write(&file, "").unwrap();
     wait_health(&server, "an empty-file error", |h| {
         h["config"]["last_error"]
@@ -159,7 +152,7 @@ async fn a_broken_edit_changes_nothing_and_is_reported_with_its_line() {
             .is_some_and(|e| e.contains("empty"))
     })
     .await;
-    assert_eq!(status_for(&server, "client").await, 200);
+    assert_eq!(server.basic_status("client", "secret").await, 200);
     std::fs::write(&file, "this is not toml [").unwrap();
     wait_health(&server, "a parse error", |h| {
         h["config"]["last_error"]
@@ -167,7 +160,7 @@ async fn a_broken_edit_changes_nothing_and_is_reported_with_its_line() {
             .is_some_and(|e| e.contains("identity.toml:1:"))
     })
     .await;
-    assert_eq!(status_for(&server, "client").await, 200);
+    assert_eq!(server.basic_status("client", "secret").await, 200);
     std::fs::write(&file, toml(Some("fixed"))).unwrap();
     let h = wait_health(&server, "generation 2", |h| generation(h) == 2).await;
     assert!(h["config"].get("last_error").is_none());
@@ -190,7 +183,11 @@ async fn settings_that_need_a_restart_are_reported_not_ignored() {
             .any(|r| r.as_str().unwrap().starts_with("server.listen")),
         "{h}"
     );
-    assert_eq!(status_for(&server, "x").await, 200, "the rest applied");
+    assert_eq!(
+        server.basic_status("x", "secret").await,
+        200,
+        "the rest applied"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -249,5 +246,5 @@ async fn tokens_keep_flowing_while_the_file_is_rewritten_fifty_times() {
     assert!(ok > 50, "only {ok} requests");
     let h = wait_health(&server, "c49 applied", |h| generation(h) >= 2).await;
     assert!(h["config"].get("last_error").is_none());
-    assert_eq!(status_for(&server, "c49").await, 200);
+    assert_eq!(server.basic_status("c49", "secret").await, 200);
 }

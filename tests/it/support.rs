@@ -108,6 +108,17 @@ impl TestServer {
         req.send().await.unwrap()
     }
 
+    /// The status of a client_credentials request with HTTP Basic.
+    pub async fn basic_status(&self, client: &str, secret: &str) -> u16 {
+        self.token_raw(
+            "grant_type=client_credentials",
+            Some(&basic(client, secret)),
+        )
+        .await
+        .status()
+        .as_u16()
+    }
+
     /// A successful client_credentials token for `client` / `secret`.
     pub async fn token(
         &self,

@@ -270,6 +270,15 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     assert!(server.log.lock().unwrap().contains("shutting down"));
 }
 
+/// The `Retry-After` seconds of a response.
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
     let toml = format!(
@@ -285,11 +294,7 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
     }
     let r = server.token_raw(cc, Some(&basic("client", "guess"))).await;
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!((1..=20).contains(&retry), "{retry}");
     assert_eq!(r.headers()["cache-control"], "no-store");
     let body: serde_json::Value = r.json().await.unwrap();
@@ -313,11 +318,7 @@ async fn ten_failures_in_a_row_are_answered_before_any_throttling_by_default() {
     // The eleventh attempt within the minute waits for one refill: 6 s.
     let r = server.token_raw(cc, Some(&basic("client", "secret"))).await;
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!((1..=6).contains(&retry), "{retry}");
 }
 

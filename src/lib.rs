@@ -14,8 +14,11 @@
 //!   verified-secret cache, throttling), the client_credentials grant.
 //!   *Architecture invariant:* no poem, no IO, time passed in.
 //! - [`token`]: RFC 9068 access token claims and minting.
-//! - [`keys`]: ES256 signing keys — load or generate, `kid` (RFC 7638),
-//!   JWKS.
+//! - [`keys`]: signing keys (ES256, EdDSA, RS256) — `kid` (RFC 7638), the
+//!   ring that says what is published and what signs at an instant (pure),
+//!   automatic rotation in a folder, key files.
+//!   *Architecture invariant:* the active key is a function of the
+//!   configuration, the key files and the clock; replicas never talk.
 //! - [`state`]: what each request reads (config behind an `ArcSwap`, keys).
 //! - [`endpoints`]: HTTP — the only module that imports poem; the OpenAPI
 //!   document and docs UI are generated from it. `POST /connect/token` is a
@@ -82,7 +85,20 @@ impl Server {
             problems: report.errors,
         })?;
         let sha256 = config::reload::sha256_hex(text.as_bytes());
-        let keys = keys::load_or_generate(&config.keys.dir)?;
+        let keys = match config.keys.declared_ring() {
+            Some(ring) => ring,
+            None => {
+                let config::KeyMode::Automatic { dir, rotation } = config.keys.mode.clone() else {
+                    unreachable!("keys are declared or automatic");
+                };
+                let now = time::OffsetDateTime::now_utc();
+                tokio::task::spawn_blocking(move || keys::auto::maintain(&dir, &rotation, now))
+                    .await??
+            }
+        };
+        for entry in keys.entries() {
+            tracing::info!(kid = entry.key.kid(), alg = %entry.key.algorithm(), activate_at = %entry.activate_at, "signing key loaded");
+        }
 
         let listen = listen.unwrap_or(&config.listen).to_owned();
         let listener = tokio::net::TcpListener::bind(&listen)
@@ -133,6 +149,7 @@ impl Server {
         );
         let _reloader = config::reload::watch(self.state.clone(), self.config_path.clone())
             .map_err(std::io::Error::other)?;
+        let rotation = tokio::spawn(maintain_keys(self.state.clone()));
         let pruner = tokio::spawn({
             let state = self.state.clone();
             async move {
@@ -153,6 +170,46 @@ impl Server {
             )
             .await;
         pruner.abort();
+        rotation.abort();
         result
+    }
+}
+
+/// The longest the rotation task sleeps: it also notices a key folder
+/// changed by hand, and a clock that jumped.
+const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Automatic keys: creates, rotates and deletes key files on schedule and
+/// puts the folder's ring in force. Declared keys need nothing: their ring
+/// is a function of the file (applied on reload) and the clock.
+async fn maintain_keys(state: Arc<AppState>) {
+    loop {
+        let config = state.config();
+        let now = (state.clock)();
+        let mut wake = KEY_CHECK_INTERVAL;
+        if let config::KeyMode::Automatic { dir, rotation } = &config.keys.mode {
+            let (dir, rotation) = (dir.clone(), *rotation);
+            let task_dir = dir.clone();
+            match tokio::task::spawn_blocking(move || {
+                keys::auto::maintain(&task_dir, &rotation, now)
+            })
+            .await
+            {
+                Ok(Ok(ring)) => state.set_keys(ring),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "signing keys not maintained; the keys in force stay, retrying")
+                }
+                Err(e) => tracing::error!(error = %e, "key maintenance task failed"),
+            }
+            if let Some(next) = keys::auto::next_maintenance(&dir, &rotation, now) {
+                // A little past the instant, so the clock has reached it.
+                let until = (next - now).unsigned_abs() + Duration::from_millis(20);
+                wake = wake.min(until);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wake) => {}
+            _ = state.keys_changed.notified() => {}
+        }
     }
 }

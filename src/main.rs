@@ -40,6 +40,30 @@ enum Command {
     },
     /// Print the JSON schema of identity.toml.
     Schema,
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new private signing key (PKCS#8 PEM, mode 0600; never
+    /// overwrites) and print its kid and a [[keys.signing]] snippet.
+    Generate {
+        /// The key file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// ES256, EdDSA or RS256.
+        #[arg(long, default_value = "ES256")]
+        algorithm: tollgate::keys::Algorithm,
+        /// The snippet's activate_at: an RFC 3339 date-time or `now`.
+        /// Default: one day from now, so every replica and API cache has
+        /// the key before it signs.
+        #[arg(long)]
+        activate_at: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -75,7 +99,72 @@ fn main() -> ExitCode {
             println!("{}", tollgate::config::schema_json());
             ExitCode::SUCCESS
         }
+        Command::Keys {
+            command:
+                KeysCommand::Generate {
+                    out,
+                    algorithm,
+                    activate_at,
+                },
+        } => generate_key(&out, algorithm, activate_at.as_deref()),
     }
+}
+
+fn generate_key(
+    out: &std::path::Path,
+    algorithm: tollgate::keys::Algorithm,
+    activate_at: Option<&str>,
+) -> ExitCode {
+    use time::format_description::well_known::Rfc3339;
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 is a nanosecond");
+    let activate_at = match activate_at {
+        None => now + time::Duration::days(1),
+        Some("now") => now,
+        Some(text) => match time::OffsetDateTime::parse(text, &Rfc3339) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!(
+                    "error: --activate-at {text:?} is not `now` or an RFC 3339 date-time like 2027-01-01T00:00:00Z"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let (key, pem) = match tollgate::keys::SigningKey::generate(algorithm) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(e) = tollgate::keys::store::ensure_private_dir(parent)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = tollgate::keys::store::write_new(out, pem.as_bytes()) {
+        let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "it exists already; keys are never overwritten".to_owned()
+        } else {
+            e.to_string()
+        };
+        eprintln!("error: {}: {why}", out.display());
+        return ExitCode::FAILURE;
+    }
+    let stamp = activate_at.format(&Rfc3339).unwrap_or_default();
+    println!(
+        "# kid {} ({algorithm}), written to {} (mode 0600)",
+        key.kid(),
+        out.display()
+    );
+    println!("# Published from the moment it is listed; signs from activate_at.");
+    println!("[[keys.signing]]");
+    println!("file = {:?}", out.display().to_string());
+    println!("activate_at = {stamp}");
+    ExitCode::SUCCESS
 }
 
 fn init_logging() {

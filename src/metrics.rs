@@ -165,6 +165,10 @@ pub struct Snapshot {
     pub argon2_verifications: u64,
     pub secret_cache_hits: u64,
     pub secret_cache_entries: u64,
+    pub signing_keys_published: u64,
+    /// Seconds until the active key stops signing; `None` when nothing is
+    /// scheduled (or no key signs).
+    pub signing_key_rotation_seconds: Option<f64>,
 }
 
 impl Collector for Snapshot {
@@ -185,10 +189,24 @@ impl Collector for Snapshot {
                 "Verified (client, secret) pairs remembered",
                 self.secret_cache_entries as i64,
             ),
+            (
+                "signing_keys_published",
+                "Keys in the JWKS now (active, announced and retained)",
+                self.signing_keys_published as i64,
+            ),
         ];
         for (name, help, value) in gauges {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        if let Some(seconds) = self.signing_key_rotation_seconds {
+            let gauge = ConstGauge::new(seconds);
+            gauge.encode(encoder.encode_descriptor(
+                "signing_key_rotation_seconds",
+                "Seconds until the active signing key stops signing (next key activates or it retires)",
+                None,
+                gauge.metric_type(),
+            )?)?;
         }
         let counters = [
             (

@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::keys::KeySet;
+use crate::keys::KeyRing;
 use crate::oauth::secret_cache::SecretCache;
 use crate::oauth::throttle::Throttle;
 
@@ -24,12 +24,19 @@ pub struct ConfigStatus {
     pub restart_required: Vec<String>,
     /// Distinct refused edits since start.
     pub reload_failures: u64,
+    /// Digest of the declared key files in force (see
+    /// [`crate::config::KeysConfig::files_digest`]).
+    pub key_files_digest: Vec<u8>,
 }
 
 pub struct AppState {
     config: ArcSwap<Config>,
     status: Mutex<ConfigStatus>,
-    pub keys: KeySet,
+    /// The signing keys and their schedule: from the file (declared keys)
+    /// or the key folder (automatic keys, kept by the rotation task).
+    keys: ArcSwap<KeyRing>,
+    /// Wakes the rotation task when the configuration changed.
+    pub keys_changed: tokio::sync::Notify,
     /// `http://` + the bound address: the issuer when the file sets none.
     pub default_issuer: String,
     /// The wall clock; tests may pin it.
@@ -47,22 +54,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, sha256: String, keys: KeySet, default_issuer: String) -> Self {
+    pub fn new(config: Config, sha256: String, keys: KeyRing, default_issuer: String) -> Self {
         let clock: fn() -> OffsetDateTime = OffsetDateTime::now_utc;
         let throttle = Throttle::new(config.throttle);
+        let status = Mutex::new(ConfigStatus {
+            generation: 1,
+            sha256,
+            loaded_at: clock(),
+            last_error: None,
+            restart_required: Vec::new(),
+            reload_failures: 0,
+            key_files_digest: config.keys.files_digest(),
+        });
         Self {
+            config: ArcSwap::from_pointee(config),
             throttle,
             metrics: crate::metrics::Metrics::default(),
-            config: ArcSwap::from_pointee(config),
-            status: Mutex::new(ConfigStatus {
-                generation: 1,
-                sha256,
-                loaded_at: clock(),
-                last_error: None,
-                restart_required: Vec::new(),
-                reload_failures: 0,
-            }),
-            keys,
+            status,
+            keys: ArcSwap::from_pointee(keys),
+            keys_changed: tokio::sync::Notify::new(),
             default_issuer,
             clock,
             secret_cache: SecretCache::default(),
@@ -99,23 +109,33 @@ impl AppState {
         if config.throttle != current.throttle {
             restart.push("throttle".to_owned());
         }
-        if config.keys.dir != current.keys.dir {
-            restart.push(format!(
-                "keys.dir (now {:?})",
-                config.keys.dir.display().to_string()
-            ));
-        }
         for r in &restart {
             tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");
         }
+        if let Some(ring) = config.keys.declared_ring() {
+            self.keys.store(Arc::new(ring));
+        }
+        let key_files_digest = config.keys.files_digest();
         self.config.store(Arc::new(config));
+        self.keys_changed.notify_one();
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         status.generation += 1;
         status.sha256 = sha256;
         status.loaded_at = (self.clock)();
         status.last_error = None;
         status.restart_required = restart;
+        status.key_files_digest = key_files_digest;
         status.generation
+    }
+
+    /// The signing keys in force.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.load_full()
+    }
+
+    /// Puts a key ring read from the key folder in force.
+    pub fn set_keys(&self, ring: KeyRing) {
+        self.keys.store(Arc::new(ring));
     }
 
     /// Records a refused edit; the configuration in force stays. The same
@@ -133,6 +153,8 @@ impl AppState {
     pub fn metrics_snapshot(&self) -> crate::metrics::Snapshot {
         let status = self.status();
         let cache = self.secret_cache.stats();
+        let keys = self.keys();
+        let now = (self.clock)();
         crate::metrics::Snapshot {
             config_generation: status.generation,
             config_last_reload_ok: status.last_error.is_none(),
@@ -140,6 +162,10 @@ impl AppState {
             argon2_verifications: cache.argon2_runs,
             secret_cache_hits: cache.hits,
             secret_cache_entries: cache.entries as u64,
+            signing_keys_published: keys.published(now).count() as u64,
+            signing_key_rotation_seconds: keys
+                .active_until(now)
+                .map(|t| (t - now).as_seconds_f64().max(0.0)),
         }
     }
 

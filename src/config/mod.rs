@@ -6,6 +6,7 @@
 //! every problem with its line.
 
 pub mod duration;
+mod keys;
 pub mod locate;
 pub mod raw;
 pub mod reload;
@@ -88,14 +89,68 @@ pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDat
     validate::check(text, base, overrides, now)
 }
 
-impl Config {}
-
-/// Where the signing keys come from.
+/// The signing keys: how they are managed, and the JWKS cache time.
 #[derive(Debug, Clone)]
 pub struct KeysConfig {
-    /// Absolute or relative to the working directory (already resolved
-    /// against the config file's folder).
-    pub dir: PathBuf,
+    pub mode: KeyMode,
+    /// `Cache-Control: max-age` of the JWKS.
+    pub jwks_max_age: std::time::Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum KeyMode {
+    /// tollgate creates, rotates and deletes keys in `dir` (already
+    /// resolved against the config file's folder).
+    Automatic {
+        dir: PathBuf,
+        rotation: crate::keys::auto::Rotation,
+    },
+    /// The keys of `[[keys.signing]]`, read at validation.
+    Declared(Vec<DeclaredKey>),
+}
+
+/// One `[[keys.signing]]` entry, its key file parsed.
+#[derive(Debug, Clone)]
+pub struct DeclaredKey {
+    pub file: PathBuf,
+    pub key: Arc<crate::keys::SigningKey>,
+    pub activate_at: time::OffsetDateTime,
+    pub retire_at: Option<time::OffsetDateTime>,
+}
+
+impl KeysConfig {
+    /// The ring of declared keys; `None` for automatic keys (their ring
+    /// comes from the folder).
+    pub fn declared_ring(&self) -> Option<crate::keys::KeyRing> {
+        match &self.mode {
+            KeyMode::Automatic { .. } => None,
+            KeyMode::Declared(keys) => Some(crate::keys::KeyRing::new(
+                keys.iter()
+                    .map(|k| crate::keys::Entry {
+                        key: k.key.clone(),
+                        activate_at: k.activate_at,
+                        publish_until: k.retire_at,
+                    })
+                    .collect(),
+            )),
+        }
+    }
+
+    /// SHA-256 over the declared key files' bytes, so that reload notices a
+    /// key file replaced under an unchanged config file. Empty for
+    /// automatic keys.
+    pub fn files_digest(&self) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let KeyMode::Declared(keys) = &self.mode else {
+            return Vec::new();
+        };
+        let mut h = Sha256::new();
+        for k in keys {
+            h.update(k.file.as_os_str().as_encoded_bytes());
+            h.update(std::fs::read(&k.file).unwrap_or_default());
+        }
+        h.finalize().to_vec()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -216,8 +271,26 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
                 .unwrap_or_else(|| format!("http://{} (from the listen address)", config.listen)),
         ),
         ("server.listen", config.listen.clone()),
-        ("keys.dir", config.keys.dir.display().to_string()),
-        ("keys.algorithm", "ES256".into()),
+        (
+            "keys.dir",
+            match &config.keys.mode {
+                KeyMode::Automatic { dir, .. } => dir.display().to_string(),
+                KeyMode::Declared(_) => "(declared keys)".into(),
+            },
+        ),
+        (
+            "keys.algorithm",
+            match &config.keys.mode {
+                KeyMode::Automatic { rotation, .. } => rotation.algorithm.to_string(),
+                KeyMode::Declared(keys) => {
+                    let mut algs: Vec<_> = keys.iter().map(|k| k.key.algorithm()).collect();
+                    algs.sort();
+                    algs.dedup();
+                    let algs: Vec<_> = algs.iter().map(|a| a.as_str()).collect();
+                    algs.join(", ")
+                }
+            },
+        ),
     ];
     settings
         .into_iter()

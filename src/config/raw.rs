@@ -77,18 +77,63 @@ pub struct RawServer {
     pub listen: Option<String>,
 }
 
-/// `[keys]`: where the signing key lives.
+/// `[keys]`: the signing keys. Automatic by default: tollgate creates,
+/// rotates and deletes keys in `dir`. Listing `[[keys.signing]]` switches
+/// to declared keys: tollgate never writes a key, and every replica reading
+/// the same file agrees on the active one.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeys {
-    /// Folder of the signing keys, relative to this file. Created 0700 with
-    /// key files 0600 on first start. Default `"keys"`.
+    /// Automatic keys: their folder, relative to this file. Created 0700
+    /// with key files 0600. Default `"keys"`.
     #[serde(default)]
     pub dir: Option<String>,
 
-    /// Signature algorithm of access tokens. Only `"ES256"` for now.
+    /// Automatic keys: the algorithm of new keys. Default `"ES256"`.
+    /// Changing it announces a key of the new algorithm, which takes over
+    /// after `announce`.
     #[serde(default)]
     pub algorithm: Option<RawAlgorithm>,
+
+    /// Automatic keys: how long each key signs. Default `"90d"`.
+    #[serde(default)]
+    pub rotate_every: Option<RawDuration>,
+
+    /// Automatic keys: how long a new key is published in the JWKS before
+    /// it signs, so APIs that cache the JWKS know it in time. Default
+    /// `"14d"`; shorter than `rotate_every`.
+    #[serde(default)]
+    pub announce: Option<RawDuration>,
+
+    /// Automatic keys: how long a key stays published after it stopped
+    /// signing, so tokens it signed still validate. Default `"14d"`.
+    #[serde(default)]
+    pub retain: Option<RawDuration>,
+
+    /// `Cache-Control: max-age` of the JWKS, and the cache time `check`
+    /// assumes of APIs when it warns about keys announced too late.
+    /// Default `"1h"`.
+    #[serde(default)]
+    pub jwks_max_age: Option<RawDuration>,
+
+    /// Declared keys. When present, tollgate signs with these only.
+    #[serde(default)]
+    pub signing: Vec<RawSigningKey>,
+}
+
+/// `[[keys.signing]]`: one declared key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSigningKey {
+    /// Unencrypted PKCS#8 PEM private key (P-256, Ed25519 or RSA), relative
+    /// to this file; `tollgate keys generate` writes one. Published in the
+    /// JWKS from the moment it is listed.
+    pub file: String,
+    /// Signs from this instant until a later-activated key takes over.
+    pub activate_at: RawDateTime,
+    /// Dropped from the JWKS at this instant; never signs again.
+    #[serde(default)]
+    pub retire_at: Option<RawDateTime>,
 }
 
 /// A JWS algorithm name.
@@ -96,6 +141,10 @@ pub struct RawKeys {
 pub enum RawAlgorithm {
     /// ECDSA with P-256 and SHA-256.
     ES256,
+    /// Ed25519 (RFC 8037).
+    EdDSA,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys).
+    RS256,
 }
 
 /// `[[api_scopes]]`

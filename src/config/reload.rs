@@ -71,7 +71,7 @@ pub fn reload_once(state: &AppState, path: &Path) -> Outcome {
         Ok(b) => sha256_hex(&b),
         Err(e) => return reject(state, unreadable(e)),
     };
-    if hash == state.status().sha256 {
+    if unchanged(state, &hash) {
         return Outcome::Unchanged;
     }
     let bytes = match read_settled(path) {
@@ -90,7 +90,7 @@ pub fn reload_once(state: &AppState, path: &Path) -> Outcome {
         );
     }
     let hash = sha256_hex(&bytes);
-    if hash == state.status().sha256 {
+    if unchanged(state, &hash) {
         return Outcome::Unchanged;
     }
     let Ok(text) = String::from_utf8(bytes) else {
@@ -114,6 +114,14 @@ pub fn reload_once(state: &AppState, path: &Path) -> Outcome {
             reject(state, error.to_string())
         }
     }
+}
+
+/// The file in force has `hash`, and no declared key file it lists was
+/// replaced (a Secret update can change a key file under an unchanged
+/// config file).
+fn unchanged(state: &AppState, hash: &str) -> bool {
+    let status = state.status();
+    status.sha256 == hash && status.key_files_digest == state.config().keys.files_digest()
 }
 
 fn reject(state: &AppState, error: String) -> Outcome {

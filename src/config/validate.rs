@@ -17,7 +17,7 @@ use super::locate::{self, Locator};
 use super::raw::{RawClient, RawConfig, RawDateTime};
 use super::shape;
 use super::sources::{self, DocumentError, Overrides};
-use super::{ApiResource, ApiScope, Config, DEFAULT_LISTEN, KeysConfig, Problem, duration};
+use super::{ApiResource, ApiScope, Config, DEFAULT_LISTEN, Problem, duration};
 use crate::oauth::client::{ClientSecret, SecretHash};
 use crate::oauth::throttle::ThrottleSettings;
 use crate::oauth::{Client, ClientId, GrantType, ScopeSet, ScopeToken};
@@ -40,7 +40,7 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Collects problems, placing each at its line (or naming the
 /// environment variable that set it).
-struct Problems<'a> {
+pub(super) struct Problems<'a> {
     text: &'a str,
     locator: OnceCell<Locator<'a>>,
     from_env: &'a BTreeMap<String, String>,
@@ -62,11 +62,15 @@ impl<'a> Problems<'a> {
         self.locator.get_or_init(|| Locator::new(self.text))
     }
 
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.add_hinted(path, message, None);
     }
 
-    fn add_hinted(
+    pub(super) fn add_hinted(
         &mut self,
         path: impl Into<String>,
         message: impl Into<String>,
@@ -160,7 +164,7 @@ pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime)
             return failed(problems.list);
         }
     };
-    let config = build(&raw, base, &mut problems);
+    let config = build(&raw, base, now, &mut problems);
     if !problems.list.is_empty() {
         return failed(problems.list);
     }
@@ -177,6 +181,7 @@ pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime)
 const EXPIRY_WARNING: time::Duration = time::Duration::days(14);
 
 fn warn(config: &Config, raw: &RawConfig, now: OffsetDateTime, problems: &mut Problems<'_>) {
+    super::keys::warn(config, now, problems);
     if config.issuer.is_none() {
         problems.add_hinted(
             "issuer",
@@ -228,7 +233,7 @@ fn warn(config: &Config, raw: &RawConfig, now: OffsetDateTime, problems: &mut Pr
     }
 }
 
-fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Config {
+fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Problems<'_>) -> Config {
     let issuer = raw.issuer.as_deref().and_then(|i| match check_issuer(i) {
         Ok(i) => Some(i),
         Err(e) => {
@@ -247,9 +252,7 @@ fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Config {
             format!("{listen:?} is not an IP:PORT address, e.g. \"0.0.0.0:5001\""),
         );
     }
-    let keys = KeysConfig {
-        dir: base.join(raw.keys.dir.as_deref().unwrap_or("keys")),
-    };
+    let keys = super::keys::build(&raw.keys, base, now, problems);
 
     let mut scopes = Vec::new();
     let mut scopes_supported = ScopeSet::default();
@@ -478,7 +481,7 @@ fn build_client(
     })
 }
 
-fn parse_datetime(raw: &RawDateTime) -> Result<OffsetDateTime, String> {
+pub(super) fn parse_datetime(raw: &RawDateTime) -> Result<OffsetDateTime, String> {
     let text = match raw {
         RawDateTime::Toml(dt) => dt.to_string(),
         RawDateTime::Text(s) => s.clone(),

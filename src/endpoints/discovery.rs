@@ -92,7 +92,13 @@ impl DiscoveryApi {
                 .collect(),
             response_types_supported: Vec::new(),
             subject_types_supported: strings(&["public"]),
-            id_token_signing_alg_values_supported: strings(&["ES256"]),
+            id_token_signing_alg_values_supported: self
+                .state
+                .keys()
+                .algorithms((self.state.clock)())
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
             claims_supported: claims,
             issuer,
         }

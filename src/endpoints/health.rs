@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::format_description::well_known::Rfc3339;
 
 use super::{ApiTags, AppState};
+use crate::config::KeyMode;
 
 /// Server health.
 #[derive(Object)]
@@ -49,8 +50,21 @@ pub struct ConfigHealth {
 /// Signing keys.
 #[derive(Object)]
 pub struct KeysHealth {
-    /// `kid` of the key that signs new tokens.
-    active_kid: String,
+    /// `automatic` or `declared`.
+    mode: String,
+    /// `kid` of the key that signs new tokens; absent when none does (then
+    /// the status is `unavailable`).
+    #[oai(skip_serializing_if_is_none)]
+    active_kid: Option<String>,
+    /// Its algorithm.
+    #[oai(skip_serializing_if_is_none)]
+    active_alg: Option<String>,
+    /// When it stops signing (RFC 3339): the next key's activation or its
+    /// retirement; absent when nothing is scheduled.
+    #[oai(skip_serializing_if_is_none)]
+    rotates_at: Option<String>,
+    /// `kid`s in the JWKS now, newest first.
+    published: Vec<String>,
 }
 
 pub struct HealthApi {
@@ -60,11 +74,22 @@ pub struct HealthApi {
 #[OpenApi]
 impl HealthApi {
     /// Health
+    ///
+    /// 200 while the server can issue tokens; 503 when no signing key is
+    /// active (take the replica out of rotation).
     #[oai(path = "/healthz", method = "get", tag = "ApiTags::Operations")]
-    async fn healthz(&self) -> Json<Health> {
+    async fn healthz(&self) -> HealthResponse {
         let status = self.state.status();
-        Json(Health {
-            status: "ok".into(),
+        let ring = self.state.keys();
+        let now = (self.state.clock)();
+        let active = ring.active(now);
+        let health = Health {
+            status: if active.is_some() {
+                "ok"
+            } else {
+                "unavailable"
+            }
+            .into(),
             config: ConfigHealth {
                 generation: status.generation,
                 sha256: status.sha256,
@@ -73,7 +98,18 @@ impl HealthApi {
                 restart_required: status.restart_required,
             },
             keys: KeysHealth {
-                active_kid: self.state.keys.active().kid().to_owned(),
+                mode: match self.state.config().keys.mode {
+                    KeyMode::Automatic { .. } => "automatic",
+                    KeyMode::Declared(_) => "declared",
+                }
+                .into(),
+                active_kid: active.map(|k| k.kid().to_owned()),
+                active_alg: active.map(|k| k.algorithm().to_string()),
+                rotates_at: ring.active_until(now).and_then(|t| t.format(&Rfc3339).ok()),
+                published: ring
+                    .published(now)
+                    .map(|e| e.key.kid().to_owned())
+                    .collect(),
             },
             auth: {
                 let stats = self.state.secret_cache.stats();
@@ -83,6 +119,20 @@ impl HealthApi {
                     cache_entries: stats.entries as u64,
                 }
             },
-        })
+        };
+        match active {
+            Some(_) => HealthResponse::Ok(Json(health)),
+            None => HealthResponse::Unavailable(Json(health)),
+        }
     }
+}
+
+#[derive(ApiResponse)]
+pub enum HealthResponse {
+    /// Serving.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// No signing key is active: token requests fail.
+    #[oai(status = 503)]
+    Unavailable(Json<Health>),
 }

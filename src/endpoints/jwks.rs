@@ -7,21 +7,26 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::payload::RawJson;
 use super::{ApiTags, AppState, public_metadata};
 
-/// A JSON Web Key (RFC 7517) for ES256.
+/// A JSON Web Key (RFC 7517): EC P-256 (ES256), OKP Ed25519 (EdDSA) or RSA
+/// (RS256); only the members of its `kty` are present.
 #[derive(Object)]
 #[oai(rename = "Jwk")]
 pub struct JwkDoc {
-    /// `EC`
+    /// `EC`, `OKP` or `RSA`
     kty: String,
-    /// `P-256`
-    crv: String,
-    /// base64url x coordinate.
-    x: String,
-    /// base64url y coordinate.
-    y: String,
+    /// `P-256` (EC) or `Ed25519` (OKP)
+    crv: Option<String>,
+    /// base64url x coordinate (EC) or public key (OKP).
+    x: Option<String>,
+    /// base64url y coordinate (EC).
+    y: Option<String>,
+    /// base64url modulus (RSA).
+    n: Option<String>,
+    /// base64url public exponent (RSA).
+    e: Option<String>,
     /// RFC 7638 thumbprint of the key; the `kid` of tokens it signed.
     kid: String,
-    /// `ES256`
+    /// `ES256`, `EdDSA` or `RS256`
     alg: String,
     /// `sig`
     #[oai(rename = "use")]
@@ -39,7 +44,12 @@ pub struct JwksDoc {
 pub enum JwksResponse {
     /// The key set.
     #[oai(status = 200)]
-    Ok(RawJson<JwksDoc>),
+    Ok(
+        RawJson<JwksDoc>,
+        /// `public, max-age=` the configured `keys.jwks_max_age`.
+        #[oai(header = "cache-control")]
+        String,
+    ),
 }
 
 pub struct JwksApi {
@@ -50,8 +60,8 @@ pub struct JwksApi {
 impl JwksApi {
     /// JSON Web Key Set
     ///
-    /// The public keys that verify access tokens: published, active and
-    /// retiring ones. Never contains private key material.
+    /// The public keys that verify access tokens: announced, active and
+    /// retained ones, newest first. Never contains private key material.
     #[oai(
         path = "/.well-known/jwks.json",
         method = "get",
@@ -59,8 +69,8 @@ impl JwksApi {
         transform = "public_metadata"
     )]
     async fn jwks(&self) -> JwksResponse {
-        JwksResponse::Ok(RawJson::new(bytes::Bytes::copy_from_slice(
-            self.state.keys.jwks_json(),
-        )))
+        let max_age = self.state.config().keys.jwks_max_age.as_secs();
+        let jwks = self.state.keys().jwks_json((self.state.clock)()).clone();
+        JwksResponse::Ok(RawJson::new(jwks), format!("public, max-age={max_age}"))
     }
 }

@@ -51,7 +51,8 @@ pub enum GrantTypeParam {
 #[derive(Object)]
 #[oai(rename = "TokenResponse")]
 pub struct TokenSuccessDoc {
-    /// An RFC 9068 JWT access token, ES256-signed.
+    /// An RFC 9068 JWT access token, signed with the active key (ES256 by
+    /// default; EdDSA or RS256 when configured).
     access_token: String,
     /// Always `Bearer`.
     token_type: String,
@@ -401,11 +402,15 @@ async fn issue(
     )
     .inspect_err(|e| tracing::info!(client_id = %client_id, error = %e.code, "token refused"))?;
     let issuer = state.issuer(&config);
-    let issued =
-        token::mint(&grant, &issuer, state.keys.active(), now.unix_timestamp()).map_err(|e| {
-            tracing::error!(error = %e, "signing failed");
-            OAuthError::server_error()
-        })?;
+    let keys = state.keys();
+    let Some(key) = keys.active(now) else {
+        tracing::error!("no signing key is active; see [keys] in the config file");
+        return Err(OAuthError::server_error());
+    };
+    let issued = token::mint(&grant, &issuer, key, now.unix_timestamp()).map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::server_error()
+    })?;
     tracing::debug!(client_id = %client_id, scope = %issued.scope, jti = %issued.jti, "token issued");
     state.metrics.token_issued(client_id, &issued.scope);
     Ok(issued)

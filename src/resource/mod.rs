@@ -94,7 +94,7 @@ struct Jwks {
 #[derive(Default)]
 struct Cache {
     discovery: Option<Discovery>,
-    keys: HashMap<String, DecodingKey>,
+    keys: HashMap<String, (DecodingKey, Algorithm)>,
     fetched_at: Option<Instant>,
 }
 
@@ -134,7 +134,12 @@ impl TokenValidator {
         let token = bearer_token(authorization).ok_or(Rejection::MissingToken)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| Rejection::InvalidToken(format!("malformed token ({e})")))?;
-        if header.alg != Algorithm::ES256 {
+        // The algorithms tollgate signs with; never `none` or HMAC, whose
+        // "key" an attacker could choose.
+        if !matches!(
+            header.alg,
+            Algorithm::ES256 | Algorithm::EdDSA | Algorithm::RS256
+        ) {
             return Err(Rejection::InvalidToken("unexpected alg".into()));
         }
         // RFC 9068 §4: reject anything not typed as an access token, so an
@@ -150,9 +155,16 @@ impl TokenValidator {
         let kid = header
             .kid
             .ok_or_else(|| Rejection::InvalidToken("no kid".into()))?;
-        let (issuer, key) = self.key(&kid).await?;
+        let (issuer, key, key_alg) = self.key(&kid).await?;
+        if key_alg != header.alg {
+            return Err(Rejection::InvalidToken(
+                "alg does not match the key's algorithm".into(),
+            ));
+        }
 
-        let mut validation = Validation::new(Algorithm::ES256);
+        // The key's own algorithm, not the header's: a token cannot pick how
+        // it is verified.
+        let mut validation = Validation::new(key_alg);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.validate_nbf = true;
@@ -175,11 +187,11 @@ impl TokenValidator {
 
     /// The issuer and the key for `kid`, fetching discovery and the JWKS as
     /// needed.
-    async fn key(&self, kid: &str) -> Result<(String, DecodingKey), Rejection> {
+    async fn key(&self, kid: &str) -> Result<(String, DecodingKey, Algorithm), Rejection> {
         {
             let cache = self.cache.read().await;
-            if let (Some(d), Some(k)) = (&cache.discovery, cache.keys.get(kid)) {
-                return Ok((d.issuer.clone(), k.clone()));
+            if let (Some(d), Some((k, alg))) = (&cache.discovery, cache.keys.get(kid)) {
+                return Ok((d.issuer.clone(), k.clone(), *alg));
             }
         }
         let mut cache = self.cache.write().await;
@@ -196,7 +208,7 @@ impl TokenValidator {
             .map(|d| d.issuer.clone())
             .unwrap_or_default();
         match cache.keys.get(kid) {
-            Some(k) => Ok((issuer, k.clone())),
+            Some((k, alg)) => Ok((issuer, k.clone(), *alg)),
             None => Err(Rejection::InvalidToken("signed with an unknown key".into())),
         }
     }
@@ -217,7 +229,10 @@ impl TokenValidator {
         cache.keys = jwks
             .keys
             .iter()
-            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                Some((kid, (DecodingKey::from_jwk(jwk).ok()?, key_algorithm(jwk)?)))
+            })
             .collect();
         cache.discovery = Some(discovery);
         cache.fetched_at = Some(Instant::now());
@@ -235,6 +250,22 @@ impl TokenValidator {
             .error_for_status()?
             .json()
             .await
+    }
+}
+
+/// The one algorithm a published key verifies, from its type: P-256 keys
+/// ES256, Ed25519 keys EdDSA, RSA keys RS256. Other keys are ignored.
+fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+            Some(Algorithm::ES256)
+        }
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            Some(Algorithm::EdDSA)
+        }
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        _ => None,
     }
 }
 

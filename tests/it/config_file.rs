@@ -131,7 +131,14 @@ fn defaults_fill_what_the_file_leaves_out() {
     let config =
         Config::from_toml(&quickstart_toml(), Path::new("/etc/tollgate/identity.toml")).unwrap();
     assert_eq!(config.listen, "127.0.0.1:5001");
-    assert_eq!(config.keys.dir, Path::new("/etc/tollgate/keys"));
+    let tollgate::config::KeyMode::Automatic { dir, rotation } = &config.keys.mode else {
+        panic!("automatic keys by default");
+    };
+    assert_eq!(dir, Path::new("/etc/tollgate/keys"));
+    assert_eq!(rotation.rotate_every.as_secs(), 90 * 86_400);
+    assert_eq!(rotation.announce.as_secs(), 14 * 86_400);
+    assert_eq!(rotation.retain.as_secs(), 14 * 86_400);
+    assert_eq!(config.keys.jwks_max_age.as_secs(), 3600);
     let client = config.client("client").unwrap();
     assert!(client.enabled);
     assert_eq!(client.access_token_lifetime.as_secs(), 3600);

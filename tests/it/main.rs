@@ -5,6 +5,7 @@ mod config_file;
 mod discovery;
 mod hardening;
 mod keys;
+mod keys_config;
 mod metrics;
 mod openapi;
 mod reload;

@@ -213,3 +213,72 @@ pub fn example(name: &str) -> PathBuf {
 pub fn tollgate_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_tollgate"))
 }
+
+/// Polls the async `f` every 25 ms until it returns `Some`, failing after
+/// `timeout`.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    timeout: Duration,
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The `.pem` files of `dir`, sorted.
+pub fn key_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".pem"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The `kid`s of `server`'s JWKS, in its order.
+pub async fn jwks_kids(server: &TestServer) -> Vec<String> {
+    let jwks: serde_json::Value = server.get_json("/.well-known/jwks.json").await;
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `kid` of a JWT's header.
+pub fn kid_of(token: &str) -> String {
+    jwt_parts(token).0["kid"].as_str().unwrap().to_owned()
+}
+
+/// Verifies `token`'s signature against `server`'s JWKS *now*, with the
+/// key's own algorithm (the audience is not checked).
+pub async fn verify_against(server: &TestServer, token: &str) -> Result<serde_json::Value, String> {
+    let jwks: jsonwebtoken::jwk::JwkSet = server.get_json("/.well-known/jwks.json").await;
+    let kid = kid_of(token);
+    let jwk = jwks
+        .find(&kid)
+        .ok_or_else(|| format!("kid {kid} is not in the JWKS"))?;
+    let alg = match jwk.common.key_algorithm {
+        Some(jsonwebtoken::jwk::KeyAlgorithm::ES256) => jsonwebtoken::Algorithm::ES256,
+        Some(jsonwebtoken::jwk::KeyAlgorithm::EdDSA) => jsonwebtoken::Algorithm::EdDSA,
+        Some(jsonwebtoken::jwk::KeyAlgorithm::RS256) => jsonwebtoken::Algorithm::RS256,
+        other => return Err(format!("unexpected JWK alg {other:?}")),
+    };
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
+}

@@ -97,7 +97,7 @@ impl Server {
             }
         };
         for entry in keys.entries() {
-            tracing::info!(kid = entry.key.kid(), alg = %entry.key.algorithm(), activate_at = %entry.activate_at, "signing key loaded");
+            tracing::info!(kid = entry.key.kid(), alg = %entry.key.algorithm(), activate_at = %keys::rfc3339(entry.activate_at), "signing key loaded");
         }
 
         let listen = listen.unwrap_or(&config.listen).to_owned();

@@ -12,7 +12,7 @@ use super::raw::{RawAlgorithm, RawKeys};
 use super::validate::{Problems, parse_datetime};
 use super::{Config, DeclaredKey, KeyMode, KeysConfig, duration};
 use crate::keys::auto::Rotation;
-use crate::keys::{Algorithm, SigningKey, store};
+use crate::keys::{Algorithm, SigningKey, rfc3339, store};
 
 const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
 
@@ -22,11 +22,6 @@ fn algorithm(raw: RawAlgorithm) -> Algorithm {
         RawAlgorithm::EdDSA => Algorithm::EdDSA,
         RawAlgorithm::RS256 => Algorithm::RS256,
     }
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 fn human(d: Duration) -> String {
@@ -210,7 +205,7 @@ pub(super) fn warn(config: &Config, now: OffsetDateTime, problems: &mut Problems
             if exposed {
                 problems.add_hinted(
                     "keys.dir",
-                    "a signing key file in this folder is readable by group or others",
+                    "a signing key file in this folder is readable by other users",
                     Some("chmod 600 the key files"),
                 );
             }
@@ -235,8 +230,8 @@ fn warn_declared(
         if store::readable_by_others(&d.file) {
             problems.add_hinted(
                 format!("keys.signing[{i}].file"),
-                format!("{} is readable by group or others", d.file.display()),
-                Some("chmod 600 it (a Kubernetes Secret volume: defaultMode: 0400)"),
+                format!("{} is readable by other users", d.file.display()),
+                Some("chmod 600 it (a Kubernetes Secret volume: defaultMode: 0440 with the pod's fsGroup)"),
             );
         }
         if d.activate_at > now && d.activate_at - now < cache {

@@ -257,7 +257,7 @@ pub fn maintain(
                     Ok(()) => tracing::info!(
                         kid = key.kid(),
                         alg = %new.algorithm,
-                        activate_at = %new.activate_at,
+                        activate_at = %super::rfc3339(new.activate_at),
                         file = %file.display(),
                         "signing key created"
                     ),
@@ -296,7 +296,7 @@ pub fn maintain(
             publish_until,
         });
     }
-    Ok(KeyRing::new(entries))
+    Ok(KeyRing::new(entries).rotating_every(rotation.rotate_every))
 }
 
 /// The stored keys of `dir` and the next instant [`maintain`] has work.

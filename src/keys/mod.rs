@@ -25,3 +25,9 @@ pub enum KeyError {
     #[error("the key could not be used for signing ({0})")]
     Unusable(String),
 }
+
+/// An instant as RFC 3339 (`2026-11-25T21:07:02Z`), for logs and messages.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}

@@ -33,6 +33,9 @@ pub struct KeyRing {
     /// `(from, jwks)`, sorted by `from`; the first starts at the beginning
     /// of time.
     jwks: Vec<(Option<OffsetDateTime>, bytes::Bytes)>,
+    /// Automatic keys: each key signs this long at most, even before its
+    /// successor exists.
+    rotate_every: Option<std::time::Duration>,
 }
 
 impl KeyRing {
@@ -57,7 +60,17 @@ impl KeyRing {
         };
         let mut jwks = vec![(None, segment(None))];
         jwks.extend(starts.into_iter().map(|t| (Some(t), segment(Some(t)))));
-        Self { entries, jwks }
+        Self {
+            entries,
+            jwks,
+            rotate_every: None,
+        }
+    }
+
+    /// A ring of automatic keys, rotated every `every`.
+    pub fn rotating_every(mut self, every: std::time::Duration) -> Self {
+        self.rotate_every = Some(every);
+        self
     }
 
     /// Every entry, oldest activation first.
@@ -102,9 +115,9 @@ impl KeyRing {
         algs
     }
 
-    /// When the key active at `now` stops signing: the next activation or
-    /// its own retirement, whichever is first; `None` if nothing is
-    /// scheduled.
+    /// When the key active at `now` stops signing: the next activation, its
+    /// own retirement or (automatic keys) its rotation, whichever is first;
+    /// `None` if nothing is scheduled.
     pub fn active_until(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
         let active = self.active_entry(now)?;
         let next = self
@@ -113,10 +126,15 @@ impl KeyRing {
             .filter(|e| e.activate_at > now && e.published_at(e.activate_at))
             .map(|e| e.activate_at)
             .min();
-        match (next, active.publish_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let rotation = self.rotate_every.and_then(|every| {
+            active
+                .activate_at
+                .checked_add(time::Duration::try_from(every).ok()?)
+        });
+        [next, active.publish_until, rotation]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

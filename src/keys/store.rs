@@ -70,7 +70,7 @@ pub fn read_key(file: &Path) -> Result<SigningKey, KeyStoreError> {
         source,
     })?;
     if readable_by_others(file) {
-        tracing::warn!(file = %file.display(), "signing key file is readable by group or others; chmod 600 it");
+        tracing::warn!(file = %file.display(), "signing key file is readable by other users; chmod 600 (or 640) it");
     }
     SigningKey::from_pkcs8_pem(&pem).map_err(|error| KeyStoreError::Bad {
         file: file.to_owned(),
@@ -78,7 +78,9 @@ pub fn read_key(file: &Path) -> Result<SigningKey, KeyStoreError> {
     })
 }
 
-/// Whether group or others may read `file` (or its target).
+/// Whether users other than the owner and its group may read `file` (or
+/// its target). Group access is allowed: a Kubernetes Secret volume with
+/// `fsGroup` makes files group-readable, and that group is the pod's.
 pub fn readable_by_others(file: &Path) -> bool {
-    fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }

@@ -217,7 +217,7 @@ fn a_key_file_readable_by_others_is_a_warning() {
             .warnings
             .iter()
             .any(|w| w.key_path == "keys.signing[0].file"
-                && w.message.contains("readable by group or others")),
+                && w.message.contains("readable by other users")),
         "{:?}",
         report.warnings
     );

@@ -126,3 +126,22 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test]
+async fn metrics_count_down_to_the_next_key_rotation() {
+    let toml = format!(
+        "[keys]\nrotate_every = \"1h\"\nannounce = \"10m\"\nretain = \"2h\"\n{}",
+        quickstart_toml()
+    );
+    let server = TestServer::spawn(&toml).await;
+    let first = metrics(&server).await;
+    assert_eq!(value(&first, "tollgate_signing_keys_published"), 1.0);
+    let left = value(&first, "tollgate_signing_key_rotation_seconds");
+    assert!(left > 3590.0 && left <= 3600.0, "{left}\n{first}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = value(
+        &metrics(&server).await,
+        "tollgate_signing_key_rotation_seconds",
+    );
+    assert!(later < left, "counts down: {left} then {later}");
+}

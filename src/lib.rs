@@ -24,6 +24,7 @@
 //!   document and docs UI are generated from it. `POST /connect/token` is a
 //!   plain poem handler in front of the OpenAPI service (the hot path),
 //!   described in the document by hand from the same types.
+//! - [`audit`]: one event per token request, issued or refused.
 //! - [`metrics`]: Prometheus counters and histograms, and the state's
 //!   numbers read at scrape time.
 //! - [`resource`]: for API authors — validates tollgate's tokens through
@@ -32,6 +33,7 @@
 //! `src/main.rs` is only the command line; [`Server`] is the program, and
 //! the integration tests start it on `127.0.0.1:0`.
 
+pub mod audit;
 pub mod config;
 pub mod endpoints;
 pub mod keys;

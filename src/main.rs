@@ -80,14 +80,30 @@ struct ServeArgs {
     /// Listen address, overriding server.listen (e.g. 0.0.0.0:5001).
     #[arg(long)]
     listen: Option<String>,
+    /// Log lines as text (default) or as one JSON object each.
+    #[arg(long, value_enum, env = "TOLLGATE_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, Default, clap::ValueEnum)]
+enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs {
-        config: "identity.toml".into(),
-        listen: None,
-    })) {
+    match cli.command.unwrap_or_else(|| {
+        Command::Serve(ServeArgs {
+            config: "identity.toml".into(),
+            listen: None,
+            // clap reads the variable only for an explicit `serve`.
+            log_format: std::env::var("TOLLGATE_LOG_FORMAT")
+                .ok()
+                .and_then(|v| clap::ValueEnum::from_str(&v, true).ok()),
+        })
+    }) {
         Command::Serve(args) => serve(args),
         Command::Check {
             config,
@@ -167,15 +183,23 @@ fn generate_key(
     ExitCode::SUCCESS
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // One object per line, the event's fields at the top level and the
+        // request span (its id) beside them: what log shippers index.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 /// Makes glibc serve large allocations with mmap, always. Each Argon2
@@ -194,7 +218,7 @@ fn return_large_allocations_to_the_os() {
 
 fn serve(args: ServeArgs) -> ExitCode {
     return_large_allocations_to_the_os();
-    init_logging();
+    init_logging(args.log_format.unwrap_or_default());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -72,11 +72,17 @@ struct ErrorLabels {
     error: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
 /// The live metrics of one server.
 pub struct Metrics {
     registry: Registry,
     tokens_issued: Family<TokenLabels, Counter>,
     token_errors: Family<ErrorLabels, Counter>,
+    auth_failures: Family<ReasonLabels, Counter>,
     /// One histogram per endpoint, resolved once: observing then takes no
     /// lookup in the family's map (this runs on every request).
     durations: [Histogram; 7],
@@ -86,6 +92,7 @@ impl Default for Metrics {
     fn default() -> Self {
         let tokens_issued = Family::<TokenLabels, Counter>::default();
         let token_errors = Family::<ErrorLabels, Counter>::default();
+        let auth_failures = Family::<ReasonLabels, Counter>::default();
         // 50 µs to ~1.6 s.
         let durations = Family::<EndpointLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
@@ -100,6 +107,13 @@ impl Default for Metrics {
             "token_errors",
             "Token requests refused, by RFC 6749 error code (temporarily_unavailable = throttled)",
             token_errors.clone(),
+        );
+        registry.register(
+            "client_auth_failures",
+            "Failed client authentications, by reason (unknown_client, wrong_secret, \
+             no_valid_secret, disabled_client, malformed_credentials, throttled); the client \
+             sees invalid_client for each",
+            auth_failures.clone(),
         );
         registry.register_with_unit(
             "request_duration",
@@ -116,6 +130,7 @@ impl Default for Metrics {
             registry,
             tokens_issued,
             token_errors,
+            auth_failures,
             durations,
         }
     }
@@ -136,6 +151,12 @@ impl Metrics {
             .get_or_create(&ErrorLabels {
                 error: code.as_str(),
             })
+            .inc();
+    }
+
+    pub fn client_auth_failed(&self, reason: &'static str) {
+        self.auth_failures
+            .get_or_create(&ReasonLabels { reason })
             .inc();
     }
 

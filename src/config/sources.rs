@@ -1,7 +1,8 @@
 //! Where settings come from: the file, then (for containers) environment
 //! variables `TOLLGATE_<KEY>`, with `__` between nested keys, e.g.
 //! `TOLLGATE_ISSUER`, `TOLLGATE_SERVER__LISTEN`, `TOLLGATE_KEYS__DIR`.
-//! `TOLLGATE_LOG` is the log filter, not a setting.
+//! `TOLLGATE_LOG` (the log filter) and `TOLLGATE_LOG_FORMAT` are not
+//! settings of the file.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +27,9 @@ pub struct Document {
 }
 
 fn env() -> Env {
-    Env::prefixed("TOLLGATE_").split("__").ignore(&["LOG"])
+    Env::prefixed("TOLLGATE_")
+        .split("__")
+        .ignore(&["LOG", "LOG_FORMAT"])
 }
 
 /// The name of the variable that sets `key_path`.

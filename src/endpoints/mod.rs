@@ -6,6 +6,7 @@ mod discovery;
 mod health;
 mod jwks;
 mod payload;
+mod request_id;
 mod token;
 
 use std::sync::Arc;
@@ -95,8 +96,10 @@ fn metrics(state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
 }
 
 /// What every response gets, in one layer (each layer costs on the hot
-/// path): errors (404, 405, ...) turned into responses, `Allow` on 405
-/// (RFC 9110 §15.5.6), the security headers, and the latency histogram.
+/// path): a request id (`X-Request-Id`, kept from a proxy or made here) on
+/// a tracing span around the request and on the response, errors (404,
+/// 405, ...) turned into responses, `Allow` on 405 (RFC 9110 §15.5.6), the
+/// security headers, and the latency histogram.
 struct Envelope<E> {
     inner: E,
     state: Arc<AppState>,
@@ -107,13 +110,28 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
 
     async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
         use poem::http::{HeaderValue, StatusCode, header};
+        use tracing::Instrument;
         let endpoint = crate::metrics::Endpoint::of(req.uri().path());
         let started = std::time::Instant::now();
-        let mut resp = match self.inner.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
-        };
+        let id = request_id::of(req.headers().get(request_id::HEADER));
+        let span = tracing::info_span!(
+            "request",
+            id = %id,
+            method = %req.method(),
+            path = %req.uri().path(),
+        );
+        let mut resp = async {
+            match self.inner.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        .instrument(span)
+        .await;
         let headers = resp.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            headers.insert(request_id::HEADER, value);
+        }
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

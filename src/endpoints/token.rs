@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::payload::SerdeJson;
 use super::{ApiTags, AppState};
+use crate::audit::{self, Attempt};
 use crate::oauth::{self, ErrorCode, OAuthError, client_auth};
 use crate::token;
 
@@ -283,26 +284,40 @@ pub fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
 /// `POST /connect/token`.
 #[handler]
 async fn token_endpoint(req: &Request, body: Body, state: Data<&Arc<AppState>>) -> Response {
+    let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let mut attempt = Attempt::default();
     if !req.content_type().is_some_and(is_form) {
-        return refuse(
-            &state,
-            OAuthError::invalid_request(WRONG_CONTENT_TYPE).into(),
-        );
+        let response = OAuthError::invalid_request(WRONG_CONTENT_TYPE).into();
+        return refuse(&state, response, &attempt, address);
     }
     let form = match read_limited(req, body).await {
         Ok(form) => form,
-        Err(response) => return refuse(&state, response),
+        Err(response) => return refuse(&state, response, &attempt, address),
     };
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    match issue(&state, authorization, &form, address).await {
-        Ok(issued) => issued_response(issued),
-        Err(e) => refuse(&state, e.into()),
+    match issue(&state, authorization, &form, address, &mut attempt).await {
+        Ok(issued) => {
+            audit::issued(
+                &attempt,
+                &issued.scope,
+                &issued.jti,
+                issued.expires_in,
+                address,
+            );
+            issued_response(issued)
+        }
+        Err(e) => refuse(&state, e.into(), &attempt, address),
     }
 }
 
-/// An error response, counted by its error code.
-fn refuse(state: &AppState, response: TokenResponse) -> Response {
+/// An error response, counted by its error code (and client
+/// authentication failures by their reason), and audited.
+fn refuse(
+    state: &AppState,
+    response: TokenResponse,
+    attempt: &Attempt,
+    address: Option<std::net::IpAddr>,
+) -> Response {
     let code = match &response {
         TokenResponse::Issued(..) => None,
         TokenResponse::BadRequest(body, ..)
@@ -313,6 +328,15 @@ fn refuse(state: &AppState, response: TokenResponse) -> Response {
     };
     if let Some(code) = code {
         state.metrics.token_refused(code);
+        if matches!(
+            code,
+            ErrorCode::InvalidClient | ErrorCode::TemporarilyUnavailable
+        ) {
+            state
+                .metrics
+                .client_auth_failed(attempt.reason.unwrap_or("malformed_credentials"));
+        }
+        audit::refused(attempt, code.as_str(), address);
     }
     response.into_response()
 }
@@ -374,14 +398,17 @@ fn issued_response(issued: token::IssuedToken) -> Response {
     .into_response()
 }
 
-/// Runs a token request through the protocol core.
+/// Runs a token request through the protocol core, noting in `attempt`
+/// what the audit event needs.
 async fn issue(
     state: &Arc<AppState>,
     authorization: Option<&[u8]>,
     body: &[u8],
     address: Option<std::net::IpAddr>,
+    attempt: &mut Attempt,
 ) -> Result<token::IssuedToken, OAuthError> {
     let request = oauth::parse_token_request(body, authorization)?;
+    attempt.client_id = Some(request.credentials.client_id.to_string());
     let config = state.config();
     let now = (state.clock)();
     let client = match client_auth::authenticate_cached(
@@ -391,28 +418,29 @@ async fn issue(
         now,
     ) {
         Some(client) => client,
-        None => authenticate_slowly(state, &config, &request, now, address).await?,
+        None => authenticate_slowly(state, &config, &request, now, address, attempt).await?,
     };
-    let client_id = &request.credentials.client_id;
     let grant = oauth::grant::client_credentials(
         &config,
         client,
         &request.grant_type,
         request.scope.as_deref(),
-    )
-    .inspect_err(|e| tracing::info!(client_id = %client_id, error = %e.code, "token refused"))?;
+    )?;
     let issuer = state.issuer(&config);
     let keys = state.keys();
     let Some(key) = keys.active(now) else {
         tracing::error!("no signing key is active; see [keys] in the config file");
+        attempt.reason = Some("no_active_key");
         return Err(OAuthError::server_error());
     };
     let issued = token::mint(&grant, &issuer, key, now.unix_timestamp()).map_err(|e| {
         tracing::error!(error = %e, "signing failed");
+        attempt.reason = Some("signing_failed");
         OAuthError::server_error()
     })?;
-    tracing::debug!(client_id = %client_id, scope = %issued.scope, jti = %issued.jti, "token issued");
-    state.metrics.token_issued(client_id, &issued.scope);
+    state
+        .metrics
+        .token_issued(&request.credentials.client_id, &issued.scope);
     Ok(issued)
 }
 
@@ -423,6 +451,7 @@ async fn authenticate_slowly(
     request: &oauth::TokenRequest,
     now: time::OffsetDateTime,
     address: Option<std::net::IpAddr>,
+    attempt: &mut Attempt,
 ) -> Result<Arc<oauth::Client>, OAuthError> {
     let internal = |what: &str, e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "{what}");
@@ -444,14 +473,19 @@ async fn authenticate_slowly(
     // client's requests (all waiting for the first verification) counts once.
     let client_id = &request.credentials.client_id;
     if let Err(wait) = state.throttle.attempt(client_id, address) {
-        tracing::warn!(client_id = %client_id, address = ?address, retry_after = ?wait, "client authentication throttled");
+        tracing::warn!(client_id = ?client_id.as_str(), address = ?address, retry_after = ?wait, "client authentication throttled");
+        attempt.reason = Some("throttled");
         return Err(OAuthError::throttled(wait));
     }
+    let basic = request.credentials.method.is_basic();
     let (state, config, credentials) = (state.clone(), config.clone(), request.credentials.clone());
-    tokio::task::spawn_blocking(move || client_auth::authenticate(&config, &state.secret_cache, &credentials, now))
-        .await
-        .map_err(|e| internal("client authentication task failed", &e))?
-        .inspect_err(|e| {
-            tracing::info!(client_id = %request.credentials.client_id, error = %e.code, "client authentication failed")
-        })
+    tokio::task::spawn_blocking(move || {
+        client_auth::authenticate(&config, &state.secret_cache, &credentials, now)
+    })
+    .await
+    .map_err(|e| internal("client authentication task failed", &e))?
+    .map_err(|failure| {
+        attempt.reason = Some(failure.as_str());
+        failure.to_error(basic)
+    })
 }

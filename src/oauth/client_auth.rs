@@ -55,22 +55,50 @@ pub fn authenticate_cached(
     (client.enabled && cache.is_verified(client, &creds.secret, now)).then(|| client.clone())
 }
 
+/// Why a client authentication failed: for the operator (audit log,
+/// metrics), never for the client, which gets the one `invalid_client`
+/// whatever the reason ([`AuthFailure::to_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    UnknownClient,
+    WrongSecret,
+    /// Every secret of the client has expired (or it has none).
+    NoValidSecret,
+    DisabledClient,
+}
+
+impl AuthFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownClient => "unknown_client",
+            Self::WrongSecret => "wrong_secret",
+            Self::NoValidSecret => "no_valid_secret",
+            Self::DisabledClient => "disabled_client",
+        }
+    }
+
+    /// The response: the same bytes for every reason.
+    pub fn to_error(self, basic_challenge: bool) -> OAuthError {
+        OAuthError::invalid_client(basic_challenge)
+    }
+}
+
 /// Authenticates the client with Argon2, and on success remembers it in
 /// `cache`. Costs at least one Argon2 verification whatever the outcome.
-/// Every failure is the same `invalid_client`.
 pub fn authenticate(
     config: &Config,
     cache: &SecretCache,
     creds: &ClientCredentials,
     now: OffsetDateTime,
-) -> Result<Arc<Client>, OAuthError> {
+) -> Result<Arc<Client>, AuthFailure> {
     let client = config.client(&creds.client_id);
     let mut candidates = client
         .into_iter()
         .flat_map(|c| c.secrets.iter())
         .filter(|s| s.is_valid_at(now))
         .peekable();
-    let matched = if candidates.peek().is_none() {
+    let no_valid_secret = candidates.peek().is_none();
+    let matched = if no_valid_secret {
         // Unknown client, or no secret still valid: do the same work anyway.
         let _ = verify(cache, &creds.secret, dummy_hash());
         None
@@ -82,7 +110,10 @@ pub fn authenticate(
             cache.remember(c, secret, &creds.secret, now);
             Ok(c.clone())
         }
-        _ => Err(OAuthError::invalid_client(creds.method.is_basic())),
+        (None, _) => Err(AuthFailure::UnknownClient),
+        (Some(_), _) if no_valid_secret => Err(AuthFailure::NoValidSecret),
+        (Some(_), None) => Err(AuthFailure::WrongSecret),
+        (Some(_), Some(_)) => Err(AuthFailure::DisabledClient),
     }
 }
 

@@ -6,6 +6,7 @@ mod discovery;
 mod hardening;
 mod keys;
 mod keys_config;
+mod logs;
 mod metrics;
 mod openapi;
 mod reload;

@@ -282,3 +282,51 @@ pub async fn verify_against(server: &TestServer, token: &str) -> Result<serde_js
         .map(|d| d.claims)
         .map_err(|e| e.to_string())
 }
+
+/// A real server process with its stderr collected.
+pub struct Logged {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+pub fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&str]) -> Logged {
+    let mut child = std::process::Command::new(tollgate_bin())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .env("TOLLGATE_LOG", log_filter)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stderr, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let addr = wait_for(Duration::from_secs(30), "the listening line", || {
+        let text = log.lock().unwrap().clone();
+        text.split("listening on http://").nth(1).map(|rest| {
+            rest.split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+    });
+    Logged { child, addr, log }
+}

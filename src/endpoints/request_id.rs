@@ -1,0 +1,57 @@
+//! Request ids: the one a proxy or ingress sent in `X-Request-Id`, if it is
+//! a sane token, else a new one. Logged on the request's span and returned
+//! on the response, so a client's report can be found in the logs.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use poem::http::HeaderValue;
+
+pub const HEADER: &str = "x-request-id";
+
+/// The id of a request that came with `incoming`.
+pub fn of(incoming: Option<&HeaderValue>) -> String {
+    match incoming.and_then(|v| v.to_str().ok()) {
+        Some(id) if is_sane(id) => id.to_owned(),
+        _ => next(),
+    }
+}
+
+/// 1 to 64 characters of `A-Z a-z 0-9 . _ -`: nothing that could forge a
+/// log line or a header.
+fn is_sane(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A counter from a random start: unique within the process, and unlikely
+/// to repeat across replicas. Cheaper than drawing random bytes per request.
+fn next() -> String {
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let counter = NEXT.get_or_init(|| {
+        let mut seed = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut seed).expect("system random source");
+        AtomicU64::new(u64::from_le_bytes(seed))
+    });
+    format!("{:016x}", counter.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sane_incoming_id_is_kept_and_anything_else_replaced() {
+        let keep = HeaderValue::from_static("abc-123_x.y");
+        assert_eq!(of(Some(&keep)), "abc-123_x.y");
+        for bad in ["", "has space", "quote\"", &"x".repeat(65)] {
+            let v = HeaderValue::from_str(bad).unwrap();
+            let id = of(Some(&v));
+            assert_ne!(id, bad);
+            assert_eq!(id.len(), 16);
+        }
+        assert_ne!(of(None), of(None));
+    }
+}

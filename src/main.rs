@@ -40,6 +40,12 @@ enum Command {
     },
     /// Print the JSON schema of identity.toml.
     Schema,
+    /// Exit 0 if the server at URL answers its health check with 200, 1
+    /// otherwise: a container HEALTHCHECK that needs no shell or curl.
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:5001/healthz")]
+        url: String,
+    },
     /// Manage signing keys.
     Keys {
         #[command(subcommand)]
@@ -115,6 +121,7 @@ fn main() -> ExitCode {
             println!("{}", tollgate::config::schema_json());
             ExitCode::SUCCESS
         }
+        Command::Healthcheck { url } => healthcheck(&url),
         Command::Keys {
             command:
                 KeysCommand::Generate {
@@ -123,6 +130,44 @@ fn main() -> ExitCode {
                     activate_at,
                 },
         } => generate_key(&out, algorithm, activate_at.as_deref()),
+    }
+}
+
+/// `1 warning`, `2 warnings`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+fn healthcheck(url: &str) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = runtime.block_on(async {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .build()?
+            .get(url)
+            .send()
+            .await
+            .map(|r| r.status())
+    });
+    match status {
+        Ok(s) if s.is_success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("unhealthy: {url} answered {s}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {url}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -289,12 +334,16 @@ fn check(path: &std::path::Path, format: Format, show_origin: bool) -> ExitCode 
             }
             if valid {
                 println!(
-                    "{}: ok ({} warnings)",
+                    "{}: ok ({})",
                     path.display(),
-                    report.warnings.len()
+                    count(report.warnings.len(), "warning")
                 );
             } else {
-                eprintln!("{}: {} errors", path.display(), report.errors.len());
+                eprintln!(
+                    "{}: {}",
+                    path.display(),
+                    count(report.errors.len(), "error")
+                );
             }
         }
         Format::Json => {

@@ -201,3 +201,28 @@ fn environment_variables_override_the_file_and_check_says_where_values_came_from
     );
     assert_eq!(code, 0, "{err}");
 }
+
+#[tokio::test]
+async fn healthcheck_exits_0_for_a_healthy_server_and_1_otherwise() {
+    let server = crate::support::TestServer::spawn(&quickstart_toml()).await;
+    let run = |url: String| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(tollgate_bin())
+                .args(["healthcheck", "--url", &url])
+                .output()
+                .unwrap()
+        })
+    };
+    let ok = run(server.url("/healthz")).await.unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let missing = run(server.url("/nope")).await.unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
+    drop(server);
+    let closed = run("http://127.0.0.1:9/healthz".into()).await.unwrap();
+    assert_eq!(closed.status.code(), Some(1));
+}

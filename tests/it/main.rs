@@ -10,6 +10,7 @@ mod logs;
 mod metrics;
 mod openapi;
 mod reload;
+mod replicas;
 mod samples;
 mod support;
 mod token_endpoint;

@@ -264,7 +264,23 @@ pub fn kid_of(token: &str) -> String {
 /// Verifies `token`'s signature against `server`'s JWKS *now*, with the
 /// key's own algorithm (the audience is not checked).
 pub async fn verify_against(server: &TestServer, token: &str) -> Result<serde_json::Value, String> {
-    let jwks: jsonwebtoken::jwk::JwkSet = server.get_json("/.well-known/jwks.json").await;
+    verify_at(&server.http, &server.url(""), token).await
+}
+
+/// [`verify_against`] for the server at `base` (`http://host:port`).
+pub async fn verify_at(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<serde_json::Value, String> {
+    let jwks: jsonwebtoken::jwk::JwkSet = http
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
     let kid = kid_of(token);
     let jwk = jwks
         .find(&kid)
@@ -329,4 +345,12 @@ pub fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&str]) -
         })
     });
     Logged { child, addr, log }
+}
+
+impl Drop for Logged {
+    /// A failed test must not leave servers running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod resource;
 pub mod state;
+mod tls;
 pub mod token;
 
 use std::future::Future;
@@ -50,7 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::listener::TcpAcceptor;
+use poem::listener::{AcceptorExt, TcpAcceptor};
 
 use crate::state::AppState;
 
@@ -117,7 +118,12 @@ impl Server {
         } else {
             host
         };
-        let default_issuer = format!("http://{host}");
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let default_issuer = format!("{scheme}://{host}");
         if config.issuer.is_none() {
             tracing::warn!(issuer = %default_issuer, "no issuer set in the config file; using the listen address");
         }
@@ -145,9 +151,15 @@ impl Server {
     /// Serves until `shutdown` completes, then lets in-flight requests
     /// finish (up to a grace period).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let config = self.state.config();
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         tracing::info!(
-            issuer = %self.state.issuer(&self.state.config()),
-            "listening on http://{}", self.addr
+            issuer = %self.state.issuer(&config),
+            "listening on {scheme}://{}", self.addr
         );
         let _reloader = config::reload::watch(self.state.clone(), self.config_path.clone())
             .map_err(std::io::Error::other)?;
@@ -162,7 +174,12 @@ impl Server {
                 }
             }
         });
-        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        let tcp = TcpAcceptor::from_tokio(self.listener)?;
+        let acceptor = match &config.tls {
+            None => tcp.boxed(),
+            Some(_) => tcp.rustls(tls::configs(self.state.clone())).boxed(),
+        };
+        drop(config);
         let result = poem::Server::new_with_acceptor(acceptor)
             .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(

@@ -106,6 +106,9 @@ impl AppState {
                 config.listen, current.listen
             ));
         }
+        if config.tls.is_some() != current.tls.is_some() {
+            restart.push("server.tls (turning TLS on or off)".to_owned());
+        }
         if config.throttle != current.throttle {
             restart.push("throttle".to_owned());
         }

@@ -12,6 +12,7 @@ pub mod raw;
 pub mod reload;
 mod shape;
 pub mod sources;
+pub mod tls;
 mod validate;
 
 use std::collections::HashMap;
@@ -33,6 +34,8 @@ pub struct Config {
     /// The configured issuer without a trailing slash, if set.
     pub issuer: Option<String>,
     pub listen: String,
+    /// `[server.tls]`: serve HTTPS with these files.
+    pub tls: Option<tls::TlsFiles>,
     pub keys: KeysConfig,
     pub scopes: Vec<ApiScope>,
     pub resources: Vec<ApiResource>,

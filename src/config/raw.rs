@@ -75,6 +75,23 @@ pub struct RawServer {
     /// restart to change.
     #[serde(default)]
     pub listen: Option<String>,
+
+    /// Serve HTTPS with these files (e.g. cert-manager's `tls.crt` and
+    /// `tls.key`); they are re-read when they change. Turning TLS on or off
+    /// needs a restart.
+    #[serde(default)]
+    pub tls: Option<RawTls>,
+}
+
+/// `[server.tls]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain, leaf first; relative to this file.
+    pub cert: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the leaf; relative to
+    /// this file.
+    pub key: String,
 }
 
 /// `[keys]`: the signing keys. Automatic by default: tollgate creates,

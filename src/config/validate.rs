@@ -198,11 +198,24 @@ fn warn(config: &Config, raw: &RawConfig, now: OffsetDateTime, problems: &mut Pr
         .as_deref()
         .is_some_and(|i| i.starts_with("http://"))
         && !loopback
+        && config.tls.is_none()
     {
         problems.add_hinted(
             "issuer",
             "the issuer is http:// but the server listens beyond loopback",
             Some("serve tokens over https (a TLS-terminating proxy or ingress) and set an https issuer"),
+        );
+    }
+    if config.tls.is_some()
+        && config
+            .issuer
+            .as_deref()
+            .is_some_and(|i| i.starts_with("http://"))
+    {
+        problems.add_hinted(
+            "issuer",
+            "the server serves https ([server.tls]) but the issuer is http://",
+            Some("set issuer = \"https://...\""),
         );
     }
     for (i, c) in raw.clients.iter().enumerate() {
@@ -252,6 +265,7 @@ fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Probl
             format!("{listen:?} is not an IP:PORT address, e.g. \"0.0.0.0:5001\""),
         );
     }
+    let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
 
     let mut scopes = Vec::new();
@@ -335,6 +349,7 @@ fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Probl
     Config {
         issuer,
         listen,
+        tls,
         keys,
         scopes,
         resources,

@@ -13,5 +13,6 @@ mod reload;
 mod replicas;
 mod samples;
 mod support;
+mod tls;
 mod token_endpoint;
 mod tokens;

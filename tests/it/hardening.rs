@@ -259,6 +259,24 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
         assert_eq!(server.basic_status("nobody", "x").await, 401);
     }
     assert_eq!(server.basic_status("nobody", "x").await, 429);
+    // Both refusals are counted as throttled authentications.
+    let metrics = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "tollgate_client_auth_failures_total{reason=\"throttled\"} 2",
+        "tollgate_client_auth_failures_total{reason=\"wrong_secret\"} 2",
+        "tollgate_client_auth_failures_total{reason=\"unknown_client\"} 3",
+        "tollgate_token_errors_total{error=\"temporarily_unavailable\"} 2",
+    ] {
+        assert!(metrics.contains(series), "{series}:\n{metrics}");
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@
 #
 # Env: PEERS_DIR (default: ../shared/peers beside the repository), RUNS (3),
 # DURATION (10s), CONNECTIONS ("16 64"), SERVER_CPU (0), LOADGEN_CPU (1),
-# COLD_CLIENTS (2000), OUT_DIR.
+# COLD_CLIENTS (2000), OUT_DIR, TG_LOG (tollgate's log filter, default
+# "warn": no per-request log lines; "info" adds the audit event of every
+# token, written to a file).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_DIR="${PEERS_DIR:-$root/../shared/peers}"
@@ -18,6 +20,7 @@ CONNECTIONS="${CONNECTIONS:-16 64}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOADGEN_CPU="${LOADGEN_CPU:-1}"
 COLD_CLIENTS="${COLD_CLIENTS:-2000}"
+TG_LOG="${TG_LOG:-warn}"
 OUT_DIR="${OUT_DIR:-$root/bench-results-$(date +%Y%m%d-%H%M%S)}"
 TG_PORT=5201
 PEER_PORT=5101
@@ -63,7 +66,7 @@ wait_http() { # url pid
 
 start_tollgate() { # cpus|"" port -> pid in $tg_pid
   local pin=(); [[ -n "$1" ]] && pin=(taskset -c "$1")
-  TOLLGATE_LOG=warn "${pin[@]}" "$bin" serve --config "$work/identity.toml" --listen "127.0.0.1:$2" \
+  TOLLGATE_LOG="$TG_LOG" "${pin[@]}" "$bin" serve --config "$work/identity.toml" --listen "127.0.0.1:$2" \
     > "$OUT_DIR/tollgate-$2.log" 2>&1 &
   tg_pid=$!; pids+=("$tg_pid")
   wait_http "http://127.0.0.1:$2/healthz" "$tg_pid"

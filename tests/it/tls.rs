@@ -61,6 +61,21 @@ async fn https_is_served_and_a_renewed_certificate_is_picked_up_live() {
     assert_eq!(discovery["issuer"], base, "the default issuer is https");
     assert_eq!(discovery["token_endpoint"], format!("{base}/connect/token"));
     let first = presented(&http, &format!("{base}/healthz")).await;
+    // The image's HEALTHCHECK works over https too.
+    let url = format!("{base}/healthz");
+    let check = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(crate::support::tollgate_bin())
+            .args(["healthcheck", "--url", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     // Plain HTTP on the TLS port gets nowhere.
     assert!(
         reqwest::get(format!("http://{}/healthz", server.addr))

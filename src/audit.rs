@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::token::IssuedToken;
+
 /// What is known of a token request by the time it is answered.
 #[derive(Debug, Default)]
 pub struct Attempt {
@@ -18,14 +20,14 @@ pub struct Attempt {
     pub reason: Option<&'static str>,
 }
 
-pub fn issued(attempt: &Attempt, scope: &str, jti: &str, expires_in: u64, address: Option<IpAddr>) {
+pub fn issued(client_id: &str, token: &IssuedToken, address: Option<IpAddr>) {
     tracing::info!(
         target: "tollgate::audit",
         outcome = "issued",
-        client_id = attempt.client_id.as_deref().map(|c| tracing::field::display(printable(c))),
-        scope,
-        jti,
-        expires_in,
+        client_id = %printable(client_id),
+        scope = token.scope,
+        jti = token.jti,
+        expires_in = token.expires_in,
         address = address.map(tracing::field::display),
         "token issued"
     );

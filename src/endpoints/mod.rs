@@ -116,7 +116,7 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
         let id = request_id::of(req.headers().get(request_id::HEADER));
         let span = tracing::info_span!(
             "request",
-            id = %id,
+            id = id.to_str().unwrap_or_default(),
             method = %req.method(),
             path = %req.uri().path(),
         );
@@ -129,9 +129,7 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
         .instrument(span)
         .await;
         let headers = resp.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            headers.insert(request_id::HEADER, value);
-        }
+        headers.insert(request_id::HEADER, id);
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -9,11 +9,13 @@ use poem::http::HeaderValue;
 
 pub const HEADER: &str = "x-request-id";
 
-/// The id of a request that came with `incoming`.
-pub fn of(incoming: Option<&HeaderValue>) -> String {
-    match incoming.and_then(|v| v.to_str().ok()) {
-        Some(id) if is_sane(id) => id.to_owned(),
-        _ => next(),
+/// The id of a request that came with `incoming`, ready for the response
+/// header (an incoming value is shared, not copied).
+pub fn of(incoming: Option<&HeaderValue>) -> HeaderValue {
+    match incoming {
+        Some(v) if v.to_str().is_ok_and(is_sane) => v.clone(),
+        _ => HeaderValue::from_maybe_shared(bytes::Bytes::from(next()))
+            .expect("hex digits are a valid header value"),
     }
 }
 
@@ -51,6 +53,7 @@ mod tests {
             let id = of(Some(&v));
             assert_ne!(id, bad);
             assert_eq!(id.len(), 16);
+            assert!(id.to_str().unwrap().bytes().all(|b| b.is_ascii_hexdigit()));
         }
         assert_ne!(of(None), of(None));
     }

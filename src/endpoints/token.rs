@@ -296,16 +296,7 @@ async fn token_endpoint(req: &Request, body: Body, state: Data<&Arc<AppState>>) 
     };
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
     match issue(&state, authorization, &form, address, &mut attempt).await {
-        Ok(issued) => {
-            audit::issued(
-                &attempt,
-                &issued.scope,
-                &issued.jti,
-                issued.expires_in,
-                address,
-            );
-            issued_response(issued)
-        }
+        Ok(issued) => issued_response(issued),
         Err(e) => refuse(&state, e.into(), &attempt, address),
     }
 }
@@ -408,7 +399,23 @@ async fn issue(
     attempt: &mut Attempt,
 ) -> Result<token::IssuedToken, OAuthError> {
     let request = oauth::parse_token_request(body, authorization)?;
-    attempt.client_id = Some(request.credentials.client_id.to_string());
+    let result = issue_for(state, &request, address, attempt).await;
+    let client_id = request.credentials.client_id.as_str();
+    match &result {
+        Ok(issued) => audit::issued(client_id, issued, address),
+        // Only a refusal pays for a copy of the id (it is audited later,
+        // with the errors that come before parsing).
+        Err(_) => attempt.client_id = Some(client_id.to_owned()),
+    }
+    result
+}
+
+async fn issue_for(
+    state: &Arc<AppState>,
+    request: &oauth::TokenRequest,
+    address: Option<std::net::IpAddr>,
+    attempt: &mut Attempt,
+) -> Result<token::IssuedToken, OAuthError> {
     let config = state.config();
     let now = (state.clock)();
     let client = match client_auth::authenticate_cached(
@@ -418,7 +425,7 @@ async fn issue(
         now,
     ) {
         Some(client) => client,
-        None => authenticate_slowly(state, &config, &request, now, address, attempt).await?,
+        None => authenticate_slowly(state, &config, request, now, address, attempt).await?,
     };
     let grant = oauth::grant::client_credentials(
         &config,

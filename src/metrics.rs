@@ -86,6 +86,7 @@ pub struct Metrics {
     /// One histogram per endpoint, resolved once: observing then takes no
     /// lookup in the family's map (this runs on every request).
     durations: [Histogram; 7],
+    in_flight: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl Default for Metrics {
@@ -115,6 +116,12 @@ impl Default for Metrics {
              sees invalid_client for each",
             auth_failures.clone(),
         );
+        let in_flight = prometheus_client::metrics::gauge::Gauge::default();
+        registry.register(
+            "requests_in_flight",
+            "Requests read and not yet answered (this scrape included)",
+            in_flight.clone(),
+        );
         registry.register_with_unit(
             "request_duration",
             "Time to answer a request, by endpoint",
@@ -132,6 +139,7 @@ impl Default for Metrics {
             token_errors,
             auth_failures,
             durations,
+            in_flight,
         }
     }
 }
@@ -160,6 +168,13 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts a request in flight until the guard is dropped (also when the
+    /// request is cancelled).
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
     pub fn observe(&self, endpoint: Endpoint, took: Duration) {
         self.durations[endpoint as usize].observe(took.as_secs_f64());
     }
@@ -174,6 +189,15 @@ impl Metrics {
         encode_registry(&mut out, &scraped)?;
         encode_eof(&mut out)?;
         Ok(out)
+    }
+}
+
+/// A request in flight; see [`Metrics::in_flight`].
+pub struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -296,15 +296,7 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
     }
     assert_eq!(server.basic_status("nobody", "x").await, 429);
     // Both refusals are counted as throttled authentications.
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::scrape(&server.http, server.addr).await;
     for series in [
         "tollgate_client_auth_failures_total{reason=\"throttled\"} 2",
         "tollgate_client_auth_failures_total{reason=\"wrong_secret\"} 2",

@@ -23,13 +23,18 @@ fn check(keys_toml: &str, key_files: &[&str]) -> Checked {
             tollgate::keys::SigningKey::generate(tollgate::keys::Algorithm::ES256).unwrap();
         tollgate::keys::store::write_new(&dir.path().join(name), pem.as_bytes()).unwrap();
     }
+    check_in(dir.path(), keys_toml)
+}
+
+/// Checks `keys_toml` + the quickstart as identity.toml in `dir` at `NOW`.
+fn check_in(dir: &std::path::Path, keys_toml: &str) -> Checked {
     let text = format!(
         "issuer = \"https://id.example.com\"\n{keys_toml}{}",
         quickstart_toml()
     );
     let report = tollgate::config::check(
         &text,
-        &dir.path().join("identity.toml"),
+        &dir.join("identity.toml"),
         tollgate::config::Overrides::None,
         NOW,
     );
@@ -86,18 +91,8 @@ fn a_missing_or_broken_key_file_is_an_error_at_its_line() {
         "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
     )
     .unwrap();
-    let text = format!(
-        "{}{}",
-        key("bad.pem", "2026-08-01T00:00:00Z", None),
-        quickstart_toml()
-    );
-    let report = tollgate::config::check(
-        &text,
-        &dir.path().join("identity.toml"),
-        tollgate::config::Overrides::None,
-        NOW,
-    );
-    let message = &report.errors[0].message;
+    let c = check_in(dir.path(), &key("bad.pem", "2026-08-01T00:00:00Z", None));
+    let message = &c.errors[0].2;
     assert!(message.contains("openssl pkcs8 -topk8"), "{message}");
 }
 
@@ -201,25 +196,16 @@ fn a_key_file_readable_by_others_is_a_warning() {
     let file = dir.path().join("a.pem");
     std::fs::write(&file, pem).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let text = format!(
-        "{}{}",
-        key("a.pem", "2026-01-01T00:00:00Z", None),
-        quickstart_toml()
-    );
-    let report = tollgate::config::check(
-        &text,
-        &dir.path().join("identity.toml"),
-        tollgate::config::Overrides::None,
-        NOW,
-    );
+    let c = check_in(dir.path(), &key("a.pem", "2026-01-01T00:00:00Z", None));
     assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| w.key_path == "keys.signing[0].file"
-                && w.message.contains("readable by other users")),
+        has(
+            &c.warnings,
+            "keys.signing[0].file",
+            3,
+            "readable by other users"
+        ),
         "{:?}",
-        report.warnings
+        c.warnings
     );
 }
 

@@ -72,14 +72,7 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
         .await
         .unwrap();
 
-    let metrics = http
-        .get(format!("http://{}/metrics", server.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::scrape(&http, &server.addr).await;
     for reason in ["wrong_secret", "unknown_client"] {
         assert!(
             metrics.contains(&format!(

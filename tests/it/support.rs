@@ -354,3 +354,14 @@ impl Drop for Logged {
         let _ = self.child.wait();
     }
 }
+
+/// The `/metrics` text of the server at `addr` (`host:port`).
+pub async fn scrape(http: &reqwest::Client, addr: impl std::fmt::Display) -> String {
+    let r = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}

@@ -31,11 +31,12 @@ fi
 work="$(mktemp -d)"
 image="localhost/tollgate-container-test:$$"
 name="tollgate-container-test-$$"
+volume="tollgate-container-test-keys-$$"
 podman=(podman --runtime runc)
 cleanup() {
   "${podman[@]}" rm -f "$name" >/dev/null 2>&1 || true
   "${podman[@]}" rmi -f "$image" >/dev/null 2>&1 || true
-  "${podman[@]}" volume prune -f >/dev/null 2>&1 || true
+  "${podman[@]}" volume rm -f "$volume" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -83,6 +84,7 @@ healthcheck="$("${podman[@]}" image inspect "$image" --format '{{.Config.Healthc
   --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
   -e TOLLGATE_SERVER__LISTEN="127.0.0.1:$port" \
   -v "$work/etc:/etc/tollgate:ro" \
+  -v "$volume:/var/lib/tollgate" \
   "$image" >/dev/null
 
 base="http://127.0.0.1:$port"

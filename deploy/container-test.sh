@@ -24,7 +24,7 @@ RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$root/target/static"
   cargo build --profile container --locked --target "$target" --bin tollgate
 bin="$root/target/static/$target/container/tollgate"
 # A dynamically linked program names its loader (PT_INTERP); static-pie does not.
-if readelf -l "$bin" | grep -q INTERP; then
+if readelf -l "$bin" | grep INTERP >/dev/null; then
   echo "container-test: $bin is dynamically linked" >&2; exit 1
 fi
 
@@ -126,5 +126,12 @@ if "${podman[@]}" exec "$name" /usr/bin/tollgate keys generate --out /usr/bin/x.
   echo "container-test: the root filesystem is writable" >&2; exit 1
 fi
 echo "read-only root: ok"
-"${podman[@]}" logs "$name" 2>&1 | grep -q "signing key created" || { echo "container-test: no key in the volume" >&2; exit 1; }
+# Read the logs whole first: `grep -q` stopping early would make podman
+# die of SIGPIPE, and pipefail would count that as a failure.
+logs="$("${podman[@]}" logs "$name" 2>&1)"
+if ! grep -q "signing key created" <<<"$logs"; then
+  echo "container-test: no key was created in the volume; logs:" >&2
+  echo "$logs" >&2
+  exit 1
+fi
 echo "container-test: passed (image $mb)"

@@ -89,14 +89,16 @@ impl Server {
         })?;
         let sha256 = config::reload::sha256_hex(text.as_bytes());
         let keys = match config.keys.declared_ring() {
-            Some(ring) => ring,
+            Some(ring) => ring.clone(),
             None => {
                 let config::KeyMode::Automatic { dir, rotation } = config.keys.mode.clone() else {
                     unreachable!("keys are declared or automatic");
                 };
                 let now = time::OffsetDateTime::now_utc();
-                tokio::task::spawn_blocking(move || keys::auto::maintain(&dir, &rotation, now))
-                    .await??
+                let (ring, _) =
+                    tokio::task::spawn_blocking(move || keys::auto::maintain(&dir, &rotation, now))
+                        .await??;
+                Arc::new(ring)
             }
         };
         for entry in keys.entries() {
@@ -219,22 +221,21 @@ async fn maintain_keys(state: Arc<AppState>) {
         let mut wake = KEY_CHECK_INTERVAL;
         if let config::KeyMode::Automatic { dir, rotation } = &config.keys.mode {
             let (dir, rotation) = (dir.clone(), *rotation);
-            let task_dir = dir.clone();
-            match tokio::task::spawn_blocking(move || {
-                keys::auto::maintain(&task_dir, &rotation, now)
-            })
-            .await
+            match tokio::task::spawn_blocking(move || keys::auto::maintain(&dir, &rotation, now))
+                .await
             {
-                Ok(Ok(ring)) => state.set_keys(ring),
+                Ok(Ok((ring, next))) => {
+                    state.set_keys(ring);
+                    if let Some(next) = next {
+                        // A little past the instant, so the clock has reached it.
+                        let until = (next - now).unsigned_abs() + Duration::from_millis(20);
+                        wake = wake.min(until);
+                    }
+                }
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "signing keys not maintained; the keys in force stay, retrying")
                 }
                 Err(e) => tracing::error!(error = %e, "key maintenance task failed"),
-            }
-            if let Some(next) = keys::auto::next_maintenance(&dir, &rotation, now) {
-                // A little past the instant, so the clock has reached it.
-                let until = (next - now).unsigned_abs() + Duration::from_millis(20);
-                wake = wake.min(until);
             }
         }
         tokio::select! {

@@ -24,9 +24,6 @@ pub struct ConfigStatus {
     pub restart_required: Vec<String>,
     /// Distinct refused edits since start.
     pub reload_failures: u64,
-    /// Digest of the declared key files in force (see
-    /// [`crate::config::KeysConfig::files_digest`]).
-    pub key_files_digest: Vec<u8>,
 }
 
 pub struct AppState {
@@ -54,7 +51,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, sha256: String, keys: KeyRing, default_issuer: String) -> Self {
+    pub fn new(config: Config, sha256: String, keys: Arc<KeyRing>, default_issuer: String) -> Self {
         let clock: fn() -> OffsetDateTime = OffsetDateTime::now_utc;
         let throttle = Throttle::new(config.throttle);
         let status = Mutex::new(ConfigStatus {
@@ -64,14 +61,13 @@ impl AppState {
             last_error: None,
             restart_required: Vec::new(),
             reload_failures: 0,
-            key_files_digest: config.keys.files_digest(),
         });
         Self {
             config: ArcSwap::from_pointee(config),
             throttle,
             metrics: crate::metrics::Metrics::default(),
             status,
-            keys: ArcSwap::from_pointee(keys),
+            keys: ArcSwap::new(keys),
             keys_changed: tokio::sync::Notify::new(),
             default_issuer,
             clock,
@@ -116,9 +112,8 @@ impl AppState {
             tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");
         }
         if let Some(ring) = config.keys.declared_ring() {
-            self.keys.store(Arc::new(ring));
+            self.keys.store(ring.clone());
         }
-        let key_files_digest = config.keys.files_digest();
         self.config.store(Arc::new(config));
         self.keys_changed.notify_one();
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
@@ -127,7 +122,6 @@ impl AppState {
         status.loaded_at = (self.clock)();
         status.last_error = None;
         status.restart_required = restart;
-        status.key_files_digest = key_files_digest;
         status.generation
     }
 

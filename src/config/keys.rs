@@ -63,13 +63,13 @@ pub(super) fn build(
                 ),
             );
         }
-        return KeysConfig {
-            mode: KeyMode::Automatic {
+        return KeysConfig::new(
+            KeyMode::Automatic {
                 dir: base.join(raw.dir.as_deref().unwrap_or("keys")),
                 rotation,
             },
             jwks_max_age,
-        };
+        );
     }
 
     let automatic_only = [
@@ -111,8 +111,8 @@ pub(super) fn build(
                 "retire_at must be later than activate_at",
             );
         }
-        let key = match read_key(&file) {
-            Ok(key) => key,
+        let (key, sha256) = match read_key(&file) {
+            Ok(read) => read,
             Err(e) => {
                 problems.add(path("file"), format!("{}: {e}", file.display()));
                 continue;
@@ -131,13 +131,11 @@ pub(super) fn build(
                 key: Arc::new(key),
                 activate_at,
                 retire_at,
+                sha256,
             });
         }
     }
-    let keys = KeysConfig {
-        mode: KeyMode::Declared(declared),
-        jwks_max_age,
-    };
+    let keys = KeysConfig::new(KeyMode::Declared(declared), jwks_max_age);
     if problems.len() == problems_before
         && let Some(ring) = keys.declared_ring()
         && ring.active(now).is_none()
@@ -156,9 +154,13 @@ pub(super) fn build(
     keys
 }
 
-fn read_key(file: &Path) -> Result<SigningKey, String> {
-    let pem = std::fs::read_to_string(file).map_err(|e| format!("cannot read the key: {e}"))?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| e.to_string())
+/// The key in `file` and the SHA-256 of the bytes it was read from.
+fn read_key(file: &Path) -> Result<(SigningKey, [u8; 32]), String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read the key: {e}"))?;
+    let pem = std::str::from_utf8(&bytes).map_err(|_| "not a PEM file (not text)".to_owned())?;
+    let key = SigningKey::from_pkcs8_pem(pem).map_err(|e| e.to_string())?;
+    Ok((key, Sha256::digest(&bytes).into()))
 }
 
 /// Warnings: schedules under which some API would fail a validation.

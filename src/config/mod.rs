@@ -98,6 +98,9 @@ pub struct KeysConfig {
     pub mode: KeyMode,
     /// `Cache-Control: max-age` of the JWKS.
     pub jwks_max_age: std::time::Duration,
+    /// Declared keys: their ring, built once at validation. `None` for
+    /// automatic keys (their ring comes from the folder).
+    declared_ring: Option<Arc<crate::keys::KeyRing>>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,15 +122,15 @@ pub struct DeclaredKey {
     pub key: Arc<crate::keys::SigningKey>,
     pub activate_at: time::OffsetDateTime,
     pub retire_at: Option<time::OffsetDateTime>,
+    /// SHA-256 of the file as it was read.
+    pub sha256: [u8; 32],
 }
 
 impl KeysConfig {
-    /// The ring of declared keys; `None` for automatic keys (their ring
-    /// comes from the folder).
-    pub fn declared_ring(&self) -> Option<crate::keys::KeyRing> {
-        match &self.mode {
+    pub fn new(mode: KeyMode, jwks_max_age: std::time::Duration) -> Self {
+        let declared_ring = match &mode {
             KeyMode::Automatic { .. } => None,
-            KeyMode::Declared(keys) => Some(crate::keys::KeyRing::new(
+            KeyMode::Declared(keys) => Some(Arc::new(crate::keys::KeyRing::new(
                 keys.iter()
                     .map(|k| crate::keys::Entry {
                         key: k.key.clone(),
@@ -135,24 +138,32 @@ impl KeysConfig {
                         publish_until: k.retire_at,
                     })
                     .collect(),
-            )),
+            ))),
+        };
+        Self {
+            mode,
+            jwks_max_age,
+            declared_ring,
         }
     }
 
-    /// SHA-256 over the declared key files' bytes, so that reload notices a
-    /// key file replaced under an unchanged config file. Empty for
-    /// automatic keys.
-    pub fn files_digest(&self) -> Vec<u8> {
+    /// The ring of declared keys; `None` for automatic keys.
+    pub fn declared_ring(&self) -> Option<&Arc<crate::keys::KeyRing>> {
+        self.declared_ring.as_ref()
+    }
+
+    /// Whether a declared key file now differs from what was read (a
+    /// Secret update can replace one under an unchanged config file).
+    pub fn key_files_changed(&self) -> bool {
         use sha2::{Digest, Sha256};
         let KeyMode::Declared(keys) = &self.mode else {
-            return Vec::new();
+            return false;
         };
-        let mut h = Sha256::new();
-        for k in keys {
-            h.update(k.file.as_os_str().as_encoded_bytes());
-            h.update(std::fs::read(&k.file).unwrap_or_default());
-        }
-        h.finalize().to_vec()
+        keys.iter().any(|k| {
+            std::fs::read(&k.file).map_or(true, |bytes| {
+                <[u8; 32]>::from(Sha256::digest(bytes)) != k.sha256
+            })
+        })
     }
 }
 

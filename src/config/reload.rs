@@ -120,8 +120,7 @@ pub fn reload_once(state: &AppState, path: &Path) -> Outcome {
 /// replaced (a Secret update can change a key file under an unchanged
 /// config file).
 fn unchanged(state: &AppState, hash: &str) -> bool {
-    let status = state.status();
-    status.sha256 == hash && status.key_files_digest == state.config().keys.files_digest()
+    state.status().sha256 == hash && !state.config().keys.key_files_changed()
 }
 
 fn reject(state: &AppState, error: String) -> Outcome {

@@ -232,14 +232,15 @@ fn adopt_legacy(dir: &Path) -> Result<(), KeyStoreError> {
 }
 
 /// Brings `dir` in line with the rotation at `now` (creating the folder,
-/// the first key, the next key; deleting expired ones) and loads the ring.
+/// the first key, the next key; deleting expired ones), loads the ring,
+/// and says when there is work again ([`next_event`]).
 /// A key file that does not parse stops it: replacing it would invalidate
 /// every token it signed.
 pub fn maintain(
     dir: &Path,
     rotation: &Rotation,
     now: OffsetDateTime,
-) -> Result<KeyRing, KeyStoreError> {
+) -> Result<(KeyRing, Option<OffsetDateTime>), KeyStoreError> {
     store::ensure_private_dir(dir)?;
     adopt_legacy(dir)?;
     let found = scan(dir)?;
@@ -296,17 +297,8 @@ pub fn maintain(
             publish_until,
         });
     }
-    Ok(KeyRing::new(entries).rotating_every(rotation.rotate_every))
-}
-
-/// The stored keys of `dir` and the next instant [`maintain`] has work.
-pub fn next_maintenance(
-    dir: &Path,
-    rotation: &Rotation,
-    now: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    let stored: Vec<Stored> = scan(dir).ok()?.into_iter().map(|(s, _)| s).collect();
-    next_event(&stored, rotation, now)
+    let ring = KeyRing::new(entries).rotating_every(rotation.rotate_every);
+    Ok((ring, next_event(&stored, rotation, now)))
 }
 
 #[cfg(test)]
@@ -433,7 +425,7 @@ mod tests {
         };
         let t0 = datetime!(2026-01-01 0:00 UTC);
         let at = |s: u64| t0 + Duration::from_secs(s);
-        let ring = maintain(&keys, &r, t0).unwrap();
+        let (ring, _) = maintain(&keys, &r, t0).unwrap();
         let first = ring.active(t0).unwrap().kid().to_owned();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&keys), 0o700);
@@ -441,11 +433,12 @@ mod tests {
         assert_eq!(mode(&file), 0o600);
 
         // Announced at 80 (due at 100, announce 20), activating at 100.
-        let ring = maintain(&keys, &r, at(80)).unwrap();
+        let (ring, next) = maintain(&keys, &r, at(80)).unwrap();
+        assert_eq!(next, Some(at(100)), "the switch");
         assert_eq!(ring.published(at(80)).count(), 2);
         assert_eq!(ring.active(at(99)).unwrap().kid(), first);
         assert_ne!(ring.active(at(100)).unwrap().kid(), first);
-        let ring = maintain(&keys, &r, at(110)).unwrap();
+        let (ring, _) = maintain(&keys, &r, at(110)).unwrap();
         assert_eq!(ring.published(at(110)).count(), 1);
         assert!(!file.exists());
     }

@@ -7,12 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
 use crate::support::{
-    TestServer, eventually, jwks_kids, jwt_parts, key_files, kid_of, quickstart_toml, tollgate_bin,
-    verify_against,
+    TestServer, at, eventually, jwks_kids, jwt_parts, key_files, kid_of, quickstart_toml,
+    tollgate_bin, verify_against, write_key,
 };
 
 fn mode(p: &Path) -> u32 {
@@ -24,20 +21,6 @@ async fn access_token(server: &TestServer) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Whole seconds from now, as a TOML date-time.
-fn at(from_now: i64) -> String {
-    (OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() + time::Duration::seconds(from_now))
-        .format(&Rfc3339)
-        .unwrap()
-}
-
-/// Writes a new private key of `alg` to `dir/name` (0600) and returns its kid.
-fn write_key(dir: &Path, name: &str, alg: tollgate::keys::Algorithm) -> String {
-    let (key, pem) = tollgate::keys::SigningKey::generate(alg).unwrap();
-    tollgate::keys::store::write_new(&dir.join(name), pem.as_bytes()).unwrap();
-    key.kid().to_owned()
 }
 
 fn declared(file: &str, activate_at: &str) -> String {

@@ -3,27 +3,13 @@
 //! Deployment. Every token validates against another replica's JWKS, and
 //! an edit of the file (a new client, a new key) converges on all three.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::support::{Logged, basic, eventually, hash, kid_of, start_logged, verify_at};
-
-fn at(from_now: i64) -> String {
-    (OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() + time::Duration::seconds(from_now))
-        .format(&Rfc3339)
-        .unwrap()
-}
-
-fn write_key(dir: &Path, name: &str) -> String {
-    let (key, pem) =
-        tollgate::keys::SigningKey::generate(tollgate::keys::Algorithm::ES256).unwrap();
-    tollgate::keys::store::write_new(&dir.join(name), pem.as_bytes()).unwrap();
-    key.kid().to_owned()
-}
+use crate::support::{
+    Logged, at, basic, eventually, hash, kid_of, start_logged, verify_at, write_key,
+};
 
 fn config(keys: &[(&str, String)], extra_client: bool) -> String {
     let mut toml = "issuer = \"http://tollgate.test\"\n".to_owned();
@@ -74,7 +60,7 @@ async fn three_replicas_agree_on_keys_and_converge_on_every_edit() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     std::fs::create_dir(&keys).unwrap();
-    let current = write_key(&keys, "current.pem");
+    let current = write_key(&keys, "current.pem", tollgate::keys::Algorithm::ES256);
     let file = dir.path().join("identity.toml");
     std::fs::write(&file, config(&[("current.pem", at(-3600))], false)).unwrap();
 
@@ -94,7 +80,7 @@ async fn three_replicas_agree_on_keys_and_converge_on_every_edit() {
     }
 
     // One edit: a new client and a new key that activates in 3 s.
-    let next = write_key(&keys, "next.pem");
+    let next = write_key(&keys, "next.pem", tollgate::keys::Algorithm::ES256);
     std::fs::write(
         &file,
         config(&[("current.pem", at(-3600)), ("next.pem", at(3))], true),

@@ -365,3 +365,21 @@ pub async fn scrape(http: &reqwest::Client, addr: impl std::fmt::Display) -> Str
     assert_eq!(r.status(), 200);
     r.text().await.unwrap()
 }
+
+/// Whole seconds from now, as an RFC 3339 / TOML date-time.
+pub fn at(from_now: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    (time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap()
+        + time::Duration::seconds(from_now))
+    .format(&Rfc3339)
+    .unwrap()
+}
+
+/// Writes a new private key of `alg` to `dir/name` (0600) and returns its kid.
+pub fn write_key(dir: &Path, name: &str, alg: tollgate::keys::Algorithm) -> String {
+    let (key, pem) = tollgate::keys::SigningKey::generate(alg).unwrap();
+    tollgate::keys::store::write_new(&dir.join(name), pem.as_bytes()).unwrap();
+    key.kid().to_owned()
+}

@@ -20,13 +20,18 @@
 //!   *Architecture invariant:* the active key is a function of the
 //!   configuration, the key files and the clock; replicas never talk.
 //! - [`state`]: what each request reads (config behind an `ArcSwap`, keys).
-//! - [`endpoints`]: HTTP — the only module that imports poem; the OpenAPI
-//!   document and docs UI are generated from it. `POST /connect/token` is a
-//!   plain poem handler in front of the OpenAPI service (the hot path),
-//!   described in the document by hand from the same types.
+//! - [`endpoints`]: HTTP — with `serve`, the only modules that import
+//!   poem; the OpenAPI document and docs UI are generated from it.
+//!   `POST /connect/token` is a plain poem handler in front of the OpenAPI
+//!   service (the hot path), described in the document by hand from the
+//!   same types.
+//! - `serve`: the connection loop — poem's endpoints on hyper connections,
+//!   the header-read and idle limit, graceful shutdown.
 //! - [`audit`]: one event per token request, issued or refused.
 //! - [`metrics`]: Prometheus counters and histograms, and the state's
 //!   numbers read at scrape time.
+//! - [`memory`]: keeps glibc from holding freed memory (Argon2 blocks,
+//!   configuration parsing).
 //! - [`resource`]: for API authors — validates tollgate's tokens through
 //!   discovery and JWKS; the sample API uses it.
 //!
@@ -37,9 +42,11 @@ pub mod audit;
 pub mod config;
 pub mod endpoints;
 pub mod keys;
+pub mod memory;
 pub mod metrics;
 pub mod oauth;
 pub mod resource;
+mod serve;
 pub mod state;
 mod tls;
 pub mod token;
@@ -57,9 +64,10 @@ use crate::state::AppState;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// A connection that neither sends nor receives for this long is closed,
-/// so stalled or half-open connections do not pile up.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection waiting this long for a request's head (idle between
+/// requests, or its head trickled in) is closed, so stalled or half-open
+/// connections do not pile up.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bound, ready server.
 pub struct Server {
@@ -67,6 +75,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     config_path: std::path::PathBuf,
+    limits: serve::Limits,
 }
 
 impl Server {
@@ -134,12 +143,24 @@ impl Server {
         tokio::task::spawn_blocking(oauth::client_auth::warm_up).await?;
 
         let state = Arc::new(AppState::new(config, sha256, keys, default_issuer));
+        memory::release_freed();
         Ok(Server {
             state,
             listener,
             addr,
             config_path: config_path.to_owned(),
+            limits: serve::Limits {
+                head: HEAD_TIMEOUT,
+                shutdown_grace: SHUTDOWN_GRACE,
+            },
         })
+    }
+
+    /// Sets how long a connection may wait for a request's head (30 s by
+    /// default): idle between requests, or its head trickled in.
+    pub fn head_timeout(mut self, limit: Duration) -> Self {
+        self.limits.head = limit;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -180,31 +201,21 @@ impl Server {
         let routes = endpoints::routes(self.state.clone());
         // Not boxed: a boxed acceptor's IO goes through dynamic dispatch and
         // split halves on every read and write (measured ~5 % of tokens/s).
+        let limits = self.limits;
         let tls_on = config.tls.is_some();
         // The first configuration must not live as long as the server.
         drop(config);
         let result = match tls_on {
-            false => serve(tcp, routes, shutdown).await,
+            false => serve::serve(tcp, routes, shutdown, limits).await,
             true => {
                 let tls = tcp.rustls(tls::configs(self.state.clone()));
-                serve(tls, routes, shutdown).await
+                serve::serve(tls, routes, shutdown, limits).await
             }
         };
         pruner.abort();
         rotation.abort();
         result
     }
-}
-
-async fn serve(
-    acceptor: impl poem::listener::Acceptor + 'static,
-    routes: impl poem::Endpoint + 'static,
-    shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()> {
-    poem::Server::new_with_acceptor(acceptor)
-        .idle_timeout(IDLE_TIMEOUT)
-        .run_with_graceful_shutdown(routes, shutdown, Some(SHUTDOWN_GRACE))
-        .await
 }
 
 /// The longest the rotation task sleeps: it also notices a key folder

@@ -256,22 +256,8 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Makes glibc serve large allocations with mmap, always. Each Argon2
-/// verification allocates its memory cost (19 MiB by default); by default
-/// glibc raises its mmap threshold after the first such block is freed and
-/// keeps later ones in the heap, so resident memory would stay ~20 MiB
-/// higher for the life of the process after the first cache miss.
-fn return_large_allocations_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning; it is called before any
-    // other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
-
 fn serve(args: ServeArgs) -> ExitCode {
-    return_large_allocations_to_the_os();
+    tollgate::memory::return_large_allocations_to_the_os();
     init_logging(args.log_format.unwrap_or_default());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

@@ -175,7 +175,13 @@ pub fn watch(state: Arc<AppState>, path: PathBuf) -> notify::Result<Reloader> {
             }
             let (state, path) = (state.clone(), path.clone());
             // Reading and validating a large file is blocking work.
-            let _ = tokio::task::spawn_blocking(move || reload_once(&state, &path)).await;
+            let reloaded = tokio::task::spawn_blocking(move || {
+                let outcome = reload_once(&state, &path);
+                if !matches!(outcome, Outcome::Unchanged) {
+                    crate::memory::release_freed();
+                }
+            });
+            let _ = reloaded.await;
         }
     });
     Ok(Reloader {

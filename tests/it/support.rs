@@ -63,9 +63,20 @@ impl TestServer {
 
     /// Serves the identity.toml in `dir` on `listen`.
     pub async fn spawn_at(dir: tempfile::TempDir, listen: &str) -> TestServer {
+        Self::spawn_tuned(dir, listen, |server| server).await
+    }
+
+    /// Serves the identity.toml in `dir` on `listen`, with the server's
+    /// settings adjusted by `tune` (shorter time limits, say).
+    pub async fn spawn_tuned(
+        dir: tempfile::TempDir,
+        listen: &str,
+        tune: impl FnOnce(tollgate::Server) -> tollgate::Server,
+    ) -> TestServer {
         let server = tollgate::Server::bind(&dir.path().join("identity.toml"), Some(listen))
             .await
             .expect("server starts");
+        let server = tune(server);
         let addr = server.local_addr();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async {

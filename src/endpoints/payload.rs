@@ -2,12 +2,17 @@
 //! serde (poem-openapi's `Json` goes through `serde_json::Value` first), a
 //! pre-serialized JSON body.
 
+use poem::http::HeaderValue;
+use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Payload;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 
-const JSON: &str = "application/json; charset=utf-8";
+pub const JSON: &str = "application/json; charset=utf-8";
+/// [`JSON`] as a header value, made once (`content_type(&str)` parses and
+/// copies it on every response).
+const JSON_VALUE: HeaderValue = HeaderValue::from_static(JSON);
 
 /// A JSON response documented with the schema of `D` and serialized from
 /// `T` with serde.
@@ -34,7 +39,9 @@ impl<T: serde::Serialize + Send, D: Type> Payload for SerdeJson<T, D> {
 impl<T: serde::Serialize + Send, D: Type> IntoResponse for SerdeJson<T, D> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(JSON).body(body),
+            Ok(body) => Response::builder()
+                .header(CONTENT_TYPE, JSON_VALUE)
+                .body(body),
             Err(e) => {
                 tracing::error!(error = %e, "response serialization failed");
                 poem::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -66,6 +73,8 @@ impl<D: Type> Payload for RawJson<D> {
 
 impl<D: Type> IntoResponse for RawJson<D> {
     fn into_response(self) -> Response {
-        Response::builder().content_type(JSON).body(self.0)
+        Response::builder()
+            .header(CONTENT_TYPE, JSON_VALUE)
+            .body(self.0)
     }
 }

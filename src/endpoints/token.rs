@@ -374,19 +374,29 @@ async fn read_limited(req: &Request, body: Body) -> Result<bytes::Bytes, TokenRe
 
 const WRONG_CONTENT_TYPE: &str = "the body must be application/x-www-form-urlencoded";
 
-/// The 200 response.
+/// The 200 response, as `TokenResponse::Issued` documents it, built
+/// directly: its headers are constants, which the derived conversion would
+/// allocate and validate again for every token.
 fn issued_response(issued: token::IssuedToken) -> Response {
-    TokenResponse::Issued(
-        SerdeJson::new(TokenSuccessOwned {
-            access_token: issued.access_token,
-            token_type: "Bearer",
-            expires_in: issued.expires_in,
-            scope: issued.scope,
-        }),
-        NO_STORE.into(),
-        NO_CACHE.into(),
-    )
-    .into_response()
+    use poem::http::HeaderValue;
+    use poem::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+    let body = TokenSuccessOwned {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: issued.scope,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(json) => Response::builder()
+            .header(CONTENT_TYPE, HeaderValue::from_static(super::payload::JSON))
+            .header(CACHE_CONTROL, HeaderValue::from_static(NO_STORE))
+            .header(PRAGMA, HeaderValue::from_static(NO_CACHE))
+            .body(json),
+        Err(e) => {
+            tracing::error!(error = %e, "token response serialization failed");
+            TokenResponse::from(OAuthError::server_error()).into_response()
+        }
+    }
 }
 
 /// Runs a token request through the protocol core, noting in `attempt`

@@ -40,9 +40,35 @@ struct Claims<'a> {
 
 /// A fresh `jti`: 128 random bits, base64url.
 fn new_jti() -> String {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).expect("system random source");
-    B64.encode(bytes)
+    B64.encode(JTI_BITS.with_borrow_mut(RandomPool::take))
+}
+
+/// Random bytes from aws-lc's DRBG, drawn 4 KiB at a time: a call per
+/// token (the DRBG's locking, reseed checks and AES setup) measured 1.5 %
+/// of a token's cost. A `jti` is public, so holding the next ones in
+/// memory reveals nothing.
+struct RandomPool {
+    bytes: [u8; 4096],
+    used: usize,
+}
+
+impl RandomPool {
+    fn take(&mut self) -> [u8; 16] {
+        if self.used + 16 > self.bytes.len() {
+            aws_lc_rs::rand::fill(&mut self.bytes).expect("system random source");
+            self.used = 0;
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&self.bytes[self.used..self.used + 16]);
+        self.used += 16;
+        out
+    }
+}
+
+thread_local! {
+    static JTI_BITS: std::cell::RefCell<RandomPool> = const {
+        std::cell::RefCell::new(RandomPool { bytes: [0; 4096], used: 4096 })
+    };
 }
 
 /// Mints the access token for `grant`. `now` is Unix seconds.
@@ -86,4 +112,24 @@ pub fn mint(
         scope,
         jti,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jtis_are_distinct_128_bit_values_across_pool_refills() {
+        // 1,000 draws span four refills of the 256-value pool.
+        let jtis: std::collections::HashSet<String> = (0..1000).map(|_| new_jti()).collect();
+        assert_eq!(jtis.len(), 1000);
+        for jti in &jtis {
+            assert_eq!(B64.decode(jti).unwrap().len(), 16, "{jti}");
+        }
+        // Another thread has its own pool, never a copy of this one.
+        let other: Vec<String> = std::thread::spawn(|| (0..300).map(|_| new_jti()).collect())
+            .join()
+            .unwrap();
+        assert!(other.iter().all(|j| !jtis.contains(j)));
+    }
 }

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::http::header::AUTHORIZATION;
-use poem::web::Data;
-use poem::{Body, EndpointExt, IntoResponse, Request, Response, handler};
+use poem::{Body, IntoResponse, Request, Response};
 use poem_openapi::registry::{
     MetaApi, MetaMediaType, MetaOperation, MetaPath, MetaRequest, MetaSecurityScheme, Registry,
 };
@@ -278,12 +277,26 @@ impl OpenApi for TokenApi {
 
 /// The token endpoint, ready to route at `/connect/token`.
 pub fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
-    poem::post(token_endpoint).data(state)
+    poem::post(TokenEndpoint { state })
+}
+
+/// Holds the state itself: poem's `.data()` would put it in every
+/// request's extensions (a map allocated per request) to be looked up again.
+struct TokenEndpoint {
+    state: Arc<AppState>,
+}
+
+impl poem::Endpoint for TokenEndpoint {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let body = req.take_body();
+        Ok(token_endpoint(&req, body, &self.state).await)
+    }
 }
 
 /// `POST /connect/token`.
-#[handler]
-async fn token_endpoint(req: &Request, body: Body, state: Data<&Arc<AppState>>) -> Response {
+async fn token_endpoint(req: &Request, body: Body, state: &Arc<AppState>) -> Response {
     let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let mut attempt = Attempt::default();
     if !req.content_type().is_some_and(is_form) {

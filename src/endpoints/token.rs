@@ -301,16 +301,16 @@ async fn token_endpoint(req: &Request, body: Body, state: &Arc<AppState>) -> Res
     let mut attempt = Attempt::default();
     if !req.content_type().is_some_and(is_form) {
         let response = OAuthError::invalid_request(WRONG_CONTENT_TYPE).into();
-        return refuse(&state, response, &attempt, address);
+        return refuse(state, response, &attempt, address);
     }
     let form = match read_limited(req, body).await {
         Ok(form) => form,
-        Err(response) => return refuse(&state, response, &attempt, address),
+        Err(response) => return refuse(state, response, &attempt, address),
     };
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    match issue(&state, authorization, &form, address, &mut attempt).await {
+    match issue(state, authorization, &form, address, &mut attempt).await {
         Ok(issued) => issued_response(issued),
-        Err(e) => refuse(&state, e.into(), &attempt, address),
+        Err(e) => refuse(state, e.into(), &attempt, address),
     }
 }
 

@@ -251,3 +251,23 @@ async fn tokens_keep_flowing_while_the_file_is_rewritten_fifty_times() {
     assert!(h["config"].get("last_error").is_none());
     assert_eq!(server.basic_status("c49", "secret").await, 200);
 }
+
+#[tokio::test]
+async fn a_secret_replaced_by_a_reload_stops_working_at_once_even_when_cached() {
+    let server = TestServer::spawn(&toml(None)).await;
+    // Verified once with Argon2, then answered from the cache.
+    assert_eq!(server.basic_status("client", "secret").await, 200);
+    assert_eq!(server.basic_status("client", "secret").await, 200);
+    let h = health(&server).await;
+    assert_eq!(h["auth"]["cache_hits"].as_u64(), Some(1), "{h}");
+    let rotated = toml(None).replace(&hash("secret"), &hash("rotated"));
+    std::fs::write(server.dir.path().join("identity.toml"), rotated).unwrap();
+    wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    // The cached verification of the old secret is void: refused, and the
+    // refusal paid for Argon2 like any wrong secret.
+    let runs = |h: &Value| h["auth"]["argon2_runs"].as_u64().unwrap();
+    let before = runs(&health(&server).await);
+    assert_eq!(server.basic_status("client", "secret").await, 401);
+    assert_eq!(runs(&health(&server).await), before + 1);
+    assert_eq!(server.basic_status("client", "rotated").await, 200);
+}

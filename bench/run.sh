@@ -23,6 +23,7 @@ COLD_CLIENTS="${COLD_CLIENTS:-2000}"
 TG_LOG="${TG_LOG:-warn}"
 OUT_DIR="${OUT_DIR:-$root/bench-results-$(date +%Y%m%d-%H%M%S)}"
 TG_PORT=5201
+BARE_PORT=5202
 PEER_PORT=5101
 load="$PEERS_DIR/bench-token-endpoint.sh"
 
@@ -34,9 +35,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "# building tollgate (release)" >&2
-(cd "$root" && cargo build --release --quiet)
+echo "# building tollgate and the ceiling probe (release)" >&2
+(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example ceiling)
 bin="$root/target/release/tollgate"
+ceiling="$root/target/release/examples/ceiling"
 
 # The benchmark config: the quickstart client plus COLD_CLIENTS clients for
 # the cold path (one shared hash: each id still misses the cache on its own).
@@ -100,6 +102,14 @@ for r in $(seq 1 "$RUNS"); do
 done
 record_rss tollgate-pinned "$tg_pinned"
 record_rss peer-pinned "$peer_node"
+
+echo "# the physical limit: a bare poem handler, one ES256 signature (CPU $SERVER_CPU)" >&2
+taskset -c "$SERVER_CPU" "$ceiling" serve "127.0.0.1:$BARE_PORT" > "$OUT_DIR/bare.log" 2>&1 &
+bare_pid=$!; pids+=("$bare_pid")
+wait_http "http://127.0.0.1:$BARE_PORT/connect/token" "$bare_pid"
+bench bare "http://127.0.0.1:$BARE_PORT" /connect/token "$bare_pid" token 64 pinned
+kill "$bare_pid"
+taskset -c "$SERVER_CPU" "$ceiling" sign > "$OUT_DIR/sign.json"
 
 echo "# tollgate: static ceiling, cold path, wrong-secret flood" >&2
 bench tollgate "http://127.0.0.1:$TG_PORT" /connect/token "$tg_pinned" "jwks discovery" 64 static

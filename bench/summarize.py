@@ -51,6 +51,27 @@ for conns in ("16", "64"):
         print(f"- ratio tollgate / peer at {conns} connections: **{ratio:.1f}x**")
 print()
 
+bare = rows("bare-pinned")
+try:
+    with open(os.path.join(out, "sign.json")) as fh:
+        sign_us = json.load(fh)["sign_us"]
+except (OSError, ValueError, KeyError):
+    sign_us = None
+if bare and sign_us:
+    bare_rps = float(bare[0]["rps"])
+    floor_us = 1e6 / bare_rps
+    limit = 1e6 / (floor_us + sign_us)
+    print("## The physical limit of a token endpoint here (one core)\n")
+    print("| part | measured |")
+    print("|---|---|")
+    print(f"| bare poem handler, constant JSON body, 64 conns | {bare_rps:.0f} req/s ({floor_us:.1f} µs a request) |")
+    print(f"| one ES256 signature, aws-lc-rs, pre-parsed key | {sign_us:.1f} µs |")
+    print(f"| limit = 1 / (floor + signature) | {limit:.0f} tokens/s |")
+    if ("tollgate", "64") in medians:
+        share = medians[("tollgate", "64")] / limit
+        print(f"\n- tollgate at 64 connections: **{share:.0%} of the physical limit**")
+    print()
+
 print("## Whole machine (nothing pinned; wrk shares the two cores)\n")
 print("| server | endpoint | conns | req/s | p50 ms | p99 ms | server CPU % |")
 print("|---|---|---|---|---|---|---|")

@@ -1,7 +1,8 @@
 //! Signing keys: the key material ([`signing`]: ES256, EdDSA, RS256, the
 //! RFC 7638 `kid`), the schedule of what is published and what signs at an
-//! instant ([`ring`], pure), automatic rotation in a folder ([`auto`]), and
-//! the files ([`store`]).
+//! instant ([`ring`], pure), automatic rotation in a folder ([`auto`]), the
+//! files ([`store`]), and signing concurrent requests' tokens back to back
+//! ([`batch`]).
 //!
 //! Two modes, chosen in `[keys]`: automatic (tollgate creates, rotates and
 //! deletes keys in `keys.dir`) and declared (`[[keys.signing]]` lists key
@@ -9,6 +10,7 @@
 //! key is a function of the file and the clock, so replicas agree).
 
 pub mod auto;
+pub mod batch;
 pub mod ring;
 mod signing;
 pub mod store;

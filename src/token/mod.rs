@@ -78,6 +78,34 @@ pub fn mint(
     key: &SigningKey,
     now: i64,
 ) -> Result<IssuedToken, KeyError> {
+    let unsigned = claims(grant, issuer, now)?;
+    let access_token = key.sign_jwt(&unsigned.claims_json)?;
+    Ok(unsigned.signed(access_token))
+}
+
+/// A token's claims, serialized, and what the response says about them;
+/// signing makes it an [`IssuedToken`].
+pub struct Unsigned {
+    pub claims_json: Vec<u8>,
+    expires_in: u64,
+    scope: String,
+    jti: String,
+}
+
+impl Unsigned {
+    /// The issued token, given the JWT signed over [`Unsigned::claims_json`].
+    pub fn signed(self, access_token: String) -> IssuedToken {
+        IssuedToken {
+            access_token,
+            expires_in: self.expires_in,
+            scope: self.scope,
+            jti: self.jti,
+        }
+    }
+}
+
+/// The claims of the access token for `grant`. `now` is Unix seconds.
+pub fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, KeyError> {
     let client = &grant.client;
     let lifetime = client.access_token_lifetime.as_secs();
     let scope = grant.scopes.to_string();
@@ -105,9 +133,9 @@ pub fn mint(
         jti: &jti,
         extra: &client.claims,
     };
-    let json = serde_json::to_vec(&claims).map_err(|e| KeyError::Unusable(e.to_string()))?;
-    Ok(IssuedToken {
-        access_token: key.sign_jwt(&json)?,
+    let claims_json = serde_json::to_vec(&claims).map_err(|e| KeyError::Unusable(e.to_string()))?;
+    Ok(Unsigned {
+        claims_json,
         expires_in: lifetime,
         scope,
         jti,

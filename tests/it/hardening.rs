@@ -440,13 +440,7 @@ async fn a_trickled_head_and_an_idle_connection_are_closed_at_the_head_limit() {
         );
     }
     // The server itself is fine.
-    let r = server
-        .token_raw(
-            "grant_type=client_credentials",
-            Some(&basic("client", "secret")),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(server.basic_status("client", "secret").await, 200);
 }
 
 #[tokio::test]

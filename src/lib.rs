@@ -22,7 +22,7 @@
 //! - [`state`]: what each request reads (config behind an `ArcSwap`, keys).
 //! - [`endpoints`]: HTTP — with `serve`, the only modules that import
 //!   poem; the OpenAPI document and docs UI are generated from it.
-//!   `POST /connect/token` is a plain poem handler in front of the OpenAPI
+//!   `POST /connect/token` is a plain poem endpoint in front of the OpenAPI
 //!   service (the hot path), described in the document by hand from the
 //!   same types.
 //! - `serve`: the connection loop — poem's endpoints on hyper connections,

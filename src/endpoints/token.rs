@@ -463,21 +463,16 @@ async fn issue_for(
         attempt.reason = Some("no_active_key");
         return Err(OAuthError::server_error());
     };
-    let signing_failed = |e: crate::keys::KeyError, attempt: &mut Attempt| {
-        tracing::error!(error = %e, "signing failed");
-        attempt.reason = Some("signing_failed");
-        OAuthError::server_error()
-    };
-    let mut unsigned = token::claims(&grant, &issuer, now.unix_timestamp())
-        .map_err(|e| signing_failed(e, attempt))?;
     let key = key.clone();
+    // The ring is not held while the token waits for its signature.
     drop(keys);
-    let jwt =
-        match crate::keys::batch::sign_jwt(key, std::mem::take(&mut unsigned.claims_json)).await {
-            Ok(jwt) => jwt,
-            Err(e) => return Err(signing_failed(e, attempt)),
-        };
-    let issued = unsigned.signed(jwt);
+    let issued = token::mint(&grant, &issuer, key, now.unix_timestamp())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing failed");
+            attempt.reason = Some("signing_failed");
+            OAuthError::server_error()
+        })?;
     state
         .metrics
         .token_issued(&request.credentials.client_id, &issued.scope);

@@ -315,13 +315,42 @@ impl SigningKey {
     }
 }
 
+/// Panics unless `jwt`'s signature verifies with `key`'s public JWK (for
+/// the tests of this module and of the batch signer).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) fn verify_jwt(key: &SigningKey, jwt: &str) {
     use aws_lc_rs::signature::{
         ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
         UnparsedPublicKey,
     };
+    let (signed, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = B64.decode(sig).unwrap();
+    let jwk = key.jwk();
+    let b = |s: &Option<String>| B64.decode(s.as_ref().unwrap()).unwrap();
+    match key.algorithm() {
+        Algorithm::ES256 => {
+            let mut point = vec![4u8];
+            point.extend(b(&jwk.x));
+            point.extend(b(&jwk.y));
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                .verify(signed.as_bytes(), &sig)
+                .unwrap();
+        }
+        Algorithm::EdDSA => UnparsedPublicKey::new(&ED25519, b(&jwk.x))
+            .verify(signed.as_bytes(), &sig)
+            .unwrap(),
+        Algorithm::RS256 => RsaPublicKeyComponents {
+            n: b(&jwk.n),
+            e: b(&jwk.e),
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &sig)
+        .unwrap(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn rfc_7638_thumbprint_input_has_exactly_the_required_members_in_order() {
@@ -358,32 +387,6 @@ mod tests {
         );
     }
 
-    fn verify(key: &SigningKey, jwt: &str) {
-        let (signed, sig) = jwt.rsplit_once('.').unwrap();
-        let sig = B64.decode(sig).unwrap();
-        let jwk = key.jwk();
-        let b = |s: &Option<String>| B64.decode(s.as_ref().unwrap()).unwrap();
-        match key.algorithm() {
-            Algorithm::ES256 => {
-                let mut point = vec![4u8];
-                point.extend(b(&jwk.x));
-                point.extend(b(&jwk.y));
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-                    .verify(signed.as_bytes(), &sig)
-                    .unwrap();
-            }
-            Algorithm::EdDSA => UnparsedPublicKey::new(&ED25519, b(&jwk.x))
-                .verify(signed.as_bytes(), &sig)
-                .unwrap(),
-            Algorithm::RS256 => RsaPublicKeyComponents {
-                n: b(&jwk.n),
-                e: b(&jwk.e),
-            }
-            .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &sig)
-            .unwrap(),
-        }
-    }
-
     #[test]
     fn every_algorithm_round_trips_through_pem_and_verifies_with_its_jwk() {
         for alg in Algorithm::ALL {
@@ -400,7 +403,7 @@ mod tests {
             assert_eq!(header["alg"], alg.as_str());
             assert_eq!(header["kid"], key.kid());
             assert_eq!(header["typ"], "at+jwt");
-            verify(&key, &jwt);
+            verify_jwt(&key, &jwt);
         }
     }
 

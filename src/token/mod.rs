@@ -1,5 +1,7 @@
 //! RFC 9068 access tokens: the claims of a grant, signed. Time is passed in.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::Serialize;
@@ -71,41 +73,34 @@ thread_local! {
     };
 }
 
-/// Mints the access token for `grant`. `now` is Unix seconds.
-pub fn mint(
+/// Mints the access token for `grant`, signed with `key` together with the
+/// tokens of concurrent requests ([`crate::keys::batch`]). `now` is Unix
+/// seconds.
+pub async fn mint(
     grant: &Grant,
     issuer: &str,
-    key: &SigningKey,
+    key: Arc<SigningKey>,
     now: i64,
 ) -> Result<IssuedToken, KeyError> {
     let unsigned = claims(grant, issuer, now)?;
-    let access_token = key.sign_jwt(&unsigned.claims_json)?;
-    Ok(unsigned.signed(access_token))
+    Ok(IssuedToken {
+        access_token: crate::keys::batch::sign_jwt(key, unsigned.claims_json).await?,
+        expires_in: unsigned.expires_in,
+        scope: unsigned.scope,
+        jti: unsigned.jti,
+    })
 }
 
-/// A token's claims, serialized, and what the response says about them;
-/// signing makes it an [`IssuedToken`].
-pub struct Unsigned {
-    pub claims_json: Vec<u8>,
+/// A token's claims, serialized, and what the response says about them.
+struct Unsigned {
+    claims_json: Vec<u8>,
     expires_in: u64,
     scope: String,
     jti: String,
 }
 
-impl Unsigned {
-    /// The issued token, given the JWT signed over [`Unsigned::claims_json`].
-    pub fn signed(self, access_token: String) -> IssuedToken {
-        IssuedToken {
-            access_token,
-            expires_in: self.expires_in,
-            scope: self.scope,
-            jti: self.jti,
-        }
-    }
-}
-
 /// The claims of the access token for `grant`. `now` is Unix seconds.
-pub fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, KeyError> {
+fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, KeyError> {
     let client = &grant.client;
     let lifetime = client.access_token_lifetime.as_secs();
     let scope = grant.scopes.to_string();

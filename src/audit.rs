@@ -1,60 +1,69 @@
-//! The audit trail: one event per token request, issued or refused, under
-//! the `tollgate::audit` target (filter it with `TOLLGATE_LOG`, e.g.
-//! `info,tollgate::audit=off`). Fields: outcome, client id (as sent,
-//! escaped unless printable ASCII), scopes, jti, expiry, RFC 6749 error,
-//! reason, source address. Never a secret: the credentials' secret is not among
-//! the fields, and there is no way to add it.
+//! The audit trail: one event per token or introspection request, issued
+//! or refused, under the `tollgate::audit` target (filter it with
+//! `TOLLGATE_LOG`, e.g. `info,tollgate::audit=off`). Fields: outcome,
+//! client id (as sent, see [`untrusted`]), method, scopes, jti, expiry, RFC
+//! error, reason, source address. Never a secret: the credentials' secret
+//! is not among the fields, and there is no way to add it.
 
-use std::borrow::Cow;
+use std::fmt;
 use std::net::IpAddr;
 
-use crate::token::IssuedToken;
+use crate::oauth::Refusal;
+use crate::oauth::token_request::Issued;
 
-/// What is known of a token request by the time it is answered.
-#[derive(Debug, Default)]
-pub struct Attempt {
-    /// The client id the request claimed, once parsed.
-    pub client_id: Option<String>,
-    /// Why it was refused, when more precise than the error code
-    /// (`unknown_client`, `wrong_secret`, `throttled`, ...).
-    pub reason: Option<&'static str>,
-}
-
-pub fn issued(client_id: &str, token: &IssuedToken, address: Option<IpAddr>) {
+pub fn issued(issued: &Issued, address: Option<IpAddr>) {
     tracing::info!(
         target: "tollgate::audit",
         outcome = "issued",
-        client_id = %printable(client_id),
-        scope = token.scope,
-        jti = token.jti,
-        expires_in = token.expires_in,
+        client_id = %untrusted(issued.client.id.as_str()),
+        method = issued.method.as_str(),
+        scope = issued.scope,
+        jti = issued.jti,
+        expires_in = issued.expires_in,
         address = address.map(tracing::field::display),
         "token issued"
     );
 }
 
-pub fn refused(attempt: &Attempt, error: &str, address: Option<IpAddr>) {
+pub fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Option<IpAddr>) {
     tracing::info!(
         target: "tollgate::audit",
         outcome = "refused",
-        client_id = attempt.client_id.as_deref().map(|c| tracing::field::display(printable(c))),
-        error,
-        reason = attempt.reason.unwrap_or(error),
+        client_id = claimed_id.map(|c| tracing::field::display(untrusted(c))),
+        error = refusal.error.code.as_str(),
+        reason = refusal.reason.as_str(),
         address = address.map(tracing::field::display),
         "token refused"
     );
 }
 
-/// A client id as sent, safe for a log line: printable ASCII as is,
-/// anything else (spaces, quotes, control characters, non-ASCII) escaped.
-fn printable(id: &str) -> Cow<'_, str> {
-    if id
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-    {
-        Cow::Borrowed(id)
-    } else {
-        Cow::Owned(id.escape_default().to_string())
+/// The most of an untrusted value a log line shows.
+const SHOWN: usize = 64;
+
+/// A value a request supplied (a client id, a claim of an assertion), safe
+/// for a log line: printable ASCII as is, anything else (spaces, quotes,
+/// control characters, non-ASCII) escaped, and at most [`SHOWN`]
+/// characters of it, so that a request cannot forge a line or fill a
+/// disk.
+pub fn untrusted(value: &str) -> Untrusted<'_> {
+    Untrusted(value)
+}
+
+pub struct Untrusted<'a>(&'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (shown, c) in self.0.chars().enumerate() {
+            if shown >= SHOWN {
+                return write!(f, "…({} bytes)", self.0.len());
+            }
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                fmt::Write::write_char(f, c)?;
+            } else {
+                write!(f, "{}", c.escape_default())?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -63,10 +72,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_ids_cannot_forge_log_lines() {
-        assert_eq!(printable("client-1"), "client-1");
-        assert_eq!(printable("a\nINFO fake"), "a\\nINFO fake");
-        assert!(!printable("a\r\nb").contains('\n'));
-        assert_eq!(printable("say \"hi\""), "say \\\"hi\\\"");
+    fn untrusted_values_cannot_forge_log_lines_or_flood_them() {
+        let shown = |s: &str| untrusted(s).to_string();
+        assert_eq!(shown("client-1"), "client-1");
+        assert_eq!(shown("a\nINFO fake"), "a\\nINFO fake");
+        assert!(!shown("a\r\nb").contains('\n'));
+        assert_eq!(shown("say \"hi\""), "say \\\"hi\\\"");
+        let long = shown(&"x".repeat(200_000));
+        assert!(long.len() < 100, "{long}");
+        assert!(long.ends_with("…(200000 bytes)"));
     }
 }

@@ -36,16 +36,20 @@ pub struct Limits {
     /// How long requests in flight may take to finish after the shutdown
     /// signal.
     pub shutdown_grace: Duration,
+    /// How long connections are still served after the shutdown signal,
+    /// before they are told to close: a request already on its way on a
+    /// kept-alive connection is answered.
+    pub drain: Duration,
 }
 
 /// The body type poem's responses convert to.
 type ResponseBody = http_body_util::combinators::BoxBody<bytes::Bytes, std::io::Error>;
 
 /// Serves `endpoint` on every connection `acceptor` yields until `shutdown`
-/// completes; then stops accepting, lets each connection finish the request
-/// it is serving (HTTP/1.1 keep-alive connections close after it, HTTP/2
-/// ones get GOAWAY), and returns once they are done or the grace period is
-/// over.
+/// completes; then stops accepting, serves the open connections for the
+/// drain time, lets each finish the request it is serving (HTTP/1.1
+/// keep-alive connections close after it, HTTP/2 ones get GOAWAY), and
+/// returns once they are done or the grace period is over.
 pub async fn serve<A: Acceptor>(
     mut acceptor: A,
     endpoint: impl Endpoint + 'static,
@@ -100,6 +104,9 @@ pub async fn serve<A: Acceptor>(
         });
     }
     drop(acceptor);
+    if graceful.count() > 0 {
+        tokio::time::sleep(limits.drain).await;
+    }
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
         .await
         .is_err()

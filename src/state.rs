@@ -1,15 +1,17 @@
 //! What every request reads: the current configuration (swapped whole on
-//! reload, loaded once per request), the signing keys, the clock.
+//! reload, loaded once per request), the signing keys, the protocol
+//! core's services, the clock; and how the configuration in force came
+//! to be, for `/healthz` and `/metrics`.
 
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 
+use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::keys::KeyRing;
-use crate::oauth::secret_cache::SecretCache;
-use crate::oauth::throttle::Throttle;
+use crate::oauth::Services;
 
 /// How the configuration in force was loaded, for `/healthz`.
 #[derive(Debug, Clone)]
@@ -32,49 +34,52 @@ pub struct AppState {
     /// The signing keys and their schedule: from the file (declared keys)
     /// or the key folder (automatic keys, kept by the rotation task).
     keys: ArcSwap<KeyRing>,
+    /// Why automatic key maintenance last failed, while it keeps failing.
+    key_fault: Mutex<Option<String>>,
     /// Wakes the rotation task when the configuration changed.
     pub keys_changed: tokio::sync::Notify,
     /// `http://` + the bound address: the issuer when the file sets none.
     pub default_issuer: String,
-    /// The wall clock; tests may pin it.
-    pub clock: fn() -> OffsetDateTime,
-    /// Verified (client, secret) pairs: the fast path of authentication.
-    pub secret_cache: SecretCache,
+    pub clock: SharedClock,
+    /// The protocol core's state: the verified-secret cache, the throttle.
+    pub services: Arc<Services>,
     /// Argon2 runs at once at most: one per core. A flood of requests
     /// with wrong secrets then waits in a queue of cheap futures instead of
     /// piling up blocking threads, and cannot slow down the cached path.
     pub argon2_permits: tokio::sync::Semaphore,
-    /// Budgets of failed authentication per client id and address, from
-    /// the configuration at start.
-    pub throttle: Throttle,
     pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
-    pub fn new(config: Config, sha256: String, keys: Arc<KeyRing>, default_issuer: String) -> Self {
-        let clock: fn() -> OffsetDateTime = OffsetDateTime::now_utc;
-        let throttle = Throttle::new(config.throttle);
+    pub fn new(
+        config: Config,
+        sha256: String,
+        keys: Arc<KeyRing>,
+        default_issuer: String,
+        clock: SharedClock,
+    ) -> Self {
+        let services = Arc::new(Services::new(config.throttle, &clock));
         let status = Mutex::new(ConfigStatus {
             generation: 1,
             sha256,
-            loaded_at: clock(),
+            loaded_at: clock.now(),
             last_error: None,
             restart_required: Vec::new(),
             reload_failures: 0,
         });
         Self {
             config: ArcSwap::from_pointee(config),
-            throttle,
-            metrics: crate::metrics::Metrics::default(),
             status,
             keys: ArcSwap::new(keys),
+            key_fault: Mutex::new(None),
             keys_changed: tokio::sync::Notify::new(),
             default_issuer,
             clock,
-            secret_cache: SecretCache::default(),
+            services,
             argon2_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 
@@ -85,44 +90,7 @@ impl AppState {
     }
 
     pub fn status(&self) -> ConfigStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Puts a newly validated configuration in force, whole. Returns its
-    /// generation.
-    pub fn apply(&self, config: Config, sha256: String) -> u64 {
-        let current = self.config();
-        let mut restart = Vec::new();
-        if config.listen != current.listen {
-            restart.push(format!(
-                "server.listen (now {:?}, serving on {:?})",
-                config.listen, current.listen
-            ));
-        }
-        if config.tls.is_some() != current.tls.is_some() {
-            restart.push("server.tls (turning TLS on or off)".to_owned());
-        }
-        if config.throttle != current.throttle {
-            restart.push("throttle".to_owned());
-        }
-        for r in &restart {
-            tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");
-        }
-        if let Some(ring) = config.keys.declared_ring() {
-            self.keys.store(ring.clone());
-        }
-        self.config.store(Arc::new(config));
-        self.keys_changed.notify_one();
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        status.generation += 1;
-        status.sha256 = sha256;
-        status.loaded_at = (self.clock)();
-        status.last_error = None;
-        status.restart_required = restart;
-        status.generation
+        lock(&self.status).clone()
     }
 
     /// The signing keys in force.
@@ -130,28 +98,37 @@ impl AppState {
         self.keys.load_full()
     }
 
-    /// Puts a key ring read from the key folder in force.
+    /// Puts a key ring read from the key folder in force, and clears a
+    /// fault of the folder.
     pub fn set_keys(&self, ring: KeyRing) {
         self.keys.store(Arc::new(ring));
+        *lock(&self.key_fault) = None;
     }
 
-    /// Records a refused edit; the configuration in force stays. The same
-    /// refusal seen again (the poll re-reads a file that stays broken)
-    /// counts once.
-    pub fn reject(&self, error: String) {
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        if status.last_error.as_deref() != Some(error.as_str()) {
-            status.reload_failures += 1;
-        }
-        status.last_error = Some(error);
+    /// Records that key maintenance failed; the keys in force stay.
+    pub fn key_fault(&self, why: String) {
+        *lock(&self.key_fault) = Some(why);
+    }
+
+    /// Why key maintenance is failing, if it is.
+    pub fn key_fault_now(&self) -> Option<String> {
+        lock(&self.key_fault).clone()
+    }
+
+    /// The issuer of `config`: the configured one, else the default.
+    pub fn issuer(&self, config: &Config) -> String {
+        config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| self.default_issuer.clone())
     }
 
     /// The numbers `/metrics` reads at scrape time.
     pub fn metrics_snapshot(&self) -> crate::metrics::Snapshot {
         let status = self.status();
-        let cache = self.secret_cache.stats();
+        let cache = self.services.secrets.stats();
         let keys = self.keys();
-        let now = (self.clock)();
+        let now = self.clock.now();
         crate::metrics::Snapshot {
             config_generation: status.generation,
             config_last_reload_ok: status.last_error.is_none(),
@@ -163,14 +140,70 @@ impl AppState {
             signing_key_rotation_seconds: keys
                 .active_until(now)
                 .map(|t| (t - now).as_seconds_f64().max(0.0)),
+            signing_key_fault: self.key_fault_now().is_some(),
         }
     }
+}
 
-    /// The issuer of `config`: the configured one, else the default.
-    pub fn issuer(&self, config: &Config) -> String {
-        config
-            .issuer
-            .clone()
-            .unwrap_or_else(|| self.default_issuer.clone())
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reloads land here.
+impl crate::config::reload::Sink for AppState {
+    fn apply(&self, config: Config, sha256: String) {
+        let current = self.config();
+        let mut restart = Vec::new();
+        if config.listen != current.listen {
+            restart.push(format!(
+                "server.listen (now {}, serving on {})",
+                config.listen, current.listen
+            ));
+        }
+        if config.management_listen != current.management_listen {
+            restart.push("server.management_listen".to_owned());
+        }
+        if config.tls.is_some() != current.tls.is_some() {
+            restart.push("server.tls (turning TLS on or off)".to_owned());
+        }
+        if config.throttle != current.throttle {
+            restart.push("throttle".to_owned());
+        }
+        for r in &restart {
+            tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");
+        }
+        if let crate::config::KeyMode::Declared { ring, .. } = &config.keys.mode {
+            self.keys.store(ring.clone());
+        }
+        self.metrics.forget_clients(
+            current
+                .registry
+                .clients()
+                .map(|c| c.id.as_str())
+                .filter(|id| config.registry.client(id).is_none()),
+        );
+        self.config.store(Arc::new(config));
+        self.keys_changed.notify_one();
+        let mut status = lock(&self.status);
+        status.generation += 1;
+        status.sha256 = sha256;
+        status.loaded_at = self.clock.now();
+        status.last_error = None;
+        status.restart_required = restart;
+        tracing::info!(generation = status.generation, "configuration reloaded");
+    }
+
+    /// The same refusal seen again (the poll re-reads a file that stays
+    /// broken) counts once.
+    fn reject(&self, error: String) {
+        let mut status = lock(&self.status);
+        if status.last_error.as_deref() != Some(error.as_str()) {
+            status.reload_failures += 1;
+        }
+        status.last_error = Some(error);
+    }
+
+    fn restored(&self) {
+        lock(&self.status).last_error = None;
     }
 }

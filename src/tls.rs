@@ -6,11 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::state::AppState;
 use futures_util::Stream;
 use poem::listener::RustlsConfig;
-use sha2::{Digest, Sha256};
-
-use crate::state::AppState;
 
 /// How often the files are compared with the pair in force.
 const POLL: Duration = Duration::from_secs(2);
@@ -45,11 +43,7 @@ pub fn configs(state: Arc<AppState>) -> impl Stream<Item = RustlsConfig> + Send 
                         continue;
                     }
                 };
-                let digest = Sha256::new()
-                    .chain_update(&pem.cert)
-                    .chain_update(&pem.key)
-                    .finalize()
-                    .to_vec();
+                let digest = crate::digest::sha256_parts([&pem.cert[..], &pem.key[..]]).to_vec();
                 if in_force.as_ref() == Some(&digest) {
                     continue;
                 }

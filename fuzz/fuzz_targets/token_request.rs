@@ -1,9 +1,11 @@
-//! The token request parser (form body + Authorization header) must never
+//! Reading a token request (form body + Authorization header) must never
 //! panic, and whatever it accepts must be well formed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate::oauth::{ErrorCode, parse_token_request};
+use tollgate::oauth::ErrorCode;
+use tollgate::oauth::auth::Credential;
+use tollgate::oauth::token_request::{Request, parse};
 
 fuzz_target!(|data: &[u8]| {
     // First byte: how much of the rest is the Authorization header.
@@ -13,17 +15,21 @@ fuzz_target!(|data: &[u8]| {
     let split = (split as usize).min(rest.len());
     let (header, body) = rest.split_at(split);
     let authorization = (!header.is_empty()).then_some(header);
-    match parse_token_request(body, authorization) {
-        Ok(request) => {
-            assert!(!request.grant_type.is_empty());
-            assert!(!request.credentials.client_id.is_empty());
-            assert!(!request.credentials.secret.expose().is_empty());
-            if let Some(scope) = &request.scope {
+    match parse(Request {
+        body,
+        authorization,
+    }) {
+        Ok(parsed) => {
+            assert!(!parsed.grant_type.is_empty());
+            match &parsed.credential {
+                Credential::Secret(s) => assert!(!s.id.is_empty()),
+            }
+            if let Some(scope) = parsed.params.get("scope") {
                 assert!(!scope.is_empty());
             }
         }
         Err(e) => assert!(matches!(
-            e.code,
+            e.error.code,
             ErrorCode::InvalidRequest | ErrorCode::InvalidClient
         )),
     }

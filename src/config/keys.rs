@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::problems::{Problems, parse_datetime};
 use super::raw::{RawAlgorithm, RawKeys};
-use super::validate::{Problems, parse_datetime};
 use super::{Config, DeclaredKey, KeyMode, KeysConfig, duration};
 use crate::keys::auto::Rotation;
 use crate::keys::{Algorithm, SigningKey, rfc3339, store};
@@ -63,13 +63,13 @@ pub(super) fn build(
                 ),
             );
         }
-        return KeysConfig::new(
-            KeyMode::Automatic {
+        return KeysConfig {
+            mode: KeyMode::Automatic {
                 dir: base.join(raw.dir.as_deref().unwrap_or("keys")),
                 rotation,
             },
             jwks_max_age,
-        );
+        };
     }
 
     let automatic_only = [
@@ -135,9 +135,12 @@ pub(super) fn build(
             });
         }
     }
-    let keys = KeysConfig::new(KeyMode::Declared(declared), jwks_max_age);
+    let keys = KeysConfig {
+        mode: KeyMode::declared(declared),
+        jwks_max_age,
+    };
     if problems.len() == problems_before
-        && let Some(ring) = keys.declared_ring()
+        && let KeyMode::Declared { ring, .. } = &keys.mode
         && ring.active(now).is_none()
     {
         let first = ring.entries().iter().map(|e| e.activate_at).min();
@@ -156,17 +159,17 @@ pub(super) fn build(
 
 /// The key in `file` and the SHA-256 of the bytes it was read from.
 fn read_key(file: &Path) -> Result<(SigningKey, [u8; 32]), String> {
-    use sha2::{Digest, Sha256};
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read the key: {e}"))?;
     let pem = std::str::from_utf8(&bytes).map_err(|_| "not a PEM file (not text)".to_owned())?;
     let key = SigningKey::from_pkcs8_pem(pem).map_err(|e| e.to_string())?;
-    Ok((key, Sha256::digest(&bytes).into()))
+    Ok((key, crate::digest::sha256(&bytes)))
 }
 
 /// Warnings: schedules under which some API would fail a validation.
 pub(super) fn warn(config: &Config, now: OffsetDateTime, problems: &mut Problems<'_>) {
     let keys = &config.keys;
     let longest_token = config
+        .registry
         .clients()
         .map(|c| c.access_token_lifetime)
         .max()
@@ -212,20 +215,21 @@ pub(super) fn warn(config: &Config, now: OffsetDateTime, problems: &mut Problems
                 );
             }
         }
-        KeyMode::Declared(declared) => warn_declared(declared, keys, longest_token, now, problems),
+        KeyMode::Declared {
+            keys: declared,
+            ring,
+        } => warn_declared(declared, ring, keys, longest_token, now, problems),
     }
 }
 
 fn warn_declared(
     declared: &[DeclaredKey],
+    ring: &crate::keys::KeyRing,
     keys: &KeysConfig,
     longest_token: Duration,
     now: OffsetDateTime,
     problems: &mut Problems<'_>,
 ) {
-    let Some(ring) = keys.declared_ring() else {
-        return;
-    };
     let index = |kid: &str| declared.iter().position(|d| d.key.kid() == kid);
     let cache = time::Duration::try_from(keys.jwks_max_age).unwrap_or(time::Duration::MAX);
     for (i, d) in declared.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml_edit::{Document, Item, Table, Value};
 
 /// Every key and array element of a document with the byte span of its key
-/// (for elements, of the element) and of its value.
+/// (for elements, of the element).
 pub struct Locator<'a> {
     text: &'a str,
     entries: Vec<Entry>,
@@ -15,7 +15,6 @@ pub struct Locator<'a> {
 struct Entry {
     path: String,
     key: Range<usize>,
-    value: Range<usize>,
 }
 
 /// A 1-based line and column.
@@ -46,15 +45,6 @@ impl<'a> Locator<'a> {
             .iter()
             .find(|e| e.path == path)
             .map(|e| self.position(e.key.start))
-    }
-
-    /// The deepest key path whose key or value covers byte `offset`.
-    pub fn path_at(&self, offset: usize) -> Option<&str> {
-        self.entries
-            .iter()
-            .filter(|e| e.key.contains(&offset) || e.value.contains(&offset))
-            .max_by_key(|e| e.path.len())
-            .map(|e| e.path.as_str())
     }
 
     pub fn position(&self, offset: usize) -> Position {
@@ -98,13 +88,11 @@ fn walk_table(table: &Table, prefix: &str, out: &mut Vec<Entry>) {
 }
 
 fn walk_item(item: &Item, path: String, key_span: Range<usize>, out: &mut Vec<Entry>) {
-    let value_span = item.span().unwrap_or(key_span.clone());
     match item {
         Item::Table(t) => {
             out.push(Entry {
                 path: path.clone(),
                 key: key_span,
-                value: value_span,
             });
             walk_table(t, &path, out);
         }
@@ -112,15 +100,13 @@ fn walk_item(item: &Item, path: String, key_span: Range<usize>, out: &mut Vec<En
             out.push(Entry {
                 path: path.clone(),
                 key: key_span,
-                value: value_span,
             });
             for (i, t) in tables.iter().enumerate() {
                 let p = format!("{path}[{i}]");
                 let span = t.span().unwrap_or(0..0);
                 out.push(Entry {
                     path: p.clone(),
-                    key: span.clone(),
-                    value: span,
+                    key: span,
                 });
                 walk_table(t, &p, out);
             }
@@ -131,11 +117,9 @@ fn walk_item(item: &Item, path: String, key_span: Range<usize>, out: &mut Vec<En
 }
 
 fn walk_value(value: &Value, path: String, key_span: Range<usize>, out: &mut Vec<Entry>) {
-    let value_span = value.span().unwrap_or(key_span.clone());
     out.push(Entry {
         path: path.clone(),
         key: key_span,
-        value: value_span,
     });
     match value {
         Value::Array(a) => {
@@ -175,12 +159,5 @@ mod tests {
             })
         );
         assert_eq!(l.find("clients[0].claims.tenant").unwrap().line, 6);
-    }
-
-    #[test]
-    fn an_offset_maps_back_to_the_deepest_key() {
-        let l = Locator::new(TEXT);
-        let offset = TEXT.find("s2").unwrap();
-        assert_eq!(l.path_at(offset), Some("clients[0].allowed_scopes[1]"));
     }
 }

@@ -1,28 +1,33 @@
 //! `identity.toml`: the raw serde mirror ([`raw`]), the validated
 //! [`Config`] the server runs on, and the problems a file can have.
 //!
-//! Loading is one path for `serve`, `check` and (later) reload: read, parse
-//! into [`raw::RawConfig`] (shape), then `validate` (meaning), collecting
-//! every problem with its line.
+//! Loading is one path for `serve`, `check` and reload: read, parse into
+//! [`raw::RawConfig`] (shape, against the schema generated from it), then
+//! `validate` (meaning), collecting every problem with its line. The
+//! protocol core's [`Registry`] is built here; the core never sees this
+//! module.
 
-pub mod duration;
+mod duration;
 mod keys;
-pub mod locate;
-pub mod raw;
+mod locate;
+mod problems;
+mod raw;
 pub mod reload;
 mod shape;
-pub mod sources;
-pub mod tls;
+mod sources;
+mod tls;
 mod validate;
 
-use std::collections::HashMap;
-use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::oauth::{Client, ScopeSet, ScopeToken};
+use crate::keys::{KeyRing, SigningKey};
+use crate::oauth::{Registry, ThrottleSettings};
 
+pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
+pub use tls::{TlsFiles, TlsPem};
 pub use validate::{REGISTERED_CLAIMS, Report};
 
 /// The default listen address, also the port of the quickstart.
@@ -33,38 +38,32 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
 pub struct Config {
     /// The configured issuer without a trailing slash, if set.
     pub issuer: Option<String>,
-    pub listen: String,
+    pub listen: SocketAddr,
+    /// `server.management_listen`: full metrics and health, apart.
+    pub management_listen: Option<SocketAddr>,
     /// `[server.tls]`: serve HTTPS with these files.
-    pub tls: Option<tls::TlsFiles>,
+    pub tls: Option<TlsFiles>,
     pub keys: KeysConfig,
-    pub scopes: Vec<ApiScope>,
-    pub resources: Vec<ApiResource>,
-    clients: HashMap<String, Arc<Client>>,
-    /// All declared scopes, in file order, for discovery.
-    pub scopes_supported: ScopeSet,
-    pub throttle: crate::oauth::throttle::ThrottleSettings,
+    /// Clients, scopes and resources, for the protocol core.
+    pub registry: Arc<Registry>,
+    pub throttle: ThrottleSettings,
 }
 
 impl Config {
-    pub fn client(&self, id: &str) -> Option<&Arc<Client>> {
-        self.clients.get(id)
-    }
-
-    pub fn clients(&self) -> impl Iterator<Item = &Arc<Client>> {
-        self.clients.values()
-    }
-
-    /// Reads and validates a file, without environment overrides. Relative
-    /// paths in it resolve against its folder.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = read(path)?;
-        Self::from_toml(&text, path)
+    /// Reads and validates a file, without environment overrides, at
+    /// `now`. Relative paths in it resolve against its folder.
+    pub fn load(path: &Path, now: time::OffsetDateTime) -> Result<Config, ConfigError> {
+        Self::from_toml(&read(path)?, path, now)
     }
 
     /// Validates `text` as if it were the file at `path`, without
-    /// environment overrides.
-    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let report = check(text, path, Overrides::None, time::OffsetDateTime::now_utc());
+    /// environment overrides, at `now`.
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        now: time::OffsetDateTime,
+    ) -> Result<Config, ConfigError> {
+        let report = check(text, path, Overrides::None, now);
         report.config.ok_or(ConfigError::Invalid {
             file: path.to_owned(),
             problems: report.errors,
@@ -98,9 +97,6 @@ pub struct KeysConfig {
     pub mode: KeyMode,
     /// `Cache-Control: max-age` of the JWKS.
     pub jwks_max_age: std::time::Duration,
-    /// Declared keys: their ring, built once at validation. `None` for
-    /// automatic keys (their ring comes from the folder).
-    declared_ring: Option<Arc<crate::keys::KeyRing>>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,149 +107,57 @@ pub enum KeyMode {
         dir: PathBuf,
         rotation: crate::keys::auto::Rotation,
     },
-    /// The keys of `[[keys.signing]]`, read at validation.
-    Declared(Vec<DeclaredKey>),
+    /// The keys of `[[keys.signing]]`, read at validation, and their ring
+    /// (built once).
+    Declared {
+        keys: Vec<DeclaredKey>,
+        ring: Arc<KeyRing>,
+    },
 }
 
 /// One `[[keys.signing]]` entry, its key file parsed.
 #[derive(Debug, Clone)]
 pub struct DeclaredKey {
     pub file: PathBuf,
-    pub key: Arc<crate::keys::SigningKey>,
+    pub key: Arc<SigningKey>,
     pub activate_at: time::OffsetDateTime,
     pub retire_at: Option<time::OffsetDateTime>,
     /// SHA-256 of the file as it was read.
     pub sha256: [u8; 32],
 }
 
+impl KeyMode {
+    /// Declared keys and their ring.
+    pub fn declared(keys: Vec<DeclaredKey>) -> Self {
+        let ring = Arc::new(KeyRing::new(
+            keys.iter()
+                .map(|k| crate::keys::Entry {
+                    key: k.key.clone(),
+                    activate_at: k.activate_at,
+                    publish_until: k.retire_at,
+                })
+                .collect(),
+        ));
+        Self::Declared { keys, ring }
+    }
+}
+
 impl KeysConfig {
-    pub fn new(mode: KeyMode, jwks_max_age: std::time::Duration) -> Self {
-        let declared_ring = match &mode {
-            KeyMode::Automatic { .. } => None,
-            KeyMode::Declared(keys) => Some(Arc::new(crate::keys::KeyRing::new(
-                keys.iter()
-                    .map(|k| crate::keys::Entry {
-                        key: k.key.clone(),
-                        activate_at: k.activate_at,
-                        publish_until: k.retire_at,
-                    })
-                    .collect(),
-            ))),
-        };
-        Self {
-            mode,
-            jwks_max_age,
-            declared_ring,
-        }
-    }
-
-    /// The ring of declared keys; `None` for automatic keys.
-    pub fn declared_ring(&self) -> Option<&Arc<crate::keys::KeyRing>> {
-        self.declared_ring.as_ref()
-    }
-
     /// Whether a declared key file now differs from what was read (a
     /// Secret update can replace one under an unchanged config file).
     pub fn key_files_changed(&self) -> bool {
-        use sha2::{Digest, Sha256};
-        let KeyMode::Declared(keys) = &self.mode else {
+        let KeyMode::Declared { keys, .. } = &self.mode else {
             return false;
         };
         keys.iter().any(|k| {
-            std::fs::read(&k.file).map_or(true, |bytes| {
-                <[u8; 32]>::from(Sha256::digest(bytes)) != k.sha256
-            })
+            std::fs::read(&k.file).map_or(true, |bytes| crate::digest::sha256(&bytes) != k.sha256)
         })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ApiScope {
-    pub name: ScopeToken,
-    pub display_name: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ApiResource {
-    pub name: String,
-    pub scopes: Vec<ScopeToken>,
-}
-
-/// One thing wrong with a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// `clients[0].allowed_scopes[1]`; empty for the file as a whole.
-    pub key_path: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-/// Why a configuration cannot be used.
-#[derive(Debug)]
-pub enum ConfigError {
-    Unreadable {
-        file: PathBuf,
-        reason: String,
-    },
-    Invalid {
-        file: PathBuf,
-        problems: Vec<Problem>,
-    },
-}
-
-impl ConfigError {
-    pub fn problems(&self) -> &[Problem] {
-        match self {
-            Self::Unreadable { .. } => &[],
-            Self::Invalid { problems, .. } => problems,
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    /// One line per problem, compiler style: `FILE:LINE:COL: key.path: message`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unreadable { file, reason } => {
-                write!(f, "{}: cannot read: {reason}", file.display())
-            }
-            Self::Invalid { file, problems } => {
-                let lines: Vec<_> = problems.iter().map(|p| p.render(file, None)).collect();
-                f.write_str(&lines.join("\n"))
-            }
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl Problem {
-    /// `FILE:LINE:COL: [label: ]key.path: message`, then the hint.
-    pub fn render(&self, file: &Path, label: Option<&str>) -> String {
-        let mut out = file.display().to_string();
-        if let Some(line) = self.line {
-            out += &format!(":{line}:{}", self.column.unwrap_or(1));
-        }
-        if let Some(label) = label {
-            out += &format!(": {label}");
-        }
-        if !self.key_path.is_empty() {
-            out += &format!(": {}", self.key_path);
-        }
-        out += &format!(": {}", self.message);
-        if let Some(hint) = &self.hint {
-            out += &format!("\n  hint: {hint}");
-        }
-        out
     }
 }
 
 /// The JSON schema of `identity.toml`, generated from the raw types.
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(raw::RawConfig);
-    serde_json::to_string_pretty(&schema).expect("a schema serializes")
+    serde_json::to_string_pretty(&shape::schema()).expect("a schema serializes")
 }
 
 /// An effective setting and where it came from, for `check --show-origin`.
@@ -284,20 +188,21 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
                 .clone()
                 .unwrap_or_else(|| format!("http://{} (from the listen address)", config.listen)),
         ),
-        ("server.listen", config.listen.clone()),
+        ("server.listen", config.listen.to_string()),
         (
             "keys.dir",
             match &config.keys.mode {
                 KeyMode::Automatic { dir, .. } => dir.display().to_string(),
-                KeyMode::Declared(_) => "(declared keys)".into(),
+                KeyMode::Declared { .. } => "(declared keys)".into(),
             },
         ),
         (
             "keys.algorithm",
             match &config.keys.mode {
                 KeyMode::Automatic { rotation, .. } => rotation.algorithm.to_string(),
-                KeyMode::Declared(keys) => {
-                    let mut algs: Vec<_> = keys.iter().map(|k| k.key.algorithm()).collect();
+                KeyMode::Declared { ring, .. } => {
+                    let mut algs: Vec<_> =
+                        ring.entries().iter().map(|e| e.key.algorithm()).collect();
                     algs.sort();
                     algs.dedup();
                     let algs: Vec<_> = algs.iter().map(|a| a.as_str()).collect();

@@ -76,6 +76,15 @@ pub struct RawServer {
     #[serde(default)]
     pub listen: Option<String>,
 
+    /// Address and port of the management listener: `/metrics` with
+    /// per-client and per-reason series and `/healthz` with every detail,
+    /// for Prometheus and the operator only (Keycloak's port 9000, Hydra's
+    /// admin port), e.g. `"0.0.0.0:9000"`. Unset: the public port serves
+    /// `/metrics` without anything that tells client ids apart. Needs a
+    /// restart to change.
+    #[serde(default)]
+    pub management_listen: Option<String>,
+
     /// Serve HTTPS with these files (e.g. cert-manager's `tls.crt` and
     /// `tls.key`); they are re-read when they change. Turning TLS on or off
     /// needs a restart.

@@ -1,22 +1,22 @@
 //! Live reload: watch the config file's *folder* (editors write a temporary
 //! file and rename it; Kubernetes swaps the `..data` symlink of a ConfigMap
 //! volume; both are events in the folder, not on the file), debounce, and
-//! apply when the content's hash changed. A slow poll backs the watcher up,
-//! for filesystems that do not report events.
+//! hand a newly validated configuration to a [`Sink`] when the content
+//! changed. A slow poll backs the watcher up, for filesystems that do not
+//! report events; SIGHUP (or anything holding a [`Trigger`]) asks at once.
 //!
 //! A file that does not parse or validate, or that vanished, changes
 //! nothing: the last good configuration keeps serving.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use notify::{RecursiveMode, Watcher};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::Overrides;
-use crate::state::AppState;
+use super::{Config, ConfigError, KeysConfig, Overrides};
+use crate::clock::SharedClock;
 
 /// Quiet time after the last event before reading the file: an editor's
 /// save is several events, a ConfigMap update a handful.
@@ -24,118 +24,219 @@ const DEBOUNCE: Duration = Duration::from_millis(150);
 /// The fallback poll.
 const POLL: Duration = Duration::from_secs(5);
 
+/// Where reload outcomes go (the server's state).
+pub trait Sink: Send + Sync + 'static {
+    /// A new configuration, validated, from a file with this SHA-256 (hex).
+    fn apply(&self, config: Config, sha256: String);
+    /// The latest version of the file was refused, for this reason.
+    fn reject(&self, error: String);
+    /// After a refused edit, the file is back to the content in force.
+    fn restored(&self);
+}
+
 /// What one reload attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Unchanged,
-    Applied { generation: u64 },
+    Applied,
     Rejected(String),
+    /// The file went back to the content in force after a refused edit.
+    Restored,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// What the reloader knows of the configuration in force.
+struct InForce {
+    sha256: String,
+    keys: KeysConfig,
+    /// The refusal of the latest version of the file, while it is the
+    /// latest.
+    rejected: Option<String>,
 }
 
-/// How long the content must stay the same before it is applied: an
-/// in-place write (truncate, then write) can be caught half done, and half a
-/// file may well be valid.
-const SETTLE: Duration = Duration::from_millis(50);
+/// Reloads one file into a [`Sink`].
+pub struct Reload {
+    path: PathBuf,
+    clock: SharedClock,
+    sink: Arc<dyn Sink>,
+    in_force: Mutex<InForce>,
+}
 
-/// Reads the file until two reads `SETTLE` apart agree.
-fn read_settled(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = std::fs::read(path)?;
-    for _ in 0..20 {
-        std::thread::sleep(SETTLE);
-        let again = std::fs::read(path)?;
-        if again == bytes {
-            break;
+impl Reload {
+    /// `sha256` and `keys` describe the configuration in force at start.
+    pub fn new(
+        path: PathBuf,
+        sha256: String,
+        keys: KeysConfig,
+        clock: SharedClock,
+        sink: Arc<dyn Sink>,
+    ) -> Self {
+        Self {
+            path,
+            clock,
+            sink,
+            in_force: Mutex::new(InForce {
+                sha256,
+                keys,
+                rejected: None,
+            }),
         }
-        bytes = again;
     }
-    Ok(bytes)
-}
 
-/// Reads `path` and, if its content changed, validates and applies it.
-/// Blocking: it waits for the content to settle.
-pub fn reload_once(state: &AppState, path: &Path) -> Outcome {
-    let unreadable = |e: std::io::Error| {
-        format!(
-            "{}: cannot read: {e}; keeping the configuration in force",
-            path.display()
-        )
-    };
-    let hash = match std::fs::read(path) {
-        Ok(b) => sha256_hex(&b),
-        Err(e) => return reject(state, unreadable(e)),
-    };
-    if unchanged(state, &hash) {
-        return Outcome::Unchanged;
+    fn in_force(&self) -> std::sync::MutexGuard<'_, InForce> {
+        self.in_force.lock().unwrap_or_else(|p| p.into_inner())
     }
-    let bytes = match read_settled(path) {
-        Ok(b) => b,
-        Err(e) => return reject(state, unreadable(e)),
-    };
-    // A file being rewritten in place is empty for a moment; an empty
-    // configuration (no clients at all) is never what an operator meant.
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return reject(
-            state,
+
+    /// Reads the file and, if its content changed, validates and applies
+    /// it. Blocking: it waits for the content to settle.
+    pub fn once(&self) -> Outcome {
+        let path = &self.path;
+        let unreadable = |e: std::io::Error| {
             format!(
+                "{}: cannot read: {e}; keeping the configuration in force",
+                path.display()
+            )
+        };
+        let hash = match std::fs::read(path) {
+            Ok(b) => crate::digest::sha256_hex(&b),
+            Err(e) => return self.reject(unreadable(e)),
+        };
+        if let Some(outcome) = self.unchanged(&hash) {
+            return outcome;
+        }
+        let bytes = match read_settled(path) {
+            Ok(b) => b,
+            Err(e) => return self.reject(unreadable(e)),
+        };
+        // A file being rewritten in place is empty for a moment; an empty
+        // configuration (no clients at all) is never what an operator meant.
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return self.reject(format!(
                 "{}: the file is empty; keeping the configuration in force",
                 path.display()
-            ),
-        );
-    }
-    let hash = sha256_hex(&bytes);
-    if unchanged(state, &hash) {
-        return Outcome::Unchanged;
-    }
-    let Ok(text) = String::from_utf8(bytes) else {
-        return reject(state, format!("{}: not UTF-8 text", path.display()));
-    };
-    let report = super::check(&text, path, Overrides::Environment, (state.clock)());
-    match report.config {
-        Some(config) => {
-            for w in &report.warnings {
-                tracing::warn!("{}", w.render(path, Some("warning")));
+            ));
+        }
+        let hash = crate::digest::sha256_hex(&bytes);
+        if let Some(outcome) = self.unchanged(&hash) {
+            return outcome;
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            return self.reject(format!("{}: not UTF-8 text", path.display()));
+        };
+        let report = super::check(&text, path, Overrides::Environment, self.clock.now());
+        match report.config {
+            Some(config) => {
+                for w in &report.warnings {
+                    tracing::warn!("{}", w.render(path, Some("warning")));
+                }
+                {
+                    let mut in_force = self.in_force();
+                    in_force.sha256 = hash.clone();
+                    in_force.keys = config.keys.clone();
+                    in_force.rejected = None;
+                }
+                self.sink.apply(config, hash);
+                Outcome::Applied
             }
-            let generation = state.apply(config, hash);
-            tracing::info!(generation, file = %path.display(), "configuration reloaded");
-            Outcome::Applied { generation }
+            None => {
+                let error = ConfigError::Invalid {
+                    file: path.to_owned(),
+                    problems: report.errors,
+                };
+                self.reject(error.to_string())
+            }
         }
-        None => {
-            let error = super::ConfigError::Invalid {
-                file: path.to_owned(),
-                problems: report.errors,
-            };
-            reject(state, error.to_string())
+    }
+
+    /// `Some` when a file with `hash` needs no validation: it is the one in
+    /// force and no declared key file it lists was replaced (a Secret
+    /// update can change a key file under an unchanged config file).
+    fn unchanged(&self, hash: &str) -> Option<Outcome> {
+        let mut in_force = self.in_force();
+        if in_force.sha256 != hash || in_force.keys.key_files_changed() {
+            return None;
         }
+        // Put back after a refused edit: the error no longer describes the
+        // file, and nobody should be alerted by it any more.
+        if in_force.rejected.take().is_some() {
+            drop(in_force);
+            tracing::info!(file = %self.path.display(), "the file is back to the configuration in force");
+            self.sink.restored();
+            return Some(Outcome::Restored);
+        }
+        Some(Outcome::Unchanged)
+    }
+
+    fn reject(&self, error: String) -> Outcome {
+        let mut in_force = self.in_force();
+        // Log each distinct problem once, not on every poll.
+        if in_force.rejected.as_deref() != Some(error.as_str()) {
+            tracing::error!("configuration not applied, the last good one keeps serving:\n{error}");
+        }
+        in_force.rejected = Some(error.clone());
+        drop(in_force);
+        self.sink.reject(error.clone());
+        Outcome::Rejected(error)
     }
 }
 
-/// The file in force has `hash`, and no declared key file it lists was
-/// replaced (a Secret update can change a key file under an unchanged
-/// config file).
-fn unchanged(state: &AppState, hash: &str) -> bool {
-    state.status().sha256 == hash && !state.config().keys.key_files_changed()
+/// How long the content must stay the same, and at least how old its
+/// last modification must be, before it is applied: an in-place write
+/// (truncate, then write) can be caught half done, and half a file may
+/// well be valid. A writer that pauses longer than this mid-write is not
+/// caught; write the file elsewhere and rename it into place (editors,
+/// `kubectl` and `tollgate clients` do).
+const SETTLE: Duration = Duration::from_millis(250);
+/// The longest a reload waits for the file to settle.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Reads the file once its last modification is [`SETTLE`] old (and was
+/// the same before and after the read).
+fn read_settled(path: &Path) -> std::io::Result<Vec<u8>> {
+    let started = std::time::Instant::now();
+    let modified = || std::fs::metadata(path).map(|m| m.modified().ok());
+    loop {
+        let before = modified()?;
+        let bytes = std::fs::read(path)?;
+        let after = modified()?;
+        // No modification time (an odd file system): the content as read.
+        let age = after.and_then(file_age).unwrap_or(SETTLE);
+        if (before == after && age >= SETTLE) || started.elapsed() >= SETTLE_LIMIT {
+            return Ok(bytes);
+        }
+        std::thread::sleep(SETTLE.saturating_sub(age).max(Duration::from_millis(20)));
+    }
 }
 
-fn reject(state: &AppState, error: String) -> Outcome {
-    // Log each distinct problem once, not on every poll.
-    if state.status().last_error.as_deref() != Some(error.as_str()) {
-        tracing::error!("configuration not applied, the last good one keeps serving:\n{error}");
-    }
-    state.reject(error.clone());
-    Outcome::Rejected(error)
+/// How long ago `modified` was, by the file system's clock (the same
+/// machine's wall clock; a file from the future counts as new).
+#[allow(clippy::disallowed_methods)]
+fn file_age(modified: SystemTime) -> Option<Duration> {
+    // Comparing two readings of the file system's clock, not deciding
+    // anything by the time of day: no need for the server's clock.
+    SystemTime::now().duration_since(modified).ok()
 }
 
 /// Keeps the watcher alive; reloading stops when it is dropped.
 pub struct Reloader {
     _watcher: notify::RecommendedWatcher,
+    trigger: Trigger,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Asks the reloader to look at the file now (SIGHUP).
+#[derive(Clone)]
+pub struct Trigger(mpsc::UnboundedSender<()>);
+
+impl Trigger {
+    pub fn reload(&self) {
+        let _ = self.0.send(());
+    }
+}
+
+impl Reloader {
+    pub fn trigger(&self) -> Trigger {
+        self.trigger.clone()
+    }
 }
 
 impl Drop for Reloader {
@@ -144,19 +245,22 @@ impl Drop for Reloader {
     }
 }
 
-/// Starts watching `path`'s folder and applying changes to `state`.
-pub fn watch(state: Arc<AppState>, path: PathBuf) -> notify::Result<Reloader> {
-    let folder = path
+/// Starts watching the file's folder and reloading through `reload`.
+/// `after` runs after each reload that read a file (to trim memory).
+pub fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader> {
+    let folder = reload
+        .path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_owned();
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let events = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Any event in the folder may concern the file (through renames and
         // symlinks); the content hash decides.
         if event.is_ok() {
-            let _ = tx.send(());
+            let _ = events.send(());
         }
     })?;
     watcher.watch(&folder, RecursiveMode::NonRecursive)?;
@@ -173,12 +277,11 @@ pub fn watch(state: Arc<AppState>, path: PathBuf) -> notify::Result<Reloader> {
                 }
                 _ = poll.tick() => {}
             }
-            let (state, path) = (state.clone(), path.clone());
+            let reload = reload.clone();
             // Reading and validating a large file is blocking work.
             let reloaded = tokio::task::spawn_blocking(move || {
-                let outcome = reload_once(&state, &path);
-                if !matches!(outcome, Outcome::Unchanged) {
-                    crate::memory::release_freed();
+                if !matches!(reload.once(), Outcome::Unchanged) {
+                    after();
                 }
             });
             let _ = reloaded.await;
@@ -186,6 +289,7 @@ pub fn watch(state: Arc<AppState>, path: PathBuf) -> notify::Result<Reloader> {
     });
     Ok(Reloader {
         _watcher: watcher,
+        trigger: Trigger(tx),
         task,
     })
 }

@@ -19,11 +19,15 @@ struct Compiled {
     validator: jsonschema::Validator,
 }
 
+/// The JSON schema of identity.toml, generated from the raw types.
+pub fn schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(super::raw::RawConfig)).expect("the schema is JSON")
+}
+
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
     COMPILED.get_or_init(|| {
-        let schema = serde_json::to_value(schemars::schema_for!(super::raw::RawConfig))
-            .expect("the schema is JSON");
+        let schema = schema();
         let validator = jsonschema::validator_for(&schema).expect("the generated schema compiles");
         Compiled { schema, validator }
     })

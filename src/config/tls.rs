@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::problems::Problems;
 use super::raw::RawTls;
-use super::validate::Problems;
 
 /// The TLS files, resolved against the config file's folder.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, AppState, public_metadata};
 
@@ -38,6 +38,13 @@ pub struct Discovery {
     service_documentation: String,
 }
 
+#[derive(ApiResponse)]
+pub enum DiscoveryResponse {
+    /// The server's metadata (RFC 8414 §3.2).
+    #[oai(status = 200)]
+    Ok(Json<Discovery>),
+}
+
 pub struct DiscoveryApi {
     pub state: Arc<AppState>,
 }
@@ -45,14 +52,17 @@ pub struct DiscoveryApi {
 #[OpenApi]
 impl DiscoveryApi {
     /// OpenID Connect discovery document
+    ///
+    /// Where the token endpoint and the keys are, and what they support.
     #[oai(
         path = "/.well-known/openid-configuration",
         method = "get",
         tag = "ApiTags::Discovery",
+        operation_id = "openid_configuration",
         transform = "public_metadata"
     )]
-    async fn openid_configuration(&self) -> Json<Discovery> {
-        Json(self.document())
+    async fn openid_configuration(&self) -> DiscoveryResponse {
+        DiscoveryResponse::Ok(Json(self.document()))
     }
 
     /// OAuth 2.0 authorization server metadata (RFC 8414)
@@ -62,10 +72,11 @@ impl DiscoveryApi {
         path = "/.well-known/oauth-authorization-server",
         method = "get",
         tag = "ApiTags::Discovery",
+        operation_id = "oauth_authorization_server",
         transform = "public_metadata"
     )]
-    async fn oauth_authorization_server(&self) -> Json<Discovery> {
-        Json(self.document())
+    async fn oauth_authorization_server(&self) -> DiscoveryResponse {
+        DiscoveryResponse::Ok(Json(self.document()))
     }
 }
 
@@ -81,12 +92,13 @@ impl DiscoveryApi {
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
             service_documentation: format!("{issuer}/docs"),
             grant_types_supported: strings(&["client_credentials"]),
-            token_endpoint_auth_methods_supported: strings(&[
-                "client_secret_basic",
-                "client_secret_post",
-            ]),
+            token_endpoint_auth_methods_supported: crate::oauth::AuthMethod::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
             scopes_supported: config
-                .scopes_supported
+                .registry
+                .scopes_supported()
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
@@ -95,7 +107,7 @@ impl DiscoveryApi {
             id_token_signing_alg_values_supported: self
                 .state
                 .keys()
-                .algorithms((self.state.clock)())
+                .algorithms(self.state.clock.now())
                 .iter()
                 .map(|a| a.as_str().to_owned())
                 .collect(),

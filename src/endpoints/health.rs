@@ -1,4 +1,9 @@
-//! `GET /healthz`: liveness/readiness and what configuration is in force.
+//! Health: `/livez` (the process serves: for a liveness probe), `/readyz`
+//! (a key signs: for a readiness probe, so a schedule mistake takes pods
+//! out of the Service instead of restarting them all), and `/healthz` with
+//! what configuration and keys are in force. On the public port the reason
+//! a reload was refused has its quoted values masked: they can name client
+//! ids. The management listener shows all.
 
 use std::sync::Arc;
 
@@ -9,10 +14,18 @@ use time::format_description::well_known::Rfc3339;
 use super::{ApiTags, AppState};
 use crate::config::KeyMode;
 
+/// How much `/healthz` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    Public,
+    Full,
+}
+
 /// Server health.
 #[derive(Object)]
 pub struct Health {
-    /// `ok` while the server serves a valid configuration.
+    /// `ok` while the server can issue tokens; `degraded` while it can but
+    /// key maintenance fails; `unavailable` when no key signs.
     status: String,
     config: ConfigHealth,
     keys: KeysHealth,
@@ -24,7 +37,7 @@ pub struct Health {
 pub struct AuthHealth {
     /// Authentications answered by the verified-secret cache (one HMAC).
     cache_hits: u64,
-    /// Argon2 verifications run: cache misses, wrong secrets, unknown clients.
+    /// Argon2 runs: cache misses, wrong secrets, unknown clients.
     argon2_runs: u64,
     /// Verified (client, secret) pairs remembered now.
     cache_entries: u64,
@@ -39,8 +52,8 @@ pub struct ConfigHealth {
     sha256: String,
     /// When it was loaded (RFC 3339).
     loaded_at: String,
-    /// The last rejected file's problem, if the latest edit was refused
-    /// (absent otherwise).
+    /// Why the latest edit was refused, if it was (absent otherwise). On
+    /// the public port with quoted values masked (they can name clients).
     #[oai(skip_serializing_if_is_none)]
     last_error: Option<String>,
     /// Settings changed in the file that take effect only after a restart.
@@ -65,10 +78,22 @@ pub struct KeysHealth {
     rotates_at: Option<String>,
     /// `kid`s in the JWKS now, newest first.
     published: Vec<String>,
+    /// Why automatic key maintenance fails, while it does (the keys in
+    /// memory keep serving and nothing is created or deleted).
+    #[oai(skip_serializing_if_is_none)]
+    fault: Option<String>,
+}
+
+/// A probe's answer.
+#[derive(Object)]
+pub struct Probe {
+    /// `ok`, or why not.
+    status: String,
 }
 
 pub struct HealthApi {
     pub state: Arc<AppState>,
+    pub detail: Detail,
 }
 
 #[OpenApi]
@@ -76,31 +101,88 @@ impl HealthApi {
     /// Health
     ///
     /// 200 while the server can issue tokens; 503 when no signing key is
-    /// active (take the replica out of rotation).
-    #[oai(path = "/healthz", method = "get", tag = "ApiTags::Operations")]
+    /// active.
+    #[oai(
+        path = "/healthz",
+        method = "get",
+        tag = "ApiTags::Operations",
+        operation_id = "health"
+    )]
     async fn healthz(&self) -> HealthResponse {
+        let health = self.health();
+        match health.keys.active_kid {
+            Some(_) => HealthResponse::Ok(Json(health)),
+            None => HealthResponse::Unavailable(Json(health)),
+        }
+    }
+
+    /// Liveness
+    ///
+    /// 200 while the process serves requests.
+    #[oai(
+        path = "/livez",
+        method = "get",
+        tag = "ApiTags::Operations",
+        operation_id = "live"
+    )]
+    async fn livez(&self) -> Json<Probe> {
+        Json(Probe {
+            status: "ok".into(),
+        })
+    }
+
+    /// Readiness
+    ///
+    /// 200 while a signing key is active, 503 when none is (take the
+    /// replica out of the Service; restarting it would not help).
+    #[oai(
+        path = "/readyz",
+        method = "get",
+        tag = "ApiTags::Operations",
+        operation_id = "ready"
+    )]
+    async fn readyz(&self) -> ProbeResponse {
+        match self.state.keys().active(self.state.clock.now()) {
+            Some(_) => ProbeResponse::Ok(Json(Probe {
+                status: "ok".into(),
+            })),
+            None => ProbeResponse::Unavailable(Json(Probe {
+                status: "no signing key is active".into(),
+            })),
+        }
+    }
+}
+
+impl HealthApi {
+    fn health(&self) -> Health {
         let status = self.state.status();
         let ring = self.state.keys();
-        let now = (self.state.clock)();
+        let now = self.state.clock.now();
         let active = ring.active(now);
-        let health = Health {
-            status: if active.is_some() {
-                "ok"
-            } else {
-                "unavailable"
+        let fault = self.state.key_fault_now();
+        let stats = self.state.services.secrets.stats();
+        let last_error = match self.detail {
+            Detail::Full => status.last_error,
+            Detail::Public => status.last_error.as_deref().map(masked),
+        };
+        Health {
+            status: match (active, &fault) {
+                (None, _) => "unavailable",
+                (Some(_), Some(_)) => "degraded",
+                (Some(_), None) => "ok",
             }
             .into(),
             config: ConfigHealth {
                 generation: status.generation,
                 sha256: status.sha256,
                 loaded_at: status.loaded_at.format(&Rfc3339).unwrap_or_default(),
-                last_error: status.last_error,
+                last_error,
                 restart_required: status.restart_required,
             },
             keys: KeysHealth {
                 mode: match self.state.config().keys.mode {
                     KeyMode::Automatic { .. } => "automatic",
-                    KeyMode::Declared(_) => "declared",
+                    KeyMode::Declared { .. } => "declared",
                 }
                 .into(),
                 active_kid: active.map(|k| k.kid().to_owned()),
@@ -110,21 +192,41 @@ impl HealthApi {
                     .published(now)
                     .map(|e| e.key.kid().to_owned())
                     .collect(),
+                fault,
             },
-            auth: {
-                let stats = self.state.secret_cache.stats();
-                AuthHealth {
-                    cache_hits: stats.hits,
-                    argon2_runs: stats.argon2_runs,
-                    cache_entries: stats.entries as u64,
-                }
+            auth: AuthHealth {
+                cache_hits: stats.hits,
+                argon2_runs: stats.argon2_runs,
+                cache_entries: stats.entries as u64,
             },
-        };
-        match active {
-            Some(_) => HealthResponse::Ok(Json(health)),
-            None => HealthResponse::Unavailable(Json(health)),
         }
     }
+}
+
+/// A refusal as the public port shows it: every quoted value masked
+/// (`client_id "…" is used by an earlier client`), since values of the
+/// file can name clients; where and what is wrong stays.
+fn masked(error: &str) -> String {
+    let mut out = String::with_capacity(error.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in error.chars() {
+        match (quoted, escaped, c) {
+            (true, false, '\\') => escaped = true,
+            (true, true, _) => escaped = false,
+            (_, _, '"') => {
+                if quoted {
+                    out.push_str("…\"");
+                } else {
+                    out.push('"');
+                }
+                quoted = !quoted;
+            }
+            (true, _, _) => {}
+            (false, _, c) => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(ApiResponse)]
@@ -135,4 +237,32 @@ pub enum HealthResponse {
     /// No signing key is active: token requests fail.
     #[oai(status = 503)]
     Unavailable(Json<Health>),
+}
+
+#[derive(ApiResponse)]
+pub enum ProbeResponse {
+    /// Ready.
+    #[oai(status = 200)]
+    Ok(Json<Probe>),
+    /// Not ready.
+    #[oai(status = 503)]
+    Unavailable(Json<Probe>),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn public_health_shows_where_and_what_is_wrong_but_no_quoted_value() {
+        let error = "identity.toml:31:1: clients[3].client_id: client_id \"bil\\\"ling\" is used by an earlier client\n  hint: rename it\nidentity.toml:5:19: clients[0].allowed_scopes[0]: scope nope is not declared";
+        let shown = super::masked(error);
+        assert!(!shown.contains("bil") && !shown.contains("ling"), "{shown}");
+        assert!(
+            shown.contains("identity.toml:31:1: clients[3].client_id: client_id \"…\" is used"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("identity.toml:5:19: clients[0].allowed_scopes[0]: scope nope"),
+            "{shown}"
+        );
+    }
 }

@@ -1,13 +1,18 @@
-//! HTTP: the only module that imports poem. Each endpoint adapts the
-//! protocol core; `routes` puts them together with the OpenAPI document
-//! and the docs UI.
+//! HTTP: with `serve`, the only modules that import poem. Each endpoint
+//! adapts the protocol core; [`routes`] puts the public ones together with
+//! the OpenAPI document and the docs UI, [`management_routes`] the
+//! operator's (full metrics and health).
 
 mod discovery;
+mod form;
 mod health;
 mod jwks;
+mod metrics;
 mod payload;
 mod request_id;
 mod token;
+mod token_doc;
+mod wire;
 
 use std::sync::Arc;
 
@@ -15,7 +20,7 @@ use poem::middleware::SetHeader;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
-pub use crate::state::AppState;
+use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -28,17 +33,14 @@ enum ApiTags {
     Operations,
 }
 
-fn service(
-    state: &Arc<AppState>,
-) -> OpenApiService<
-    (
-        discovery::DiscoveryApi,
-        jwks::JwksApi,
-        token::TokenApi,
-        health::HealthApi,
-    ),
-    (),
-> {
+type Apis = (
+    discovery::DiscoveryApi,
+    jwks::JwksApi,
+    token_doc::TokenApi,
+    health::HealthApi,
+);
+
+fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             discovery::DiscoveryApi {
@@ -47,9 +49,10 @@ fn service(
             jwks::JwksApi {
                 state: state.clone(),
             },
-            token::TokenApi,
+            token_doc::TokenApi,
             health::HealthApi {
                 state: state.clone(),
+                detail,
             },
         ),
         "tollgate",
@@ -57,42 +60,57 @@ fn service(
     )
     .description(
         "OAuth 2.0 authorization server for the client credentials grant. \
-         Issues RFC 9068 JWT access tokens signed with ES256; APIs validate them \
-         with the keys from the discovery document's jwks_uri.",
+         Issues RFC 9068 JWT access tokens; APIs validate them with the keys from the \
+         discovery document's jwks_uri.",
     )
 }
 
-/// The OpenAPI document, as `/openapi.json` serves it.
-pub fn openapi_json(state: &Arc<AppState>) -> String {
-    service(state).spec()
+/// Which metrics the public port serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicMetrics {
+    /// `/metrics` without per-client or per-reason series (no management
+    /// listener is configured).
+    Redacted,
+    /// None: they are on the management listener.
+    Off,
 }
 
-/// Every route of the server, with the headers every response carries.
-pub fn routes(state: Arc<AppState>) -> impl Endpoint {
-    let api = service(&state);
+/// The public routes, with the headers every response carries.
+pub fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpoint {
+    let api = service(&state, health::Detail::Public);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
-        .at("/connect/token", token::endpoint(state.clone()))
-        .at("/metrics", poem::get(metrics).data(state.clone()))
+    let mut route = Route::new().at("/connect/token", token::endpoint(state.clone()));
+    if metrics == PublicMetrics::Redacted {
+        route = route.at(
+            "/metrics",
+            metrics::endpoint(state.clone(), crate::metrics::View::Public),
+        );
+    }
+    route
         .nest_no_strip("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .around_envelope(state)
 }
 
-/// `GET /metrics`: Prometheus text exposition format.
-#[poem::handler]
-fn metrics(state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
-    match state.metrics.render(state.metrics_snapshot()) {
-        Ok(text) => poem::Response::builder()
-            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(text),
-        Err(e) => {
-            tracing::error!(error = %e, "metrics encoding failed");
-            poem::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+/// The management listener's routes: full metrics and health.
+pub fn management_routes(state: Arc<AppState>) -> impl Endpoint {
+    let health = OpenApiService::new(
+        health::HealthApi {
+            state: state.clone(),
+            detail: health::Detail::Full,
+        },
+        "tollgate management",
+        env!("CARGO_PKG_VERSION"),
+    );
+    Route::new()
+        .at(
+            "/metrics",
+            metrics::endpoint(state.clone(), crate::metrics::View::Full),
+        )
+        .nest_no_strip("/", health)
+        .around_envelope(state)
 }
 
 /// What every response gets, in one layer (each layer costs on the hot
@@ -119,7 +137,7 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
             "request",
             id = id.to_str().unwrap_or_default(),
             method = %req.method(),
-            path = %req.uri().path(),
+            path = %crate::audit::untrusted(req.uri().path()),
         );
         let respond = async {
             match self.inner.call(req).await {
@@ -147,7 +165,7 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
         );
         if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
             let allow = match endpoint {
-                crate::metrics::Endpoint::token => "POST",
+                crate::metrics::Endpoint::token | crate::metrics::Endpoint::introspect => "POST",
                 _ => "GET, HEAD",
             };
             resp.headers_mut()

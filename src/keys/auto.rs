@@ -234,14 +234,41 @@ fn adopt_legacy(dir: &Path) -> Result<(), KeyStoreError> {
 /// Brings `dir` in line with the rotation at `now` (creating the folder,
 /// the first key, the next key; deleting expired ones), loads the ring,
 /// and says when there is work again ([`next_event`]).
+///
 /// A key file that does not parse stops it: replacing it would invalidate
-/// every token it signed.
+/// every token it signed. So does a key of `in_memory` (the ring in force)
+/// that is still published but gone from the folder, or the folder itself
+/// gone: then nothing is created or deleted, and the keys in memory keep
+/// serving, until a person restores the folder (or restarts the server,
+/// which starts afresh).
 pub fn maintain(
     dir: &Path,
     rotation: &Rotation,
     now: OffsetDateTime,
+    in_memory: Option<&KeyRing>,
 ) -> Result<(KeyRing, Option<OffsetDateTime>), KeyStoreError> {
-    store::ensure_private_dir(dir)?;
+    match in_memory.filter(|ring| !ring.entries().is_empty()) {
+        None => {
+            store::ensure_private_dir(dir)?;
+            store::remove_stale_temporaries(dir);
+        }
+        Some(ring) => {
+            let found = if dir.is_dir() { scan(dir)? } else { Vec::new() };
+            let missing: Vec<String> = ring
+                .entries()
+                .iter()
+                .filter(|e| e.publish_until.is_none_or(|until| until > now))
+                .filter(|e| !found.iter().any(|(s, _)| s.activate_at == e.activate_at))
+                .map(|e| e.key.kid().to_owned())
+                .collect();
+            if !missing.is_empty() {
+                return Err(KeyStoreError::Vanished {
+                    dir: dir.to_owned(),
+                    kids: missing,
+                });
+            }
+        }
+    }
     adopt_legacy(dir)?;
     let found = scan(dir)?;
     let stored: Vec<Stored> = found.iter().map(|(s, _)| *s).collect();
@@ -425,7 +452,7 @@ mod tests {
         };
         let t0 = datetime!(2026-01-01 0:00 UTC);
         let at = |s: u64| t0 + Duration::from_secs(s);
-        let (ring, _) = maintain(&keys, &r, t0).unwrap();
+        let (ring, _) = maintain(&keys, &r, t0, None).unwrap();
         let first = ring.active(t0).unwrap().kid().to_owned();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&keys), 0o700);
@@ -433,13 +460,50 @@ mod tests {
         assert_eq!(mode(&file), 0o600);
 
         // Announced at 80 (due at 100, announce 20), activating at 100.
-        let (ring, next) = maintain(&keys, &r, at(80)).unwrap();
+        let (ring, next) = maintain(&keys, &r, at(80), Some(&ring)).unwrap();
         assert_eq!(next, Some(at(100)), "the switch");
         assert_eq!(ring.published(at(80)).count(), 2);
         assert_eq!(ring.active(at(99)).unwrap().kid(), first);
         assert_ne!(ring.active(at(100)).unwrap().kid(), first);
-        let (ring, _) = maintain(&keys, &r, at(110)).unwrap();
+        let (ring, _) = maintain(&keys, &r, at(110), Some(&ring)).unwrap();
         assert_eq!(ring.published(at(110)).count(), 1);
         assert!(!file.exists());
+    }
+
+    #[test]
+    fn a_deleted_key_folder_stops_maintenance_instead_of_replacing_the_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let r = Rotation::default();
+        let t0 = datetime!(2026-01-01 0:00 UTC);
+        let (ring, _) = maintain(&keys, &r, t0, None).unwrap();
+        let kid = ring.entries()[0].key.kid().to_owned();
+        let file = keys.join(stored(t0).file_name());
+        let backup = fs::read(&file).unwrap();
+        fs::remove_dir_all(&keys).unwrap();
+        let later = t0 + Duration::from_secs(60);
+        let err = maintain(&keys, &r, later, Some(&ring)).unwrap_err();
+        assert!(matches!(err, KeyStoreError::Vanished { .. }), "{err}");
+        assert!(
+            !keys.exists(),
+            "nothing is created while the keys are missing"
+        );
+        // Restored from a backup: maintenance resumes with the same key.
+        fs::create_dir_all(&keys).unwrap();
+        fs::write(&file, backup).unwrap();
+        let (again, _) = maintain(&keys, &r, later, Some(&ring)).unwrap();
+        assert_eq!(again.active(later).unwrap().kid(), kid);
+    }
+
+    #[test]
+    fn a_start_removes_temporary_files_a_crash_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        fs::create_dir_all(&keys).unwrap();
+        // A whole private key, written but never linked into place.
+        let stale = keys.join(".20260101T000000Z.es256.pem.4242.tmp");
+        fs::write(&stale, "-----BEGIN PRIVATE KEY-----").unwrap();
+        maintain(&keys, &rotation(), datetime!(2026-01-01 0:00 UTC), None).unwrap();
+        assert!(!stale.exists());
     }
 }

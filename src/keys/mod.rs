@@ -9,12 +9,13 @@
 //! files with their activation; tollgate never writes a key, and the active
 //! key is a function of the file and the clock, so replicas agree).
 
-pub mod auto;
-pub mod batch;
-pub mod ring;
+pub(crate) mod auto;
+pub(crate) mod batch;
+mod ring;
 mod signing;
 pub mod store;
 
+pub use auto::Rotation;
 pub use ring::{Entry, KeyRing};
 pub use signing::{Algorithm, Jwk, SigningKey};
 pub use store::KeyStoreError;

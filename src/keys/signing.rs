@@ -17,7 +17,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::KeyError;
 
@@ -142,7 +141,7 @@ impl std::fmt::Debug for SigningKey {
 }
 
 fn pem_encode(der: &[u8]) -> Result<String, KeyError> {
-    pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, der)
+    p256::pkcs8::der::pem::encode_string("PRIVATE KEY", LineEnding::LF, der)
         .map_err(|e| KeyError::Format(e.to_string()))
 }
 
@@ -177,24 +176,33 @@ impl SigningKey {
     /// Reads a PKCS#8 PEM private key of any supported algorithm; the
     /// algorithm follows from the key.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
-        let (label, der) = pem_rfc7468::decode_vec(pem.trim_start().as_bytes()).map_err(|e| {
+        use rustls_pki_types::PrivateKeyDer;
+        use rustls_pki_types::pem::PemObject;
+        let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| {
             KeyError::Format(format!(
                 "not a PEM file ({e}); expected -----BEGIN PRIVATE KEY-----"
             ))
         })?;
-        if label != "PRIVATE KEY" {
-            return Err(KeyError::Format(format!(
-                "a {label:?} PEM block; expected an unencrypted PKCS#8 \"PRIVATE KEY\" \
-                 (convert with `openssl pkcs8 -topk8 -nocrypt`)"
-            )));
-        }
-        if let Ok(secret) = p256::SecretKey::from_pkcs8_der(&der) {
+        let der = match &key {
+            PrivateKeyDer::Pkcs8(der) => der.secret_pkcs8_der(),
+            other => {
+                let kind = match other {
+                    PrivateKeyDer::Pkcs1(_) => "an RSA PRIVATE KEY (PKCS#1)",
+                    _ => "an EC PRIVATE KEY (SEC1)",
+                };
+                return Err(KeyError::Format(format!(
+                    "{kind} PEM block; expected an unencrypted PKCS#8 \"PRIVATE KEY\" \
+                     (convert with `openssl pkcs8 -topk8 -nocrypt`)"
+                )));
+            }
+        };
+        if let Ok(secret) = p256::SecretKey::from_pkcs8_der(der) {
             return Self::ecdsa(&secret);
         }
-        if let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+        if let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
             return Self::ed25519(pair);
         }
-        match RsaKeyPair::from_pkcs8(&der) {
+        match RsaKeyPair::from_pkcs8(der) {
             Ok(pair) => Self::rsa(pair),
             Err(e) => Err(KeyError::Format(format!(
                 "not a P-256, Ed25519 or RSA (2048 to 8192 bits) private key ({e})"
@@ -259,7 +267,7 @@ impl SigningKey {
     }
 
     fn finish(signer: Signer, mut jwk: Jwk) -> Self {
-        jwk.kid = B64.encode(Sha256::digest(jwk.thumbprint_input().as_bytes()));
+        jwk.kid = B64.encode(crate::digest::sha256(jwk.thumbprint_input().as_bytes()));
         let header = format!(
             r#"{{"alg":"{}","kid":"{}","typ":"at+jwt"}}"#,
             jwk.alg, jwk.kid
@@ -382,7 +390,7 @@ mod tests {
             use_: "sig",
         };
         assert_eq!(
-            B64.encode(Sha256::digest(jwk.thumbprint_input().as_bytes())),
+            B64.encode(crate::digest::sha256(jwk.thumbprint_input().as_bytes())),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }

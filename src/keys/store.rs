@@ -25,6 +25,13 @@ pub enum KeyStoreError {
         "key file {file}: {error}; fix or remove it (a new key would invalidate every issued token)"
     )]
     Bad { file: PathBuf, error: KeyError },
+    #[error(
+        "key folder {dir}: the keys in force ({}) are gone from it; the keys in memory keep \
+         serving and no key is created or deleted until the folder is restored (or the server \
+         restarts, creating a new key)",
+        kids.join(", ")
+    )]
+    Vanished { dir: PathBuf, kids: Vec<String> },
 }
 
 /// Creates `dir` (and its parents) private to the owner if it is missing.
@@ -61,6 +68,28 @@ pub fn write_new(file: &Path, contents: &[u8]) -> std::io::Result<()> {
     })();
     let _ = fs::remove_file(&tmp);
     result
+}
+
+/// Removes what [`write_new`] leaves when the process dies between
+/// writing and linking: a temporary file holding a whole private key.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") && name.contains(".pem.") {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(file = %entry.path().display(), "stale temporary key file removed")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %entry.path().display(), error = %e, "stale temporary key file not removed")
+                }
+            }
+        }
+    }
 }
 
 /// Reads and parses one key file.

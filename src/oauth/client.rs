@@ -1,4 +1,4 @@
-//! Registered clients and the credentials a request presents.
+//! Registered clients and the secrets they hold.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,8 +9,14 @@ use time::OffsetDateTime;
 
 use super::scope::ScopeSet;
 
-/// A client identifier (RFC 6749 Appendix A.1: `*VSCHAR`, here non-empty).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The longest client id tollgate accepts, in the file and on the wire. A
+/// longer one cannot be registered, so a request naming one is refused
+/// before anything about it is remembered.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
+/// A client identifier (RFC 6749 Appendix A.1: `*VSCHAR`, here non-empty
+/// and at most [`MAX_CLIENT_ID_LEN`] bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientId(String);
 
 impl ClientId {
@@ -25,6 +31,8 @@ impl FromStr for ClientId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.is_empty() {
             Err("client_id may not be empty")
+        } else if s.len() > MAX_CLIENT_ID_LEN {
+            Err("client_id may be at most 255 bytes long")
         } else if !s.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
             Err("client_id may hold only printable ASCII (RFC 6749 Appendix A.1)")
         } else {
@@ -67,13 +75,25 @@ impl FromStr for GrantType {
     }
 }
 
-/// A stored Argon2id hash of a client secret, parsed once at load time.
+/// Argon2 work of a hash made with the default parameters (m=19456 KiB,
+/// t=2): the unit in which [`SecretHash::work`] is counted.
+const DEFAULT_WORK: u64 = 19_456 * 2;
+
+/// A stored Argon2id hash of a secret, parsed once at load time.
 #[derive(Clone)]
 pub struct SecretHash(PasswordHash);
 
 impl SecretHash {
-    pub fn phc(&self) -> &PasswordHash {
+    pub(crate) fn phc(&self) -> &PasswordHash {
         &self.0
+    }
+
+    /// What verifying against this hash costs, in verifications with the
+    /// default parameters (memory × passes; the argon2 crate runs lanes one
+    /// after the other, so parallelism does not make it cheaper).
+    pub fn work(&self) -> f64 {
+        let params = argon2::Params::try_from(&self.0).unwrap_or_default();
+        (u64::from(params.m_cost()) * u64::from(params.t_cost())) as f64 / DEFAULT_WORK as f64
     }
 }
 
@@ -105,7 +125,7 @@ impl fmt::Debug for SecretHash {
     }
 }
 
-/// One of a client's secrets.
+/// One stored secret.
 #[derive(Debug, Clone)]
 pub struct ClientSecret {
     pub hash: SecretHash,
@@ -118,8 +138,31 @@ impl ClientSecret {
     }
 }
 
+/// The secrets of a client (or of an API resource, for introspection).
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub list: Vec<ClientSecret>,
+    /// SHA-256 over the configured secrets (hashes and expiries): changes
+    /// exactly when a reload changes them, which invalidates cached
+    /// verifications.
+    pub fingerprint: [u8; 32],
+}
+
+impl Secrets {
+    /// The secrets that authenticate at `now`.
+    pub fn valid_at(&self, now: OffsetDateTime) -> impl Iterator<Item = &ClientSecret> {
+        self.list.iter().filter(move |s| s.is_valid_at(now))
+    }
+
+    /// What a failed verification against all of them costs (see
+    /// [`SecretHash::work`]).
+    pub fn work(&self) -> f64 {
+        self.list.iter().map(|s| s.hash.work()).sum()
+    }
+}
+
 /// A registered client, validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Client {
     pub id: ClientId,
     pub grant_types: Vec<GrantType>,
@@ -128,11 +171,7 @@ pub struct Client {
     pub enabled: bool,
     /// Extra claims, already checked not to shadow registered ones.
     pub claims: serde_json::Map<String, serde_json::Value>,
-    pub secrets: Vec<ClientSecret>,
-    /// SHA-256 over the configured secrets (hashes and expiries): changes
-    /// exactly when a reload changes them, which invalidates cached
-    /// verifications.
-    pub secrets_fingerprint: [u8; 32],
+    pub secrets: Secrets,
 }
 
 /// A secret as the client sent it. Its `Debug` never shows the value, so a
@@ -156,46 +195,14 @@ impl fmt::Debug for PresentedSecret {
     }
 }
 
-/// How the client authenticated (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-}
-
-impl AuthMethod {
-    pub fn is_basic(self) -> bool {
-        self == Self::ClientSecretBasic
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-        }
-    }
-}
-
-/// Credentials extracted from a token request.
-#[derive(Debug, Clone)]
-pub struct ClientCredentials {
-    pub client_id: String,
-    pub secret: PresentedSecret,
-    pub method: AuthMethod,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn presented_secrets_never_show_in_debug_output() {
-        let creds = ClientCredentials {
-            client_id: "c".into(),
-            secret: PresentedSecret::new("hunter2".into()),
-            method: AuthMethod::ClientSecretPost,
-        };
-        assert!(!format!("{creds:?}").contains("hunter2"));
+        let secret = PresentedSecret::new("hunter2".into());
+        assert!(!format!("{secret:?}").contains("hunter2"));
     }
 
     #[test]
@@ -208,5 +215,20 @@ mod tests {
                 .unwrap_err()
                 .contains("argon2i")
         );
+    }
+
+    #[test]
+    fn client_ids_have_a_maximum_length() {
+        assert!("a".repeat(255).parse::<ClientId>().is_ok());
+        assert!("a".repeat(256).parse::<ClientId>().is_err());
+    }
+
+    #[test]
+    fn the_work_of_a_hash_is_counted_in_default_verifications() {
+        let default = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$8k8T9Vn6RlUOyyEbYOWMmg";
+        let heavy = "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$8k8T9Vn6RlUOyyEbYOWMmg";
+        assert_eq!(default.parse::<SecretHash>().unwrap().work(), 1.0);
+        let w = heavy.parse::<SecretHash>().unwrap().work();
+        assert!((w - 5.05).abs() < 0.01, "{w}");
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::client::{Client, GrantType};
 use super::error::{ErrorCode, OAuthError};
+use super::registry::Registry;
 use super::scope::ScopeSet;
-use crate::config::Config;
 
 /// What the server decided to grant.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct Grant {
 
 /// Checks the grant type and the scope of an authenticated client.
 pub fn client_credentials(
-    config: &Config,
+    registry: &Registry,
     client: Arc<Client>,
     grant_type: &str,
     requested_scope: Option<&str>,
@@ -43,25 +43,27 @@ pub fn client_credentials(
         Some(raw) => {
             let requested: ScopeSet = raw
                 .parse()
-                .map_err(|e| OAuthError::invalid_scope(format!("{e}")))?;
+                .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, format!("{e}")))?;
             if let Some(bad) = requested
                 .iter()
                 .find(|s| !client.allowed_scopes.contains(s))
             {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope {bad} is unknown or not allowed for this client"
-                )));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("scope {bad} is unknown or not allowed for this client"),
+                ));
             }
             requested
         }
     };
     if scopes.is_empty() {
-        return Err(OAuthError::invalid_scope(
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
             "no scope requested and the client has no allowed scopes",
         ));
     }
-    let audiences = config
-        .resources
+    let audiences = registry
+        .resources()
         .iter()
         .filter(|r| r.scopes.iter().any(|s| scopes.contains(s)))
         .map(|r| r.name.clone())

@@ -1,20 +1,37 @@
-//! The protocol core: RFC 6749 errors, scopes, clients, request parsing,
-//! client authentication and the client_credentials grant.
+//! The protocol core: the registry of clients, scopes and resources, RFC
+//! 6749 errors and refusals, request parameters, client authentication (an
+//! open set of methods), the client_credentials grant, RFC 9068 claims,
+//! and the token request as one operation that asks [`Ports`] for what it
+//! cannot do itself (slow verification, signatures).
 //!
-//! *Architecture invariant:* nothing here imports poem or does IO; the time
-//! is passed in. The endpoints module adapts this to HTTP.
+//! *Architecture invariant:* nothing here imports poem or the config
+//! module, or does IO; the time is passed in.
 
-pub mod client;
-pub mod client_auth;
-pub mod error;
-pub mod grant;
-pub mod request;
-pub mod scope;
-pub mod secret_cache;
-pub mod throttle;
+mod access_token;
+pub mod auth;
+mod client;
+mod error;
+mod grant;
+pub mod params;
+mod ports;
+mod refusal;
+mod registry;
+mod scope;
+mod secret_cache;
+mod throttle;
+pub mod token_request;
 
-pub use client::{AuthMethod, Client, ClientCredentials, ClientId, GrantType, PresentedSecret};
-pub use error::{ErrorCode, OAuthError};
+pub use auth::AuthMethod;
+pub use auth::secret::{hash_secret, warm_up};
+pub use client::{
+    Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret, SecretHash,
+    Secrets,
+};
+pub use error::{Challenge, ErrorCode, OAuthError, Retry};
 pub use grant::Grant;
-pub use request::{TokenRequest, parse_token_request};
-pub use scope::{ScopeSet, ScopeToken};
+pub use ports::{Context, PortError, Ports, Services};
+pub use refusal::{Reason, Refusal};
+pub use registry::{ApiResource, ApiScope, Registry};
+pub use scope::{ScopeError, ScopeSet, ScopeToken};
+pub use secret_cache::CacheStats;
+pub use throttle::ThrottleSettings;

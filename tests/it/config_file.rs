@@ -5,10 +5,10 @@ use std::path::Path;
 
 use tollgate::config::{Config, ConfigError};
 
-use crate::support::{hash, quickstart_toml};
+use crate::support::{hash, now, quickstart_toml};
 
 fn problems(toml: &str) -> Vec<(String, Option<usize>, String)> {
-    match Config::from_toml(toml, Path::new("identity.toml")) {
+    match Config::from_toml(toml, Path::new("identity.toml"), now()) {
         Ok(_) => panic!("accepted:\n{toml}"),
         Err(e) => e
             .problems()
@@ -21,9 +21,9 @@ fn problems(toml: &str) -> Vec<(String, Option<usize>, String)> {
 #[test]
 fn the_shipped_identity_toml_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("identity.toml");
-    let config = Config::load(&path).unwrap();
+    let config = Config::load(&path, now()).unwrap();
     assert_eq!(config.issuer.as_deref(), Some("http://localhost:5001"));
-    assert!(config.client("client").is_some());
+    assert!(config.registry.client("client").is_some());
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn every_meaning_problem_is_reported_at_once() {
 #[test]
 fn problems_print_like_compiler_errors_with_hints() {
     let toml = "[[clients]]\nclient_id = \"c\"\n[[clients.secrets]]\nhash = \"secret\"\n";
-    let err = Config::from_toml(toml, Path::new("conf/identity.toml")).unwrap_err();
+    let err = Config::from_toml(toml, Path::new("conf/identity.toml"), now()).unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with(
@@ -122,15 +122,19 @@ fn problems_print_like_compiler_errors_with_hints() {
 
 #[test]
 fn an_unreadable_file_is_its_own_error() {
-    let err = Config::load(Path::new("/nonexistent/identity.toml")).unwrap_err();
+    let err = Config::load(Path::new("/nonexistent/identity.toml"), now()).unwrap_err();
     assert!(matches!(err, ConfigError::Unreadable { .. }));
 }
 
 #[test]
 fn defaults_fill_what_the_file_leaves_out() {
-    let config =
-        Config::from_toml(&quickstart_toml(), Path::new("/etc/tollgate/identity.toml")).unwrap();
-    assert_eq!(config.listen, "127.0.0.1:5001");
+    let config = Config::from_toml(
+        &quickstart_toml(),
+        Path::new("/etc/tollgate/identity.toml"),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:5001");
     let tollgate::config::KeyMode::Automatic { dir, rotation } = &config.keys.mode else {
         panic!("automatic keys by default");
     };
@@ -139,7 +143,7 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(rotation.announce.as_secs(), 14 * 86_400);
     assert_eq!(rotation.retain.as_secs(), 14 * 86_400);
     assert_eq!(config.keys.jwks_max_age.as_secs(), 3600);
-    let client = config.client("client").unwrap();
+    let client = config.registry.client("client").unwrap();
     assert!(client.enabled);
     assert_eq!(client.access_token_lifetime.as_secs(), 3600);
     assert_eq!(
@@ -151,7 +155,7 @@ fn defaults_fill_what_the_file_leaves_out() {
 #[test]
 fn every_shape_problem_is_reported_at_once_with_did_you_mean_hints() {
     let toml = "isuer = \"https://x\"\n[server]\nlisten = 5001\n[[clients]]\nclient_id = \"c\"\nallowed_scope = [\"a\"]\n[[clients.secrets]]\nsecret = \"s\"\n";
-    let err = Config::from_toml(toml, Path::new("identity.toml")).unwrap_err();
+    let err = Config::from_toml(toml, Path::new("identity.toml"), now()).unwrap_err();
     let found: Vec<_> = err
         .problems()
         .iter()
@@ -250,9 +254,9 @@ fn ten_thousand_clients_load_well_under_a_second() {
         );
     }
     let started = std::time::Instant::now();
-    let config = Config::from_toml(&toml, Path::new("identity.toml")).unwrap();
+    let config = Config::from_toml(&toml, Path::new("identity.toml"), now()).unwrap();
     let took = started.elapsed();
-    assert_eq!(config.clients().count(), 10_000);
+    assert_eq!(config.registry.clients().count(), 10_000);
     // Generous for an unoptimized test build on a busy machine; the
     // release figure is in the README.
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
@@ -263,6 +267,6 @@ fn ten_thousand_clients_load_well_under_a_second() {
 fn inputs_found_by_fuzzing_give_problems_not_panics() {
     // toml_edit 0.23 panicked on this while locating a syntax error.
     let text = include_str!("../../fuzz/seeds/config/regression-toml-edit-span-panic.toml");
-    let err = Config::from_toml(text, Path::new("identity.toml")).unwrap_err();
+    let err = Config::from_toml(text, Path::new("identity.toml"), now()).unwrap_err();
     assert_eq!(err.problems()[0].line, Some(1));
 }

@@ -69,14 +69,14 @@ async fn the_jwks_publishes_only_public_ec_keys_named_by_their_thumbprint() {
     assert_eq!(key["alg"], "ES256");
     // RFC 7638: SHA-256 over the canonical JSON of crv, kty, x, y.
     use base64::Engine;
-    use sha2::Digest;
     let canonical = format!(
         r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
         key["x"].as_str().unwrap(),
         key["y"].as_str().unwrap()
     );
-    let thumbprint =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical));
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()),
+    );
     assert_eq!(key["kid"], thumbprint);
 }
 

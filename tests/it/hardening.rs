@@ -274,7 +274,7 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
         "[throttle]\nclient_failures = 3\nwindow = \"1m\"\n{}",
         quickstart_toml()
     );
-    let server = TestServer::spawn(&toml).await;
+    let server = TestServer::spawn(&crate::support::managed(&toml)).await;
     let cc = "grant_type=client_credentials";
     // That first use ran Argon2 and counted; two more attempts are left.
     assert_eq!(server.basic_status("client", "secret").await, 200);
@@ -296,7 +296,7 @@ async fn failed_authentication_is_throttled_but_verified_clients_are_not() {
     }
     assert_eq!(server.basic_status("nobody", "x").await, 429);
     // Both refusals are counted as throttled authentications.
-    let metrics = crate::support::scrape(&server.http, server.addr).await;
+    let metrics = crate::support::scrape(&server.http, server.management.unwrap()).await;
     for series in [
         "tollgate_client_auth_failures_total{reason=\"throttled\"} 2",
         "tollgate_client_auth_failures_total{reason=\"wrong_secret\"} 2",

@@ -11,7 +11,7 @@ use crate::support::{basic, jwt_parts, quickstart_toml, start_logged, wait_for};
 async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("identity.toml");
-    std::fs::write(&config, quickstart_toml()).unwrap();
+    std::fs::write(&config, crate::support::managed(&quickstart_toml())).unwrap();
     let mut server = start_logged(&config, "info", &["--log-format", "json"]);
     let http = reqwest::Client::new();
     let url = format!("http://{}/connect/token", server.addr);
@@ -72,7 +72,7 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
         .await
         .unwrap();
 
-    let metrics = crate::support::scrape(&http, &server.addr).await;
+    let metrics = crate::support::scrape(&http, server.management.as_ref().unwrap()).await;
     for reason in ["wrong_secret", "unknown_client"] {
         assert!(
             metrics.contains(&format!(
@@ -132,8 +132,9 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
     );
     assert_eq!(
         fields(&audit[4]),
-        ("refused".into(), "-".into(), "invalid_request".into())
+        ("refused".into(), "-".into(), "wrong_content_type".into())
     );
+    assert_eq!(audit[4]["error"], "invalid_request");
     let log = server.log.lock().unwrap().clone();
     assert!(!log.contains("wrong\""), "no secret in the log");
 }

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on 127.0.0.1:0, real HTTP.
 
+mod architecture;
 mod cli;
 mod config_file;
 mod discovery;

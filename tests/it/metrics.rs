@@ -2,16 +2,27 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{TestServer, basic, quickstart_toml};
+use crate::support::{TestServer, basic, managed, quickstart_toml};
 
+/// The management listener's metrics, as Prometheus asks for them.
 async fn metrics(server: &TestServer) -> String {
     let r = server
         .http
-        .get(server.url("/metrics"))
+        .get(format!("http://{}/metrics", server.management.unwrap()))
+        .header(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
     r.text().await.unwrap()
 }
 
@@ -27,7 +38,7 @@ fn value(text: &str, series: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
-    let server = TestServer::spawn(&quickstart_toml()).await;
+    let server = TestServer::spawn(&managed(&quickstart_toml())).await;
     let before = metrics(&server).await;
     assert!(before.ends_with("# EOF\n"));
     assert_eq!(value(&before, "tollgate_config_generation"), 1.0);
@@ -53,7 +64,7 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     assert_eq!(
         value(
             &after,
-            r#"tollgate_tokens_issued_total{client_id="client",scope="api1"}"#
+            r#"tollgate_tokens_issued_total{client_id="client"}"#
         ),
         3.0
     );
@@ -133,7 +144,7 @@ async fn metrics_count_down_to_the_next_key_rotation() {
         "[keys]\nrotate_every = \"1h\"\nannounce = \"10m\"\nretain = \"2h\"\n{}",
         quickstart_toml()
     );
-    let server = TestServer::spawn(&toml).await;
+    let server = TestServer::spawn(&managed(&toml)).await;
     let first = metrics(&server).await;
     assert_eq!(value(&first, "tollgate_signing_keys_published"), 1.0);
     let left = value(&first, "tollgate_signing_key_rotation_seconds");

@@ -17,7 +17,7 @@ pub fn hash(secret: &str) -> String {
     if let Some(h) = cache.lock().unwrap().get(secret) {
         return h.clone();
     }
-    let h = tollgate::oauth::client_auth::hash_secret(secret).unwrap();
+    let h = tollgate::oauth::hash_secret(secret).unwrap();
     cache.lock().unwrap().insert(secret.to_owned(), h.clone());
     h
 }
@@ -40,8 +40,23 @@ hash = "{}"
     )
 }
 
+/// `toml` with a management listener on an ephemeral port (full metrics
+/// and health there).
+pub fn managed(toml: &str) -> String {
+    let line = "management_listen = \"127.0.0.1:0\"\n";
+    match toml.find("[server]\n") {
+        Some(i) => {
+            let at = i + "[server]\n".len();
+            format!("{}{line}{}", &toml[..at], &toml[at..])
+        }
+        None => format!("[server]\n{line}{toml}"),
+    }
+}
+
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
+    /// The management listener, when the file has one.
+    pub management: Option<std::net::SocketAddr>,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -78,12 +93,14 @@ impl TestServer {
             .expect("server starts");
         let server = tune(server);
         let addr = server.local_addr();
+        let management = server.management_addr();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async {
             let _ = rx.await;
         }));
         TestServer {
             addr,
+            management,
             dir,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
@@ -314,6 +331,8 @@ pub async fn verify_at(
 pub struct Logged {
     pub child: std::process::Child,
     pub addr: String,
+    /// The management listener's `host:port`, when the file has one.
+    pub management: Option<String>,
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
@@ -355,7 +374,23 @@ pub fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&str]) -
                 .to_owned()
         })
     });
-    Logged { child, addr, log }
+    let management = log
+        .lock()
+        .unwrap()
+        .split("management listener (metrics, health) on http://")
+        .nth(1)
+        .map(|rest| {
+            rest.split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
+    Logged {
+        child,
+        addr,
+        management,
+        log,
+    }
 }
 
 impl Drop for Logged {
@@ -377,15 +412,17 @@ pub async fn scrape(http: &reqwest::Client, addr: impl std::fmt::Display) -> Str
     r.text().await.unwrap()
 }
 
+/// The wall clock, for tests that run against it.
+pub fn now() -> time::OffsetDateTime {
+    tollgate::clock::system().now()
+}
+
 /// Whole seconds from now, as an RFC 3339 / TOML date-time.
 pub fn at(from_now: i64) -> String {
     use time::format_description::well_known::Rfc3339;
-    (time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
+    (now().replace_nanosecond(0).unwrap() + time::Duration::seconds(from_now))
+        .format(&Rfc3339)
         .unwrap()
-        + time::Duration::seconds(from_now))
-    .format(&Rfc3339)
-    .unwrap()
 }
 
 /// Writes a new private key of `alg` to `dir/name` (0600) and returns its kid.

@@ -115,8 +115,12 @@ fn broken_tls_files_are_problems_at_their_lines() {
         "[server.tls]\ncert = \"tls.crt\"\nkey = \"tls.key\"\n{}",
         quickstart_toml()
     );
-    let err =
-        tollgate::config::Config::from_toml(&text, &dir.path().join("identity.toml")).unwrap_err();
+    let err = tollgate::config::Config::from_toml(
+        &text,
+        &dir.path().join("identity.toml"),
+        crate::support::now(),
+    )
+    .unwrap_err();
     let problems: Vec<_> = err
         .problems()
         .iter()

@@ -1,22 +1,11 @@
-//! RFC 9068 access tokens: the claims of a grant, signed. Time is passed in.
-
-use std::sync::Arc;
+//! RFC 9068 access tokens: the claims of a grant, serialized for signing.
+//! Time is passed in.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::Serialize;
 
-use crate::keys::{KeyError, SigningKey};
-use crate::oauth::Grant;
-
-/// An issued token and what the token response says about it.
-#[derive(Debug, Clone)]
-pub struct IssuedToken {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub scope: String,
-    pub jti: String,
-}
+use super::grant::Grant;
 
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -73,34 +62,16 @@ thread_local! {
     };
 }
 
-/// Mints the access token for `grant`, signed with `key` together with the
-/// tokens of concurrent requests ([`crate::keys::batch`]). `now` is Unix
-/// seconds.
-pub async fn mint(
-    grant: &Grant,
-    issuer: &str,
-    key: Arc<SigningKey>,
-    now: i64,
-) -> Result<IssuedToken, KeyError> {
-    let unsigned = claims(grant, issuer, now)?;
-    Ok(IssuedToken {
-        access_token: crate::keys::batch::sign_jwt(key, unsigned.claims_json).await?,
-        expires_in: unsigned.expires_in,
-        scope: unsigned.scope,
-        jti: unsigned.jti,
-    })
-}
-
 /// A token's claims, serialized, and what the response says about them.
-struct Unsigned {
-    claims_json: Vec<u8>,
-    expires_in: u64,
-    scope: String,
-    jti: String,
+pub struct Unsigned {
+    pub claims_json: Vec<u8>,
+    pub expires_in: u64,
+    pub scope: String,
+    pub jti: String,
 }
 
 /// The claims of the access token for `grant`. `now` is Unix seconds.
-fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, KeyError> {
+pub fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, serde_json::Error> {
     let client = &grant.client;
     let lifetime = client.access_token_lifetime.as_secs();
     let scope = grant.scopes.to_string();
@@ -128,7 +99,7 @@ fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, KeyError> {
         jti: &jti,
         extra: &client.claims,
     };
-    let claims_json = serde_json::to_vec(&claims).map_err(|e| KeyError::Unusable(e.to_string()))?;
+    let claims_json = serde_json::to_vec(&claims)?;
     Ok(Unsigned {
         claims_json,
         expires_in: lifetime,

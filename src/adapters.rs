@@ -1,0 +1,42 @@
+//! How the protocol core's requests are carried out: slow work on the
+//! blocking pool, at most one Argon2 run per core; signatures by the key
+//! the ring says is active, batched with concurrent requests' tokens.
+
+use time::OffsetDateTime;
+
+use crate::oauth::{PortError, Ports};
+use crate::state::AppState;
+
+impl Ports for AppState {
+    async fn slow<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PortError> {
+        let _permit = self.argon2_permits.acquire().await.map_err(|e| {
+            tracing::error!(error = %e, "argon2 semaphore closed");
+            PortError::Failed
+        })?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| {
+            tracing::error!(error = %e, "blocking task failed");
+            PortError::Failed
+        })
+    }
+
+    async fn sign(&self, claims_json: Vec<u8>, now: OffsetDateTime) -> Result<String, PortError> {
+        let key = {
+            let keys = self.keys();
+            let Some(key) = keys.active(now) else {
+                tracing::error!("no signing key is active; see [keys] in the config file");
+                return Err(PortError::NoActiveKey);
+            };
+            // The ring is not held while the token waits for its signature.
+            key.clone()
+        };
+        crate::keys::batch::sign_jwt(key, claims_json)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing failed");
+                PortError::Failed
+            })
+    }
+}

@@ -1,0 +1,62 @@
+//! `tollgate keys generate`: a new private signing key, never overwriting,
+//! and the `[[keys.signing]]` entry to paste.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use time::format_description::well_known::Rfc3339;
+
+use crate::keys::{Algorithm, SigningKey, store};
+
+pub fn generate_key(out: &Path, algorithm: Algorithm, activate_at: Option<&str>) -> ExitCode {
+    let now = crate::clock::system()
+        .now()
+        .replace_nanosecond(0)
+        .expect("0 is a nanosecond");
+    let activate_at = match activate_at {
+        None => now + time::Duration::days(1),
+        Some("now") => now,
+        Some(text) => match time::OffsetDateTime::parse(text, &Rfc3339) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!(
+                    "error: --activate-at {text:?} is not `now` or an RFC 3339 date-time like 2027-01-01T00:00:00Z"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let (key, pem) = match SigningKey::generate(algorithm) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(e) = store::ensure_private_dir(parent)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = store::write_new(out, pem.as_bytes()) {
+        let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "it exists already; keys are never overwritten".to_owned()
+        } else {
+            e.to_string()
+        };
+        eprintln!("error: {}: {why}", out.display());
+        return ExitCode::FAILURE;
+    }
+    let stamp = activate_at.format(&Rfc3339).unwrap_or_default();
+    println!(
+        "# kid {} ({algorithm}), written to {} (mode 0600)",
+        key.kid(),
+        out.display()
+    );
+    println!("# Published from the moment it is listed; signs from activate_at.");
+    println!("[[keys.signing]]");
+    println!("file = {:?}", out.display().to_string());
+    println!("activate_at = {stamp}");
+    ExitCode::SUCCESS
+}

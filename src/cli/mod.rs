@@ -1,0 +1,19 @@
+//! The commands other than `serve`: what they print and their exit codes.
+//! `src/main.rs` parses the command line and calls these.
+
+mod check;
+mod healthcheck;
+mod keys;
+mod secrets;
+mod serve;
+
+pub use check::{Format, check};
+pub use healthcheck::healthcheck;
+pub use keys::generate_key;
+pub use secrets::{generate_secret, hash};
+pub use serve::{LogFormat, serve};
+
+/// `1 warning`, `2 warnings`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}

@@ -1,0 +1,211 @@
+//! Raw config → [`Config`]: every cross-field rule lives here, once, and
+//! every broken rule becomes a [`Problem`] with its line. Does no Argon2
+//! work (hashes are only parsed), so even a huge file validates fast.
+
+mod registry;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use super::problems::{Problem, Problems};
+use super::raw::RawConfig;
+use super::sources::{self, DocumentError, Overrides};
+use super::{Config, DEFAULT_LISTEN, duration, locate, shape};
+use crate::oauth::ThrottleSettings;
+
+pub use registry::REGISTERED_CLAIMS;
+
+/// The outcome of validating a file: the configuration if there is no
+/// error, every error, and warnings.
+pub struct Report {
+    pub config: Option<Config>,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+impl Report {
+    fn failed(errors: Vec<Problem>) -> Self {
+        Self {
+            config: None,
+            errors,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A problem of the whole text, at a byte offset (or nowhere).
+fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
+    let pos = offset.map(|o| locate::position(text, o));
+    Problem {
+        key_path: String::new(),
+        line: pos.map(|p| p.line),
+        column: pos.map(|p| p.column),
+        message,
+        hint: None,
+    }
+}
+
+/// Validates `text` (a file in folder `base`): syntax, then shape against
+/// the schema, then meaning. `now` dates the warnings about expiring
+/// secrets and the key schedule.
+pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime) -> Report {
+    let document = match sources::document(text, overrides) {
+        Ok(d) => d,
+        // Only a position is needed: no document index for a text that
+        // does not parse.
+        Err(DocumentError::Toml(e)) => {
+            let at = e.span().map(|s| s.start);
+            return Report::failed(vec![whole(text, at, e.message().trim().to_owned())]);
+        }
+        Err(DocumentError::Env(e)) => {
+            return Report::failed(vec![whole(
+                text,
+                None,
+                format!("environment overrides: {e}"),
+            )]);
+        }
+    };
+    let mut problems = Problems::new(text, &document.from_env);
+    for p in shape::check(&document.value) {
+        problems.add_hinted(p.key_path, p.message, p.hint.as_deref());
+    }
+    if problems.len() > 0 {
+        return Report::failed(problems.list);
+    }
+    let raw: RawConfig = match serde_json::from_value(document.value) {
+        Ok(raw) => raw,
+        // The schema is generated from these types, so this is a bug in
+        // the schema generation; still say what is wrong.
+        Err(e) => {
+            problems.add("", e.to_string());
+            return Report::failed(problems.list);
+        }
+    };
+    let config = build(&raw, base, now, &mut problems);
+    if problems.len() > 0 {
+        return Report::failed(problems.list);
+    }
+    warn(&config, &raw, now, &mut problems);
+    Report {
+        config: Some(config),
+        errors: Vec::new(),
+        warnings: problems.list,
+    }
+}
+
+fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Problems<'_>) -> Config {
+    let issuer = raw.issuer.as_deref().and_then(|i| match check_issuer(i) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            problems.add("issuer", e);
+            None
+        }
+    });
+    let listen = address(raw.server.listen.as_deref(), "server.listen", problems)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
+    let management_listen = address(
+        raw.server.management_listen.as_deref(),
+        "server.management_listen",
+        problems,
+    );
+    if management_listen.is_some_and(|m| {
+        m.port() != 0
+            && m.port() == listen.port()
+            && (m.ip() == listen.ip() || m.ip().is_unspecified() || listen.ip().is_unspecified())
+    }) {
+        problems.add(
+            "server.management_listen",
+            "the management listener must not share the address of server.listen",
+        );
+    }
+    let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
+    let keys = super::keys::build(&raw.keys, base, now, problems);
+    let registry = registry::build(raw, problems);
+    let defaults = ThrottleSettings::default();
+    let throttle = ThrottleSettings {
+        client_failures: raw
+            .throttle
+            .client_failures
+            .unwrap_or(defaults.client_failures),
+        address_failures: raw
+            .throttle
+            .address_failures
+            .unwrap_or(defaults.address_failures),
+        window: match &raw.throttle.window {
+            None => defaults.window,
+            Some(d) => duration::parse(d).unwrap_or_else(|e| {
+                problems.add("throttle.window", e);
+                defaults.window
+            }),
+        },
+    };
+    Config {
+        issuer,
+        listen,
+        management_listen,
+        tls,
+        keys,
+        registry: std::sync::Arc::new(registry),
+        throttle,
+    }
+}
+
+/// An `IP:PORT` setting; `None` when absent or wrong (a problem then).
+fn address(value: Option<&str>, path: &str, problems: &mut Problems<'_>) -> Option<SocketAddr> {
+    let value = value?;
+    match value.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            problems.add(
+                path,
+                format!("{value:?} is not an IP:PORT address, e.g. \"0.0.0.0:5001\""),
+            );
+            None
+        }
+    }
+}
+
+fn check_issuer(issuer: &str) -> Result<String, String> {
+    let url = url::Url::parse(issuer).map_err(|e| format!("{issuer:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the issuer must be an http or https URL".into());
+    }
+    // RFC 8414 §2: "a URL that uses the https scheme and has no query or
+    // fragment components".
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the issuer may not have a query or fragment".into());
+    }
+    Ok(issuer.trim_end_matches('/').to_owned())
+}
+
+fn warn(config: &Config, raw: &RawConfig, now: OffsetDateTime, problems: &mut Problems<'_>) {
+    super::keys::warn(config, now, problems);
+    if config.issuer.is_none() {
+        problems.add_hinted(
+            "issuer",
+            "no issuer is set; tokens will name the listen address as their issuer",
+            Some("set issuer = \"https://your.host\" to the URL clients and APIs use"),
+        );
+    }
+    let http_issuer = config
+        .issuer
+        .as_deref()
+        .is_some_and(|i| i.starts_with("http://"));
+    if http_issuer && !config.listen.ip().is_loopback() && config.tls.is_none() {
+        problems.add_hinted(
+            "issuer",
+            "the issuer is http:// but the server listens beyond loopback",
+            Some("serve tokens over https (a TLS-terminating proxy or ingress) and set an https issuer"),
+        );
+    }
+    if config.tls.is_some() && http_issuer {
+        problems.add_hinted(
+            "issuer",
+            "the server serves https ([server.tls]) but the issuer is http://",
+            Some("set issuer = \"https://...\""),
+        );
+    }
+    registry::warn(config, raw, now, problems);
+}

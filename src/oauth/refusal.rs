@@ -1,0 +1,174 @@
+//! A refused request: the error the client sees and the precise reason the
+//! operator sees (audit log, metrics). One type, so the reason can never
+//! drift from the response, and the response is built in one place (the
+//! HTTP adapter) from it.
+
+use super::error::{Challenge, ErrorCode, OAuthError};
+
+/// Why a request was refused, precisely. Bounded: each is a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // The request itself.
+    WrongContentType,
+    BodyTooLarge,
+    BodySlow,
+    BodyUnreadable,
+    MissingParameter,
+    RepeatedParameter,
+    /// Two ways of authenticating at once (RFC 6749 §2.3).
+    SeveralAuthMethods,
+    /// `client_id` in the body names another client than the credentials.
+    ClientIdMismatch,
+    UnsupportedAssertionType,
+
+    // Client authentication: the client sees `invalid_client` for each.
+    NoCredentials,
+    MalformedCredentials,
+    /// A client id longer than any registered one can be.
+    ClientIdTooLong,
+    UnknownClient,
+    WrongSecret,
+    /// Every secret of the client has expired (or it has none).
+    NoValidSecret,
+    DisabledClient,
+    Throttled,
+    /// The client has no keys for `private_key_jwt`.
+    NoClientKeys,
+    /// The client's or the issuer's keys could not be fetched.
+    KeysUnreachable,
+    MalformedAssertion,
+    UnknownKey,
+    BadSignature,
+    AlgorithmNotAllowed,
+    AssertionExpired,
+    AssertionNotYetValid,
+    AssertionLifetimeTooLong,
+    WrongAudience,
+    WrongIssuer,
+    MissingClaim,
+    AssertionReplayed,
+    NoMatchingClient,
+    AmbiguousClient,
+    ReplayStoreUnavailable,
+
+    // The grant.
+    UnsupportedGrantType,
+    UnauthorizedClient,
+    InvalidScope,
+    InvalidTarget,
+    InvalidDpopProof,
+    DpopRequired,
+    DpopReplayed,
+
+    // The server.
+    NoActiveKey,
+    SigningFailed,
+    Internal,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WrongContentType => "wrong_content_type",
+            Self::BodyTooLarge => "body_too_large",
+            Self::BodySlow => "body_too_slow",
+            Self::BodyUnreadable => "body_unreadable",
+            Self::MissingParameter => "missing_parameter",
+            Self::RepeatedParameter => "repeated_parameter",
+            Self::SeveralAuthMethods => "several_auth_methods",
+            Self::ClientIdMismatch => "client_id_mismatch",
+            Self::UnsupportedAssertionType => "unsupported_assertion_type",
+            Self::NoCredentials => "no_credentials",
+            Self::MalformedCredentials => "malformed_credentials",
+            Self::ClientIdTooLong => "client_id_too_long",
+            Self::UnknownClient => "unknown_client",
+            Self::WrongSecret => "wrong_secret",
+            Self::NoValidSecret => "no_valid_secret",
+            Self::DisabledClient => "disabled_client",
+            Self::Throttled => "throttled",
+            Self::NoClientKeys => "no_client_keys",
+            Self::KeysUnreachable => "keys_unreachable",
+            Self::MalformedAssertion => "malformed_assertion",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::AssertionExpired => "expired",
+            Self::AssertionNotYetValid => "not_yet_valid",
+            Self::AssertionLifetimeTooLong => "lifetime_too_long",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::MissingClaim => "missing_claim",
+            Self::AssertionReplayed => "replayed",
+            Self::NoMatchingClient => "no_matching_client",
+            Self::AmbiguousClient => "ambiguous_client",
+            Self::ReplayStoreUnavailable => "replay_store_unavailable",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::DpopRequired => "dpop_required",
+            Self::DpopReplayed => "dpop_replayed",
+            Self::NoActiveKey => "no_active_key",
+            Self::SigningFailed => "signing_failed",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// A refused request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub error: OAuthError,
+    pub reason: Reason,
+}
+
+impl Refusal {
+    pub fn new(error: OAuthError, reason: Reason) -> Self {
+        Self { error, reason }
+    }
+
+    pub fn invalid_request(
+        reason: Reason,
+        description: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
+        Self::new(
+            OAuthError::new(ErrorCode::InvalidRequest, description),
+            reason,
+        )
+    }
+
+    /// A failed client authentication: the one `invalid_client` body.
+    pub fn client(reason: Reason, challenge: Challenge) -> Self {
+        Self::new(OAuthError::invalid_client(challenge), reason)
+    }
+
+    pub fn server_error(reason: Reason) -> Self {
+        Self::new(OAuthError::server_error(), reason)
+    }
+
+    /// Whether this is a failed client authentication (`invalid_client`,
+    /// or throttled before Argon2 ran): counted by reason, and answered
+    /// only after the same time as every other failure.
+    pub fn is_authentication_failure(&self) -> bool {
+        self.error.code == ErrorCode::InvalidClient || self.reason == Reason::Throttled
+    }
+}
+
+impl From<OAuthError> for Refusal {
+    /// An error whose code says it all (`invalid_scope`, ...).
+    fn from(error: OAuthError) -> Self {
+        let reason = match error.code {
+            ErrorCode::InvalidRequest => Reason::MissingParameter,
+            ErrorCode::InvalidClient => Reason::MalformedCredentials,
+            ErrorCode::UnauthorizedClient => Reason::UnauthorizedClient,
+            ErrorCode::UnsupportedGrantType => Reason::UnsupportedGrantType,
+            ErrorCode::InvalidScope => Reason::InvalidScope,
+            ErrorCode::InvalidTarget => Reason::InvalidTarget,
+            ErrorCode::InvalidDpopProof => Reason::InvalidDpopProof,
+            ErrorCode::ServerError => Reason::Internal,
+            ErrorCode::TemporarilyUnavailable => Reason::Throttled,
+        };
+        Self { error, reason }
+    }
+}

@@ -1,0 +1,102 @@
+//! The registry: what the protocol core knows of the world — clients, API
+//! scopes and API resources. Built by the config module from a validated
+//! file; immutable (a reload builds a new one).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::client::{Client, Secrets};
+use super::scope::{ScopeSet, ScopeToken};
+
+/// A scope an API can require.
+#[derive(Debug, Clone)]
+pub struct ApiScope {
+    pub name: ScopeToken,
+    /// For people: shown in the docs page's scope list.
+    pub display_name: Option<String>,
+}
+
+/// An API: an audience that groups scopes. With secrets it may call the
+/// introspection endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct ApiResource {
+    pub name: String,
+    pub scopes: Vec<ScopeToken>,
+    pub secrets: Secrets,
+}
+
+/// Clients, scopes and resources, indexed.
+#[derive(Debug, Default)]
+pub struct Registry {
+    clients: HashMap<String, Arc<Client>>,
+    scopes: Vec<ApiScope>,
+    scopes_supported: ScopeSet,
+    resources: Vec<Arc<ApiResource>>,
+    resources_by_name: HashMap<String, Arc<ApiResource>>,
+    failure_work: f64,
+}
+
+impl Registry {
+    /// Indexes what the config module validated: ids and names are unique,
+    /// every scope a client or resource names is declared.
+    pub fn new(scopes: Vec<ApiScope>, resources: Vec<ApiResource>, clients: Vec<Client>) -> Self {
+        let scopes_supported = scopes.iter().map(|s| s.name.clone()).collect();
+        let resources: Vec<Arc<ApiResource>> = resources.into_iter().map(Arc::new).collect();
+        let resources_by_name = resources
+            .iter()
+            .map(|r| (r.name.clone(), r.clone()))
+            .collect();
+        // The dearest failed verification: every failure is made to take as
+        // long, so timing does not tell which id exists or how many secrets
+        // it has. An unknown id costs one default verification.
+        let failure_work = clients
+            .iter()
+            .map(|c| c.secrets.work())
+            .chain(resources.iter().map(|r| r.secrets.work()))
+            .fold(1.0, f64::max);
+        let clients = clients
+            .into_iter()
+            .map(|c| (c.id.as_str().to_owned(), Arc::new(c)))
+            .collect();
+        Self {
+            clients,
+            scopes,
+            scopes_supported,
+            resources,
+            resources_by_name,
+            failure_work,
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Arc<Client>> {
+        self.clients.get(id)
+    }
+
+    /// Every client, in no particular order.
+    pub fn clients(&self) -> impl Iterator<Item = &Arc<Client>> {
+        self.clients.values()
+    }
+
+    pub fn scopes(&self) -> &[ApiScope] {
+        &self.scopes
+    }
+
+    /// Every declared scope, in file order.
+    pub fn scopes_supported(&self) -> &ScopeSet {
+        &self.scopes_supported
+    }
+
+    pub fn resources(&self) -> &[Arc<ApiResource>] {
+        &self.resources
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&Arc<ApiResource>> {
+        self.resources_by_name.get(name)
+    }
+
+    /// The Argon2 work of the dearest failed secret verification, in
+    /// default verifications (at least 1).
+    pub fn failure_work(&self) -> f64 {
+        self.failure_work
+    }
+}

@@ -1,0 +1,128 @@
+//! The token request (RFC 6749 §4.4.2) as one operation: parse, then
+//! authenticate the client, then decide the grant, then make the claims
+//! and have them signed. Checks run in that order, so an unauthenticated
+//! caller learns nothing past "authentication failed" (an unknown
+//! `grant_type`, say, is judged only after it).
+
+use std::sync::Arc;
+
+use super::access_token;
+use super::auth::{self, AuthMethod, Credential};
+use super::client::Client;
+use super::grant;
+use super::params::Params;
+use super::ports::{Context, PortError, Ports};
+use super::refusal::{Reason, Refusal};
+
+/// The parameters a token request may carry; others are ignored.
+const PARAMETERS: [&str; 4] = ["grant_type", "scope", "client_id", "client_secret"];
+
+/// An issued access token and what the response says about it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub scope: String,
+    pub jti: String,
+    pub client: Arc<Client>,
+    pub method: AuthMethod,
+}
+
+/// A refused token request, and the client id it claimed (for the audit
+/// trail), if it got as far as naming one.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub refusal: Refusal,
+    pub claimed_id: Option<String>,
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        Self {
+            refusal,
+            claimed_id: None,
+        }
+    }
+}
+
+/// What the HTTP adapter hands over: the form body and the headers that
+/// matter.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub body: &'a [u8],
+    pub authorization: Option<&'a [u8]>,
+}
+
+/// A token request read, not yet judged: what it asks for and the
+/// credentials of the one authentication method it uses.
+#[derive(Debug)]
+pub struct Parsed {
+    /// As sent: an unknown grant type is judged after authentication.
+    pub grant_type: String,
+    pub params: Params,
+    pub credential: Credential,
+}
+
+/// Reads a token request: parameters, then credentials.
+pub fn parse(request: Request<'_>) -> Result<Parsed, Refusal> {
+    let mut params = Params::parse(request.body, &PARAMETERS, &[])?;
+    let grant_type = params.take("grant_type").ok_or_else(|| {
+        Refusal::invalid_request(Reason::MissingParameter, "grant_type is missing")
+    })?;
+    let credential = auth::extract(&params, request.authorization)?;
+    Ok(Parsed {
+        grant_type,
+        params,
+        credential,
+    })
+}
+
+/// Runs a token request.
+pub async fn token<P: Ports>(
+    cx: &Context<'_>,
+    ports: &P,
+    request: Request<'_>,
+) -> Result<Issued, Refused> {
+    let Parsed {
+        grant_type,
+        params,
+        credential,
+    } = parse(request)?;
+    let claimed = |refusal: Refusal, id: Option<&str>| Refused {
+        refusal,
+        claimed_id: id.map(str::to_owned),
+    };
+    let claimed_id = credential.claimed_id().map(str::to_owned);
+    let authenticated = match credential.authenticate(cx, ports).await {
+        Ok(a) => a,
+        Err(refusal) => return Err(claimed(refusal, claimed_id.as_deref())),
+    };
+    let id = Some(authenticated.client.id.as_str());
+    let grant = grant::client_credentials(
+        cx.registry,
+        authenticated.client.clone(),
+        &grant_type,
+        params.get("scope"),
+    )
+    .map_err(|e| claimed(e.into(), id))?;
+    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp())
+        .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
+    let access_token = ports
+        .sign(unsigned.claims_json, cx.now)
+        .await
+        .map_err(|e| {
+            let reason = match e {
+                PortError::NoActiveKey => Reason::NoActiveKey,
+                PortError::Failed => Reason::SigningFailed,
+            };
+            claimed(Refusal::server_error(reason), id)
+        })?;
+    Ok(Issued {
+        access_token,
+        expires_in: unsigned.expires_in,
+        scope: unsigned.scope,
+        jti: unsigned.jti,
+        client: authenticated.client,
+        method: authenticated.method,
+    })
+}

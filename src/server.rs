@@ -1,0 +1,342 @@
+//! The server as a program: load and validate the file, bind, then serve
+//! the public and (if configured) the management listener, with the reload
+//! watcher, SIGHUP, key maintenance and TLS renewal beside them, until the
+//! shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{AcceptorExt, TcpAcceptor};
+
+use crate::clock::SharedClock;
+use crate::config::reload::{Reload, Sink};
+use crate::config::{self, KeyMode, KeysConfig};
+use crate::endpoints::{self, PublicMetrics};
+use crate::keys;
+use crate::serve;
+use crate::state::AppState;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// A connection waiting this long for a request's head (idle between
+/// requests, or its head trickled in) is closed, so stalled or half-open
+/// connections do not pile up.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the shutdown signal, connections keep being served this long
+/// (new ones are refused): a request a client already sent on a kept-alive
+/// connection is answered, not dropped with the connection.
+const DRAIN: Duration = Duration::from_millis(500);
+/// The longest the rotation task sleeps: it also notices a key folder
+/// changed by hand, and a clock that jumped.
+const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How to start a server.
+pub struct Builder {
+    config_path: PathBuf,
+    listen: Option<String>,
+    clock: SharedClock,
+}
+
+impl Builder {
+    /// Listen here instead of the file's `server.listen`.
+    pub fn listen(mut self, listen: &str) -> Self {
+        self.listen = Some(listen.to_owned());
+        self
+    }
+
+    /// Run on this clock instead of the wall clock (tests pin it).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Loads and validates the file, loads or generates the signing keys,
+    /// and binds the listeners.
+    pub async fn bind(self) -> anyhow::Result<Server> {
+        let Builder {
+            config_path,
+            listen,
+            clock,
+        } = self;
+        let now = clock.now();
+        let text = config::read(&config_path)?;
+        let report = config::check(&text, &config_path, config::Overrides::Environment, now);
+        for w in &report.warnings {
+            tracing::warn!("{}", w.render(&config_path, Some("warning")));
+        }
+        let config = report.config.ok_or_else(|| config::ConfigError::Invalid {
+            file: config_path.clone(),
+            problems: report.errors,
+        })?;
+        let sha256 = crate::digest::sha256_hex(text.as_bytes());
+        let ring = match &config.keys.mode {
+            KeyMode::Declared { ring, .. } => ring.clone(),
+            KeyMode::Automatic { dir, rotation } => {
+                let (dir, rotation) = (dir.clone(), *rotation);
+                let (ring, _) = tokio::task::spawn_blocking(move || {
+                    keys::auto::maintain(&dir, &rotation, now, None)
+                })
+                .await??;
+                Arc::new(ring)
+            }
+        };
+        for entry in ring.entries() {
+            tracing::info!(kid = entry.key.kid(), alg = %entry.key.algorithm(), activate_at = %keys::rfc3339(entry.activate_at), "signing key loaded");
+        }
+
+        let listener = match &listen {
+            Some(listen) => tokio::net::TcpListener::bind(listen).await,
+            None => tokio::net::TcpListener::bind(config.listen).await,
+        }
+        .with_context(|| {
+            format!(
+                "cannot listen on {}",
+                listen.clone().unwrap_or_else(|| config.listen.to_string())
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        let management = match config.management_listen {
+            Some(at) => {
+                let l = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (server.management_listen)"))?;
+                let a = l.local_addr()?;
+                Some((l, a))
+            }
+            None => None,
+        };
+        let host = if addr.ip().is_unspecified() {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let default_issuer = format!("{scheme}://{host}");
+        if config.issuer.is_none() {
+            tracing::warn!(issuer = %default_issuer, "no issuer set in the config file; using the listen address");
+        }
+        // One Argon2 run now, not on the first request (which would be a
+        // timing tell).
+        tokio::task::spawn_blocking(crate::oauth::warm_up).await?;
+        let keys_config = config.keys.clone();
+        let state = Arc::new(AppState::new(
+            config,
+            sha256.clone(),
+            ring,
+            default_issuer,
+            clock.clone(),
+        ));
+        crate::memory::release_freed();
+        Ok(Server {
+            reload: Arc::new(Reload::new(
+                config_path,
+                sha256,
+                keys_config,
+                clock,
+                state.clone() as Arc<dyn Sink>,
+            )),
+            state,
+            listener,
+            management,
+            addr,
+            limits: serve::Limits {
+                head: HEAD_TIMEOUT,
+                shutdown_grace: SHUTDOWN_GRACE,
+                drain: DRAIN,
+            },
+        })
+    }
+}
+
+/// A bound, ready server.
+pub struct Server {
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    management: Option<(tokio::net::TcpListener, SocketAddr)>,
+    addr: SocketAddr,
+    reload: Arc<Reload>,
+    limits: serve::Limits,
+}
+
+impl Server {
+    /// How to start a server on `config_path`.
+    pub fn builder(config_path: &Path) -> Builder {
+        Builder {
+            config_path: config_path.to_owned(),
+            listen: None,
+            clock: crate::clock::system(),
+        }
+    }
+
+    /// Loads and validates `config_path`, loads or generates the signing
+    /// key, and binds `listen` (or the file's `server.listen`).
+    pub async fn bind(config_path: &Path, listen: Option<&str>) -> anyhow::Result<Server> {
+        let mut builder = Self::builder(config_path);
+        if let Some(listen) = listen {
+            builder = builder.listen(listen);
+        }
+        builder.bind().await
+    }
+
+    /// Sets how long a connection may wait for a request's head (30 s by
+    /// default): idle between requests, or its head trickled in.
+    pub fn head_timeout(mut self, limit: Duration) -> Self {
+        self.limits.head = limit;
+        self
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The management listener's address, if `server.management_listen`
+    /// is set.
+    pub fn management_addr(&self) -> Option<SocketAddr> {
+        self.management.as_ref().map(|(_, a)| *a)
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish (up to a grace period).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let config = self.state.config();
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        if let Some((_, at)) = &self.management {
+            tracing::info!("management listener (metrics, health) on http://{at}");
+        }
+        tracing::info!(
+            issuer = %self.state.issuer(&config),
+            "listening on {scheme}://{}", self.addr
+        );
+        let reloader = config::reload::watch(self.reload.clone(), crate::memory::release_freed)
+            .map_err(std::io::Error::other)?;
+        let hangup = tokio::spawn(reload_on_hangup(reloader.trigger()));
+        let rotation = tokio::spawn(maintain_keys(self.state.clone()));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let on_stop = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let management = match self.management {
+            Some((listener, _)) => {
+                let tcp = TcpAcceptor::from_tokio(listener)?;
+                let routes = endpoints::management_routes(self.state.clone());
+                let limits = self.limits;
+                let done = on_stop();
+                Some(tokio::spawn(async move {
+                    serve::serve(tcp, routes, done, limits).await
+                }))
+            }
+            None => None,
+        };
+        let public_metrics = match management {
+            Some(_) => PublicMetrics::Off,
+            None => PublicMetrics::Redacted,
+        };
+        let tcp = TcpAcceptor::from_tokio(self.listener)?;
+        let routes = endpoints::routes(self.state.clone(), public_metrics);
+        let limits = self.limits;
+        let tls_on = config.tls.is_some();
+        // The first configuration must not live as long as the server.
+        drop(config);
+        let stopping = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        // Not boxed: a boxed acceptor's IO goes through dynamic dispatch and
+        // split halves on every read and write (measured ~5 % of tokens/s).
+        let result = match tls_on {
+            false => serve::serve(tcp, routes, stopping, limits).await,
+            true => {
+                let tls = tcp.rustls(crate::tls::configs(self.state.clone()));
+                serve::serve(tls, routes, stopping, limits).await
+            }
+        };
+        if let Some(management) = management {
+            let _ = management.await;
+        }
+        hangup.abort();
+        rotation.abort();
+        drop(reloader);
+        result
+    }
+}
+
+/// SIGHUP: terminals, supervisors and people send it expecting a reload,
+/// not an abrupt exit.
+async fn reload_on_hangup(trigger: config::reload::Trigger) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot handle SIGHUP");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the configuration");
+        trigger.reload();
+    }
+}
+
+/// Automatic keys: creates, rotates and deletes key files on schedule and
+/// puts the folder's ring in force. Declared keys need nothing: their ring
+/// is a function of the file (applied on reload) and the clock.
+async fn maintain_keys(state: Arc<AppState>) {
+    static FAULT: crate::log_limit::LogLimit = crate::log_limit::LogLimit::new(KEY_CHECK_INTERVAL);
+    loop {
+        let config = state.config();
+        let now = state.clock.now();
+        let mut wake = KEY_CHECK_INTERVAL;
+        if let KeysConfig {
+            mode: KeyMode::Automatic { dir, rotation },
+            ..
+        } = &config.keys
+        {
+            let (dir, rotation, in_force) = (dir.clone(), *rotation, state.keys());
+            let maintained = tokio::task::spawn_blocking(move || {
+                keys::auto::maintain(&dir, &rotation, now, Some(&in_force))
+            })
+            .await;
+            match maintained {
+                Ok(Ok((ring, next))) => {
+                    if state.key_fault_now().is_some() {
+                        tracing::info!("the key folder is usable again; key maintenance resumes");
+                    }
+                    state.set_keys(ring);
+                    if let Some(next) = next {
+                        // A little past the instant, so the clock has reached it.
+                        let until = (next - now).unsigned_abs() + Duration::from_millis(20);
+                        wake = wake.min(until);
+                    }
+                }
+                Ok(Err(e)) => {
+                    let first = state.key_fault_now().is_none();
+                    state.key_fault(e.to_string());
+                    if first || FAULT.allow().is_some() {
+                        tracing::error!(error = %e, "signing keys not maintained; the keys in force stay");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "key maintenance task failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wake) => {}
+            _ = state.keys_changed.notified() => {}
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The architecture invariants of `src/lib.rs`'s code map, checked on the
+//! source: what imports poem, what the protocol core may not touch, where
+//! the wall clock is read, and that modules form no cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every source file of the library, by its path under `src/`, with its
+/// code before any `#[cfg(test)]` (tests may use what the code may not).
+fn library() -> BTreeMap<String, String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files
+        .into_iter()
+        .filter(|p| !p.ends_with("tests.rs"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap().to_owned();
+            let name = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+            (name, code)
+        })
+        .collect()
+}
+
+/// The top-level module a file belongs to (`oauth` for `oauth/auth/mod.rs`).
+fn top(file: &str) -> &str {
+    file.split('/').next().unwrap().trim_end_matches(".rs")
+}
+
+fn mentions(code: &str, name: &str) -> bool {
+    code.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .any(|l| l.contains(name))
+}
+
+#[test]
+fn only_the_http_modules_import_poem() {
+    let http = ["endpoints", "serve", "server", "tls"];
+    for (file, code) in library() {
+        if !http.contains(&top(&file)) {
+            assert!(
+                !mentions(&code, "poem::") && !mentions(&code, "poem_openapi"),
+                "{file} imports poem"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_protocol_core_imports_neither_config_nor_io() {
+    for (file, code) in library() {
+        if top(&file) != "oauth" {
+            continue;
+        }
+        for forbidden in [
+            "crate::config",
+            "crate::state",
+            "crate::endpoints",
+            "tokio::",
+            "reqwest",
+            "std::fs",
+            "std::net::TcpStream",
+            "tracing::",
+        ] {
+            assert!(!mentions(&code, forbidden), "{file} uses {forbidden}");
+        }
+    }
+}
+
+#[test]
+fn the_wall_clock_is_read_in_one_place() {
+    for (file, code) in library() {
+        if file != "clock.rs" {
+            assert!(!mentions(&code, "now_utc()"), "{file} reads the wall clock");
+        }
+    }
+}
+
+/// The graph's cycle, if it has one.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|n| n == node) {
+            return Some(path[i..].to_vec());
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn top_level_modules_form_no_cycle() {
+    let files = library();
+    let tops: BTreeSet<String> = files.keys().map(|f| top(f).to_owned()).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, code) in &files {
+        let from = top(file).to_owned();
+        for to in &tops {
+            if *to != from && to != "lib" && mentions(code, &format!("crate::{to}")) {
+                graph.entry(from.clone()).or_default().insert(to.clone());
+            }
+        }
+    }
+    assert_eq!(cycle(&graph), None, "{graph:#?}");
+}
+
+#[test]
+fn the_files_of_a_module_form_no_cycle() {
+    let files = library();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, code) in &files {
+        let Some((folder, name)) = file.rsplit_once('/') else {
+            continue;
+        };
+        let name = name.trim_end_matches(".rs");
+        let (folder, name) = match name {
+            // A folder module's own file speaks for its parent's folder.
+            "mod" => match folder.rsplit_once('/') {
+                Some((parent, own)) => (parent.to_owned(), own.to_owned()),
+                None => continue,
+            },
+            n => (folder.to_owned(), n.to_owned()),
+        };
+        let siblings: BTreeSet<String> = files
+            .keys()
+            .filter_map(|f| {
+                let rest = f.strip_prefix(&format!("{folder}/"))?;
+                let sibling = rest.split('/').next()?.trim_end_matches(".rs");
+                (sibling != "mod" && sibling != name).then(|| sibling.to_owned())
+            })
+            .collect();
+        for sibling in siblings {
+            if mentions(code, &format!("super::{sibling}")) {
+                graph
+                    .entry(format!("{folder}/{name}"))
+                    .or_default()
+                    .insert(format!("{folder}/{sibling}"));
+            }
+        }
+    }
+    assert_eq!(cycle(&graph), None, "{graph:#?}");
+}
+
+#[test]
+fn every_file_has_one_job_of_at_most_about_400_lines_of_logic() {
+    for (file, code) in library() {
+        let lines = code.lines().count();
+        assert!(lines <= 420, "{file}: {lines} lines before its tests");
+        assert!(
+            code.trim_start().starts_with("//!"),
+            "{file} does not open with a //! line saying what it owns"
+        );
+    }
+}

@@ -35,6 +35,13 @@ struct Discovery {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Like any command-line tool: when whatever reads the output goes away
+    // (`client | head`), end quietly instead of panicking in println!.
+    // SAFETY: restores the default disposition of one signal, before any
+    // other thread writes to stdout.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(line) => {

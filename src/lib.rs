@@ -46,6 +46,8 @@
 //!   view), and the state's numbers read at scrape time.
 //! - `cli`: the commands other than `serve` (`check`'s report, secrets,
 //!   keys, the health check).
+//! - `timing`: how long a failed authentication takes, measured, so every
+//!   failure is answered after the same time.
 //! - `digest`, `memory`, `tls`: SHA-256, allocator tuning, certificate
 //!   renewal.
 //! - [`resource`]: for API authors — validates tollgate's tokens through
@@ -72,6 +74,7 @@ pub mod resource;
 mod serve;
 mod server;
 mod state;
+mod timing;
 mod tls;
 
 pub use server::{Builder, Server};

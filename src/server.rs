@@ -134,6 +134,13 @@ impl Builder {
             default_issuer,
             clock.clone(),
         ));
+        let measuring = state.clone();
+        tokio::task::spawn_blocking(move || {
+            measuring
+                .failure_floor
+                .calibrate(&measuring.config().registry)
+        })
+        .await?;
         crate::memory::release_freed();
         Ok(Server {
             reload: Arc::new(Reload::new(

@@ -47,6 +47,8 @@ pub struct AppState {
     /// with wrong secrets then waits in a queue of cheap futures instead of
     /// piling up blocking threads, and cannot slow down the cached path.
     pub argon2_permits: tokio::sync::Semaphore,
+    /// The time every failed authentication takes at least.
+    pub failure_floor: crate::timing::FailureFloor,
     pub metrics: crate::metrics::Metrics,
 }
 
@@ -79,6 +81,7 @@ impl AppState {
             argon2_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
+            failure_floor: Default::default(),
             metrics: crate::metrics::Metrics::default(),
         }
     }
@@ -175,6 +178,9 @@ impl crate::config::reload::Sink for AppState {
         if let crate::config::KeyMode::Declared { ring, .. } = &config.keys.mode {
             self.keys.store(ring.clone());
         }
+        // Reloads run on the blocking pool: measuring new Argon2
+        // parameters here keeps it off the request path.
+        self.failure_floor.calibrate(&config.registry);
         self.metrics.forget_clients(
             current
                 .registry

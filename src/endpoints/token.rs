@@ -32,7 +32,14 @@ impl poem::Endpoint for TokenEndpoint {
         let body = req.take_body();
         let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
         let outcome = match super::form::read(&req, body).await {
-            Ok(form) => run(&self.state, &req, &form, address).await,
+            Ok(form) => {
+                let started = tokio::time::Instant::now();
+                let outcome = run(&self.state, &req, &form, address).await;
+                if let Err(refused) = &outcome {
+                    equal_time(&self.state, &refused.refusal, started).await;
+                }
+                outcome
+            }
             Err(refusal) => Err(refusal.into()),
         };
         Ok(respond(&self.state, outcome, address))
@@ -86,6 +93,15 @@ fn respond(
             refused(state, &refusal, claimed_id.as_deref(), address);
             wire::error_response(&refusal.error)
         }
+    }
+}
+
+/// A failed client authentication is answered no sooner than any other
+/// (see `timing`): its time says nothing about the client.
+pub(super) async fn equal_time(state: &AppState, refusal: &Refusal, started: tokio::time::Instant) {
+    if refusal.error.code == crate::oauth::ErrorCode::InvalidClient {
+        state.failure_floor.saw(started.elapsed());
+        tokio::time::sleep_until(started + state.failure_floor.floor()).await;
     }
 }
 

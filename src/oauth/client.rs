@@ -88,6 +88,11 @@ impl SecretHash {
         &self.0
     }
 
+    /// Its Argon2 parameters.
+    pub fn params(&self) -> argon2::Params {
+        argon2::Params::try_from(&self.0).unwrap_or_default()
+    }
+
     /// What verifying against this hash costs, in verifications with the
     /// default parameters (memory × passes; the argon2 crate runs lanes one
     /// after the other, so parallelism does not make it cheaper).

@@ -22,7 +22,7 @@ mod throttle;
 pub mod token_request;
 
 pub use auth::AuthMethod;
-pub use auth::secret::{hash_secret, warm_up};
+pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
     Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret, SecretHash,
     Secrets,

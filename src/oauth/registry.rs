@@ -99,4 +99,14 @@ impl Registry {
     pub fn failure_work(&self) -> f64 {
         self.failure_work
     }
+
+    /// Every holder's secrets (clients and resources): what a failed
+    /// verification of each runs, for whoever measures how long failures
+    /// take.
+    pub fn secret_holders(&self) -> impl Iterator<Item = &Secrets> {
+        self.clients
+            .values()
+            .map(|c| &c.secrets)
+            .chain(self.resources.iter().map(|r| &r.secrets))
+    }
 }

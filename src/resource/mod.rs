@@ -1,7 +1,8 @@
 //! For API authors: validates tollgate access tokens the way any RFC 9068
-//! resource server should — discovery, JWKS cached and refetched when an
-//! unknown `kid` appears, signature, `alg`, `typ`, `iss`, `exp`, `nbf`,
-//! optionally `aud`, and a required scope. Errors map to RFC 6750.
+//! resource server should — discovery, JWKS cached as it says ([`keys`]),
+//! signature, `alg` (the key's own), `typ`, no unknown `crit`, `iss`,
+//! `exp`, `nbf`, optionally `aud`, and a required scope. Errors map to
+//! RFC 6750.
 //!
 //! ```no_run
 //! # async fn f() {
@@ -10,19 +11,22 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+mod keys;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
-use tokio::sync::RwLock;
+use std::time::Duration;
 
-/// Unknown `kid`s trigger at most one JWKS fetch per this interval, so a
-/// flood of forged tokens cannot turn the API into a JWKS hammer.
-const REFETCH_INTERVAL: Duration = Duration::from_secs(1);
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use jsonwebtoken::{Algorithm, Validation};
+
+use crate::clock::SharedClock;
+use keys::{Missing, RemoteKeys};
 
 /// The claims of a valid token.
 pub type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// Leeway for `exp` and `nbf`: clocks of the authority and the API differ.
+const LEEWAY: i64 = 30;
 
 /// Why a request was refused (RFC 6750 §3).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,46 +84,35 @@ impl Rejection {
     }
 }
 
-#[derive(Deserialize)]
-struct Discovery {
-    issuer: String,
-    jwks_uri: String,
-}
-
-#[derive(Deserialize)]
-struct Jwks {
-    keys: Vec<jsonwebtoken::jwk::Jwk>,
-}
-
-#[derive(Default)]
-struct Cache {
-    discovery: Option<Discovery>,
-    keys: HashMap<String, (DecodingKey, Algorithm)>,
-    fetched_at: Option<Instant>,
-}
-
 /// Validates bearer tokens issued by one authority.
 pub struct TokenValidator {
-    authority: String,
     required_scope: Option<String>,
     audience: Option<String>,
-    http: reqwest::Client,
-    cache: RwLock<Cache>,
+    clock: SharedClock,
+    keys: RemoteKeys,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client without TLS configuration builds")
 }
 
 impl TokenValidator {
     /// `authority` is the issuer's base URL; `required_scope`, if set, must
     /// be among the token's scopes.
     pub fn new(authority: &str, required_scope: Option<&str>) -> Self {
+        let clock = crate::clock::system();
         Self {
-            authority: authority.trim_end_matches('/').to_owned(),
             required_scope: required_scope.map(str::to_owned),
             audience: None,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("an HTTP client without TLS configuration builds"),
-            cache: RwLock::new(Cache::default()),
+            keys: RemoteKeys::new(
+                authority.trim_end_matches('/').to_owned(),
+                http(),
+                clock.clone(),
+            ),
+            clock,
         }
     }
 
@@ -129,9 +122,27 @@ impl TokenValidator {
         self
     }
 
+    /// Judge expiry and cache ages by this clock (tests pin it).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        Self {
+            keys: RemoteKeys::new(self.keys_authority(), http(), clock.clone()),
+            clock,
+            ..self
+        }
+    }
+
+    fn keys_authority(&self) -> String {
+        self.keys.authority().to_owned()
+    }
+
     /// Validates the value of an `Authorization` header.
     pub async fn validate(&self, authorization: Option<&str>) -> Result<Claims, Rejection> {
         let token = bearer_token(authorization).ok_or(Rejection::MissingToken)?;
+        self.validate_token(token).await
+    }
+
+    async fn validate_token(&self, token: &str) -> Result<Claims, Rejection> {
+        let invalid = |why: &str| Rejection::InvalidToken(why.to_owned());
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| Rejection::InvalidToken(format!("malformed token ({e})")))?;
         // The algorithms tollgate signs with; never `none` or HMAC, whose
@@ -140,7 +151,7 @@ impl TokenValidator {
             header.alg,
             Algorithm::ES256 | Algorithm::EdDSA | Algorithm::RS256
         ) {
-            return Err(Rejection::InvalidToken("unexpected alg".into()));
+            return Err(invalid("unexpected alg"));
         }
         // RFC 9068 §4: reject anything not typed as an access token, so an
         // ID token or other JWT from the same issuer cannot pass as one.
@@ -148,34 +159,45 @@ impl TokenValidator {
             t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
         });
         if !typ_ok {
-            return Err(Rejection::InvalidToken(
-                "not an access token (typ must be at+jwt)".into(),
-            ));
+            return Err(invalid("not an access token (typ must be at+jwt)"));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| Rejection::InvalidToken("no kid".into()))?;
-        let (issuer, key, key_alg) = self.key(&kid).await?;
-        if key_alg != header.alg {
-            return Err(Rejection::InvalidToken(
-                "alg does not match the key's algorithm".into(),
-            ));
+        // RFC 7515 §4.1.11: a header extension the token says must be
+        // understood, and this validator understands none.
+        if has_crit(token) {
+            return Err(invalid("the token has crit header parameters"));
         }
-
+        let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
+        let (set, key) = self.keys.key(&kid).await.map_err(|m| match m {
+            Missing::UnknownKey => invalid("signed with an unknown key"),
+            Missing::Unavailable(why) => Rejection::AuthorityUnavailable(why),
+        })?;
+        if key.algorithm != header.alg {
+            return Err(invalid("alg does not match the key's algorithm"));
+        }
         // The key's own algorithm, not the header's: a token cannot pick how
-        // it is verified.
-        let mut validation = Validation::new(key_alg);
-        validation.set_issuer(&[issuer]);
+        // it is verified. Time is judged below, by our clock.
+        let mut validation = Validation::new(key.algorithm);
+        validation.set_issuer(&[&set.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         match &self.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|e| Rejection::InvalidToken(e.to_string()))?;
-        let claims = data.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+            .map_err(|e| Rejection::InvalidToken(e.to_string()))?
+            .claims;
+        let now = self.clock.now().unix_timestamp();
+        let number = |name: &str| claims.get(name).and_then(|v| v.as_i64());
+        match number("exp") {
+            Some(exp) if exp + LEEWAY > now => {}
+            Some(_) => return Err(invalid("ExpiredSignature")),
+            None => return Err(invalid("exp is missing")),
+        }
+        if number("nbf").is_some_and(|nbf| nbf - LEEWAY > now) {
+            return Err(invalid("ImmatureSignature"));
+        }
         if let Some(required) = &self.required_scope {
             let granted = claims.get("scope").and_then(|s| s.as_str()).unwrap_or("");
             if !granted.split(' ').any(|s| s == required) {
@@ -184,89 +206,17 @@ impl TokenValidator {
         }
         Ok(claims)
     }
-
-    /// The issuer and the key for `kid`, fetching discovery and the JWKS as
-    /// needed.
-    async fn key(&self, kid: &str) -> Result<(String, DecodingKey, Algorithm), Rejection> {
-        {
-            let cache = self.cache.read().await;
-            if let (Some(d), Some((k, alg))) = (&cache.discovery, cache.keys.get(kid)) {
-                return Ok((d.issuer.clone(), k.clone(), *alg));
-            }
-        }
-        let mut cache = self.cache.write().await;
-        // Another request may have refreshed while this one waited.
-        let fresh = cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < REFETCH_INTERVAL);
-        if !fresh || cache.discovery.is_none() {
-            self.refresh(&mut cache).await?;
-        }
-        let issuer = cache
-            .discovery
-            .as_ref()
-            .map(|d| d.issuer.clone())
-            .unwrap_or_default();
-        match cache.keys.get(kid) {
-            Some((k, alg)) => Ok((issuer, k.clone(), *alg)),
-            None => Err(Rejection::InvalidToken("signed with an unknown key".into())),
-        }
-    }
-
-    async fn refresh(&self, cache: &mut Cache) -> Result<(), Rejection> {
-        let unavailable = |what: &str, e: reqwest::Error| {
-            Rejection::AuthorityUnavailable(format!("{what}: {}", without_url(&e)))
-        };
-        let url = format!("{}/.well-known/openid-configuration", self.authority);
-        let discovery: Discovery = self
-            .get_json(&url)
-            .await
-            .map_err(|e| unavailable("discovery", e))?;
-        let jwks: Jwks = self
-            .get_json(&discovery.jwks_uri)
-            .await
-            .map_err(|e| unavailable("JWKS", e))?;
-        cache.keys = jwks
-            .keys
-            .iter()
-            .filter_map(|jwk| {
-                let kid = jwk.common.key_id.clone()?;
-                Some((kid, (DecodingKey::from_jwk(jwk).ok()?, key_algorithm(jwk)?)))
-            })
-            .collect();
-        cache.discovery = Some(discovery);
-        cache.fetched_at = Some(Instant::now());
-        Ok(())
-    }
-
-    async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        url: &str,
-    ) -> Result<T, reqwest::Error> {
-        self.http
-            .get(url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await
-    }
 }
 
-/// The one algorithm a published key verifies, from its type: P-256 keys
-/// ES256, Ed25519 keys EdDSA, RSA keys RS256. Other keys are ignored.
-fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
-    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
-    match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
-            Some(Algorithm::ES256)
-        }
-        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
-            Some(Algorithm::EdDSA)
-        }
-        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
-        _ => None,
-    }
+/// Whether the JWS header has a `crit` member.
+fn has_crit(token: &str) -> bool {
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    B64.decode(header)
+        .ok()
+        .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+        .is_some_and(|h| h.get("crit").is_some())
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive).
@@ -274,22 +224,6 @@ fn bearer_token(header: Option<&str>) -> Option<&str> {
     let (scheme, token) = header?.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// reqwest errors print the URL; the message reads better without it.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(url) = e.url() {
-        s = s
-            .replace(&format!(" ({url})"), "")
-            .replace(&format!(" for url ({url})"), "");
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        s = format!("{s}: {inner}");
-        source = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]
@@ -320,5 +254,12 @@ mod tests {
                 .unwrap()
                 .contains(r#"error="insufficient_scope""#)
         );
+    }
+
+    #[test]
+    fn crit_headers_are_seen() {
+        let h = |json: &str| format!("{}.e30.sig", B64.encode(json));
+        assert!(has_crit(&h(r#"{"alg":"ES256","crit":["exp"],"exp":1}"#)));
+        assert!(!has_crit(&h(r#"{"alg":"ES256"}"#)));
     }
 }

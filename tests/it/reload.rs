@@ -271,3 +271,33 @@ async fn a_secret_replaced_by_a_reload_stops_working_at_once_even_when_cached() 
     assert_eq!(runs(&health(&server).await), before + 1);
     assert_eq!(server.basic_status("client", "rotated").await, 200);
 }
+
+#[tokio::test]
+async fn a_refused_edit_put_back_clears_the_error() {
+    let server = TestServer::spawn(&crate::support::managed(&toml(None))).await;
+    let file = server.dir.path().join("identity.toml");
+    let good = std::fs::read(&file).unwrap();
+    std::fs::write(&file, "colour = 1\n").unwrap();
+    wait_health(&server, "the refusal", |h| {
+        h["config"]["last_error"].is_string()
+    })
+    .await;
+    let metrics = || crate::support::scrape(&server.http, server.management.unwrap());
+    assert!(
+        metrics()
+            .await
+            .contains("tollgate_config_last_reload_success 0")
+    );
+    // The exact bytes in force, back: nothing to apply, nothing wrong.
+    std::fs::write(&file, &good).unwrap();
+    let h = wait_health(&server, "the error to clear", |h| {
+        h["config"]["last_error"].is_null()
+    })
+    .await;
+    assert_eq!(generation(&h), 1, "nothing was applied");
+    assert!(
+        metrics()
+            .await
+            .contains("tollgate_config_last_reload_success 1")
+    );
+}

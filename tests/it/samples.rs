@@ -111,6 +111,25 @@ async fn the_quickstart_and_every_experiment_work_as_processes() {
         client(&args)
     };
 
+    // Its output cut short (`client | head -c 1`): a quiet end, no panic.
+    {
+        use std::io::Read;
+        let mut args: Vec<&str> = base.to_vec();
+        args.push("--client-secret");
+        args.push("secret");
+        let mut child = Command::new(example("client"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 1];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+    }
+
     // The happy path: token printed, then the claims from the API.
     let ok = with(&[]);
     let out = String::from_utf8_lossy(&ok.stdout);

@@ -81,6 +81,22 @@ impl TestServer {
         Self::spawn_tuned(dir, listen, |server| server).await
     }
 
+    /// Writes `toml` and serves it on a clock the test moves.
+    pub async fn spawn_with_clock(
+        toml: &str,
+        clock: std::sync::Arc<tollgate::clock::ManualClock>,
+    ) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("identity.toml"), toml).unwrap();
+        let server = tollgate::Server::builder(&dir.path().join("identity.toml"))
+            .listen("127.0.0.1:0")
+            .clock(clock)
+            .bind()
+            .await
+            .expect("server starts");
+        Self::serve(server, dir)
+    }
+
     /// Serves the identity.toml in `dir` on `listen`, with the server's
     /// settings adjusted by `tune` (shorter time limits, say).
     pub async fn spawn_tuned(
@@ -91,7 +107,10 @@ impl TestServer {
         let server = tollgate::Server::bind(&dir.path().join("identity.toml"), Some(listen))
             .await
             .expect("server starts");
-        let server = tune(server);
+        Self::serve(tune(server), dir)
+    }
+
+    fn serve(server: tollgate::Server, dir: tempfile::TempDir) -> TestServer {
         let addr = server.local_addr();
         let management = server.management_addr();
         let (tx, rx) = oneshot::channel::<()>();

@@ -284,19 +284,30 @@ fn authenticate<H: SecretHolder>(
     Err(outcome)
 }
 
+/// The parameters of one run that does `work` default verifications' worth
+/// of Argon2: `t` passes over about the default memory, `m × t` the work.
+pub fn padding_params(work: f64) -> argon2::Params {
+    let passes = (work * 2.0).round().max(1.0);
+    let memory = (work * 38_912.0 / passes).round().max(8.0);
+    argon2::Params::new(memory as u32, passes as u32, 1, Some(32)).unwrap_or_default()
+}
+
 /// Does `work` default verifications' worth of Argon2 (if there is any
-/// left to do) in one run: `t` passes over `m` KiB, with `m × t` the work.
+/// left to do) in one run.
 fn burn(services: &Services, work: f64) {
     if work < 0.01 {
         return;
     }
     services.secrets.count_padding(work);
-    let passes = (work * 2.0).round().max(1.0);
-    let memory = (work * 38_912.0 / passes).round().max(8.0);
-    let params = argon2::Params::new(memory as u32, passes as u32, 1, Some(32)).unwrap_or_default();
+    argon2_run(padding_params(work));
+}
+
+/// One Argon2id run with `params` (whose time a caller may measure): what
+/// verifying against a hash with these parameters costs.
+pub fn argon2_run(params: argon2::Params) {
     let argon2 = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = [0u8; 32];
-    let _ = argon2.hash_password_into(b"the work of a failed verification", &PAD_SALT, &mut out);
+    let _ = argon2.hash_password_into(b"a measured run", &PAD_SALT, &mut out);
 }
 
 /// Any salt: the output of [`burn`] is thrown away.

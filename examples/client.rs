@@ -3,7 +3,14 @@
 //! its answer. Every failure is one line on stderr and exit code 1.
 //!
 //! `cargo run --example client -- [--authority URL] [--client-id ID]
-//!  [--client-secret SECRET] [--scope SCOPE] [--api URL]`
+//!  [--client-secret SECRET | --private-key FILE [--kid KID] |
+//!  --assertion-file FILE] [--scope SCOPE] [--api URL]`
+//!
+//! Without a secret: `--private-key` signs a fresh `private_key_jwt`
+//! assertion for each request with the client's own key (PKCS#8 PEM, as
+//! `tollgate keys client` writes it); `--assertion-file` sends the
+//! platform token in the file (re-read each time: a projected Kubernetes
+//! service-account token is renewed in place).
 
 use std::process::ExitCode;
 
@@ -17,10 +24,22 @@ use serde_json::Value;
 struct Args {
     #[arg(long, default_value = "http://localhost:5001")]
     authority: String,
-    #[arg(long, default_value = "client")]
-    client_id: String,
+    /// Default `client` (with a secret or a private key); with
+    /// `--assertion-file` none is sent unless given.
+    #[arg(long)]
+    client_id: Option<String>,
     #[arg(long, default_value = "secret")]
     client_secret: String,
+    /// Authenticate with private_key_jwt, signing with this key.
+    #[arg(long, conflicts_with = "assertion_file")]
+    private_key: Option<std::path::PathBuf>,
+    /// The `kid` of the assertion's header; default: the key's RFC 7638
+    /// thumbprint (what `tollgate keys client` publishes).
+    #[arg(long, requires = "private_key")]
+    kid: Option<String>,
+    /// Authenticate with the platform token in this file.
+    #[arg(long)]
+    assertion_file: Option<std::path::PathBuf>,
     /// Space-separated scopes; empty to ask for all the client may have.
     #[arg(long, default_value = "api1")]
     scope: String,
@@ -77,36 +96,54 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("the discovery document at {url} is not valid: {e}"))?;
 
-    // 2. Token: client_secret_basic, id and secret form-urlencoded first
-    //    (RFC 6749 §2.3.1).
-    let basic = format!(
-        "{}:{}",
-        form_encode(&args.client_id),
-        form_encode(&args.client_secret)
-    );
-    let mut form = vec![("grant_type", "client_credentials")];
+    // 2. Token.
+    let mut form: Vec<(&str, String)> = vec![("grant_type", "client_credentials".into())];
     if !args.scope.is_empty() {
-        form.push(("scope", &args.scope));
+        form.push(("scope", args.scope.clone()));
     }
-    let response = http
-        .post(&discovery.token_endpoint)
-        .header(
+    let mut request = http.post(&discovery.token_endpoint);
+    let client_id = args.client_id.clone().unwrap_or_else(|| "client".into());
+    if let Some(key) = &args.private_key {
+        let assertion = sign_assertion(
+            key,
+            args.kid.as_deref(),
+            &client_id,
+            &discovery.token_endpoint,
+        )?;
+        form.push(("client_id", client_id.clone()));
+        form.push(("client_assertion_type", JWT_BEARER.into()));
+        form.push(("client_assertion", assertion));
+    } else if let Some(file) = &args.assertion_file {
+        let token = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read the assertion {}: {e}", file.display()))?;
+        if let Some(id) = &args.client_id {
+            form.push(("client_id", id.clone()));
+        }
+        form.push(("client_assertion_type", JWT_BEARER.into()));
+        form.push(("client_assertion", token.trim().to_owned()));
+    } else {
+        // client_secret_basic: id and secret form-urlencoded first (RFC
+        // 6749 §2.3.1).
+        let basic = format!(
+            "{}:{}",
+            form_encode(&client_id),
+            form_encode(&args.client_secret)
+        );
+        request = request.header(
             "Authorization",
             format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(basic)
             ),
+        );
+    }
+    let response = request.form(&form).send().await.map_err(|e| {
+        format!(
+            "cannot reach the token endpoint {}: {}",
+            discovery.token_endpoint,
+            cause(&e)
         )
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot reach the token endpoint {}: {}",
-                discovery.token_endpoint,
-                cause(&e)
-            )
-        })?;
+    })?;
     let status = response.status();
     let body: Value = response
         .json()
@@ -159,6 +196,57 @@ async fn run(args: Args) -> Result<(), String> {
         serde_json::to_string_pretty(&claims).unwrap_or_default()
     );
     Ok(())
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A fresh `private_key_jwt` assertion (RFC 7523 §2.2): `iss` = `sub` =
+/// the client, `aud` the token endpoint, a minute long, a random `jti`.
+fn sign_assertion(
+    key_file: &std::path::Path,
+    kid: Option<&str>,
+    client_id: &str,
+    token_endpoint: &str,
+) -> Result<String, String> {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let pem = std::fs::read(key_file)
+        .map_err(|e| format!("cannot read the key {}: {e}", key_file.display()))?;
+    let text = String::from_utf8_lossy(&pem);
+    let key = tollgate::keys::SigningKey::from_pkcs8_pem(&text)
+        .map_err(|e| format!("{}: {e}", key_file.display()))?;
+    let bad = |e: jsonwebtoken::errors::Error| format!("{}: {e}", key_file.display());
+    let (alg, encoding) = match key.algorithm() {
+        tollgate::keys::Algorithm::ES256 => (
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(&pem).map_err(bad)?,
+        ),
+        tollgate::keys::Algorithm::EdDSA => (
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_pem(&pem).map_err(bad)?,
+        ),
+        tollgate::keys::Algorithm::RS256 => (
+            Algorithm::RS256,
+            EncodingKey::from_rsa_pem(&pem).map_err(bad)?,
+        ),
+    };
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.unwrap_or(key.kid()).to_owned());
+    header.typ = Some("JWT".into());
+    let now = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let mut jti = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut jti).map_err(|_| "no random source".to_owned())?;
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": token_endpoint,
+        "iat": now,
+        "exp": now + 60,
+        "jti": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
+    });
+    jsonwebtoken::encode(&header, &claims, &encoding).map_err(bad)
 }
 
 /// application/x-www-form-urlencoded encoding of one value.

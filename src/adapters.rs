@@ -1,10 +1,15 @@
 //! How the protocol core's requests are carried out: slow work on the
 //! blocking pool, at most one Argon2 run per core; signatures by the key
-//! the ring says is active, batched with concurrent requests' tokens.
+//! the ring says is active, batched with concurrent requests' tokens;
+//! remote keys from their cache; single use from the replay store.
+
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::oauth::{PortError, Ports};
+use crate::oauth::jose::PublicKeys;
+use crate::oauth::replay::ReplayUnavailable;
+use crate::oauth::{PortError, Ports, RemoteKeys};
 use crate::state::AppState;
 
 impl Ports for AppState {
@@ -38,5 +43,21 @@ impl Ports for AppState {
                 tracing::error!(error = %e, "signing failed");
                 PortError::Failed
             })
+    }
+
+    async fn keys(&self, source: &RemoteKeys, refresh: bool) -> Result<Arc<PublicKeys>, PortError> {
+        self.remote_keys
+            .get(source, refresh)
+            .await
+            .map_err(|_| PortError::Failed)
+    }
+
+    async fn first_use(
+        &self,
+        key: [u8; 32],
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, ReplayUnavailable> {
+        self.replay.first_use(key, until, now).await
     }
 }

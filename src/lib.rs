@@ -30,7 +30,9 @@
 //! - `state`: what each request reads (config behind an `ArcSwap`, keys,
 //!   the core's services, the clock); the reload [`config::reload::Sink`].
 //! - `adapters`: how the core's [`oauth::Ports`] are carried out (the
-//!   Argon2 pool, the batch signer).
+//!   Argon2 pool, the batch signer, remote keys, the replay store).
+//! - `remote_keys`: keys at a URL (client `jwks_uri`, trusted issuers),
+//!   fetched, bounded, cached as the response allows.
 //! - `endpoints`: HTTP — with `serve`, the only modules that import
 //!   poem; one file per endpoint, `wire` (the response shapes, one type
 //!   each, documented from the same type), `form` (bodies), the OpenAPI
@@ -70,6 +72,7 @@ mod log_limit;
 pub mod memory;
 mod metrics;
 pub mod oauth;
+mod remote_keys;
 pub mod resource;
 mod serve;
 mod server;

@@ -72,6 +72,17 @@ enum KeysCommand {
         #[arg(long)]
         activate_at: Option<String>,
     },
+    /// Write a client's own key pair for private_key_jwt: the private key
+    /// (PKCS#8 PEM, mode 0600; never overwrites) for the client, and print
+    /// the `jwks = ...` line for its [[clients]] entry.
+    Client {
+        /// The private key file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// ES256, EdDSA or RS256.
+        #[arg(long, default_value = "ES256")]
+        algorithm: tollgate::keys::Algorithm,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -150,5 +161,8 @@ fn main() -> ExitCode {
                     activate_at,
                 },
         } => cli::generate_key(&out, algorithm, activate_at.as_deref()),
+        Command::Keys {
+            command: KeysCommand::Client { out, algorithm },
+        } => cli::generate_client_key(&out, algorithm),
     }
 }

@@ -234,6 +234,7 @@ impl Server {
             .map_err(std::io::Error::other)?;
         let hangup = tokio::spawn(reload_on_hangup(reloader.trigger()));
         let rotation = tokio::spawn(maintain_keys(self.state.clone()));
+        let prefetch = tokio::spawn(prefetch_keys(self.state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let on_stop = move || {
             let mut stopped = stopped.clone();
@@ -281,8 +282,36 @@ impl Server {
         }
         hangup.abort();
         rotation.abort();
+        prefetch.abort();
         drop(reloader);
         result
+    }
+}
+
+/// Fetches every key set that lives at a URL (clients' `jwks_uri`, trusted
+/// issuers) when a configuration comes into force, so the first request
+/// does not wait for it and an unreachable URL is in the log at once (the
+/// fetcher logs it; `check` never needs the network).
+async fn prefetch_keys(state: Arc<AppState>) {
+    loop {
+        let config = state.config();
+        let registry = &config.registry;
+        let sources: Vec<crate::oauth::RemoteKeys> = registry
+            .clients()
+            .map(|c| &c.keys)
+            .chain(registry.trusted_issuers().map(|t| &t.keys))
+            .filter_map(|k| match k {
+                crate::oauth::KeySource::Remote(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        drop(config);
+        for source in sources {
+            if state.remote_keys.get(&source, false).await.is_ok() {
+                tracing::debug!(url = %source.url, "keys fetched");
+            }
+        }
+        state.config_applied.notified().await;
     }
 }
 

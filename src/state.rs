@@ -38,6 +38,8 @@ pub struct AppState {
     key_fault: Mutex<Option<String>>,
     /// Wakes the rotation task when the configuration changed.
     pub keys_changed: tokio::sync::Notify,
+    /// Wakes the remote key prefetch when the configuration changed.
+    pub config_applied: tokio::sync::Notify,
     /// `http://` + the bound address: the issuer when the file sets none.
     pub default_issuer: String,
     pub clock: SharedClock,
@@ -49,6 +51,10 @@ pub struct AppState {
     pub argon2_permits: tokio::sync::Semaphore,
     /// The time every failed authentication takes at least.
     pub failure_floor: crate::timing::FailureFloor,
+    /// Keys of clients and trusted issuers that live at a URL.
+    pub remote_keys: crate::remote_keys::RemoteKeyCache,
+    /// Used assertion and proof identifiers.
+    pub replay: Arc<dyn crate::oauth::replay::ReplayStore>,
     pub metrics: crate::metrics::Metrics,
 }
 
@@ -61,6 +67,7 @@ impl AppState {
         clock: SharedClock,
     ) -> Self {
         let services = Arc::new(Services::new(config.throttle, &clock));
+        let services_clock = clock.clone();
         let status = Mutex::new(ConfigStatus {
             generation: 1,
             sha256,
@@ -75,6 +82,7 @@ impl AppState {
             keys: ArcSwap::new(keys),
             key_fault: Mutex::new(None),
             keys_changed: tokio::sync::Notify::new(),
+            config_applied: tokio::sync::Notify::new(),
             default_issuer,
             clock,
             services,
@@ -82,6 +90,10 @@ impl AppState {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
             failure_floor: Default::default(),
+            remote_keys: crate::remote_keys::RemoteKeyCache::new(services_clock),
+            replay: Arc::new(crate::oauth::replay::MemoryReplay::new(
+                crate::oauth::replay::MEMORY_CAPACITY,
+            )),
             metrics: crate::metrics::Metrics::default(),
         }
     }
@@ -190,6 +202,7 @@ impl crate::config::reload::Sink for AppState {
         );
         self.config.store(Arc::new(config));
         self.keys_changed.notify_one();
+        self.config_applied.notify_one();
         let mut status = lock(&self.status);
         status.generation += 1;
         status.sha256 = sha256;

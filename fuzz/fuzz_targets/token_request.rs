@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!parsed.grant_type.is_empty());
             match &parsed.credential {
                 Credential::Secret(s) => assert!(!s.id.is_empty()),
+                Credential::Assertion(a) => assert!(!a.token.is_empty()),
             }
             if let Some(scope) = parsed.params.get("scope") {
                 assert!(!scope.is_empty());

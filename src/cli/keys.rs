@@ -60,3 +60,40 @@ pub fn generate_key(out: &Path, algorithm: Algorithm, activate_at: Option<&str>)
     println!("activate_at = {stamp}");
     ExitCode::SUCCESS
 }
+
+/// `tollgate keys client`: a client's own key pair for `private_key_jwt`.
+/// Writes the private key (PKCS#8 PEM, 0600, never overwriting) for the
+/// client to keep, and prints the `jwks = …` line for its `[[clients]]`
+/// entry.
+pub fn generate_client_key(out: &Path, algorithm: Algorithm) -> ExitCode {
+    let (key, pem) = match SigningKey::generate(algorithm) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = store::write_new(out, pem.as_bytes()) {
+        let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "it exists already; keys are never overwritten".to_owned()
+        } else {
+            e.to_string()
+        };
+        eprintln!("error: {}: {why}", out.display());
+        return ExitCode::FAILURE;
+    }
+    let jwk = serde_json::to_value(key.jwk()).unwrap_or_default();
+    let members: Vec<String> = jwk
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| format!("{name} = {value}"))
+        .collect();
+    println!(
+        "# private key for private_key_jwt written to {} (mode 0600): it stays with the client",
+        out.display()
+    );
+    println!("# In the client's [[clients]] entry:");
+    println!("jwks = {{ keys = [ {{ {} }} ] }}", members.join(", "));
+    ExitCode::SUCCESS
+}

@@ -9,7 +9,7 @@ mod serve;
 
 pub use check::{Format, check};
 pub use healthcheck::healthcheck;
-pub use keys::generate_key;
+pub use keys::{generate_client_key, generate_key};
 pub use secrets::{generate_secret, hash};
 pub use serve::{LogFormat, serve};
 

@@ -41,6 +41,11 @@ pub struct RawConfig {
     #[serde(default)]
     pub clients: Vec<RawClient>,
 
+    /// Platforms whose tokens prove a workload's identity (Kubernetes,
+    /// GitHub Actions, SPIFFE): `[[clients.federated]]` names them.
+    #[serde(default)]
+    pub trusted_issuers: Vec<RawTrustedIssuer>,
+
     /// Throttling of failed client authentication.
     #[serde(default)]
     pub throttle: RawThrottle,
@@ -194,6 +199,10 @@ pub struct RawApiResource {
     /// Scopes (from `api_scopes`) that belong to this resource.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Secrets with which the API calls the introspection endpoint (HTTP
+    /// Basic or post, its `name` as the client id).
+    #[serde(default)]
+    pub secrets: Vec<RawSecret>,
 }
 
 /// `[[clients]]`
@@ -222,6 +231,80 @@ pub struct RawClient {
     /// The client's secrets; any one that is not expired authenticates it.
     #[serde(default)]
     pub secrets: Vec<RawSecret>,
+    /// `private_key_jwt`: the client's public keys, inline, as a JWK Set:
+    /// `{ keys = [ { kty = "EC", crv = "P-256", x = "...", y = "..." } ] }`.
+    /// At most one of `jwks`, `jwks_uri`, `jwks_file`.
+    #[serde(default)]
+    pub jwks: Option<RawJwks>,
+    /// `private_key_jwt`: where the client publishes its JWK Set (https,
+    /// or http on loopback); fetched and cached.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// `private_key_jwt`: a JWK Set file, relative to this file.
+    #[serde(default)]
+    pub jwks_file: Option<String>,
+    /// Workload identity: the platform tokens that are this client.
+    #[serde(default)]
+    pub federated: Vec<RawFederated>,
+    /// Issue tokens to this client only with a DPoP proof (RFC 9449).
+    /// Default `false`.
+    #[serde(default)]
+    pub require_dpop: Option<bool>,
+    /// Tokens issued before this instant are no longer active
+    /// (introspection): revoke every earlier token with one edit.
+    #[serde(default)]
+    pub tokens_valid_after: Option<RawDateTime>,
+}
+
+/// A JWK Set of public keys.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct RawJwks {
+    /// The public keys (RFC 7517): EC P-256/P-384, OKP Ed25519 or RSA;
+    /// never private members such as `d`.
+    pub keys: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `[[clients.federated]]`: the platform tokens that are this client.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederated {
+    /// The `name` of a `[[trusted_issuers]]` entry.
+    pub issuer: String,
+    /// The token's `sub`, exactly, or a pattern where `*` matches any run
+    /// of characters, e.g. `"repo:acme/app:ref:refs/heads/*"`.
+    pub subject: String,
+    /// Claims the token must also have, each equal to its value: a
+    /// top-level claim name (`repository = "acme/app"`) or an RFC 6901
+    /// JSON Pointer into nested objects (`"/kubernetes.io/namespace" =
+    /// "billing"`).
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+}
+
+/// `[[trusted_issuers]]`: a platform whose tokens prove a workload.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrustedIssuer {
+    /// What `[[clients.federated]]` entries call it, e.g. `"cluster"`.
+    pub name: String,
+    /// The `iss` of its tokens, e.g.
+    /// `"https://kubernetes.default.svc.cluster.local"` or
+    /// `"https://token.actions.githubusercontent.com"`.
+    pub issuer: String,
+    /// Its JWK Set URL. Without `jwks_uri` and `jwks_file`, the keys come
+    /// from the issuer's discovery document.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Its JWK Set as a file, relative to this file (e.g. the output of
+    /// `kubectl get --raw /openid/v1/jwks`).
+    #[serde(default)]
+    pub jwks_file: Option<String>,
+    /// The `aud` its tokens must hold. Default: our issuer.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// The longest token it may issue (`exp - iat`). Default `"1h"`.
+    #[serde(default)]
+    pub max_token_lifetime: Option<RawDuration>,
 }
 
 /// `[[clients.secrets]]`

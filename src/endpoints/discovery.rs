@@ -19,8 +19,11 @@ pub struct Discovery {
     jwks_uri: String,
     /// Always `["client_credentials"]`.
     grant_types_supported: Vec<String>,
-    /// `client_secret_basic` and `client_secret_post`.
+    /// `client_secret_basic`, `client_secret_post` and `private_key_jwt`
+    /// (which also carries platform tokens of trusted issuers).
     token_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms client assertions may be signed with.
+    token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// Every scope declared in identity.toml.
     scopes_supported: Vec<String>,
     /// Empty: tollgate has no authorization endpoint. RFC 8414 makes the
@@ -95,6 +98,10 @@ impl DiscoveryApi {
             token_endpoint_auth_methods_supported: crate::oauth::AuthMethod::ALL
                 .iter()
                 .map(|m| m.as_str().to_owned())
+                .collect(),
+            token_endpoint_auth_signing_alg_values_supported: crate::oauth::jose::ALGORITHMS
+                .iter()
+                .map(|a| crate::oauth::jose::algorithm_name(*a).to_owned())
                 .collect(),
             scopes_supported: config
                 .registry

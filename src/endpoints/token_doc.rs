@@ -39,6 +39,14 @@ pub struct TokenRequestForm {
     pub client_id: Option<String>,
     /// For `client_secret_post` only; empty counts as omitted.
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, with
+    /// `client_assertion` (`private_key_jwt`, or a trusted platform's token).
+    pub client_assertion_type: Option<String>,
+    /// A JWT signed by the client's key (`iss` = `sub` = client id, `aud` =
+    /// the issuer or this endpoint, `exp` within an hour, a `jti` used
+    /// once) or a trusted issuer's token (a Kubernetes service-account
+    /// token, a GitHub Actions token).
+    pub client_assertion: Option<String>,
 }
 
 /// The grant types the token endpoint accepts.
@@ -122,9 +130,10 @@ impl OpenApi for TokenApi {
             summary: Some("Token endpoint"),
             description: Some(
                 "Issues an access token for the `client_credentials` grant (RFC 6749 §4.4). \
-                 Authenticate with HTTP Basic (`client_secret_basic`: the Authorize button) or \
-                 with `client_id` and `client_secret` in the body (`client_secret_post`), \
-                 never both.",
+                 Authenticate with one of: HTTP Basic (`client_secret_basic`: the Authorize \
+                 button); `client_id` and `client_secret` in the body (`client_secret_post`); \
+                 or a JWT in `client_assertion` (`private_key_jwt` with the client's own key, \
+                 or a trusted platform's token such as a Kubernetes service-account token).",
             ),
             external_docs: None,
             params: Vec::new(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use argon2::password_hash::phc::PasswordHash;
 use time::OffsetDateTime;
 
+use super::federation::{FederatedRule, KeySource};
 use super::scope::ScopeSet;
 
 /// The longest client id tollgate accepts, in the file and on the wire. A
@@ -177,6 +178,15 @@ pub struct Client {
     /// Extra claims, already checked not to shadow registered ones.
     pub claims: serde_json::Map<String, serde_json::Value>,
     pub secrets: Secrets,
+    /// Its public keys, for `private_key_jwt`.
+    pub keys: KeySource,
+    /// The platform tokens that are this client (workload identity).
+    pub federated: Vec<FederatedRule>,
+    /// Tokens only with a DPoP proof (RFC 9449).
+    pub require_dpop: bool,
+    /// Tokens issued before this instant are not active (introspection):
+    /// one edit revokes every earlier token.
+    pub tokens_valid_after: Option<OffsetDateTime>,
 }
 
 /// A secret as the client sent it. Its `Debug` never shows the value, so a

@@ -11,11 +11,14 @@ mod access_token;
 pub mod auth;
 mod client;
 mod error;
+mod federation;
 mod grant;
+pub mod jose;
 pub mod params;
 mod ports;
 mod refusal;
 mod registry;
+pub mod replay;
 mod scope;
 mod secret_cache;
 mod throttle;
@@ -28,6 +31,9 @@ pub use client::{
     Secrets,
 };
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};
+pub use federation::{
+    ClaimCondition, FederatedRule, KeySource, RemoteKeys, SubjectPattern, TrustedIssuer,
+};
 pub use grant::Grant;
 pub use ports::{Context, PortError, Ports, Services};
 pub use refusal::{Reason, Refusal};

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::federation::RemoteKeys;
+use super::jose::PublicKeys;
 use super::registry::Registry;
+use super::replay::ReplayUnavailable;
 use super::secret_cache::SecretCache;
 use super::throttle::{Throttle, ThrottleSettings};
 use crate::clock::SharedClock;
@@ -38,20 +41,52 @@ pub trait Ports: Sync {
         claims_json: Vec<u8>,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+
+    /// The keys at `source`, as last fetched (cached as the source allows);
+    /// with `refresh`, fetched again first if that is allowed yet (a `kid`
+    /// was not among them).
+    fn keys(
+        &self,
+        source: &RemoteKeys,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Arc<PublicKeys>, PortError>> + Send;
+
+    /// Records an assertion's or proof's identifier as used until `until`
+    /// (the replay store); `Ok(false)` when it was used before.
+    fn first_use(
+        &self,
+        key: [u8; 32],
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, ReplayUnavailable>> + Send;
 }
 
-/// The core's state that outlives requests: the verified-secret cache and
-/// the throttle.
+/// A platform token whose signature checked out, remembered until it
+/// expires: workloads present the same token again and again.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub claims: Arc<serde_json::Value>,
+    pub exp: i64,
+}
+
+/// The core's state that outlives requests: the verified-secret cache, the
+/// throttle, the verified platform tokens.
 pub struct Services {
     pub secrets: SecretCache,
     pub throttle: Throttle,
+    /// Verified platform tokens, by SHA-256 of (issuer fingerprint, token).
+    pub federated: quick_cache::sync::Cache<[u8; 32], VerifiedToken>,
 }
+
+/// How many verified platform tokens are remembered at most.
+const FEDERATED_CAPACITY: usize = 10_000;
 
 impl Services {
     pub fn new(throttle: ThrottleSettings, clock: &SharedClock) -> Self {
         Self {
             secrets: SecretCache::default(),
             throttle: Throttle::new(throttle, clock),
+            federated: quick_cache::sync::Cache::new(FEDERATED_CAPACITY),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::client::{Client, Secrets};
+use super::federation::{FederatedRule, TrustedIssuer};
 use super::scope::{ScopeSet, ScopeToken};
 
 /// A scope an API can require.
@@ -34,12 +35,21 @@ pub struct Registry {
     resources: Vec<Arc<ApiResource>>,
     resources_by_name: HashMap<String, Arc<ApiResource>>,
     failure_work: f64,
+    /// Trusted issuers by the `iss` of their tokens.
+    issuers: HashMap<String, Arc<TrustedIssuer>>,
+    /// The federation rules of every client, by trusted issuer name.
+    federated: HashMap<String, Vec<(Arc<Client>, FederatedRule)>>,
 }
 
 impl Registry {
     /// Indexes what the config module validated: ids and names are unique,
     /// every scope a client or resource names is declared.
-    pub fn new(scopes: Vec<ApiScope>, resources: Vec<ApiResource>, clients: Vec<Client>) -> Self {
+    pub fn new(
+        scopes: Vec<ApiScope>,
+        resources: Vec<ApiResource>,
+        clients: Vec<Client>,
+        issuers: Vec<TrustedIssuer>,
+    ) -> Self {
         let scopes_supported = scopes.iter().map(|s| s.name.clone()).collect();
         let resources: Vec<Arc<ApiResource>> = resources.into_iter().map(Arc::new).collect();
         let resources_by_name = resources
@@ -54,9 +64,22 @@ impl Registry {
             .map(|c| c.secrets.work())
             .chain(resources.iter().map(|r| r.secrets.work()))
             .fold(1.0, f64::max);
-        let clients = clients
+        let clients: HashMap<String, Arc<Client>> = clients
             .into_iter()
             .map(|c| (c.id.as_str().to_owned(), Arc::new(c)))
+            .collect();
+        let mut federated: HashMap<String, Vec<(Arc<Client>, FederatedRule)>> = HashMap::new();
+        for client in clients.values() {
+            for rule in &client.federated {
+                federated
+                    .entry(rule.issuer.clone())
+                    .or_default()
+                    .push((client.clone(), rule.clone()));
+            }
+        }
+        let issuers = issuers
+            .into_iter()
+            .map(|i| (i.issuer.clone(), Arc::new(i)))
             .collect();
         Self {
             clients,
@@ -65,7 +88,24 @@ impl Registry {
             resources,
             resources_by_name,
             failure_work,
+            issuers,
+            federated,
         }
+    }
+
+    /// The trusted issuer whose tokens carry `iss`.
+    pub fn trusted_issuer(&self, iss: &str) -> Option<&Arc<TrustedIssuer>> {
+        self.issuers.get(iss)
+    }
+
+    /// Every trusted issuer.
+    pub fn trusted_issuers(&self) -> impl Iterator<Item = &Arc<TrustedIssuer>> {
+        self.issuers.values()
+    }
+
+    /// The rules (and their clients) that name the trusted issuer `name`.
+    pub fn federated(&self, name: &str) -> &[(Arc<Client>, FederatedRule)] {
+        self.federated.get(name).map_or(&[], Vec::as_slice)
     }
 
     pub fn client(&self, id: &str) -> Option<&Arc<Client>> {

@@ -15,7 +15,14 @@ use super::ports::{Context, PortError, Ports};
 use super::refusal::{Reason, Refusal};
 
 /// The parameters a token request may carry; others are ignored.
-const PARAMETERS: [&str; 4] = ["grant_type", "scope", "client_id", "client_secret"];
+const PARAMETERS: [&str; 6] = [
+    "grant_type",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
 
 /// An issued access token and what the response says about it.
 #[derive(Debug, Clone)]

@@ -13,6 +13,11 @@
 
 mod keys;
 
+/// A reqwest error as one readable line (its causes, not its URL).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    keys::without_url(e)
+}
+
 use std::time::Duration;
 
 use base64::Engine;

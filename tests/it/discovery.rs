@@ -24,7 +24,11 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(oidc["scopes_supported"], serde_json::json!(["api1"]));
     assert!(oidc["response_types_supported"].is_array());

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, real HTTP.
 
 mod architecture;
+pub mod assertions;
 mod cli;
 mod config_file;
 mod discovery;

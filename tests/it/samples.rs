@@ -242,3 +242,114 @@ fn the_server_refuses_to_start_on_a_broken_file_with_its_line() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_client_gets_tokens_with_its_own_key_and_with_a_platform_token() {
+    use crate::assertions::Signer;
+    let dir = tempfile::tempdir().unwrap();
+    // The client's key pair, as an operator makes it.
+    let made = Command::new(tollgate_bin())
+        .args(["keys", "client", "--out"])
+        .arg(dir.path().join("reports.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let printed = String::from_utf8(made.stdout).unwrap();
+    let jwks_line = printed.lines().find(|l| l.starts_with("jwks = ")).unwrap();
+    // A platform (say, the cluster) and a token it issued to a workload.
+    let platform = Signer::new(tollgate::keys::Algorithm::ES256);
+    std::fs::write(
+        dir.path().join("cluster-jwks.json"),
+        serde_json::json!({"keys": [platform.jwk]}).to_string(),
+    )
+    .unwrap();
+    let now = crate::support::now().unix_timestamp();
+    let token = platform.sign(
+        None,
+        &serde_json::json!({
+            "iss": "https://kubernetes.default.svc.cluster.local",
+            "aud": ["https://tollgate.example.com"],
+            "sub": "system:serviceaccount:billing:worker",
+            "iat": now, "exp": now + 600,
+            "kubernetes.io": {"namespace": "billing"}
+        }),
+    );
+    std::fs::write(dir.path().join("token"), format!("{token}\n")).unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[api_scopes]]
+name = "api1"
+[[trusted_issuers]]
+name = "cluster"
+issuer = "https://kubernetes.default.svc.cluster.local"
+jwks_file = "cluster-jwks.json"
+audience = "https://tollgate.example.com"
+[[clients]]
+client_id = "reports"
+allowed_scopes = ["api1"]
+{jwks_line}
+[[clients]]
+client_id = "billing"
+allowed_scopes = ["api1"]
+[[clients.federated]]
+issuer = "cluster"
+subject = "system:serviceaccount:billing:worker"
+claims = {{ "/kubernetes.io/namespace" = "billing" }}
+"#
+        ),
+    )
+    .unwrap();
+    let (_server, authority) = start(
+        tollgate_bin(),
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "listening on ",
+    );
+    let (_api, api_base) = start(
+        &example("api"),
+        &["--authority", &authority, "--listen", "127.0.0.1:0"],
+        "API listening on ",
+    );
+    let api = format!("{api_base}/identity");
+    let key = dir.path().join("reports.pem");
+    let file = dir.path().join("token");
+    for (args, client_id) in [
+        (
+            vec![
+                "--client-id",
+                "reports",
+                "--private-key",
+                key.to_str().unwrap(),
+            ],
+            "reports",
+        ),
+        (vec!["--assertion-file", file.to_str().unwrap()], "billing"),
+    ] {
+        let mut all = vec!["--authority", authority.as_str(), "--api", api.as_str()];
+        all.extend(args);
+        let out = client(&all);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!(r#""value": "{client_id}""#)),
+            "{stdout}"
+        );
+    }
+}

@@ -2,7 +2,10 @@
 //! every broken rule becomes a [`Problem`] with its line. Does no Argon2
 //! work (hashes are only parsed), so even a huge file validates fast.
 
+mod clients;
+mod federation;
 mod registry;
+mod values;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,7 +18,7 @@ use super::sources::{self, DocumentError, Overrides};
 use super::{Config, DEFAULT_LISTEN, duration, locate, shape};
 use crate::oauth::ThrottleSettings;
 
-pub use registry::REGISTERED_CLAIMS;
+pub use clients::REGISTERED_CLAIMS;
 
 /// The outcome of validating a file: the configuration if there is no
 /// error, every error, and warnings.
@@ -122,7 +125,7 @@ fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Probl
     }
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
-    let registry = registry::build(raw, problems);
+    let registry = registry::build(raw, base, problems);
     let defaults = ThrottleSettings::default();
     let throttle = ThrottleSettings {
         client_failures: raw

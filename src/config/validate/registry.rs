@@ -3,38 +3,28 @@
 //! [`Registry`].
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::path::Path;
 
 use time::OffsetDateTime;
 
-use super::super::problems::{Problems, parse_datetime};
-use super::super::raw::{RawClient, RawConfig, RawSecret};
-use super::super::{Config, duration};
-use crate::oauth::{
-    ApiResource, ApiScope, Client, ClientId, ClientSecret, GrantType, Registry, ScopeSet,
-    ScopeToken, SecretHash, Secrets,
-};
+use super::super::Config;
+use super::super::problems::Problems;
+use super::super::raw::RawConfig;
+use super::clients::{self, ClientContext};
+use super::federation;
+use super::values::{known_scopes, secrets};
+use crate::oauth::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToken};
 
-/// Claims tollgate sets itself; a client's extra claims may not replace them.
-pub const REGISTERED_CLAIMS: [&str; 10] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "client_id",
-    "scope",
-    "cnf",
-];
-
-const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-
-pub(super) fn build(raw: &RawConfig, problems: &mut Problems<'_>) -> Registry {
+pub(super) fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Registry {
     let scopes = scopes(raw, problems);
     let declared: ScopeSet = scopes.iter().map(|s| s.name.clone()).collect();
     let resources = resources(raw, &declared, problems);
+    let issuers = federation::trusted_issuers(&raw.trusted_issuers, base, problems);
+    let cx = ClientContext {
+        declared: &declared,
+        issuers: &issuers,
+        base,
+    };
     let mut clients: Vec<Client> = Vec::with_capacity(raw.clients.len());
     let mut ids = HashSet::with_capacity(raw.clients.len());
     for (i, c) in raw.clients.iter().enumerate() {
@@ -45,11 +35,11 @@ pub(super) fn build(raw: &RawConfig, problems: &mut Problems<'_>) -> Registry {
             );
             continue;
         }
-        if let Some(client) = client(c, i, &declared, problems) {
+        if let Some(client) = clients::client(c, i, &cx, problems) {
             clients.push(client);
         }
     }
-    Registry::new(scopes, resources, clients)
+    Registry::new(scopes, resources, clients, issuers)
 }
 
 fn scopes(raw: &RawConfig, problems: &mut Problems<'_>) -> Vec<ApiScope> {
@@ -98,153 +88,10 @@ fn resources(
         resources.push(ApiResource {
             name: r.name.clone(),
             scopes: scopes.iter().cloned().collect(),
-            secrets: Secrets::default(),
+            secrets: secrets(&r.secrets, &format!("api_resources[{i}].secrets"), problems),
         });
     }
     resources
-}
-
-/// Parses a list of scope names, each of which must be declared.
-fn known_scopes(
-    names: &[String],
-    path: &str,
-    declared: &ScopeSet,
-    problems: &mut Problems<'_>,
-) -> ScopeSet {
-    let mut set = ScopeSet::default();
-    for (j, name) in names.iter().enumerate() {
-        match name.parse::<ScopeToken>() {
-            Ok(s) if declared.contains(&s) => set.insert(s),
-            Ok(s) => problems.add_hinted(
-                format!("{path}[{j}]"),
-                format!("scope {s} is not declared in [[api_scopes]]"),
-                Some("add [[api_scopes]] name = \"...\" or fix the spelling"),
-            ),
-            Err(e) => problems.add(format!("{path}[{j}]"), e.to_string()),
-        }
-    }
-    set
-}
-
-fn client(
-    c: &RawClient,
-    i: usize,
-    declared: &ScopeSet,
-    problems: &mut Problems<'_>,
-) -> Option<Client> {
-    let at = |k: &str| format!("clients[{i}].{k}");
-    let before = problems.len();
-    let id = c
-        .client_id
-        .parse::<ClientId>()
-        .map_err(|e| problems.add(at("client_id"), e))
-        .ok();
-    let grant_types = grant_types(
-        c.allowed_grant_types.as_deref(),
-        &at("allowed_grant_types"),
-        problems,
-    );
-    let allowed_scopes = known_scopes(&c.allowed_scopes, &at("allowed_scopes"), declared, problems);
-    let access_token_lifetime = match &c.access_token_lifetime {
-        None => DEFAULT_TOKEN_LIFETIME,
-        Some(d) => duration::parse(d).unwrap_or_else(|e| {
-            problems.add(at("access_token_lifetime"), e);
-            DEFAULT_TOKEN_LIFETIME
-        }),
-    };
-    let mut claims = serde_json::Map::new();
-    for (name, value) in &c.claims {
-        if REGISTERED_CLAIMS.contains(&name.as_str()) {
-            problems.add(
-                format!("{}.{name}", at("claims")),
-                format!("claim {name:?} is set by tollgate itself and cannot be overridden"),
-            );
-        } else {
-            claims.insert(name.clone(), value.clone());
-        }
-    }
-    let secrets = secrets(&c.secrets, &at("secrets"), problems);
-    if problems.len() > before {
-        return None;
-    }
-    Some(Client {
-        id: id?,
-        grant_types,
-        allowed_scopes,
-        access_token_lifetime,
-        enabled: c.enabled.unwrap_or(true),
-        claims,
-        secrets,
-    })
-}
-
-fn grant_types(
-    names: Option<&[String]>,
-    path: &str,
-    problems: &mut Problems<'_>,
-) -> Vec<GrantType> {
-    let Some(names) = names else {
-        return vec![GrantType::ClientCredentials];
-    };
-    let supported: Vec<_> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-    names
-        .iter()
-        .enumerate()
-        .filter_map(|(j, g)| match g.parse::<GrantType>() {
-            Ok(g) => Some(g),
-            Err(()) => {
-                problems.add(
-                    format!("{path}[{j}]"),
-                    format!(
-                        "grant type {g:?} is not supported (supported: {})",
-                        supported.join(", ")
-                    ),
-                );
-                None
-            }
-        })
-        .collect()
-}
-
-/// `[[...secrets]]`: Argon2id hashes only, and their fingerprint.
-pub(super) fn secrets(raw: &[RawSecret], path: &str, problems: &mut Problems<'_>) -> Secrets {
-    let mut list = Vec::with_capacity(raw.len());
-    for (j, s) in raw.iter().enumerate() {
-        let hash = s.hash.parse::<SecretHash>().map_err(|e| {
-            let plaintext = !s.hash.starts_with('$');
-            let (message, hint) = if plaintext {
-                (
-                    "this looks like a plaintext secret; only Argon2id hashes may be stored"
-                        .to_owned(),
-                    Some("run `tollgate hash-secret` and paste the $argon2id$... line it prints"),
-                )
-            } else {
-                (e, None)
-            };
-            problems.add_hinted(format!("{path}[{j}].hash"), message, hint)
-        });
-        let expires = match &s.expires {
-            None => Ok(None),
-            Some(raw) => parse_datetime(raw)
-                .map(Some)
-                .map_err(|e| problems.add(format!("{path}[{j}].expires"), e)),
-        };
-        if let (Ok(hash), Ok(expires)) = (hash, expires) {
-            list.push(ClientSecret { hash, expires });
-        }
-    }
-    let mut parts: Vec<Vec<u8>> = Vec::with_capacity(raw.len() * 2);
-    for (raw, secret) in raw.iter().zip(&list) {
-        parts.push(raw.hash.as_bytes().to_vec());
-        let expires = secret
-            .expires
-            .map_or(i128::MIN, |e| e.unix_timestamp_nanos());
-        parts.push(expires.to_be_bytes().to_vec());
-    }
-    Secrets {
-        fingerprint: crate::digest::sha256_parts(parts.iter().map(Vec::as_slice)),
-        list,
-    }
 }
 
 /// How soon before a secret expires `check` starts warning.

@@ -30,6 +30,23 @@ impl Ports for Inline {
     async fn sign(&self, _: Vec<u8>, _: OffsetDateTime) -> Result<String, PortError> {
         Err(PortError::Failed)
     }
+
+    async fn keys(
+        &self,
+        _: &crate::oauth::RemoteKeys,
+        _: bool,
+    ) -> Result<Arc<crate::oauth::jose::PublicKeys>, PortError> {
+        Err(PortError::Failed)
+    }
+
+    async fn first_use(
+        &self,
+        _: [u8; 32],
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> Result<bool, crate::oauth::replay::ReplayUnavailable> {
+        Ok(true)
+    }
 }
 
 /// Argon2 is slow on purpose: each test secret is hashed once.
@@ -63,11 +80,12 @@ fn client(id: &str, secrets: Vec<ClientSecret>, enabled: bool, tag: u8) -> Clien
             list: secrets,
             fingerprint: [tag; 32],
         },
+        ..Client::default()
     }
 }
 
 fn registry(clients: Vec<Client>) -> Arc<Registry> {
-    Arc::new(Registry::new(Vec::new(), Vec::new(), clients))
+    Arc::new(Registry::new(Vec::new(), Vec::new(), clients, Vec::new()))
 }
 
 fn services() -> Arc<Services> {
@@ -119,12 +137,16 @@ fn extract_from(body: &[u8], authorization: Option<&[u8]>) -> Result<Credential,
 #[test]
 fn basic_credentials_are_form_urlencoded_inside_base64() {
     let h = basic("my%3Aid:p%25ss+w%2Bord");
-    let Credential::Secret(p) = extract_from(b"grant_type=x", Some(&h)).unwrap();
+    let Ok(Credential::Secret(p)) = extract_from(b"grant_type=x", Some(&h)) else {
+        panic!("secret credentials")
+    };
     assert_eq!(p.id, "my:id");
     assert_eq!(p.secret.expose(), "p%ss w+ord");
     assert_eq!(p.method, SecretMethod::Basic);
     let h = basic("client:AZaz09-._~");
-    let Credential::Secret(p) = extract_from(b"grant_type=x", Some(&h)).unwrap();
+    let Ok(Credential::Secret(p)) = extract_from(b"grant_type=x", Some(&h)) else {
+        panic!("secret credentials")
+    };
     assert_eq!(
         p.secret.expose(),
         "AZaz09-._~",

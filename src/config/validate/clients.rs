@@ -1,0 +1,146 @@
+//! One `[[clients]]` entry: its id, grant types, scopes, lifetime,
+//! claims, and every way it may authenticate (secrets, keys, federation).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::super::duration;
+use super::super::problems::{Problems, parse_datetime};
+use super::super::raw::RawClient;
+use super::federation;
+use super::values::{known_scopes, secrets};
+use crate::oauth::{Client, ClientId, GrantType, ScopeSet, TrustedIssuer};
+
+/// Claims tollgate sets itself; a client's extra claims may not replace them.
+pub const REGISTERED_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "cnf",
+];
+
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// What validating a client needs from the rest of the file.
+pub(super) struct ClientContext<'a> {
+    pub declared: &'a ScopeSet,
+    pub issuers: &'a [TrustedIssuer],
+    pub base: &'a Path,
+}
+
+/// One `[[clients]]` entry, validated; `None` if it has a problem.
+pub(super) fn client(
+    c: &RawClient,
+    i: usize,
+    cx: &ClientContext<'_>,
+    problems: &mut Problems<'_>,
+) -> Option<Client> {
+    let at = |k: &str| format!("clients[{i}].{k}");
+    let before = problems.len();
+    let id = c
+        .client_id
+        .parse::<ClientId>()
+        .map_err(|e| problems.add(at("client_id"), e))
+        .ok();
+    let grant_types = grant_types(
+        c.allowed_grant_types.as_deref(),
+        &at("allowed_grant_types"),
+        problems,
+    );
+    let allowed_scopes = known_scopes(
+        &c.allowed_scopes,
+        &at("allowed_scopes"),
+        cx.declared,
+        problems,
+    );
+    let access_token_lifetime = match &c.access_token_lifetime {
+        None => DEFAULT_TOKEN_LIFETIME,
+        Some(d) => duration::parse(d).unwrap_or_else(|e| {
+            problems.add(at("access_token_lifetime"), e);
+            DEFAULT_TOKEN_LIFETIME
+        }),
+    };
+    let mut claims = serde_json::Map::new();
+    for (name, value) in &c.claims {
+        if REGISTERED_CLAIMS.contains(&name.as_str()) {
+            problems.add(
+                format!("{}.{name}", at("claims")),
+                format!("claim {name:?} is set by tollgate itself and cannot be overridden"),
+            );
+        } else {
+            claims.insert(name.clone(), value.clone());
+        }
+    }
+    let secrets = secrets(&c.secrets, &at("secrets"), problems);
+    let keys = federation::key_source(
+        c.jwks.as_ref(),
+        c.jwks_uri.as_deref(),
+        c.jwks_file.as_deref(),
+        &at,
+        cx.base,
+        problems,
+    );
+    let federated = federation::rules(&c.federated, &at, cx.issuers, problems);
+    if cx.issuers.iter().any(|t| t.issuer == c.client_id) {
+        problems.add(
+            at("client_id"),
+            "a client id may not be a trusted issuer's issuer: assertions it signs would be the platform's",
+        );
+    }
+    let tokens_valid_after = match &c.tokens_valid_after {
+        None => None,
+        Some(raw) => parse_datetime(raw)
+            .map_err(|e| problems.add(at("tokens_valid_after"), e))
+            .ok(),
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(Client {
+        id: id?,
+        grant_types,
+        allowed_scopes,
+        access_token_lifetime,
+        enabled: c.enabled.unwrap_or(true),
+        claims,
+        secrets,
+        keys,
+        federated,
+        require_dpop: c.require_dpop.unwrap_or(false),
+        tokens_valid_after,
+    })
+}
+
+fn grant_types(
+    names: Option<&[String]>,
+    path: &str,
+    problems: &mut Problems<'_>,
+) -> Vec<GrantType> {
+    let Some(names) = names else {
+        return vec![GrantType::ClientCredentials];
+    };
+    let supported: Vec<_> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(j, g)| match g.parse::<GrantType>() {
+            Ok(g) => Some(g),
+            Err(()) => {
+                problems.add(
+                    format!("{path}[{j}]"),
+                    format!(
+                        "grant type {g:?} is not supported (supported: {})",
+                        supported.join(", ")
+                    ),
+                );
+                None
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The docs page in a real browser: starts tollgate with the quickstart's
+# client ("client" / "secret", scope "api1") on a free loopback port and
+# drives headless Chromium through /docs (docs_check.py says what it
+# checks; a failure leaves screenshots in target/browser-artifacts).
+# Installs Debian's chromium and chromium-driver with apt when they are
+# missing, and Selenium into target/browser-venv.
+#
+#   tests/browser/run.sh [path/to/tollgate]   (default: target/debug/tollgate)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+bin="${1:-$root/target/debug/tollgate}"
+[[ -x "$bin" ]] || { echo "build tollgate first (cargo build)" >&2; exit 1; }
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "installing chromium and chromium-driver (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+chromium --version 2>/dev/null | grep -v '^$' || true
+
+venv="$root/target/browser-venv"
+[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+
+work="$(mktemp -d)"
+pid=""
+cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+hash="$(printf 'secret\n' | "$bin" hash-secret)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+cat > "$work/identity.toml" <<TOML
+issuer = "$base"
+[server]
+listen = "127.0.0.1:$port"
+[[api_scopes]]
+name = "api1"
+display_name = "My API"
+[[clients]]
+client_id = "client"
+allowed_grant_types = ["client_credentials"]
+allowed_scopes = ["api1"]
+access_token_lifetime = "1h"
+[[clients.secrets]]
+hash = "$hash"
+TOML
+"$bin" serve --config "$work/identity.toml" > "$work/server.log" 2>&1 &
+pid=$!
+ready=""
+for _ in $(seq 1 100); do
+  if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$base/healthz" 2>/dev/null; then
+    ready=1; break
+  fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -n "$ready" ]] || { echo "tollgate did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+
+status=0
+rm -rf "$root/target/browser-artifacts"
+ARTIFACTS="$root/target/browser-artifacts" "$venv/bin/python" "$here/docs_check.py" "$base" client secret || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "--- server log" >&2
+  tail -n 20 "$work/server.log" >&2
+fi
+exit "$status"

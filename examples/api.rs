@@ -1,6 +1,7 @@
 //! The sample protected API: `GET /identity` answers the caller's token
 //! claims as `[{"type","value"}]`, if the token is valid and carries the
-//! required scope.
+//! required scope. DPoP-bound tokens come as `Authorization: DPoP` with a
+//! proof of the request.
 //!
 //! `cargo run --example api -- [--authority URL] [--listen ADDR] [--scope NAME]`
 
@@ -30,11 +31,22 @@ struct Args {
 
 #[handler]
 async fn identity(req: &Request, validator: Data<&Arc<TokenValidator>>) -> Response {
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    match validator.validate(authorization).await {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // The URL the client called, for a DPoP proof's htu.
+    let url = format!(
+        "http://{}{}",
+        header("host").unwrap_or_default(),
+        req.uri().path()
+    );
+    match validator
+        .validate_request(
+            header("authorization"),
+            header("dpop"),
+            req.method().as_str(),
+            &url,
+        )
+        .await
+    {
         Ok(claims) => {
             let list: Vec<Value> = claims
                 .into_iter()

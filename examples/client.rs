@@ -4,7 +4,7 @@
 //!
 //! `cargo run --example client -- [--authority URL] [--client-id ID]
 //!  [--client-secret SECRET | --private-key FILE [--kid KID] |
-//!  --assertion-file FILE] [--scope SCOPE] [--api URL]`
+//!  --assertion-file FILE] [--dpop] [--scope SCOPE] [--api URL]`
 //!
 //! Without a secret: `--private-key` signs a fresh `private_key_jwt`
 //! assertion for each request with the client's own key (PKCS#8 PEM, as
@@ -40,6 +40,10 @@ struct Args {
     /// Authenticate with the platform token in this file.
     #[arg(long)]
     assertion_file: Option<std::path::PathBuf>,
+    /// Bind the token to a key made for this run (DPoP, RFC 9449): a
+    /// fresh proof for the token request and for the API call.
+    #[arg(long)]
+    dpop: bool,
     /// Space-separated scopes; empty to ask for all the client may have.
     #[arg(long, default_value = "api1")]
     scope: String,
@@ -102,6 +106,14 @@ async fn run(args: Args) -> Result<(), String> {
         form.push(("scope", args.scope.clone()));
     }
     let mut request = http.post(&discovery.token_endpoint);
+    let dpop = if args.dpop {
+        Some(DpopKey::new()?)
+    } else {
+        None
+    };
+    if let Some(key) = &dpop {
+        request = request.header("DPoP", key.proof("POST", &discovery.token_endpoint, None)?);
+    }
     let client_id = args.client_id.clone().unwrap_or_else(|| "client".into());
     if let Some(key) = &args.private_key {
         let assertion = sign_assertion(
@@ -169,9 +181,14 @@ async fn run(args: Args) -> Result<(), String> {
     );
 
     // 3. Call the API.
-    let response = http
-        .get(&args.api)
-        .bearer_auth(&token)
+    let call = match &dpop {
+        None => http.get(&args.api).bearer_auth(&token),
+        Some(key) => http
+            .get(&args.api)
+            .header("Authorization", format!("DPoP {token}"))
+            .header("DPoP", key.proof("GET", &args.api, Some(&token))?),
+    };
+    let response = call
         .send()
         .await
         .map_err(|e| format!("cannot reach the API at {}: {}", args.api, cause(&e)))?;
@@ -196,6 +213,51 @@ async fn run(args: Args) -> Result<(), String> {
         serde_json::to_string_pretty(&claims).unwrap_or_default()
     );
     Ok(())
+}
+
+/// A DPoP key for one run, and its public JWK.
+struct DpopKey {
+    encoding: jsonwebtoken::EncodingKey,
+    jwk: jsonwebtoken::jwk::Jwk,
+}
+
+impl DpopKey {
+    fn new() -> Result<Self, String> {
+        let (key, pem) = tollgate::keys::SigningKey::generate(tollgate::keys::Algorithm::ES256)
+            .map_err(|e| format!("cannot make a DPoP key: {e}"))?;
+        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes())
+            .map_err(|e| format!("cannot use the DPoP key: {e}"))?;
+        let mut public = serde_json::to_value(key.jwk()).map_err(|e| e.to_string())?;
+        if let Some(o) = public.as_object_mut() {
+            o.remove("kid");
+            o.remove("use");
+        }
+        let jwk = serde_json::from_value(public).map_err(|e| e.to_string())?;
+        Ok(Self { encoding, jwk })
+    }
+
+    /// A proof for one request (RFC 9449 §4.2); with the access token's
+    /// hash (`ath`) when it goes to an API.
+    fn proof(&self, method: &str, url: &str, token: Option<&str>) -> Result<String, String> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(self.jwk.clone());
+        let mut jti = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut jti).map_err(|_| "no random source".to_owned())?;
+        let now = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let mut claims = serde_json::json!({
+            "htm": method, "htu": url, "iat": now, "jti": B64.encode(jti),
+        });
+        if let Some(token) = token {
+            let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+            claims["ath"] = serde_json::Value::String(B64.encode(hash.as_ref()));
+        }
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| e.to_string())
+    }
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -58,6 +58,26 @@ impl Ports for AppState {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, ReplayUnavailable> {
-        self.replay.first_use(key, until, now).await
+        self.replay.store().first_use(key, until, now).await
+    }
+}
+
+/// Our own tokens, checked against the keys published now.
+impl crate::oauth::introspection::OwnTokens for AppState {
+    async fn claims(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        use crate::oauth::jose;
+        let jwt = jose::peek(token)?;
+        if jwt.raw_header.get("typ").and_then(|t| t.as_str()) != Some("at+jwt") {
+            return None;
+        }
+        let kid = jwt.header.kid.as_deref()?;
+        let ring = self.keys();
+        let entry = ring.published(now).find(|e| e.key.kid() == kid)?;
+        let key = jose::parse_jwk(&serde_json::to_value(entry.key.jwk()).ok()?).ok()?;
+        jose::verifies(token, &key, jwt.header.alg).then_some(jwt.claims)
     }
 }

@@ -17,11 +17,25 @@ pub fn issued(issued: &Issued, address: Option<IpAddr>) {
         outcome = "issued",
         client_id = %untrusted(issued.client.id.as_str()),
         method = issued.method.as_str(),
+        token_type = issued.token_type.as_str(),
         scope = issued.scope,
         jti = issued.jti,
         expires_in = issued.expires_in,
         address = address.map(tracing::field::display),
         "token issued"
+    );
+}
+
+/// An introspection answered (a refused one is audited like a token
+/// request).
+pub fn introspected(resource: &str, active: bool, address: Option<IpAddr>) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "introspected",
+        resource = %untrusted(resource),
+        active,
+        address = address.map(tracing::field::display),
+        "token introspected"
     );
 }
 

@@ -31,6 +31,7 @@
 //!   the core's services, the clock); the reload [`config::reload::Sink`].
 //! - `adapters`: how the core's [`oauth::Ports`] are carried out (the
 //!   Argon2 pool, the batch signer, remote keys, the replay store).
+//! - `replay_redis`: the single-use store on Redis, for replicas.
 //! - `remote_keys`: keys at a URL (client `jwks_uri`, trusted issuers),
 //!   fetched, bounded, cached as the response allows.
 //! - `endpoints`: HTTP — with `serve`, the only modules that import
@@ -73,6 +74,7 @@ pub mod memory;
 mod metrics;
 pub mod oauth;
 mod remote_keys;
+mod replay_redis;
 pub mod resource;
 mod serve;
 mod server;

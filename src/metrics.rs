@@ -318,6 +318,8 @@ pub struct Snapshot {
     pub signing_key_rotation_seconds: Option<f64>,
     /// Automatic key maintenance is failing (the keys in force stay).
     pub signing_key_fault: bool,
+    /// The replay store answered its last command.
+    pub replay_store_up: bool,
 }
 
 impl Collector for Snapshot {
@@ -348,6 +350,12 @@ impl Collector for Snapshot {
                 "1 while automatic key maintenance fails (the key folder is gone or \
                  unwritable); the keys in memory keep serving",
                 i64::from(self.signing_key_fault),
+            ),
+            (
+                "replay_store_up",
+                "1 while the replay store (memory, or Redis) answers; 0: requests with \
+                 assertions or DPoP proofs get temporarily_unavailable",
+                i64::from(self.replay_store_up),
             ),
         ];
         for (name, help, value) in gauges {
@@ -409,6 +417,7 @@ mod tests {
             signing_keys_published: 1,
             signing_key_rotation_seconds: Some(10.0),
             signing_key_fault: false,
+            replay_store_up: true,
         }
     }
 

@@ -54,7 +54,7 @@ pub struct AppState {
     /// Keys of clients and trusted issuers that live at a URL.
     pub remote_keys: crate::remote_keys::RemoteKeyCache,
     /// Used assertion and proof identifiers.
-    pub replay: Arc<dyn crate::oauth::replay::ReplayStore>,
+    pub replay: Replay,
     pub metrics: crate::metrics::Metrics,
 }
 
@@ -68,6 +68,7 @@ impl AppState {
     ) -> Self {
         let services = Arc::new(Services::new(config.throttle, &clock));
         let services_clock = clock.clone();
+        let replay = Replay::of(&config.replay);
         let status = Mutex::new(ConfigStatus {
             generation: 1,
             sha256,
@@ -91,9 +92,7 @@ impl AppState {
             ),
             failure_floor: Default::default(),
             remote_keys: crate::remote_keys::RemoteKeyCache::new(services_clock),
-            replay: Arc::new(crate::oauth::replay::MemoryReplay::new(
-                crate::oauth::replay::MEMORY_CAPACITY,
-            )),
+            replay,
             metrics: crate::metrics::Metrics::default(),
         }
     }
@@ -156,6 +155,51 @@ impl AppState {
                 .active_until(now)
                 .map(|t| (t - now).as_seconds_f64().max(0.0)),
             signing_key_fault: self.key_fault_now().is_some(),
+            replay_store_up: self.replay.health().1,
+        }
+    }
+}
+
+/// The replay store in force (chosen at start).
+pub enum Replay {
+    Memory(crate::oauth::replay::MemoryReplay),
+    Redis(crate::replay_redis::RedisReplay),
+}
+
+impl Replay {
+    fn of(config: &crate::config::ReplayStore) -> Self {
+        use crate::config::ReplayStore;
+        let memory = || {
+            Self::Memory(crate::oauth::replay::MemoryReplay::new(
+                crate::oauth::replay::MEMORY_CAPACITY,
+            ))
+        };
+        match config {
+            ReplayStore::Memory => memory(),
+            ReplayStore::Redis(url) => match crate::replay_redis::RedisReplay::new(url) {
+                Ok(redis) => Self::Redis(redis),
+                // Validation checked the URL; a client that still refuses
+                // it is a bug, and memory is the safe side for one process.
+                Err(e) => {
+                    tracing::error!(error = %e, "the Redis replay store cannot be used; keeping used ids in memory");
+                    memory()
+                }
+            },
+        }
+    }
+
+    pub fn store(&self) -> &dyn crate::oauth::replay::ReplayStore {
+        match self {
+            Self::Memory(m) => m,
+            Self::Redis(r) => r,
+        }
+    }
+
+    /// `memory` or `redis`, and whether it answers.
+    pub fn health(&self) -> (&'static str, bool) {
+        match self {
+            Self::Memory(_) => ("memory", true),
+            Self::Redis(r) => ("redis", r.up()),
         }
     }
 }
@@ -183,6 +227,9 @@ impl crate::config::reload::Sink for AppState {
         }
         if config.throttle != current.throttle {
             restart.push("throttle".to_owned());
+        }
+        if config.replay != current.replay {
+            restart.push("replay.store".to_owned());
         }
         for r in &restart {
             tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");

@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
     match parse(Request {
         body,
         authorization,
+        dpop: &[],
     }) {
         Ok(parsed) => {
             assert!(!parsed.grant_type.is_empty());

@@ -47,6 +47,15 @@ pub struct Config {
     /// Clients, scopes and resources, for the protocol core.
     pub registry: Arc<Registry>,
     pub throttle: ThrottleSettings,
+    pub replay: ReplayStore,
+}
+
+/// `[replay] store`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayStore {
+    Memory,
+    /// A `redis://` or `rediss://` URL.
+    Redis(String),
 }
 
 impl Config {

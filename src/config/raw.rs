@@ -49,6 +49,10 @@ pub struct RawConfig {
     /// Throttling of failed client authentication.
     #[serde(default)]
     pub throttle: RawThrottle,
+
+    /// Where used assertion and DPoP proof identifiers are kept.
+    #[serde(default)]
+    pub replay: RawReplay,
 }
 
 /// `[throttle]`: how many client authentications that need Argon2 (cache
@@ -70,6 +74,17 @@ pub struct RawThrottle {
     /// `"15m"`... Default `"1m"`.
     #[serde(default)]
     pub window: Option<RawDuration>,
+}
+
+/// `[replay]`: the single-use store of client assertions and DPoP proofs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplay {
+    /// `"memory"` (default: this process only) or `"redis://HOST:PORT[/DB]"`
+    /// (shared: use it with several replicas, or a replayed assertion can
+    /// succeed once per replica). Needs a restart to change.
+    #[serde(default)]
+    pub store: Option<String>,
 }
 
 /// `[server]`

@@ -17,6 +17,13 @@ pub struct Discovery {
     token_endpoint: String,
     /// URL of the JWK Set with the token signing keys.
     jwks_uri: String,
+    /// URL of the introspection endpoint (RFC 7662), for API resources
+    /// with secrets.
+    introspection_endpoint: String,
+    /// How API resources authenticate there.
+    introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms DPoP proofs may be signed with (RFC 9449).
+    dpop_signing_alg_values_supported: Vec<String>,
     /// Always `["client_credentials"]`.
     grant_types_supported: Vec<String>,
     /// `client_secret_basic`, `client_secret_post` and `private_key_jwt`
@@ -93,16 +100,19 @@ impl DiscoveryApi {
         Discovery {
             token_endpoint: format!("{issuer}/connect/token"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            introspection_endpoint: format!("{issuer}/connect/introspect"),
+            introspection_endpoint_auth_methods_supported: strings(&[
+                "client_secret_basic",
+                "client_secret_post",
+            ]),
+            dpop_signing_alg_values_supported: algorithms(),
             service_documentation: format!("{issuer}/docs"),
             grant_types_supported: strings(&["client_credentials"]),
             token_endpoint_auth_methods_supported: crate::oauth::AuthMethod::ALL
                 .iter()
                 .map(|m| m.as_str().to_owned())
                 .collect(),
-            token_endpoint_auth_signing_alg_values_supported: crate::oauth::jose::ALGORITHMS
-                .iter()
-                .map(|a| crate::oauth::jose::algorithm_name(*a).to_owned())
-                .collect(),
+            token_endpoint_auth_signing_alg_values_supported: algorithms(),
             scopes_supported: config
                 .registry
                 .scopes_supported()
@@ -122,4 +132,12 @@ impl DiscoveryApi {
             issuer,
         }
     }
+}
+
+/// The asymmetric algorithms client assertions and DPoP proofs may use.
+fn algorithms() -> Vec<String> {
+    crate::oauth::jose::ALGORITHMS
+        .iter()
+        .map(|a| crate::oauth::jose::algorithm_name(*a).to_owned())
+        .collect()
 }

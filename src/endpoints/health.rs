@@ -30,6 +30,16 @@ pub struct Health {
     config: ConfigHealth,
     keys: KeysHealth,
     auth: AuthHealth,
+    replay: ReplayHealth,
+}
+
+/// The single-use store of assertions and DPoP proofs.
+#[derive(Object)]
+pub struct ReplayHealth {
+    /// `memory` or `redis`.
+    store: String,
+    /// Whether it answered its last command.
+    reachable: bool,
 }
 
 /// Client authentication counters since start.
@@ -166,10 +176,10 @@ impl HealthApi {
             Detail::Public => status.last_error.as_deref().map(masked),
         };
         Health {
-            status: match (active, &fault) {
-                (None, _) => "unavailable",
-                (Some(_), Some(_)) => "degraded",
-                (Some(_), None) => "ok",
+            status: match (active, &fault, self.state.replay.health().1) {
+                (None, _, _) => "unavailable",
+                (Some(_), Some(_), _) | (Some(_), None, false) => "degraded",
+                (Some(_), None, true) => "ok",
             }
             .into(),
             config: ConfigHealth {
@@ -193,6 +203,13 @@ impl HealthApi {
                     .map(|e| e.key.kid().to_owned())
                     .collect(),
                 fault,
+            },
+            replay: {
+                let (store, reachable) = self.state.replay.health();
+                ReplayHealth {
+                    store: store.into(),
+                    reachable,
+                }
             },
             auth: AuthHealth {
                 cache_hits: stats.hits,

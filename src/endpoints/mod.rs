@@ -6,6 +6,8 @@
 mod discovery;
 mod form;
 mod health;
+mod introspect;
+mod introspect_doc;
 mod jwks;
 mod metrics;
 mod payload;
@@ -37,6 +39,7 @@ type Apis = (
     discovery::DiscoveryApi,
     jwks::JwksApi,
     token_doc::TokenApi,
+    introspect_doc::IntrospectApi,
     health::HealthApi,
 );
 
@@ -50,6 +53,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
                 state: state.clone(),
             },
             token_doc::TokenApi,
+            introspect_doc::IntrospectApi,
             health::HealthApi {
                 state: state.clone(),
                 detail,
@@ -80,7 +84,9 @@ pub fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpoint {
     let api = service(&state, health::Detail::Public);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let mut route = Route::new().at("/connect/token", token::endpoint(state.clone()));
+    let mut route = Route::new()
+        .at("/connect/token", token::endpoint(state.clone()))
+        .at("/connect/introspect", introspect::endpoint(state.clone()));
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

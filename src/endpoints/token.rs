@@ -61,9 +61,16 @@ async fn run(
         now: state.clock.now(),
         address,
     };
+    let dpop: Vec<&[u8]> = req
+        .headers()
+        .get_all("dpop")
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
     let request = token_request::Request {
         body: form,
         authorization: req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()),
+        dpop: &dpop,
     };
     token_request::token(&cx, &**state, request).await
 }
@@ -80,7 +87,7 @@ fn respond(
             audit::issued(&issued, address);
             TokenBody {
                 access_token: issued.access_token,
-                token_type: "Bearer".into(),
+                token_type: issued.token_type,
                 expires_in: issued.expires_in,
                 scope: issued.scope,
             }

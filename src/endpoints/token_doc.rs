@@ -26,6 +26,10 @@ use super::wire::{ErrorBody, TokenBody};
 //
 // Documentation only: the protocol core parses the raw form, because only
 // it knows the RFC's rules.
+//
+// Optional members default to "" so that the docs page's "Try it out"
+// leaves them empty (it fills the word "string" into any other), and an
+// empty parameter counts as omitted.
 #[derive(Object)]
 #[oai(rename = "TokenRequest")]
 pub struct TokenRequestForm {
@@ -33,20 +37,30 @@ pub struct TokenRequestForm {
     pub grant_type: GrantTypeParam,
     /// Space-separated scopes; omitted or empty means every scope the
     /// client may use.
-    pub scope: Option<String>,
+    #[oai(default)]
+    pub scope: String,
+    /// RFC 8707 resource indicators, repeatable: the `name`s of API
+    /// resources (absolute URIs) the token is for. With them, `aud` is
+    /// exactly these and the scopes are narrowed to theirs.
+    #[oai(default)]
+    pub resource: Vec<String>,
     /// For `client_secret_post`. With HTTP Basic leave it out (or send the
     /// same id).
-    pub client_id: Option<String>,
+    #[oai(default)]
+    pub client_id: String,
     /// For `client_secret_post` only; empty counts as omitted.
-    pub client_secret: Option<String>,
+    #[oai(default)]
+    pub client_secret: String,
     /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, with
     /// `client_assertion` (`private_key_jwt`, or a trusted platform's token).
-    pub client_assertion_type: Option<String>,
+    #[oai(default)]
+    pub client_assertion_type: String,
     /// A JWT signed by the client's key (`iss` = `sub` = client id, `aud` =
     /// the issuer or this endpoint, `exp` within an hour, a `jti` used
     /// once) or a trusted issuer's token (a Kubernetes service-account
     /// token, a GitHub Actions token).
-    pub client_assertion: Option<String>,
+    #[oai(default)]
+    pub client_assertion: String,
 }
 
 /// The grant types the token endpoint accepts.
@@ -71,8 +85,9 @@ pub enum TokenResponses {
         #[oai(header = "Pragma")]
         String,
     ),
-    /// `invalid_request`, `unauthorized_client`, `unsupported_grant_type` or
-    /// `invalid_scope`.
+    /// `invalid_request`, `unauthorized_client`, `unsupported_grant_type`,
+    /// `invalid_scope`, `invalid_target` (RFC 8707) or `invalid_dpop_proof`
+    /// (RFC 9449).
     #[oai(status = 400)]
     BadRequest(
         Json<ErrorBody>,
@@ -80,7 +95,8 @@ pub enum TokenResponses {
         #[oai(header = "Pragma")] String,
     ),
     /// `invalid_client`: unknown client, wrong or expired secret, disabled
-    /// client, or no client authentication. Always the same body.
+    /// client, a bad assertion, or no client authentication. Always the same
+    /// body, after the same time.
     #[oai(status = 401)]
     Unauthorized(
         Json<ErrorBody>,
@@ -114,6 +130,34 @@ pub enum TokenResponses {
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "Pragma")] String,
     ),
+    /// `temporarily_unavailable`: the replay store (Redis) cannot be
+    /// reached to check an assertion or DPoP proof; retry after
+    /// `Retry-After` seconds.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+        #[oai(header = "Retry-After")] u64,
+    ),
+}
+
+/// The `DPoP` request header (RFC 9449 §4).
+fn dpop_header() -> poem_openapi::registry::MetaOperationParam {
+    poem_openapi::registry::MetaOperationParam {
+        name: "DPoP".into(),
+        schema: String::schema_ref(),
+        in_type: poem_openapi::registry::MetaParamIn::Header,
+        description: Some(
+            "A DPoP proof (RFC 9449): with it the token is bound to the proof's key \
+             (`token_type` `DPoP`, `cnf.jkt`)."
+                .into(),
+        ),
+        required: false,
+        deprecated: false,
+        explode: true,
+        style: None,
+    }
 }
 
 /// The security scheme of `client_secret_basic`.
@@ -136,7 +180,7 @@ impl OpenApi for TokenApi {
                  or a trusted platform's token such as a Kubernetes service-account token).",
             ),
             external_docs: None,
-            params: Vec::new(),
+            params: vec![dpop_header()],
             request: Some(MetaRequest {
                 description: None,
                 content: vec![MetaMediaType {

@@ -15,6 +15,7 @@ use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::oauth::token_request::TokenType;
 use crate::oauth::{Challenge, ErrorCode, OAuthError};
 
 /// Describes a core enum that serializes as one of a fixed set of strings.
@@ -77,6 +78,18 @@ string_enum!(
     "The RFC 6749 §5.2 error code (and invalid_target of RFC 8707, invalid_dpop_proof of RFC 9449)."
 );
 
+string_enum!(
+    TokenType,
+    "TokenType",
+    "How the access token is presented: Bearer (RFC 6750) or DPoP (RFC 9449)."
+);
+
+impl serde::Serialize for TokenType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Object, Serialize)]
 #[oai(rename = "TokenResponse")]
@@ -84,8 +97,9 @@ pub struct TokenBody {
     /// An RFC 9068 JWT access token, signed with the active key (ES256 by
     /// default; EdDSA or RS256 when configured).
     pub access_token: String,
-    /// `Bearer`.
-    pub token_type: String,
+    /// `Bearer`, or `DPoP` when the request carried a DPoP proof (the
+    /// token is then bound to its key: `cnf.jkt`).
+    pub token_type: TokenType,
     /// Seconds until the token expires.
     pub expires_in: u64,
     /// The granted scopes, space-separated.

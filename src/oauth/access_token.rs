@@ -25,8 +25,16 @@ struct Claims<'a> {
     nbf: i64,
     exp: i64,
     jti: &'a str,
+    /// RFC 9449 §6: the thumbprint of the key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// A fresh `jti`: 128 random bits, base64url.
@@ -70,8 +78,14 @@ pub struct Unsigned {
     pub jti: String,
 }
 
-/// The claims of the access token for `grant`. `now` is Unix seconds.
-pub fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, serde_json::Error> {
+/// The claims of the access token for `grant`, bound to the key with
+/// thumbprint `jkt` if there is one. `now` is Unix seconds.
+pub fn claims(
+    grant: &Grant,
+    issuer: &str,
+    now: i64,
+    jkt: Option<&str>,
+) -> Result<Unsigned, serde_json::Error> {
     let client = &grant.client;
     let lifetime = client.access_token_lifetime.as_secs();
     let scope = grant.scopes.to_string();
@@ -97,6 +111,7 @@ pub fn claims(grant: &Grant, issuer: &str, now: i64) -> Result<Unsigned, serde_j
         nbf: now,
         exp: now.saturating_add(lifetime as i64),
         jti: &jti,
+        cnf: jkt.map(|jkt| Confirmation { jkt }),
         extra: &client.claims,
     };
     let claims_json = serde_json::to_vec(&claims)?;

@@ -1,5 +1,6 @@
 //! The client_credentials grant (RFC 6749 §4.4): which scopes and audiences
-//! an authenticated client gets.
+//! an authenticated client gets, narrowed by resource indicators (RFC 8707)
+//! when the request names its APIs.
 
 use std::sync::Arc;
 
@@ -17,12 +18,14 @@ pub struct Grant {
     pub audiences: Vec<String>,
 }
 
-/// Checks the grant type and the scope of an authenticated client.
+/// Checks the grant type, the resources and the scope of an
+/// authenticated client.
 pub fn client_credentials(
     registry: &Registry,
     client: Arc<Client>,
     grant_type: &str,
     requested_scope: Option<&str>,
+    resources: &[&str],
 ) -> Result<Grant, OAuthError> {
     let grant_type: GrantType = grant_type.parse().map_err(|()| {
         OAuthError::new(
@@ -62,6 +65,9 @@ pub fn client_credentials(
             "no scope requested and the client has no allowed scopes",
         ));
     }
+    if !resources.is_empty() {
+        return targeted(registry, client, scopes, resources);
+    }
     let audiences = registry
         .resources()
         .iter()
@@ -71,6 +77,63 @@ pub fn client_credentials(
     Ok(Grant {
         client,
         scopes,
+        audiences,
+    })
+}
+
+/// RFC 8707: the token is for exactly the requested resources, each an
+/// absolute URI naming an `[[api_resources]]` entry the client can reach
+/// through its allowed scopes; the scopes are the requested (or allowed)
+/// ones that belong to them.
+fn targeted(
+    registry: &Registry,
+    client: Arc<Client>,
+    scopes: ScopeSet,
+    resources: &[&str],
+) -> Result<Grant, OAuthError> {
+    let invalid = |why: String| OAuthError::new(ErrorCode::InvalidTarget, why);
+    let mut audiences: Vec<String> = Vec::with_capacity(resources.len());
+    let mut granted = ScopeSet::default();
+    for name in resources {
+        // §2: "an absolute URI ... MUST NOT include a fragment component".
+        let absolute = url::Url::parse(name).is_ok_and(|u| u.fragment().is_none());
+        if !absolute {
+            return Err(invalid(format!("resource {name} is not an absolute URI")));
+        }
+        let Some(resource) = registry.resource(name) else {
+            return Err(invalid(format!("resource {name} is unknown")));
+        };
+        if !resource
+            .scopes
+            .iter()
+            .any(|s| client.allowed_scopes.contains(s))
+        {
+            return Err(invalid(format!(
+                "resource {name} is not reachable through the client's scopes"
+            )));
+        }
+        if !audiences.iter().any(|a| a == *name) {
+            audiences.push(resource.name.clone());
+        }
+        for s in resource.scopes.iter().filter(|s| scopes.contains(s)) {
+            granted.insert(s.clone());
+        }
+    }
+    // In the order they were asked for.
+    let granted: ScopeSet = scopes
+        .iter()
+        .filter(|s| granted.contains(s))
+        .cloned()
+        .collect();
+    if granted.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "none of the requested scopes belongs to the requested resources",
+        ));
+    }
+    Ok(Grant {
+        client,
+        scopes: granted,
         audiences,
     })
 }

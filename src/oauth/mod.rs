@@ -10,9 +10,11 @@
 mod access_token;
 pub mod auth;
 mod client;
+pub mod dpop;
 mod error;
 mod federation;
 mod grant;
+pub mod introspection;
 pub mod jose;
 pub mod params;
 mod ports;

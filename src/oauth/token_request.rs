@@ -9,6 +9,8 @@ use std::sync::Arc;
 use super::access_token;
 use super::auth::{self, AuthMethod, Credential};
 use super::client::Client;
+use super::dpop;
+use super::error::{ErrorCode, OAuthError};
 use super::grant;
 use super::params::Params;
 use super::ports::{Context, PortError, Ports};
@@ -33,6 +35,25 @@ pub struct Issued {
     pub jti: String,
     pub client: Arc<Client>,
     pub method: AuthMethod,
+    pub token_type: TokenType,
+}
+
+/// How the token is used (RFC 6750 bearer, or bound to a key by DPoP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Bearer,
+    DPoP,
+}
+
+impl TokenType {
+    pub const ALL: [TokenType; 2] = [Self::Bearer, Self::DPoP];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::DPoP => "DPoP",
+        }
+    }
 }
 
 /// A refused token request, and the client id it claimed (for the audit
@@ -58,6 +79,8 @@ impl From<Refusal> for Refused {
 pub struct Request<'a> {
     pub body: &'a [u8],
     pub authorization: Option<&'a [u8]>,
+    /// Every `DPoP` header the request carried (RFC 9449 allows one).
+    pub dpop: &'a [&'a [u8]],
 }
 
 /// A token request read, not yet judged: what it asks for and the
@@ -72,7 +95,7 @@ pub struct Parsed {
 
 /// Reads a token request: parameters, then credentials.
 pub fn parse(request: Request<'_>) -> Result<Parsed, Refusal> {
-    let mut params = Params::parse(request.body, &PARAMETERS, &[])?;
+    let mut params = Params::parse(request.body, &PARAMETERS, &["resource"])?;
     let grant_type = params.take("grant_type").ok_or_else(|| {
         Refusal::invalid_request(Reason::MissingParameter, "grant_type is missing")
     })?;
@@ -105,14 +128,20 @@ pub async fn token<P: Ports>(
         Err(refusal) => return Err(claimed(refusal, claimed_id.as_deref())),
     };
     let id = Some(authenticated.client.id.as_str());
+    let proof = bound_key(cx, ports, &authenticated.client, request.dpop)
+        .await
+        .map_err(|r| claimed(r, id))?;
+    let resources: Vec<&str> = params.all("resource").collect();
     let grant = grant::client_credentials(
         cx.registry,
         authenticated.client.clone(),
         &grant_type,
         params.get("scope"),
+        &resources,
     )
     .map_err(|e| claimed(e.into(), id))?;
-    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp())
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
+    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), jkt)
         .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
     let access_token = ports
         .sign(unsigned.claims_json, cx.now)
@@ -131,5 +160,65 @@ pub async fn token<P: Ports>(
         jti: unsigned.jti,
         client: authenticated.client,
         method: authenticated.method,
+        token_type: match proof {
+            Some(_) => TokenType::DPoP,
+            None => TokenType::Bearer,
+        },
     })
+}
+
+/// The DPoP proof of the request, checked and used up; `None` without one
+/// (refused if the client requires DPoP).
+async fn bound_key<P: Ports>(
+    cx: &Context<'_>,
+    ports: &P,
+    client: &Client,
+    headers: &[&[u8]],
+) -> Result<Option<dpop::Proof>, Refusal> {
+    let invalid = |reason, why: &'static str| {
+        Refusal::new(OAuthError::new(ErrorCode::InvalidDpopProof, why), reason)
+    };
+    let proof = match headers {
+        [] if client.require_dpop => {
+            return Err(Refusal::invalid_request(
+                Reason::DpopRequired,
+                "this client must send a DPoP proof (RFC 9449)",
+            ));
+        }
+        [] => return Ok(None),
+        [one] => std::str::from_utf8(one)
+            .map_err(|_| invalid(Reason::InvalidDpopProof, "the DPoP header is not text"))?,
+        _ => {
+            return Err(invalid(
+                Reason::InvalidDpopProof,
+                "send one DPoP header, not several",
+            ));
+        }
+    };
+    let url = format!("{}/connect/token", cx.issuer);
+    let checked = dpop::check(proof, "POST", &url, cx.now.unix_timestamp())
+        .map_err(|why| invalid(Reason::InvalidDpopProof, why))?;
+    let key = crate::digest::sha256_parts([
+        b"dpop".as_slice(),
+        checked.jkt.as_bytes(),
+        checked.jti.as_bytes(),
+    ]);
+    let until = time::OffsetDateTime::from_unix_timestamp(checked.iat + dpop::WINDOW + 30)
+        .map_err(|_| {
+            invalid(
+                Reason::InvalidDpopProof,
+                "the DPoP proof's iat is out of range",
+            )
+        })?;
+    match ports.first_use(key, until, cx.now).await {
+        Ok(true) => Ok(Some(checked)),
+        Ok(false) => Err(invalid(
+            Reason::DpopReplayed,
+            "the DPoP proof was used before",
+        )),
+        Err(_) => Err(Refusal::new(
+            OAuthError::unavailable(std::time::Duration::from_secs(1)),
+            Reason::ReplayStoreUnavailable,
+        )),
+    }
 }

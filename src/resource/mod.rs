@@ -1,8 +1,10 @@
 //! For API authors: validates tollgate access tokens the way any RFC 9068
 //! resource server should — discovery, JWKS cached as it says ([`keys`]),
 //! signature, `alg` (the key's own), `typ`, no unknown `crit`, `iss`,
-//! `exp`, `nbf`, optionally `aud`, and a required scope. Errors map to
-//! RFC 6750.
+//! `exp`, `nbf`, optionally `aud`, and a required scope; and DPoP-bound
+//! tokens (RFC 9449) sent as `Authorization: DPoP` with a proof of the
+//! request (`htm`, `htu`, `ath`, the token's key, used once). Errors map to
+//! RFC 6750 and RFC 9449 §7.1.
 //!
 //! ```no_run
 //! # async fn f() {
@@ -48,13 +50,23 @@ pub enum Rejection {
     /// The authority (discovery or JWKS) could not be reached.
     #[error("the authority is unavailable: {0}")]
     AuthorityUnavailable(String),
+    /// `Authorization: DPoP` with a token that is not valid or not bound.
+    #[error("invalid token: {0}")]
+    InvalidDpopToken(String),
+    /// The DPoP proof is missing, malformed, for another request or key,
+    /// or used before.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(String),
 }
 
 impl Rejection {
     /// 401, 403, or 503 when the authority is down.
     pub fn status(&self) -> u16 {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => 401,
+            Self::MissingToken
+            | Self::InvalidToken(_)
+            | Self::InvalidDpopToken(_)
+            | Self::InvalidDpopProof(_) => 401,
             Self::InsufficientScope(_) => 403,
             Self::AuthorityUnavailable(_) => 503,
         }
@@ -74,6 +86,16 @@ impl Rejection {
                 r#"Bearer realm="api", error="insufficient_scope", scope="{}""#,
                 quote(scope)
             )),
+            Self::InvalidDpopToken(why) => Some(format!(
+                r#"DPoP error="invalid_token", error_description="{}", algs="{}""#,
+                quote(why),
+                dpop_algs()
+            )),
+            Self::InvalidDpopProof(why) => Some(format!(
+                r#"DPoP error="invalid_dpop_proof", error_description="{}", algs="{}""#,
+                quote(why),
+                dpop_algs()
+            )),
             Self::AuthorityUnavailable(_) => None,
         }
     }
@@ -82,20 +104,35 @@ impl Rejection {
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
             Self::MissingToken => None,
-            Self::InvalidToken(_) => Some("invalid_token"),
+            Self::InvalidToken(_) | Self::InvalidDpopToken(_) => Some("invalid_token"),
+            Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Self::InsufficientScope(_) => Some("insufficient_scope"),
             Self::AuthorityUnavailable(_) => Some("temporarily_unavailable"),
         }
     }
 }
 
-/// Validates bearer tokens issued by one authority.
+/// The algorithms of DPoP proofs, for challenges.
+fn dpop_algs() -> String {
+    let names: Vec<&str> = crate::oauth::jose::ALGORITHMS
+        .iter()
+        .map(|a| crate::oauth::jose::algorithm_name(*a))
+        .collect();
+    names.join(" ")
+}
+
+/// Validates access tokens issued by one authority.
 pub struct TokenValidator {
     required_scope: Option<String>,
     audience: Option<String>,
     clock: SharedClock,
     keys: RemoteKeys,
+    /// Used DPoP proof `jti`s.
+    proofs: crate::oauth::replay::MemoryReplay,
 }
+
+/// Used DPoP proofs a validator remembers at most.
+const PROOFS: usize = 100_000;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -118,6 +155,7 @@ impl TokenValidator {
                 clock.clone(),
             ),
             clock,
+            proofs: crate::oauth::replay::MemoryReplay::new(PROOFS),
         }
     }
 
@@ -132,7 +170,9 @@ impl TokenValidator {
         Self {
             keys: RemoteKeys::new(self.keys_authority(), http(), clock.clone()),
             clock,
-            ..self
+            required_scope: self.required_scope,
+            audience: self.audience,
+            proofs: self.proofs,
         }
     }
 
@@ -140,10 +180,85 @@ impl TokenValidator {
         self.keys.authority().to_owned()
     }
 
-    /// Validates the value of an `Authorization` header.
+    /// Validates the value of an `Authorization: Bearer` header. A
+    /// DPoP-bound token is refused: it needs [`Self::validate_request`].
     pub async fn validate(&self, authorization: Option<&str>) -> Result<Claims, Rejection> {
-        let token = bearer_token(authorization).ok_or(Rejection::MissingToken)?;
-        self.validate_token(token).await
+        self.validate_request(authorization, None, "GET", "").await
+    }
+
+    /// Validates a request: its `Authorization` header (`Bearer` or
+    /// `DPoP`), its `DPoP` proof header if any, and the method and URL it
+    /// was made with (the proof must be for them).
+    pub async fn validate_request(
+        &self,
+        authorization: Option<&str>,
+        dpop: Option<&str>,
+        method: &str,
+        url: &str,
+    ) -> Result<Claims, Rejection> {
+        let (scheme, token) = credentials(authorization).ok_or(Rejection::MissingToken)?;
+        match scheme {
+            Scheme::Bearer => {
+                let claims = self.validate_token(token).await?;
+                if claims.get("cnf").is_some() {
+                    // RFC 9449 §7.2: a bound token presented as a bearer one
+                    // is refused, or a thief could use it without the key.
+                    return Err(Rejection::InvalidToken(
+                        "a DPoP-bound token must be sent with the DPoP scheme and a proof".into(),
+                    ));
+                }
+                Ok(claims)
+            }
+            Scheme::DPoP => {
+                let claims = self.validate_token(token).await.map_err(|r| match r {
+                    Rejection::InvalidToken(why) => Rejection::InvalidDpopToken(why),
+                    other => other,
+                })?;
+                let jkt = claims
+                    .get("cnf")
+                    .and_then(|c| c.get("jkt"))
+                    .and_then(|j| j.as_str())
+                    .ok_or_else(|| {
+                        Rejection::InvalidDpopToken("the token is not DPoP-bound".into())
+                    })?;
+                let proof =
+                    dpop.ok_or_else(|| Rejection::InvalidDpopProof("no DPoP proof".into()))?;
+                self.check_proof(proof, method, url, token, jkt).await?;
+                Ok(claims)
+            }
+        }
+    }
+
+    async fn check_proof(
+        &self,
+        proof: &str,
+        method: &str,
+        url: &str,
+        token: &str,
+        jkt: &str,
+    ) -> Result<(), Rejection> {
+        use crate::oauth::dpop;
+        use crate::oauth::replay::ReplayStore;
+        let invalid = |why: &str| Rejection::InvalidDpopProof(why.to_owned());
+        let now = self.clock.now();
+        let checked = dpop::check(proof, method, url, now.unix_timestamp()).map_err(invalid)?;
+        if checked.ath.as_deref() != Some(dpop::ath(token).as_str()) {
+            return Err(invalid("the proof's ath is not the hash of this token"));
+        }
+        if checked.jkt != jkt {
+            return Err(invalid(
+                "the proof is signed by another key than the token is bound to",
+            ));
+        }
+        let key = crate::digest::sha256_parts([checked.jkt.as_bytes(), checked.jti.as_bytes()]);
+        let until = now + time::Duration::seconds(2 * dpop::WINDOW);
+        match self.proofs.first_use(key, until, now).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(invalid("the proof was used before")),
+            Err(_) => Err(Rejection::AuthorityUnavailable(
+                "too many DPoP proofs to remember".into(),
+            )),
+        }
     }
 
     async fn validate_token(&self, token: &str) -> Result<Claims, Rejection> {
@@ -224,11 +339,35 @@ fn has_crit(token: &str) -> bool {
         .is_some_and(|h| h.get("crit").is_some())
 }
 
-/// The token of `Authorization: Bearer <token>` (scheme case-insensitive).
-fn bearer_token(header: Option<&str>) -> Option<&str> {
+enum Scheme {
+    Bearer,
+    DPoP,
+}
+
+/// The scheme and token of `Authorization: Bearer|DPoP <token>` (scheme
+/// case-insensitive).
+fn credentials(header: Option<&str>) -> Option<(Scheme, &str)> {
     let (scheme, token) = header?.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::DPoP, token))
+    } else {
+        None
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`.
+#[cfg(test)]
+fn bearer_token(header: Option<&str>) -> Option<&str> {
+    match credentials(header)? {
+        (Scheme::Bearer, t) => Some(t),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

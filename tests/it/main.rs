@@ -2,6 +2,7 @@
 
 mod architecture;
 pub mod assertions;
+mod bound;
 mod cli;
 mod config_file;
 mod discovery;

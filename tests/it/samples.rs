@@ -353,3 +353,40 @@ claims = {{ "/kubernetes.io/namespace" = "billing" }}
         );
     }
 }
+
+#[tokio::test]
+async fn the_client_and_the_api_speak_dpop() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(&config, crate::support::quickstart_toml()).unwrap();
+    let (_server, authority) = start(
+        tollgate_bin(),
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "listening on ",
+    );
+    let (_api, api_base) = start(
+        &example("api"),
+        &["--authority", &authority, "--listen", "127.0.0.1:0"],
+        "API listening on ",
+    );
+    let api = format!("{api_base}/identity");
+    let out = client(&["--authority", &authority, "--api", &api, "--dpop"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(r#""token_type": "DPoP""#), "{stdout}");
+    assert!(
+        stdout.contains(r#""type": "cnf""#),
+        "the API saw the binding: {stdout}"
+    );
+}

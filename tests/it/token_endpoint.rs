@@ -434,7 +434,7 @@ async fn unknown_parameters_are_ignored() {
     let server = TestServer::spawn(&matrix_toml()).await;
     let r = server
         .token_raw(
-            "grant_type=client_credentials&foo=1&foo=2&resource=x",
+            "grant_type=client_credentials&foo=1&foo=2&audience=x",
             Some(&basic("client", "secret")),
         )
         .await;

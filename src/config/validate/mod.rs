@@ -144,7 +144,31 @@ fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Probl
             }),
         },
     };
+    let replay = match raw.replay.store.as_deref() {
+        None | Some("memory") => super::ReplayStore::Memory,
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            match url::Url::parse(url) {
+                Ok(u) if u.host().is_some() => super::ReplayStore::Redis(url.to_owned()),
+                _ => {
+                    problems.add(
+                        "replay.store",
+                        format!("{url} is not a redis:// URL with a host"),
+                    );
+                    super::ReplayStore::Memory
+                }
+            }
+        }
+        Some(other) => {
+            problems.add_hinted(
+                "replay.store",
+                format!("{other:?} is not a replay store"),
+                Some("\"memory\", or \"redis://HOST:PORT[/DB]\" with several replicas"),
+            );
+            super::ReplayStore::Memory
+        }
+    };
     Config {
+        replay,
         issuer,
         listen,
         management_listen,

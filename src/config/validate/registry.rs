@@ -122,7 +122,9 @@ pub(super) fn warn(
                 }
             }
         }
-        if client.enabled && client.secrets.valid_at(now).next().is_none() {
+        let other_ways =
+            !matches!(client.keys, crate::oauth::KeySource::None) || !client.federated.is_empty();
+        if client.enabled && !other_ways && client.secrets.valid_at(now).next().is_none() {
             problems.add(
                 format!("clients[{i}]"),
                 "this client has no valid secret and cannot authenticate",

@@ -38,8 +38,12 @@ enum Command {
         #[arg(long)]
         generate: bool,
     },
-    /// Print the JSON schema of identity.toml.
-    Schema,
+    /// Print the JSON schema of identity.toml (or, with --included, of the
+    /// files its `include` names).
+    Schema {
+        #[arg(long)]
+        included: bool,
+    },
     /// Exit 0 if the server at URL answers its health check with 2xx, 1
     /// otherwise: a container HEALTHCHECK that needs no shell or curl.
     /// Over https the certificate is not verified (it names the public
@@ -148,8 +152,11 @@ fn main() -> ExitCode {
             cli::check(&config, format, show_origin)
         }
         Command::HashSecret { generate } => cli::hash(generate),
-        Command::Schema => {
-            println!("{}", tollgate::config::schema_json());
+        Command::Schema { included } => {
+            match included {
+                false => println!("{}", tollgate::config::schema_json()),
+                true => println!("{}", tollgate::config::included_schema_json()),
+            }
             ExitCode::SUCCESS
         }
         Command::Healthcheck { url } => cli::healthcheck(&url),

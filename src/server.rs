@@ -72,7 +72,7 @@ impl Builder {
             file: config_path.clone(),
             problems: report.errors,
         })?;
-        let sha256 = crate::digest::sha256_hex(text.as_bytes());
+        let sha256 = config.files_fingerprint(&config_path, text.as_bytes());
         let ring = match &config.keys.mode {
             KeyMode::Declared { ring, .. } => ring.clone(),
             KeyMode::Automatic { dir, rotation } => {
@@ -126,7 +126,7 @@ impl Builder {
         // One Argon2 run now, not on the first request (which would be a
         // timing tell).
         tokio::task::spawn_blocking(crate::oauth::warm_up).await?;
-        let keys_config = config.keys.clone();
+        let in_force = (config.keys.clone(), config.include.clone());
         let state = Arc::new(AppState::new(
             config,
             sha256.clone(),
@@ -146,7 +146,7 @@ impl Builder {
             reload: Arc::new(Reload::new(
                 config_path,
                 sha256,
-                keys_config,
+                in_force,
                 clock,
                 state.clone() as Arc<dyn Sink>,
             )),
@@ -217,6 +217,9 @@ impl Server {
     /// Serves until `shutdown` completes, then lets in-flight requests
     /// finish (up to a grace period).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        // Before anything says the server is up: SIGHUP's default action
+        // is to end the process.
+        let hangup_signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
         let config = self.state.config();
         let scheme = if config.tls.is_some() {
             "https"
@@ -232,7 +235,7 @@ impl Server {
         );
         let reloader = config::reload::watch(self.reload.clone(), crate::memory::release_freed)
             .map_err(std::io::Error::other)?;
-        let hangup = tokio::spawn(reload_on_hangup(reloader.trigger()));
+        let hangup = tokio::spawn(reload_on_hangup(hangup_signal, reloader.trigger()));
         let rotation = tokio::spawn(maintain_keys(self.state.clone()));
         let prefetch = tokio::spawn(prefetch_keys(self.state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -317,9 +320,11 @@ async fn prefetch_keys(state: Arc<AppState>) {
 
 /// SIGHUP: terminals, supervisors and people send it expecting a reload,
 /// not an abrupt exit.
-async fn reload_on_hangup(trigger: config::reload::Trigger) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+async fn reload_on_hangup(
+    hangup: std::io::Result<tokio::signal::unix::Signal>,
+    trigger: config::reload::Trigger,
+) {
+    let Ok(mut hangup) = hangup else {
         tracing::warn!("cannot handle SIGHUP");
         return;
     };

@@ -8,6 +8,7 @@
 //! module.
 
 mod duration;
+mod include;
 mod keys;
 mod locate;
 mod problems;
@@ -48,6 +49,20 @@ pub struct Config {
     pub registry: Arc<Registry>,
     pub throttle: ThrottleSettings,
     pub replay: ReplayStore,
+    /// `include`'s glob patterns, resolved against the main file's folder.
+    pub include: Vec<String>,
+    /// The files they named when this configuration was read.
+    pub included: Vec<PathBuf>,
+}
+
+impl Config {
+    /// SHA-256 (hex) of the main file's `bytes` and every file `include`
+    /// names now: changes with an edit of any of them, or a file added or
+    /// removed.
+    pub fn files_fingerprint(&self, main_path: &Path, bytes: &[u8]) -> String {
+        let files = include::expand(&self.include, main_path).unwrap_or_default();
+        include::fingerprint(bytes, &files)
+    }
 }
 
 /// `[replay] store`.
@@ -97,7 +112,7 @@ pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDat
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    validate::check(text, base, overrides, now)
+    validate::check(text, path, base, overrides, now)
 }
 
 /// The signing keys: how they are managed, and the JWKS cache time.
@@ -166,7 +181,13 @@ impl KeysConfig {
 
 /// The JSON schema of `identity.toml`, generated from the raw types.
 pub fn schema_json() -> String {
-    serde_json::to_string_pretty(&shape::schema()).expect("a schema serializes")
+    serde_json::to_string_pretty(&shape::schema(shape::Kind::Main)).expect("a schema serializes")
+}
+
+/// The JSON schema of a file named by `include`.
+pub fn included_schema_json() -> String {
+    serde_json::to_string_pretty(&shape::schema(shape::Kind::Included))
+        .expect("a schema serializes")
 }
 
 /// An effective setting and where it came from, for `check --show-origin`.

@@ -15,6 +15,8 @@ use super::raw::RawDateTime;
 /// One thing wrong with a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The included file it is in; `None`: the main file.
+    pub file: Option<PathBuf>,
     /// `clients[0].allowed_scopes[1]`; empty for the file as a whole.
     pub key_path: String,
     pub line: Option<usize>,
@@ -24,8 +26,10 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// `FILE:LINE:COL: [label: ]key.path: message`, then the hint.
+    /// `FILE:LINE:COL: [label: ]key.path: message`, then the hint; `file`
+    /// is the main file's name (an included file's problem names its own).
     pub fn render(&self, file: &Path, label: Option<&str>) -> String {
+        let file = self.file.as_deref().unwrap_or(file);
         let mut out = file.display().to_string();
         if let Some(line) = self.line {
             out += &format!(":{line}:{}", self.column.unwrap_or(1));
@@ -84,11 +88,20 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Collects problems, placing each at its line (or naming the
-/// environment variable that set it).
-pub(super) struct Problems<'a> {
+/// A text problems are placed in: the main file, or an included one.
+struct Source<'a> {
+    file: Option<PathBuf>,
     text: &'a str,
     locator: OnceCell<Locator<'a>>,
+}
+
+/// Collects problems, placing each at its line in its own file (or naming
+/// the environment variable that set it).
+pub(super) struct Problems<'a> {
+    sources: Vec<Source<'a>>,
+    /// For each list of the main document that included files joined:
+    /// which source and index each element came from.
+    provenance: Vec<(&'static str, Vec<(usize, usize)>)>,
     from_env: &'a BTreeMap<String, String>,
     pub(super) list: Vec<Problem>,
 }
@@ -96,16 +109,30 @@ pub(super) struct Problems<'a> {
 impl<'a> Problems<'a> {
     pub(super) fn new(text: &'a str, from_env: &'a BTreeMap<String, String>) -> Self {
         Self {
-            text,
-            locator: OnceCell::new(),
+            sources: vec![Source {
+                file: None,
+                text,
+                locator: OnceCell::new(),
+            }],
+            provenance: Vec::new(),
             from_env,
             list: Vec::new(),
         }
     }
 
-    /// Built on the first problem only: a valid file never pays for it.
-    fn locator(&self) -> &Locator<'a> {
-        self.locator.get_or_init(|| Locator::new(self.text))
+    /// Adds an included file; returns its source number.
+    pub(super) fn include(&mut self, file: PathBuf, text: &'a str) -> usize {
+        self.sources.push(Source {
+            file: Some(file),
+            text,
+            locator: OnceCell::new(),
+        });
+        self.sources.len() - 1
+    }
+
+    /// Records where the elements of the merged list `section` came from.
+    pub(super) fn provenance(&mut self, section: &'static str, origins: Vec<(usize, usize)>) {
+        self.provenance.push((section, origins));
     }
 
     pub(super) fn len(&self) -> usize {
@@ -116,30 +143,96 @@ impl<'a> Problems<'a> {
         self.add_hinted(path, message, None);
     }
 
+    /// A problem at `path` of source `source` (a path of that file).
+    pub(super) fn add_in(
+        &mut self,
+        source: usize,
+        path: String,
+        message: String,
+        hint: Option<&str>,
+    ) {
+        let src = &self.sources[source];
+        let locator = src.locator.get_or_init(|| Locator::new(src.text));
+        let pos = ancestors(&path).find_map(|p| locator.find(p));
+        self.list.push(Problem {
+            file: src.file.clone(),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            key_path: path,
+            message,
+            hint: hint.map(str::to_owned),
+        });
+    }
+
+    /// A problem of source `source` as a whole, at a byte offset (a TOML
+    /// syntax error).
+    pub(super) fn add_at(&mut self, source: usize, offset: Option<usize>, message: String) {
+        let src = &self.sources[source];
+        let pos = offset.map(|o| super::locate::position(src.text, o));
+        self.list.push(Problem {
+            file: src.file.clone(),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            key_path: String::new(),
+            message,
+            hint: None,
+        });
+    }
+
+    /// `clients[7].x` of the merged document as (source, `clients[2].x`).
+    fn origin(&self, path: &str) -> (usize, String) {
+        for (section, origins) in &self.provenance {
+            let Some(rest) = path.strip_prefix(section).and_then(|r| r.strip_prefix('[')) else {
+                continue;
+            };
+            let Some((index, tail)) = rest.split_once(']') else {
+                continue;
+            };
+            if let Some(&(source, local)) = index.parse::<usize>().ok().and_then(|i| origins.get(i))
+            {
+                return (source, format!("{section}[{local}]{tail}"));
+            }
+        }
+        (0, path.to_owned())
+    }
+
     pub(super) fn add_hinted(
         &mut self,
         path: impl Into<String>,
         message: impl Into<String>,
         hint: Option<&str>,
     ) {
-        let key_path = path.into();
-        let mut message = message.into();
-        let pos = match ancestors(&key_path).find_map(|p| self.from_env.get(p)) {
-            Some(var) => {
-                message = format!("{message} (set by environment variable {var})");
-                None
-            }
-            // A path the document doesn't hold (a defaulted key) is
-            // reported at its parent, the nearest place one can act on.
-            None => ancestors(&key_path).find_map(|p| self.locator().find(p)),
+        let (source, key_path) = self.origin(&path.into());
+        let message = message.into();
+        let from_env = match source {
+            0 => ancestors(&key_path)
+                .find_map(|p| self.from_env.get(p))
+                .cloned(),
+            _ => None,
         };
-        self.list.push(Problem {
-            line: pos.map(|p| p.line),
-            column: pos.map(|p| p.column),
-            key_path,
-            message,
-            hint: hint.map(str::to_owned),
-        });
+        if let Some(var) = from_env {
+            let message = format!("{message} (set by environment variable {var})");
+            self.list.push(Problem {
+                file: None,
+                line: None,
+                column: None,
+                key_path,
+                message,
+                hint: hint.map(str::to_owned),
+            });
+            return;
+        }
+        // A path the document doesn't hold (a defaulted key) is reported at
+        // its parent, the nearest place one can act on.
+        self.add_in(source, key_path, message, hint);
+    }
+
+    /// Every problem in file order: the main file first, then the included
+    /// ones by name, each by line.
+    pub(super) fn sorted(mut self) -> Vec<Problem> {
+        self.list
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.list
     }
 }
 

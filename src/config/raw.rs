@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tollgate identity.toml")]
 pub struct RawConfig {
+    /// Files whose `[[clients]]`, `[[api_scopes]]`, `[[api_resources]]` and
+    /// `[[trusted_issuers]]` join this file's, as globs relative to this
+    /// file, e.g. `["clients.d/*.toml"]`: one file per team. Ids are unique
+    /// across all files; each file is reloaded when it changes.
+    #[serde(default)]
+    pub include: Vec<String>,
+
     /// The `iss` of every token and the base of every advertised URL, e.g.
     /// `"https://id.example.com"`. Default: `http://` + the listen address.
     /// Set it in production.
@@ -53,6 +60,25 @@ pub struct RawConfig {
     /// Where used assertion and DPoP proof identifiers are kept.
     #[serde(default)]
     pub replay: RawReplay,
+}
+
+/// A file named by `include`: the lists of the main file, nothing else.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "tollgate included file (include = [...] of identity.toml)")]
+pub struct RawIncluded {
+    /// The scopes an API can require.
+    #[serde(default)]
+    pub api_scopes: Vec<RawApiScope>,
+    /// Audiences that group scopes.
+    #[serde(default)]
+    pub api_resources: Vec<RawApiResource>,
+    /// Registered clients.
+    #[serde(default)]
+    pub clients: Vec<RawClient>,
+    /// Platforms whose tokens prove a workload's identity.
+    #[serde(default)]
+    pub trusted_issuers: Vec<RawTrustedIssuer>,
 }
 
 /// `[throttle]`: how many client authentications that need Argon2 (cache

@@ -46,8 +46,10 @@ pub enum Outcome {
 
 /// What the reloader knows of the configuration in force.
 struct InForce {
+    /// Of the main file and every file its `include` names.
     sha256: String,
     keys: KeysConfig,
+    include: Vec<String>,
     /// The refusal of the latest version of the file, while it is the
     /// latest.
     rejected: Option<String>,
@@ -62,11 +64,13 @@ pub struct Reload {
 }
 
 impl Reload {
-    /// `sha256` and `keys` describe the configuration in force at start.
+    /// `keys` and `include` are those of the configuration in force at
+    /// start, read from files with fingerprint `sha256`
+    /// ([`Config::files_fingerprint`]).
     pub fn new(
         path: PathBuf,
         sha256: String,
-        keys: KeysConfig,
+        (keys, include): (KeysConfig, Vec<String>),
         clock: SharedClock,
         sink: Arc<dyn Sink>,
     ) -> Self {
@@ -77,9 +81,18 @@ impl Reload {
             in_force: Mutex::new(InForce {
                 sha256,
                 keys,
+                include,
                 rejected: None,
             }),
         }
+    }
+
+    /// The fingerprint of `main` (the main file's bytes) and the files the
+    /// `include` in force names now.
+    fn fingerprint(&self, main: &[u8]) -> String {
+        let patterns = self.in_force().include.clone();
+        let files = super::include::expand(&patterns, &self.path).unwrap_or_default();
+        super::include::fingerprint(main, &files)
     }
 
     fn in_force(&self) -> std::sync::MutexGuard<'_, InForce> {
@@ -97,7 +110,7 @@ impl Reload {
             )
         };
         let hash = match std::fs::read(path) {
-            Ok(b) => crate::digest::sha256_hex(&b),
+            Ok(b) => self.fingerprint(&b),
             Err(e) => return self.reject(unreadable(e)),
         };
         if let Some(outcome) = self.unchanged(&hash) {
@@ -115,7 +128,7 @@ impl Reload {
                 path.display()
             ));
         }
-        let hash = crate::digest::sha256_hex(&bytes);
+        let hash = self.fingerprint(&bytes);
         if let Some(outcome) = self.unchanged(&hash) {
             return outcome;
         }
@@ -128,10 +141,13 @@ impl Reload {
                 for w in &report.warnings {
                     tracing::warn!("{}", w.render(path, Some("warning")));
                 }
+                // With the include of the new file, which may name others.
+                let hash = config.files_fingerprint(path, text.as_bytes());
                 {
                     let mut in_force = self.in_force();
                     in_force.sha256 = hash.clone();
                     in_force.keys = config.keys.clone();
+                    in_force.include = config.include.clone();
                     in_force.rejected = None;
                 }
                 self.sink.apply(config, hash);
@@ -263,7 +279,24 @@ pub fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader> {
             let _ = events.send(());
         }
     })?;
-    watcher.watch(&folder, RecursiveMode::NonRecursive)?;
+    // Recursively: included files live in sub-folders (`clients.d/`), which
+    // may be created after start. Folders of includes elsewhere are
+    // watched too when they exist; the poll covers the rest.
+    watcher.watch(&folder, RecursiveMode::Recursive)?;
+    for pattern in reload.in_force().include.clone() {
+        let fixed: PathBuf = Path::new(&pattern)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        let dir = if fixed.is_dir() {
+            fixed
+        } else {
+            fixed.parent().map(Path::to_owned).unwrap_or_default()
+        };
+        if dir.is_dir() && !dir.starts_with(&folder) {
+            let _ = watcher.watch(&dir, RecursiveMode::Recursive);
+        }
+    }
     let task = tokio::spawn(async move {
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

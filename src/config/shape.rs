@@ -19,28 +19,139 @@ struct Compiled {
     validator: jsonschema::Validator,
 }
 
-/// The JSON schema of identity.toml, generated from the raw types.
-pub fn schema() -> Value {
-    serde_json::to_value(schemars::schema_for!(super::raw::RawConfig)).expect("the schema is JSON")
+/// Which file a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// identity.toml.
+    Main,
+    /// A file named by its `include`.
+    Included,
 }
 
-fn compiled() -> &'static Compiled {
-    static COMPILED: OnceLock<Compiled> = OnceLock::new();
-    COMPILED.get_or_init(|| {
-        let schema = schema();
+/// The JSON schema of `kind`, generated from the raw types and shaped for
+/// editors (see [`tidy`]).
+pub fn schema(kind: Kind) -> Value {
+    let (schema, id) = match kind {
+        Kind::Main => (
+            serde_json::to_value(schemars::schema_for!(super::raw::RawConfig)),
+            "urn:tollgate:schema:identity",
+        ),
+        Kind::Included => (
+            serde_json::to_value(schemars::schema_for!(super::raw::RawIncluded)),
+            "urn:tollgate:schema:included",
+        ),
+    };
+    let mut schema = schema.expect("the schema is JSON");
+    tidy(&mut schema);
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("$id".into(), Value::String(id.into()));
+    }
+    schema
+}
+
+/// What an editor shows for a key the table does not have.
+const UNKNOWN_KEY: &str = "unknown key: not a setting of this table (misspelt?)";
+
+/// Shapes the generated schema so that one mistake is one message in an
+/// editor (Taplo repeats an error of a table for every range of it): an
+/// unknown key fails on the key itself (`additionalProperties` a schema
+/// that refuses, not `false`), and TOML has no null, so optional values are
+/// just their type.
+fn tidy(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                map.insert(
+                    "additionalProperties".into(),
+                    serde_json::json!({ "not": { "description": UNKNOWN_KEY } }),
+                );
+            }
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(options)) = map.get("anyOf") {
+                let kept: Vec<Value> = options
+                    .iter()
+                    .filter(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+                    .cloned()
+                    .collect();
+                if kept.len() == 1 && kept.len() < options.len() {
+                    map.remove("anyOf");
+                    if let Value::Object(only) = &kept[0] {
+                        for (k, v) in only {
+                            map.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                } else if kept.len() < options.len() {
+                    map.insert("anyOf".into(), Value::Array(kept));
+                }
+            }
+            for v in map.values_mut() {
+                tidy(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
+fn compiled(kind: Kind) -> &'static Compiled {
+    static MAIN: OnceLock<Compiled> = OnceLock::new();
+    static INCLUDED: OnceLock<Compiled> = OnceLock::new();
+    let cell = match kind {
+        Kind::Main => &MAIN,
+        Kind::Included => &INCLUDED,
+    };
+    cell.get_or_init(|| {
+        let schema = schema(kind);
         let validator = jsonschema::validator_for(&schema).expect("the generated schema compiles");
         Compiled { schema, validator }
     })
 }
 
-/// Every place where `document` does not fit the schema.
-pub fn check(document: &Value) -> Vec<ShapeProblem> {
-    let c = compiled();
+/// Every place where `document` does not fit the schema of `kind`.
+pub fn check(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
+    let c = compiled(kind);
     let mut problems = Vec::new();
     for error in c.validator.iter_errors(document) {
         let segments = segments(error.instance_path().as_str());
         let path = key_path(&segments);
         match error.kind() {
+            // An unknown key: refused by `additionalProperties`' schema.
+            ValidationErrorKind::Not { .. } if !segments.is_empty() => {
+                let (key, parent) = segments.split_last().expect("not empty");
+                let known = property_names(&c.schema, parent);
+                problems.push(ShapeProblem {
+                    message: format!("unknown key `{key}`"),
+                    hint: Some(hint_for_unknown(key, &known)),
+                    key_path: path,
+                });
+            }
+            ValidationErrorKind::Type { kind } => {
+                let wanted = expected(kind);
+                let quote = wanted == "a string"
+                    && !error.instance().is_object()
+                    && !error.instance().is_array();
+                problems.push(ShapeProblem {
+                    key_path: path,
+                    message: format!("expected {wanted}, found {}", found(error.instance())),
+                    hint: quote.then(|| {
+                        "write the value in quotes, e.g. listen = \"0.0.0.0:5001\"".to_owned()
+                    }),
+                })
+            }
+            ValidationErrorKind::Required { property } => problems.push(ShapeProblem {
+                key_path: path.clone(),
+                message: format!(
+                    "`{}` is missing here",
+                    property.as_str().unwrap_or_default()
+                ),
+                hint: None,
+            }),
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let known = property_names(&c.schema, &segments);
                 for key in unexpected {
@@ -66,6 +177,40 @@ pub fn check(document: &Value) -> Vec<ShapeProblem> {
         }
     }
     problems
+}
+
+/// The types a schema allows, in words.
+fn expected(kind: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    let word = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+        "string" => "a string".to_owned(),
+        "integer" => "an integer".to_owned(),
+        "number" => "a number".to_owned(),
+        "boolean" => "true or false".to_owned(),
+        "array" => "a list [...]".to_owned(),
+        "object" => "a table".to_owned(),
+        other => other.to_owned(),
+    };
+    match kind {
+        TypeKind::Single(t) => word(t),
+        TypeKind::Multiple(ts) => {
+            let words: Vec<String> = ts.iter().map(|t| word(&t)).collect();
+            words.join(" or ")
+        }
+    }
+}
+
+/// A value, in words, without echoing text (it may be a credential) or a
+/// whole table.
+fn found(value: &Value) -> String {
+    match value {
+        Value::String(_) => "a string".into(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::Bool(b) => format!("{b}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a table".into(),
+        Value::Null => "nothing".into(),
+    }
 }
 
 /// Optional values are `anyOf: [T, null]` and enums `oneOf: [const...]`;
@@ -210,7 +355,7 @@ mod tests {
             "server": { "listen": 5 },
             "clients": [{ "client_id": "c", "secrets": [{ "secret": "s" }] }]
         });
-        let found: Vec<_> = check(&doc)
+        let found: Vec<_> = check(&doc, Kind::Main)
             .into_iter()
             .map(|p| (p.key_path, p.message, p.hint.unwrap_or_default()))
             .collect();
@@ -223,7 +368,14 @@ mod tests {
             has("isuer", "unknown key", "did you mean `issuer`?"),
             "{found:?}"
         );
-        assert!(has("server.listen", "not of type", ""), "{found:?}");
+        assert!(
+            has(
+                "server.listen",
+                "expected a string, found the number 5",
+                "quotes"
+            ),
+            "{found:?}"
+        );
         assert!(
             has("clients[0].secrets[0].secret", "unknown key", "hash-secret"),
             "{found:?}"

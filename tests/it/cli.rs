@@ -130,6 +130,22 @@ fn the_committed_schema_is_what_tollgate_schema_prints() {
 }
 
 #[test]
+fn the_committed_included_file_schema_is_what_tollgate_schema_included_prints() {
+    let (code, out, _) = run(&["schema", "--included"], "");
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/included.schema.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        out.trim_end(),
+        committed.trim_end(),
+        "schemas/included.schema.json is stale: run `cargo run -- schema --included > schemas/included.schema.json`"
+    );
+}
+
+#[test]
 fn check_speaks_json_for_pipelines() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");

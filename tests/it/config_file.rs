@@ -31,7 +31,7 @@ fn broken_files_name_the_key_and_the_line() {
     let h = hash("secret");
     // (file, key path, line, words in the message)
     let cases: Vec<(String, &str, usize, &str)> = vec![
-        ("issuer = 5\n".into(), "issuer", 1, "not of type"),
+        ("issuer = 5\n".into(), "issuer", 1, "expected a string, found the number 5"),
         ("[server]\nlisten = \"x\"\nport = 1\n".into(), "server.port", 3, "unknown key"),
         ("colour = \"red\"\n".into(), "colour", 1, "unknown key"),
         ("issuer = \"ftp://x\"\n".into(), "issuer", 1, "http"),

@@ -8,6 +8,7 @@ mod config_file;
 mod discovery;
 mod hardening;
 mod hostile;
+mod includes;
 mod keys;
 mod keys_config;
 mod logs;

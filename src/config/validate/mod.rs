@@ -8,14 +8,16 @@ mod registry;
 mod values;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use time::OffsetDateTime;
 
 use super::problems::{Problem, Problems};
 use super::raw::RawConfig;
 use super::sources::{self, DocumentError, Overrides};
-use super::{Config, DEFAULT_LISTEN, duration, locate, shape};
+use super::{Config, DEFAULT_LISTEN, duration, include, locate, shape};
 use crate::oauth::ThrottleSettings;
 
 pub use clients::REGISTERED_CLAIMS;
@@ -42,6 +44,7 @@ impl Report {
 fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
     let pos = offset.map(|o| locate::position(text, o));
     Problem {
+        file: None,
         key_path: String::new(),
         line: pos.map(|p| p.line),
         column: pos.map(|p| p.column),
@@ -53,7 +56,13 @@ fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
 /// Validates `text` (a file in folder `base`): syntax, then shape against
 /// the schema, then meaning. `now` dates the warnings about expiring
 /// secrets and the key schedule.
-pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime) -> Report {
+pub fn check(
+    text: &str,
+    main: &Path,
+    base: &Path,
+    overrides: Overrides,
+    now: OffsetDateTime,
+) -> Report {
     let document = match sources::document(text, overrides) {
         Ok(d) => d,
         // Only a position is needed: no document index for a text that
@@ -71,13 +80,35 @@ pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime)
         }
     };
     let mut problems = Problems::new(text, &document.from_env);
-    for p in shape::check(&document.value) {
+    for p in shape::check(&document.value, shape::Kind::Main) {
         problems.add_hinted(p.key_path, p.message, p.hint.as_deref());
     }
     if problems.len() > 0 {
-        return Report::failed(problems.list);
+        return Report::failed(problems.sorted());
     }
-    let raw: RawConfig = match serde_json::from_value(document.value) {
+    let patterns = include::patterns(&document.value, base);
+    let included = match include::expand(&patterns, main) {
+        Ok(files) => files,
+        Err((i, message)) => {
+            problems.add(format!("include[{i}]"), message);
+            return Report::failed(problems.sorted());
+        }
+    };
+    let texts: Vec<(PathBuf, Result<String, String>)> = included
+        .iter()
+        .map(|p| {
+            let text = std::fs::read(p)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()));
+            (p.clone(), text)
+        })
+        .collect();
+    let mut value = document.value;
+    merge(&mut value, &texts, &mut problems);
+    if problems.len() > 0 {
+        return Report::failed(problems.sorted());
+    }
+    let raw: RawConfig = match serde_json::from_value(value) {
         Ok(raw) => raw,
         // The schema is generated from these types, so this is a bug in
         // the schema generation; still say what is wrong.
@@ -86,15 +117,92 @@ pub fn check(text: &str, base: &Path, overrides: Overrides, now: OffsetDateTime)
             return Report::failed(problems.list);
         }
     };
-    let config = build(&raw, base, now, &mut problems);
+    let mut config = build(&raw, base, now, &mut problems);
     if problems.len() > 0 {
-        return Report::failed(problems.list);
+        return Report::failed(problems.sorted());
     }
+    config.include = patterns;
+    config.included = included;
     warn(&config, &raw, now, &mut problems);
     Report {
         config: Some(config),
         errors: Vec::new(),
-        warnings: problems.list,
+        warnings: problems.sorted(),
+    }
+}
+
+/// Appends the lists of every included file to `value` (the main
+/// document), each checked against the included-file schema and placed in
+/// its own file for problems.
+fn merge<'a>(
+    value: &mut Value,
+    texts: &'a [(PathBuf, Result<String, String>)],
+    problems: &mut Problems<'a>,
+) {
+    if texts.is_empty() {
+        return;
+    }
+    let mut origins: Vec<Vec<(usize, usize)>> = include::SECTIONS
+        .iter()
+        .map(|s| {
+            let n = value.get(*s).and_then(Value::as_array).map_or(0, Vec::len);
+            (0..n).map(|i| (0, i)).collect()
+        })
+        .collect();
+    for (path, text) in texts {
+        let text = match text {
+            Ok(t) => t.as_str(),
+            Err(e) => {
+                let source = problems.include(path.clone(), "");
+                problems.add_at(source, None, e.clone());
+                continue;
+            }
+        };
+        let source = problems.include(path.clone(), text);
+        let document = match sources::document(text, Overrides::None) {
+            Ok(d) => d.value,
+            Err(DocumentError::Toml(e)) => {
+                problems.add_at(
+                    source,
+                    e.span().map(|s| s.start),
+                    e.message().trim().to_owned(),
+                );
+                continue;
+            }
+            Err(DocumentError::Env(e)) => {
+                problems.add_at(source, None, e);
+                continue;
+            }
+        };
+        let shape = shape::check(&document, shape::Kind::Included);
+        if !shape.is_empty() {
+            for p in shape {
+                problems.add_in(source, p.key_path, p.message, p.hint.as_deref());
+            }
+            continue;
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        for (k, section) in include::SECTIONS.iter().enumerate() {
+            let Some(items) = document.get(*section).and_then(Value::as_array) else {
+                continue;
+            };
+            let list = value
+                .as_object_mut()
+                .expect("the document is a table")
+                .entry(*section)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(list) = list {
+                for (j, item) in items.iter().enumerate() {
+                    let mut item = item.clone();
+                    include::resolve_paths(&mut item, folder);
+                    list.push(item);
+                    origins[k].push((source, j));
+                }
+            }
+        }
+    }
+    for (section, origins) in include::SECTIONS.into_iter().zip(origins) {
+        problems.provenance(section, origins);
     }
 }
 
@@ -168,6 +276,8 @@ fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Probl
         }
     };
     Config {
+        include: Vec::new(),
+        included: Vec::new(),
         replay,
         issuer,
         listen,

@@ -16,11 +16,22 @@ pub(super) fn known_scopes(
     for (j, name) in names.iter().enumerate() {
         match name.parse::<ScopeToken>() {
             Ok(s) if declared.contains(&s) => set.insert(s),
-            Ok(s) => problems.add_hinted(
-                format!("{path}[{j}]"),
-                format!("scope {s} is not declared in [[api_scopes]]"),
-                Some("add [[api_scopes]] name = \"...\" or fix the spelling"),
-            ),
+            Ok(s) => {
+                let closest = declared
+                    .iter()
+                    .map(|d| (strsim::jaro_winkler(s.as_str(), d.as_str()), d))
+                    .filter(|(score, _)| *score > 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                let hint = match closest {
+                    Some((_, d)) => format!("did you mean `{d}`?"),
+                    None => "add [[api_scopes]] name = \"...\" or fix the spelling".to_owned(),
+                };
+                problems.add_hinted(
+                    format!("{path}[{j}]"),
+                    format!("scope {s} is not declared in [[api_scopes]]"),
+                    Some(&hint),
+                )
+            }
             Err(e) => problems.add(format!("{path}[{j}]"), e.to_string()),
         }
     }

@@ -52,6 +52,20 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:5001/healthz")]
         url: String,
     },
+    /// Register, rotate, list and remove clients, keeping every other byte
+    /// of the file and validating the result before writing it.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+    /// What an edit changes: clients, scopes, resources, trusted issuers
+    /// and keys added, removed or changed (for review before it is applied).
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Manage signing keys.
     Keys {
         #[command(subcommand)]
@@ -89,7 +103,49 @@ enum KeysCommand {
     },
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Append a client (with a fresh secret, printed once as `secret: ...`,
+    /// unless --no-secret).
+    Add {
+        id: String,
+        /// A scope it may request (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Its tokens' lifetime, e.g. 15m (default 1h).
+        #[arg(long)]
+        lifetime: Option<String>,
+        /// No secret (it authenticates with keys or federation).
+        #[arg(long)]
+        no_secret: bool,
+        #[arg(long, default_value = "identity.toml")]
+        config: PathBuf,
+    },
+    /// Add a new secret (printed once) and make the client's other secrets
+    /// expire after the overlap.
+    RotateSecret {
+        id: String,
+        #[arg(long, default_value = "7d")]
+        overlap: String,
+        #[arg(long, default_value = "identity.toml")]
+        config: PathBuf,
+    },
+    /// The registered clients.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        #[arg(long, default_value = "identity.toml")]
+        config: PathBuf,
+    },
+    /// Remove a client.
+    Remove {
+        id: String,
+        #[arg(long, default_value = "identity.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     Text,
     Json,
@@ -152,6 +208,35 @@ fn main() -> ExitCode {
             cli::check(&config, format, show_origin)
         }
         Command::HashSecret { generate } => cli::hash(generate),
+        Command::Clients { command } => match command {
+            ClientsCommand::Add {
+                id,
+                scopes,
+                lifetime,
+                no_secret,
+                config,
+            } => cli::clients(
+                &config,
+                cli::ClientsAction::Add {
+                    id,
+                    scopes,
+                    lifetime,
+                    no_secret,
+                },
+            ),
+            ClientsCommand::RotateSecret {
+                id,
+                overlap,
+                config,
+            } => cli::clients(&config, cli::ClientsAction::RotateSecret { id, overlap }),
+            ClientsCommand::List { format, config } => {
+                cli::list_clients(&config, format == Format::Json)
+            }
+            ClientsCommand::Remove { id, config } => {
+                cli::clients(&config, cli::ClientsAction::Remove { id })
+            }
+        },
+        Command::Diff { old, new, format } => cli::diff(&old, &new, format == Format::Json),
         Command::Schema { included } => {
             match included {
                 false => println!("{}", tollgate::config::schema_json()),

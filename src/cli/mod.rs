@@ -2,12 +2,16 @@
 //! `src/main.rs` parses the command line and calls these.
 
 mod check;
+mod clients;
+mod diff;
 mod healthcheck;
 mod keys;
 mod secrets;
 mod serve;
 
 pub use check::{Format, check};
+pub use clients::{Action as ClientsAction, clients, list as list_clients};
+pub use diff::diff;
 pub use healthcheck::healthcheck;
 pub use keys::{generate_client_key, generate_key};
 pub use secrets::{generate_secret, hash};

@@ -7,7 +7,9 @@
 //! protocol core's [`Registry`] is built here; the core never sees this
 //! module.
 
+pub mod diff;
 mod duration;
+pub mod edit;
 mod include;
 mod keys;
 mod locate;
@@ -112,7 +114,22 @@ pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDat
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    validate::check(text, path, base, overrides, now)
+    validate::check(text, path, base, overrides, now, None)
+}
+
+/// [`check`] of the main file `text` at `path`, with the included file
+/// `edited.0` read as `edited.1`: an edit validated before it is written.
+pub fn check_edited(
+    text: &str,
+    path: &Path,
+    edited: (&Path, &str),
+    now: time::OffsetDateTime,
+) -> Report {
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    validate::check(text, path, base, Overrides::Environment, now, Some(edited))
 }
 
 /// The signing keys: how they are managed, and the JWKS cache time.

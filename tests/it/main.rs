@@ -4,6 +4,7 @@ mod architecture;
 pub mod assertions;
 mod bound;
 mod cli;
+mod clients_cli;
 mod config_file;
 mod discovery;
 mod hardening;

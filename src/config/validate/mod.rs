@@ -62,6 +62,7 @@ pub fn check(
     base: &Path,
     overrides: Overrides,
     now: OffsetDateTime,
+    edited: Option<(&Path, &str)>,
 ) -> Report {
     let document = match sources::document(text, overrides) {
         Ok(d) => d,
@@ -97,6 +98,12 @@ pub fn check(
     let texts: Vec<(PathBuf, Result<String, String>)> = included
         .iter()
         .map(|p| {
+            // An edit not yet written is validated in place of its file.
+            if let Some((file, text)) = edited
+                && same_file(file, p)
+            {
+                return (p.clone(), Ok(text.to_owned()));
+            }
             let text = std::fs::read(p)
                 .map_err(|e| format!("cannot read: {e}"))
                 .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()));
@@ -129,6 +136,10 @@ pub fn check(
         errors: Vec::new(),
         warnings: problems.sorted(),
     }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Appends the lists of every included file to `value` (the main

@@ -1,0 +1,252 @@
+//! `tollgate clients add | rotate-secret | list | remove`: register clients
+//! without hand-editing. Each edit keeps every other byte of the file,
+//! validates the whole result exactly as `check` does, and only then
+//! replaces the file, atomically (a serving tollgate reloads it). A new
+//! secret is printed once, on a line `secret: …`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::config::edit::{self, NewClient};
+use crate::config::{self, Overrides};
+
+/// What `clients` was asked to do.
+pub enum Action {
+    Add {
+        id: String,
+        scopes: Vec<String>,
+        lifetime: Option<String>,
+        no_secret: bool,
+    },
+    RotateSecret {
+        id: String,
+        overlap: String,
+    },
+    Remove {
+        id: String,
+    },
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+pub fn clients(path: &Path, action: Action) -> ExitCode {
+    let now = crate::clock::system().now();
+    let main = match config::read(path) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let report = config::check(&main, path, Overrides::Environment, now);
+    let Some(current) = report.config else {
+        for e in &report.errors {
+            eprintln!("{}", e.render(path, None));
+        }
+        return fail(format!(
+            "{} does not validate now; fix it first",
+            path.display()
+        ));
+    };
+    // The file that holds a client: the main one, or one it includes.
+    let holder = |id: &str| -> Option<(PathBuf, String)> {
+        if edit::has_client(&main, id) {
+            return Some((path.to_owned(), main.clone()));
+        }
+        current.included.iter().find_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            edit::has_client(&text, id).then(|| (f.clone(), text))
+        })
+    };
+    let (file, edited, secret, done) = match action {
+        Action::Add {
+            id,
+            scopes,
+            lifetime,
+            no_secret,
+        } => {
+            if current.registry.client(&id).is_some() {
+                return fail(format!("client {id:?} exists already"));
+            }
+            let secret = (!no_secret).then(super::generate_secret);
+            let hash = match secret.as_deref().map(crate::oauth::hash_secret) {
+                Some(Ok(h)) => Some(h),
+                Some(Err(e)) => return fail(format!("hashing failed: {e}")),
+                None => None,
+            };
+            let client = NewClient {
+                id: &id,
+                scopes: &scopes,
+                lifetime: lifetime.as_deref(),
+                hash: hash.as_deref(),
+            };
+            match edit::add_client(&main, &client) {
+                Ok(text) => (
+                    path.to_owned(),
+                    text,
+                    secret,
+                    format!("added client {id} (scopes {})", scopes.join(" ")),
+                ),
+                Err(e) => return fail(e),
+            }
+        }
+        Action::RotateSecret { id, overlap } => {
+            let overlap = match humantime::parse_duration(&overlap) {
+                Ok(d) => d,
+                Err(e) => return fail(format!("--overlap {overlap:?}: {e}")),
+            };
+            let Some((file, text)) = holder(&id) else {
+                return fail(format!("no client {id:?}"));
+            };
+            let until = (now + overlap)
+                .replace_nanosecond(0)
+                .expect("0 is a nanosecond");
+            let secret = super::generate_secret();
+            let hash = match crate::oauth::hash_secret(&secret) {
+                Ok(h) => h,
+                Err(e) => return fail(format!("hashing failed: {e}")),
+            };
+            match edit::rotate_secret(&text, &id, &hash, until) {
+                Ok(Some(edited)) => (
+                    file,
+                    edited,
+                    Some(secret),
+                    format!(
+                        "new secret for {id}; its other secrets expire at {}",
+                        crate::keys::rfc3339(until)
+                    ),
+                ),
+                Ok(None) => return fail(format!("no client {id:?}")),
+                Err(e) => return fail(e),
+            }
+        }
+        Action::Remove { id } => {
+            let Some((file, text)) = holder(&id) else {
+                return fail(format!("no client {id:?}"));
+            };
+            match edit::remove_client(&text, &id) {
+                Ok(Some(edited)) => (file, edited, None, format!("removed client {id}")),
+                Ok(None) => return fail(format!("no client {id:?}")),
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    // The whole result, validated as check does, before anything is written.
+    let report = if file == path {
+        config::check(&edited, path, Overrides::Environment, now)
+    } else {
+        config::check_edited(&main, path, (&file, &edited), now)
+    };
+    if report.config.is_none() {
+        for e in &report.errors {
+            eprintln!("{}", e.render(path, None));
+        }
+        return fail("the result would not validate; nothing was changed");
+    }
+    if let Err(e) = write_atomically(&file, edited.as_bytes()) {
+        return fail(format!("{}: {e}; nothing was changed", file.display()));
+    }
+    if let Some(secret) = secret {
+        println!("secret: {secret}");
+    }
+    eprintln!("{done} in {}", file.display());
+    ExitCode::SUCCESS
+}
+
+/// Replaces `file` by a complete new version, never a half-written one:
+/// written beside it, synced, then renamed over it (its mode kept).
+fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(file) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, file)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `tollgate clients list`.
+pub fn list(path: &Path, json: bool) -> ExitCode {
+    let now = crate::clock::system().now();
+    let text = match config::read(path) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let report = config::check(&text, path, Overrides::Environment, now);
+    let Some(config) = report.config else {
+        for e in &report.errors {
+            eprintln!("{}", e.render(path, None));
+        }
+        return fail(format!("{} does not validate", path.display()));
+    };
+    let mut clients: Vec<_> = config.registry.clients().collect();
+    clients.sort_by(|a, b| a.id.cmp(&b.id));
+    let rows: Vec<serde_json::Value> = clients
+        .iter()
+        .map(|c| {
+            let mut ways = Vec::new();
+            let valid = c.secrets.valid_at(now).count();
+            if valid > 0 {
+                ways.push(format!("secret{}", if valid > 1 { "s" } else { "" }));
+            }
+            if !matches!(c.keys, crate::oauth::KeySource::None) {
+                ways.push("private_key_jwt".to_owned());
+            }
+            if !c.federated.is_empty() {
+                ways.push("federated".to_owned());
+            }
+            serde_json::json!({
+                "client_id": c.id.as_str(),
+                "allowed_scopes": c.allowed_scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                "authentication": ways,
+                "valid_secrets": valid,
+                "enabled": c.enabled,
+                "access_token_lifetime": humantime::format_duration(c.access_token_lifetime).to_string(),
+            })
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    for r in &rows {
+        let list = |k: &str| {
+            r[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
+        println!(
+            "{}\tscopes: {}\tauth: {}\t{}",
+            r["client_id"].as_str().unwrap_or_default(),
+            list("allowed_scopes"),
+            list("authentication"),
+            if r["enabled"] == true {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,327 @@
+//! What an edit changes, for review before it is applied (a pull-request
+//! check): settings, and clients, scopes, resources, trusted issuers and
+//! signing keys added, removed or changed, field by field. Secrets are
+//! never shown, only whether they changed.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Config, KeyMode};
+use crate::oauth::{Client, KeySource, Secrets};
+
+/// One field of one entry, before and after.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Changed {
+    pub id: String,
+    pub changes: Vec<FieldChange>,
+}
+
+/// The differences of one kind of entry.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Section {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<Changed>,
+}
+
+impl Section {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// Everything an edit changes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Diff {
+    pub settings: Vec<FieldChange>,
+    pub clients: Section,
+    pub scopes: Section,
+    pub resources: Section,
+    pub trusted_issuers: Section,
+    pub keys: Section,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty()
+            && [
+                &self.clients,
+                &self.scopes,
+                &self.resources,
+                &self.trusted_issuers,
+                &self.keys,
+            ]
+            .iter()
+            .all(|s| s.is_empty())
+    }
+}
+
+type Summary = BTreeMap<String, BTreeMap<&'static str, String>>;
+
+fn section(old: &Summary, new: &Summary) -> Section {
+    let mut out = Section::default();
+    for (id, fields) in new {
+        match old.get(id) {
+            None => out.added.push(id.clone()),
+            Some(before) => {
+                let changes: Vec<FieldChange> = fields
+                    .iter()
+                    .map(|(k, v)| (k, before.get(k).cloned().unwrap_or_default(), v.clone()))
+                    .chain(
+                        before
+                            .iter()
+                            .filter(|(k, _)| !fields.contains_key(*k))
+                            .map(|(k, v)| (k, v.clone(), String::new())),
+                    )
+                    .filter(|(_, a, b)| a != b)
+                    .map(|(k, old, new)| FieldChange {
+                        field: (*k).to_owned(),
+                        old,
+                        new,
+                    })
+                    .collect();
+                if !changes.is_empty() {
+                    out.changed.push(Changed {
+                        id: id.clone(),
+                        changes,
+                    });
+                }
+            }
+        }
+    }
+    out.removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    out
+}
+
+fn secrets(s: &Secrets) -> String {
+    let expiries: Vec<String> = s
+        .list
+        .iter()
+        .map(|x| {
+            x.expires.map_or("never expires".into(), |e| {
+                format!("expires {}", crate::keys::rfc3339(e))
+            })
+        })
+        .collect();
+    format!("{} ({})", s.list.len(), expiries.join(", "))
+}
+
+fn keys(k: &KeySource) -> String {
+    match k {
+        KeySource::None => "none".into(),
+        KeySource::Static(set) => {
+            let prints: Vec<&str> = set.0.iter().map(|k| k.thumbprint.as_str()).collect();
+            format!("{} key(s): {}", prints.len(), prints.join(" "))
+        }
+        KeySource::Remote(r) if r.discovery => format!("discovery of {}", r.url),
+        KeySource::Remote(r) => format!("fetched from {}", r.url),
+    }
+}
+
+fn client(c: &Client) -> BTreeMap<&'static str, String> {
+    let join = |v: Vec<String>| v.join(" ");
+    BTreeMap::from([
+        ("allowed_scopes", c.allowed_scopes.to_string()),
+        (
+            "allowed_grant_types",
+            join(
+                c.grant_types
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .collect(),
+            ),
+        ),
+        (
+            "access_token_lifetime",
+            humantime::format_duration(c.access_token_lifetime).to_string(),
+        ),
+        ("enabled", c.enabled.to_string()),
+        (
+            "claims",
+            serde_json::Value::Object(c.claims.clone()).to_string(),
+        ),
+        ("secrets", secrets(&c.secrets)),
+        ("secret hashes", hex::encode(&c.secrets.fingerprint[..6])),
+        ("keys", keys(&c.keys)),
+        (
+            "federated",
+            join(
+                c.federated
+                    .iter()
+                    .map(|r| {
+                        let conditions: Vec<String> = r
+                            .claims
+                            .iter()
+                            .map(|c| format!("{}={}", c.path, c.value))
+                            .collect();
+                        format!(
+                            "{}:{} [{}]",
+                            r.issuer,
+                            r.subject.as_str(),
+                            conditions.join(",")
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        ("require_dpop", c.require_dpop.to_string()),
+        (
+            "tokens_valid_after",
+            c.tokens_valid_after
+                .map(crate::keys::rfc3339)
+                .unwrap_or_default(),
+        ),
+    ])
+}
+
+fn settings(c: &Config) -> BTreeMap<&'static str, String> {
+    let keys = match &c.keys.mode {
+        KeyMode::Automatic { dir, rotation } => format!(
+            "automatic in {} ({}, every {}, announce {}, retain {})",
+            dir.display(),
+            rotation.algorithm,
+            humantime::format_duration(rotation.rotate_every),
+            humantime::format_duration(rotation.announce),
+            humantime::format_duration(rotation.retain)
+        ),
+        KeyMode::Declared { .. } => "declared".into(),
+    };
+    BTreeMap::from([
+        ("issuer", c.issuer.clone().unwrap_or_default()),
+        ("server.listen", c.listen.to_string()),
+        (
+            "server.management_listen",
+            c.management_listen
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "server.tls",
+            c.tls
+                .as_ref()
+                .map(|t| format!("{} {}", t.cert.display(), t.key.display()))
+                .unwrap_or_default(),
+        ),
+        ("keys", keys),
+        (
+            "keys.jwks_max_age",
+            humantime::format_duration(c.keys.jwks_max_age).to_string(),
+        ),
+        ("throttle", format!("{:?}", c.throttle)),
+        ("replay.store", format!("{:?}", c.replay)),
+        ("include", c.include.join(" ")),
+    ])
+}
+
+/// What changes from `old` to `new`.
+pub fn diff(old: &Config, new: &Config) -> Diff {
+    let clients = |c: &Config| -> Summary {
+        c.registry
+            .clients()
+            .map(|x| (x.id.as_str().to_owned(), client(x)))
+            .collect()
+    };
+    let scopes = |c: &Config| -> Summary {
+        c.registry
+            .scopes()
+            .iter()
+            .map(|s| {
+                (
+                    s.name.to_string(),
+                    BTreeMap::from([("display_name", s.display_name.clone().unwrap_or_default())]),
+                )
+            })
+            .collect()
+    };
+    let resources = |c: &Config| -> Summary {
+        c.registry
+            .resources()
+            .iter()
+            .map(|r| {
+                let scopes: Vec<&str> = r.scopes.iter().map(|s| s.as_str()).collect();
+                (
+                    r.name.clone(),
+                    BTreeMap::from([
+                        ("scopes", scopes.join(" ")),
+                        ("secrets", secrets(&r.secrets)),
+                        ("secret hashes", hex::encode(&r.secrets.fingerprint[..6])),
+                    ]),
+                )
+            })
+            .collect()
+    };
+    let issuers = |c: &Config| -> Summary {
+        c.registry
+            .trusted_issuers()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    BTreeMap::from([
+                        ("issuer", t.issuer.clone()),
+                        ("keys", keys(&t.keys)),
+                        (
+                            "audience",
+                            t.audience.clone().unwrap_or_else(|| "(our issuer)".into()),
+                        ),
+                        (
+                            "max_token_lifetime",
+                            humantime::format_duration(t.max_token_lifetime).to_string(),
+                        ),
+                    ]),
+                )
+            })
+            .collect()
+    };
+    let signing = |c: &Config| -> Summary {
+        match &c.keys.mode {
+            KeyMode::Automatic { .. } => Summary::new(),
+            KeyMode::Declared { keys, .. } => keys
+                .iter()
+                .map(|k| {
+                    (
+                        k.key.kid().to_owned(),
+                        BTreeMap::from([
+                            ("file", k.file.display().to_string()),
+                            ("algorithm", k.key.algorithm().to_string()),
+                            ("activate_at", crate::keys::rfc3339(k.activate_at)),
+                            (
+                                "retire_at",
+                                k.retire_at.map(crate::keys::rfc3339).unwrap_or_default(),
+                            ),
+                        ]),
+                    )
+                })
+                .collect(),
+        }
+    };
+    let (a, b) = (settings(old), settings(new));
+    let settings = b
+        .iter()
+        .filter(|(k, v)| a.get(*k) != Some(v))
+        .map(|(k, v)| FieldChange {
+            field: (*k).to_owned(),
+            old: a.get(k).cloned().unwrap_or_default(),
+            new: v.clone(),
+        })
+        .collect();
+    Diff {
+        settings,
+        clients: section(&clients(old), &clients(new)),
+        scopes: section(&scopes(old), &scopes(new)),
+        resources: section(&resources(old), &resources(new)),
+        trusted_issuers: section(&issuers(old), &issuers(new)),
+        keys: section(&signing(old), &signing(new)),
+    }
+}

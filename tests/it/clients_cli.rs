@@ -1,0 +1,238 @@
+//! `tollgate clients add | rotate-secret | list | remove` and `tollgate
+//! diff`, as processes, on files a server is serving.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{TestServer, basic, eventually, hash, tollgate_bin};
+
+fn tollgate(args: &[&str], config: &Path) -> (i32, String, String) {
+    let out = Command::new(tollgate_bin())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn secret_of(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .expect("a secret: line")
+        .to_owned()
+}
+
+/// Whether `after` is `before` with one run of bytes inserted.
+fn inserted_only(before: &str, after: &str) -> bool {
+    let (b, a) = (before.as_bytes(), after.as_bytes());
+    let prefix = b.iter().zip(a).take_while(|(x, y)| x == y).count();
+    let suffix = b[prefix..]
+        .iter()
+        .rev()
+        .zip(a[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    prefix + suffix == b.len()
+}
+
+const COMMENTED: &str = "# Our identity server.\nissuer = \"http://localhost:5001\"   # public URL\n\n[[api_scopes]]\nname = \"api1\"\n\n# The quickstart client.\n[[clients]]\nclient_id = \"client\"\nallowed_scopes = [\"api1\"]\n";
+
+async fn token_status(server: &TestServer, id: &str, secret: &str) -> u16 {
+    server
+        .token_raw("grant_type=client_credentials", Some(&basic(id, secret)))
+        .await
+        .status()
+        .as_u16()
+}
+
+async fn eventually_status(server: &TestServer, id: &str, secret: &str, expected: u16) {
+    let (http, url) = (server.http.clone(), server.url("/connect/token"));
+    let auth = basic(id, secret);
+    eventually(Duration::from_secs(15), "the reload", || {
+        let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+        async move {
+            let r = http
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Authorization", auth)
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .ok()?;
+            (r.status().as_u16() == expected).then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn clients_add_rotate_list_and_remove_keep_the_file_and_a_serving_server_follows() {
+    // Polling for a reload sends secrets the server does not know yet:
+    // no throttling here.
+    let toml = format!(
+        "{COMMENTED}\n[[clients.secrets]]\nhash = \"{}\"\n\n[throttle]\nclient_failures = 0\naddress_failures = 0\n",
+        hash("secret")
+    );
+    let server = TestServer::spawn(&toml).await;
+    let file = server.dir.path().join("identity.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+
+    let (code, out, err) = tollgate(
+        &[
+            "clients",
+            "add",
+            "billing",
+            "--scope",
+            "api1",
+            "--lifetime",
+            "15m",
+        ],
+        &file,
+    );
+    assert_eq!(code, 0, "{err}");
+    let secret = secret_of(&out);
+    assert_eq!(secret.len(), 32);
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        inserted_only(&before, &after),
+        "every other byte kept:\n{after}"
+    );
+    assert!(!after.contains(&secret), "only the hash is stored");
+    eventually_status(&server, "billing", &secret, 200).await;
+
+    // An existing id, or a result that would not validate: exit 1, no change.
+    for args in [
+        vec!["clients", "add", "billing", "--scope", "api1"],
+        vec!["clients", "add", "other", "--scope", "nope"],
+    ] {
+        let (code, _, err) = tollgate(&args, &file);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), after, "{args:?}");
+    }
+
+    // Rotation: the new secret works, the old one until the overlap ends.
+    let (code, out, err) = tollgate(
+        &["clients", "rotate-secret", "billing", "--overlap", "1h"],
+        &file,
+    );
+    assert_eq!(code, 0, "{err}");
+    let fresh = secret_of(&out);
+    eventually_status(&server, "billing", &fresh, 200).await;
+    assert_eq!(
+        token_status(&server, "billing", &secret).await,
+        200,
+        "within the overlap"
+    );
+    let rotated = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(rotated.matches("expires = ").count(), 1, "{rotated}");
+
+    let (code, out, _) = tollgate(&["clients", "list", "--format", "json"], &file);
+    assert_eq!(code, 0);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let billing = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "billing")
+        .unwrap();
+    assert_eq!(billing["valid_secrets"], 2);
+    assert_eq!(billing["access_token_lifetime"], "15m");
+
+    let (code, _, err) = tollgate(&["clients", "remove", "billing"], &file);
+    assert_eq!(code, 0, "{err}");
+    eventually_status(&server, "billing", &fresh, 401).await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().trim_end(),
+        before.trim_end()
+    );
+}
+
+#[test]
+fn a_client_in_an_included_file_is_edited_in_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    std::fs::write(
+        &main,
+        format!(
+            "include = [\"clients.d/*.toml\"]\n{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n",
+            hash("secret")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("clients.d")).unwrap();
+    let team = dir.path().join("clients.d/team.toml");
+    std::fs::write(&team, format!("# team\n[[clients]]\nclient_id = \"team\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n", hash("secret"))).unwrap();
+    let main_before = std::fs::read_to_string(&main).unwrap();
+    let (code, out, err) = tollgate(&["clients", "rotate-secret", "team"], &main);
+    assert_eq!(code, 0, "{err}");
+    secret_of(&out);
+    assert_eq!(
+        std::fs::read_to_string(&main).unwrap(),
+        main_before,
+        "the main file is untouched"
+    );
+    let team_after = std::fs::read_to_string(&team).unwrap();
+    assert!(team_after.starts_with("# team\n"), "{team_after}");
+    assert_eq!(
+        team_after.matches("[[clients.secrets]]").count(),
+        2,
+        "{team_after}"
+    );
+}
+
+#[test]
+fn diff_says_what_an_edit_changes_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.toml");
+    let new = dir.path().join("new.toml");
+    let secret = format!("[[clients.secrets]]\nhash = \"{}\"\n", hash("secret"));
+    std::fs::write(&old, format!("{COMMENTED}{secret}[[clients]]\nclient_id = \"gone\"\nallowed_scopes = [\"api1\"]\n{secret}")).unwrap();
+    std::fs::write(
+        &new,
+        format!(
+            "{}{secret}[[api_scopes]]\nname = \"api2\"\n[[clients]]\nclient_id = \"billing\"\nallowed_scopes = [\"api2\"]\n{secret}",
+            COMMENTED.replace("allowed_scopes = [\"api1\"]", "allowed_scopes = [\"api1\", \"api2\"]\naccess_token_lifetime = \"5m\"")
+        ),
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = Command::new(tollgate_bin())
+            .args(["diff"])
+            .arg(&old)
+            .arg(&new)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    for line in [
+        "+ client billing",
+        "- client gone",
+        "~ client client: allowed_scopes: api1 -> api1 api2",
+        "~ client client: access_token_lifetime: 1h -> 5m",
+        "+ scope api2",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+    assert!(!text.contains("argon2"), "no secret material");
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["clients"]["added"], serde_json::json!(["billing"]));
+    assert_eq!(json["clients"]["removed"], serde_json::json!(["gone"]));
+    assert_eq!(json["scopes"]["added"], serde_json::json!(["api2"]));
+}

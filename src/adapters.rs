@@ -78,6 +78,6 @@ impl crate::oauth::introspection::OwnTokens for AppState {
         let ring = self.keys();
         let entry = ring.published(now).find(|e| e.key.kid() == kid)?;
         let key = jose::parse_jwk(&serde_json::to_value(entry.key.jwk()).ok()?).ok()?;
-        jose::verifies(token, &key, jwt.header.alg).then_some(jwt.claims)
+        jose::verifies(token, &jwt, &key).then_some(jwt.claims)
     }
 }

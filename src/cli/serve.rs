@@ -26,6 +26,15 @@ pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> 
         }
     };
     runtime.block_on(async {
+        // Registered before the server says it listens: until then SIGTERM
+        // would end the process at once, dropping what it was sent.
+        let shutdown = match shutdown_signal() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot handle SIGTERM: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let server = match crate::Server::bind(&config, listen.as_deref()).await {
             Ok(s) => s,
             Err(e) => {
@@ -33,7 +42,7 @@ pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> 
                 return ExitCode::FAILURE;
             }
         };
-        match server.run(shutdown_signal()).await {
+        match server.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -75,12 +84,17 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     guard
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGTERM or SIGINT; both handlers are in place when it
+/// returns.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
-    }
-    tracing::info!("shutting down");
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
+        tracing::info!("shutting down");
+    })
 }

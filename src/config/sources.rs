@@ -32,6 +32,11 @@ fn env() -> Env {
         .ignore(&["LOG", "LOG_FORMAT"])
 }
 
+/// Whether any `TOLLGATE_` variable would override a setting.
+pub fn environment_sets_something() -> bool {
+    env().iter().next().is_some()
+}
+
 /// The name of the variable that sets `key_path`.
 pub fn variable_for(key_path: &str) -> String {
     format!("TOLLGATE_{}", key_path.replace('.', "__").to_uppercase())

@@ -136,8 +136,8 @@ impl DiscoveryApi {
 
 /// The asymmetric algorithms client assertions and DPoP proofs may use.
 fn algorithms() -> Vec<String> {
-    crate::oauth::jose::ALGORITHMS
-        .iter()
-        .map(|a| crate::oauth::jose::algorithm_name(*a).to_owned())
+    crate::oauth::jose::advertised_names()
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }

@@ -44,7 +44,7 @@ pub fn check(proof: &str, method: &str, url: &str, now: i64) -> Result<Proof, &'
         .ok_or("the DPoP proof has no jwk in its header")?;
     let key = jose::parse_jwk(jwk)
         .map_err(|_| "the DPoP proof's jwk is not a public key tollgate accepts")?;
-    if !jose::verifies(proof, &key, jwt.header.alg) {
+    if !jose::verifies(proof, &jwt, &key) {
         return Err("the DPoP proof's signature does not verify with its jwk");
     }
     let claim = |name: &str| jwt.claims.get(name);

@@ -207,7 +207,7 @@ impl TokenValidator {
                         "a DPoP-bound token must be sent with the DPoP scheme and a proof".into(),
                     ));
                 }
-                Ok(claims)
+                self.check_scope(claims)
             }
             Scheme::DPoP => {
                 let claims = self.validate_token(token).await.map_err(|r| match r {
@@ -224,7 +224,7 @@ impl TokenValidator {
                 let proof =
                     dpop.ok_or_else(|| Rejection::InvalidDpopProof("no DPoP proof".into()))?;
                 self.check_proof(proof, method, url, token, jkt).await?;
-                Ok(claims)
+                self.check_scope(claims)
             }
         }
     }
@@ -318,6 +318,12 @@ impl TokenValidator {
         if number("nbf").is_some_and(|nbf| nbf - LEEWAY > now) {
             return Err(invalid("ImmatureSignature"));
         }
+        Ok(claims)
+    }
+
+    /// The scope rule, judged last: a caller who is not the key holder of
+    /// a bound token learns nothing about its scopes.
+    fn check_scope(&self, claims: Claims) -> Result<Claims, Rejection> {
         if let Some(required) = &self.required_scope {
             let granted = claims.get("scope").and_then(|s| s.as_str()).unwrap_or("");
             if !granted.split(' ').any(|s| s == required) {

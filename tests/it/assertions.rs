@@ -842,3 +842,40 @@ fn check_reports_every_mistake_of_keys_and_federation_at_its_line() {
         assert!(problem.line.is_some(), "{path} has a line");
     }
 }
+
+#[tokio::test]
+async fn an_assertion_signed_with_the_fully_specified_name_ed25519_is_accepted() {
+    use rustls_pki_types::pem::PemObject;
+    let key = Signer::new(tollgate::keys::Algorithm::EdDSA);
+    let server = TestServer::spawn(&config(&key)).await;
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key.pem.as_bytes()).unwrap();
+    let pair =
+        aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.secret_pkcs8_der())
+            .unwrap();
+    let now = crate::support::now().unix_timestamp();
+    // RFC 9864: "Ed25519" names EdDSA on an Ed25519 key (openid-client uses it).
+    let header = B64.encode(json!({"alg": "Ed25519", "kid": key.kid()}).to_string());
+    let payload = B64.encode(
+        json!({"iss":"reports","sub":"reports","aud":server.issuer(),"exp":now+60,"jti":"ed"})
+            .to_string(),
+    );
+    let signed = format!("{header}.{payload}");
+    let token = format!(
+        "{signed}.{}",
+        B64.encode(pair.sign(signed.as_bytes()).as_ref())
+    );
+    assert_eq!(
+        server
+            .token_raw(&assertion_form(&token), None)
+            .await
+            .status(),
+        200
+    );
+    let discovery: Value = server.get_json("/.well-known/openid-configuration").await;
+    assert!(
+        discovery["token_endpoint_auth_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Ed25519"))
+    );
+}

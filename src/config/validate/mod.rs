@@ -3,6 +3,7 @@
 //! work (hashes are only parsed), so even a huge file validates fast.
 
 mod clients;
+mod fast;
 mod federation;
 mod registry;
 mod values;
@@ -64,6 +65,9 @@ pub fn check(
     now: OffsetDateTime,
     edited: Option<(&Path, &str)>,
 ) -> Report {
+    if let Some(report) = fast::check(text, main, base, overrides, now, edited) {
+        return report;
+    }
     let document = match sources::document(text, overrides) {
         Ok(d) => d,
         // Only a position is needed: no document index for a text that
@@ -138,7 +142,7 @@ pub fn check(
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
@@ -217,7 +221,12 @@ fn merge<'a>(
     }
 }
 
-fn build(raw: &RawConfig, base: &Path, now: OffsetDateTime, problems: &mut Problems<'_>) -> Config {
+pub(super) fn build(
+    raw: &RawConfig,
+    base: &Path,
+    now: OffsetDateTime,
+    problems: &mut Problems<'_>,
+) -> Config {
     let issuer = raw.issuer.as_deref().and_then(|i| match check_issuer(i) {
         Ok(i) => Some(i),
         Err(e) => {
@@ -328,7 +337,12 @@ fn check_issuer(issuer: &str) -> Result<String, String> {
     Ok(issuer.trim_end_matches('/').to_owned())
 }
 
-fn warn(config: &Config, raw: &RawConfig, now: OffsetDateTime, problems: &mut Problems<'_>) {
+pub(super) fn warn(
+    config: &Config,
+    raw: &RawConfig,
+    now: OffsetDateTime,
+    problems: &mut Problems<'_>,
+) {
     super::keys::warn(config, now, problems);
     if config.issuer.is_none() {
         problems.add_hinted(

@@ -96,7 +96,7 @@ pub fn signed_by<'a>(
         return Err(Reason::UnknownKey);
     }
     candidates
-        .find(|k| jose::verifies(token, k, alg))
+        .find(|k| jose::verifies(token, jwt, k))
         .ok_or(Reason::BadSignature)
 }
 

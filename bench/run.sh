@@ -8,9 +8,10 @@
 #
 # Env: PEERS_DIR (default: ../shared/peers beside the repository), RUNS (3),
 # DURATION (10s), CONNECTIONS ("16 64"), SERVER_CPU (0), LOADGEN_CPU (1),
-# COLD_CLIENTS (2000), OUT_DIR, TG_LOG (tollgate's log filter, default
-# "warn": no per-request log lines; "info" adds the audit event of every
-# token, written to a file).
+# COLD_CLIENTS (2000), OUT_DIR, SCALE_CLIENTS (100000; 0 skips the scale
+# measurements). tollgate runs with its default settings (log level info:
+# the audit event of every token, written to a file); one more round at
+# TOLLGATE_LOG=warn shows what the audit line costs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_DIR="${PEERS_DIR:-$root/../shared/peers}"
@@ -20,7 +21,7 @@ CONNECTIONS="${CONNECTIONS:-16 64}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOADGEN_CPU="${LOADGEN_CPU:-1}"
 COLD_CLIENTS="${COLD_CLIENTS:-2000}"
-TG_LOG="${TG_LOG:-warn}"
+SCALE_CLIENTS="${SCALE_CLIENTS:-100000}"
 OUT_DIR="${OUT_DIR:-$root/bench-results-$(date +%Y%m%d-%H%M%S)}"
 TG_PORT=5201
 BARE_PORT=5202
@@ -40,19 +41,33 @@ echo "# building tollgate and the ceiling probe (release)" >&2
 bin="$root/target/release/tollgate"
 ceiling="$root/target/release/examples/ceiling"
 
+# Keys and tokens for the private_key_jwt, federated and DPoP rows.
+venv="$root/target/bench-venv"
+[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check 'pyjwt[crypto]==2.15.1'
+py="$venv/bin/python"
+"$py" "$PEERS_DIR/make-assertions.py" --client-id client-jwt --aud x --count 1 --out "$work/jwt.txt" >/dev/null
+"$py" "$root/bench/platform-token.py" --aud "http://127.0.0.1:$TG_PORT" --jwks "$work/cluster.jwks.json" --token "$work/platform.jwt"
+
 # The benchmark config: the quickstart client plus COLD_CLIENTS clients for
-# the cold path (one shared hash: each id still misses the cache on its own).
+# the cold path (one shared hash: each id still misses the cache on its own),
+# a private_key_jwt client and a federated one.
 hash="$(printf 'secret\n' | "$bin" hash-secret)"
 cold_hash="$(printf 'cold-secret\n' | "$bin" hash-secret)"
 python3 - "$work/identity.toml" "$hash" "$cold_hash" "$COLD_CLIENTS" <<'PY'
 import sys
 path, h, cold, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 with open(path, "w") as f:
+    f.write('[[trusted_issuers]]\nname = "cluster"\nissuer = "https://kubernetes.default.svc.cluster.local"\n'
+            'jwks_file = "cluster.jwks.json"\n\n')
     # Throttling off: the cold path and the flood measure the Argon2 path
     # itself (with it on, one address's flood is answered by cheap 429s).
     f.write('[throttle]\nclient_failures = 0\naddress_failures = 0\n\n')
     f.write('[[api_scopes]]\nname = "api1"\n\n')
     f.write(f'[[clients]]\nclient_id = "client"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{h}"\n\n')
+    f.write('[[clients]]\nclient_id = "client-jwt"\nallowed_scopes = ["api1"]\njwks_file = "jwt.jwks.json"\n\n')
+    f.write('[[clients]]\nclient_id = "worker"\nallowed_scopes = ["api1"]\n[[clients.federated]]\nissuer = "cluster"\n'
+            'subject = "system:serviceaccount:billing:worker"\nclaims = { "/kubernetes.io/namespace" = "billing" }\n\n')
     for i in range(n):
         f.write(f'[[clients]]\nclient_id = "cold-{i:05d}"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{cold}"\n\n')
 PY
@@ -66,16 +81,17 @@ wait_http() { # url pid
   echo "timed out waiting for $1" >&2; return 1
 }
 
-start_tollgate() { # cpus|"" port -> pid in $tg_pid
+start_tollgate() { # cpus|"" port [log filter] -> pid in $tg_pid
   local pin=(); [[ -n "$1" ]] && pin=(taskset -c "$1")
-  TOLLGATE_LOG="$TG_LOG" "${pin[@]}" "$bin" serve --config "$work/identity.toml" --listen "127.0.0.1:$2" \
-    > "$OUT_DIR/tollgate-$2.log" 2>&1 &
+  local log=(); [[ -n "${3:-}" ]] && log=(env "TOLLGATE_LOG=$3")
+  "${log[@]}" "${pin[@]}" "$bin" serve --config "$work/identity.toml" --listen "127.0.0.1:$2" \
+    > "$OUT_DIR/tollgate-$2${3:+-$3}.log" 2>&1 &
   tg_pid=$!; pids+=("$tg_pid")
   wait_http "http://127.0.0.1:$2/healthz" "$tg_pid"
 }
 
 start_peer() { # cpus|"" -> pid in $peer_pid (the node process itself)
-  SERVER_CPUS="$1" PORT="$PEER_PORT" "$PEERS_DIR/oidc-provider/run.sh" > "$OUT_DIR/peer.log" 2>&1 &
+  PKJWT_JWKS_FILE="$work/jwt.jwks.json" SERVER_CPUS="$1" PORT="$PEER_PORT" "$PEERS_DIR/oidc-provider/run.sh" > "$OUT_DIR/peer.log" 2>&1 &
   peer_pid=$!; pids+=("$peer_pid")
   wait_http "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" "$peer_pid"
 }
@@ -103,6 +119,33 @@ done
 record_rss tollgate-pinned "$tg_pinned"
 record_rss peer-pinned "$peer_node"
 
+wrk_json() { # out lua url [env...]: one pinned wrk run, its WRKJSON line kept
+  local out="$1" lua="$2" url="$3"; shift 3
+  (cd "$PEERS_DIR" && env "$@" taskset -c "$LOADGEN_CPU" wrk -t1 -c16 -d"$DURATION" --timeout 10s --latency \
+    -s "$lua" "$url" > "$OUT_DIR/$out.json" 2>&1)
+}
+assertions() { # aud count out
+  "$py" "$PEERS_DIR/make-assertions.py" --client-id client-jwt --aud "$1" --count "$2" --out "$3" \
+    --key "$work/jwt.key.pem" --kid k1
+}
+echo "# private_key_jwt: a fresh assertion per request (16 conns, pinned), $RUNS alternating rounds" >&2
+for r in $(seq 1 "$RUNS"); do
+  assertions "http://127.0.0.1:$TG_PORT/connect/token" 400000 "$work/tg-assert.txt"
+  wrk_json "pkjwt-tollgate-$r" "$PEERS_DIR/token-assertions.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
+    WRK_ASSERTIONS="$work/tg-assert.txt"
+  assertions "http://127.0.0.1:$PEER_PORT/token" 30000 "$work/peer-assert.txt"
+  wrk_json "pkjwt-peer-$r" "$PEERS_DIR/token-assertions.lua" "http://127.0.0.1:$PEER_PORT/token" \
+    WRK_ASSERTIONS="$work/peer-assert.txt"
+done
+echo "# federated: the same platform token presented again and again; DPoP: a fresh proof per request" >&2
+wrk_json federated "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
+  WRK_BODY="grant_type=client_credentials&scope=api1&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=$(cat "$work/platform.jwt")"
+"$py" "$root/bench/make-proofs.py" --htu "http://127.0.0.1:$TG_PORT/connect/token" --count 400000 --out "$work/proofs.txt"
+wrk_json dpop "$root/bench/dpop.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
+  WRK_PROOFS="$work/proofs.txt" WRK_AUTHZ="Basic $(printf 'client:secret' | base64 -w0)"
+wrk_json plain "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
+  WRK_BODY="grant_type=client_credentials&scope=api1" WRK_AUTHZ="Basic $(printf 'client:secret' | base64 -w0)"
+
 echo "# the physical limit: a bare poem handler, one ES256 signature (CPU $SERVER_CPU)" >&2
 taskset -c "$SERVER_CPU" "$ceiling" serve "127.0.0.1:$BARE_PORT" > "$OUT_DIR/bare.log" 2>&1 &
 bare_pid=$!; pids+=("$bare_pid")
@@ -128,6 +171,11 @@ wait "$flood" || true
 kill "$tg_pinned" "$peer_pid" 2>/dev/null || true; pkill -f "oidc-provider-peer.*server.mjs" 2>/dev/null || true
 sleep 1
 
+echo "# tollgate at TOLLGATE_LOG=warn (no audit line), to see what the audit trail costs" >&2
+start_tollgate "$SERVER_CPU" "$TG_PORT" warn
+bench tollgate "http://127.0.0.1:$TG_PORT" /connect/token "$tg_pid" token "$CONNECTIONS" warn
+kill "$tg_pid"; sleep 1
+
 echo "# unpinned whole-machine figures" >&2
 start_tollgate "" "$TG_PORT"
 bench tollgate "http://127.0.0.1:$TG_PORT" /connect/token "$tg_pid" token 64 unpinned
@@ -135,6 +183,11 @@ kill "$tg_pid"
 start_peer ""; peer_node="$(pgrep -P "$peer_pid" -f server.mjs || echo "$peer_pid")"
 bench peer "http://127.0.0.1:$PEER_PORT" /token "$peer_node" token 64 unpinned
 pkill -f "oidc-provider-peer.*server.mjs" 2>/dev/null || true
+
+if [[ "$SCALE_CLIENTS" != 0 ]]; then
+  echo "# scale: $SCALE_CLIENTS clients" >&2
+  CLIENTS="$SCALE_CLIENTS" OUT_DIR="$OUT_DIR" "$root/bench/scale.sh" "$bin" > "$OUT_DIR/scale.md"
+fi
 
 {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"

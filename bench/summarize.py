@@ -95,3 +95,65 @@ for label, f in (("cold path: every request a new client (Argon2 each)", "cold.j
         continue
     conns = {"cold.json": 16, "flood-good.json": 4, "flood-bad.json": 64}[f]
     print(f"| {label} | {conns} | {j['rps']:.0f} | {j['lat_p50_us']/1000:.2f} | {j['lat_p99_us']/1000:.2f} | {j['non2xx']} |")
+
+
+def wrk(name):
+    try:
+        with open(os.path.join(out, name + ".json")) as fh:
+            return json.loads(fh.read().split("WRKJSON ", 1)[1].splitlines()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+print()
+print("## Default settings against TOLLGATE_LOG=warn (the audit line's cost), one core\n")
+print("| tollgate | conns | tokens/s (median) | p99 ms |")
+print("|---|---|---|---|")
+for label, pattern in (("default (audit on)", "tollgate-pinned-*"), ("TOLLGATE_LOG=warn", "tollgate-warn")):
+    by = {}
+    for r in rows(pattern):
+        by.setdefault(r["conns"], []).append(r)
+    for conns, rs in sorted(by.items(), key=lambda kv: int(kv[0])):
+        m = median_row(rs)
+        print(f"| {label} | {conns} | {m['rps']} | {m['p99_ms']} |")
+print()
+
+print("## private_key_jwt: a fresh assertion per request, one core, 16 conns\n")
+print("| server | tokens/s (median) | runs | p99 ms | non-2xx |")
+print("|---|---|---|---|---|")
+pk = {}
+for name in ("tollgate", "peer"):
+    runs = [j for j in (wrk(os.path.basename(p)[:-5]) for p in sorted(glob.glob(os.path.join(out, f"pkjwt-{name}-*.json")))) if j]
+    if not runs:
+        continue
+    runs.sort(key=lambda j: j["rps"])
+    m = runs[len(runs) // 2]
+    pk[name] = m["rps"]
+    all_runs = ", ".join(f"{j['rps']:.0f}" for j in runs)
+    print(f"| {name} | {m['rps']:.0f} | {all_runs} | {m['lat_p99_us']/1000:.2f} | {sum(j['non2xx'] for j in runs)} |")
+if "tollgate" in pk and "peer" in pk:
+    print(f"\n- ratio tollgate / peer with private_key_jwt: **{pk['tollgate'] / pk['peer']:.1f}x**")
+print()
+
+print("## Other ways to authenticate and bind, tollgate, one core, 16 conns\n")
+print("| path | tokens/s | p50 ms | p99 ms | non-2xx |")
+print("|---|---|---|---|---|")
+for label, name in (("client_secret_basic (the plain path)", "plain"),
+                    ("federated: the same platform token again", "federated"),
+                    ("DPoP: a fresh proof per request (Basic)", "dpop")):
+    j = wrk(name)
+    if j:
+        print(f"| {label} | {j['rps']:.0f} | {j['lat_p50_us']/1000:.2f} | {j['lat_p99_us']/1000:.2f} | {j['non2xx']} |")
+print()
+
+pinned = medians.get(("tollgate", "64"))
+unpinned = [r for r in rows("tollgate-unpinned") if r["endpoint"] == "token"]
+if pinned and unpinned:
+    print(f"- two cores (unpinned, wrk sharing them) against one: **{float(unpinned[0]['rps']) / pinned:.2f}x**\n")
+
+try:
+    with open(os.path.join(out, "scale.md")) as fh:
+        print("## Scale\n")
+        print(fh.read())
+except OSError:
+    pass

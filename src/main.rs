@@ -7,6 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tollgate::cli;
 
+/// mimalloc: glibc's allocator spent a third of validating 100,000 clients
+/// in consolidating and unlinking freed chunks, and kept the memory.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,

@@ -340,15 +340,19 @@ async fn reload_on_hangup(
 async fn maintain_keys(state: Arc<AppState>) {
     static FAULT: crate::log_limit::LogLimit = crate::log_limit::LogLimit::new(KEY_CHECK_INTERVAL);
     loop {
-        let config = state.config();
+        // Not held while sleeping: a reload waits for the old
+        // configuration's last reader before it drops it.
+        let automatic = match &state.config().keys {
+            KeysConfig {
+                mode: KeyMode::Automatic { dir, rotation },
+                ..
+            } => Some((dir.clone(), *rotation)),
+            _ => None,
+        };
         let now = state.clock.now();
         let mut wake = KEY_CHECK_INTERVAL;
-        if let KeysConfig {
-            mode: KeyMode::Automatic { dir, rotation },
-            ..
-        } = &config.keys
-        {
-            let (dir, rotation, in_force) = (dir.clone(), *rotation, state.keys());
+        if let Some((dir, rotation)) = automatic {
+            let in_force = state.keys();
             let maintained = tokio::task::spawn_blocking(move || {
                 keys::auto::maintain(&dir, &rotation, now, Some(&in_force))
             })

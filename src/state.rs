@@ -204,6 +204,17 @@ impl Replay {
     }
 }
 
+/// Drops the configuration a reload replaced, here on the reload's thread
+/// once the requests still reading it are done: dropping 100,000 clients
+/// on a runtime thread would hold up every request queued behind it.
+fn release(old: Arc<Config>) {
+    let waited = std::time::Instant::now();
+    while Arc::strong_count(&old) > 1 && waited.elapsed() < std::time::Duration::from_secs(2) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    drop(old);
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -248,6 +259,7 @@ impl crate::config::reload::Sink for AppState {
                 .filter(|id| config.registry.client(id).is_none()),
         );
         self.config.store(Arc::new(config));
+        release(current);
         self.keys_changed.notify_one();
         self.config_applied.notify_one();
         let mut status = lock(&self.status);

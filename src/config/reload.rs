@@ -116,6 +116,7 @@ impl Reload {
         if let Some(outcome) = self.unchanged(&hash) {
             return outcome;
         }
+        let started = std::time::Instant::now();
         let bytes = match read_settled(path) {
             Ok(b) => b,
             Err(e) => return self.reject(unreadable(e)),
@@ -135,7 +136,9 @@ impl Reload {
         let Ok(text) = String::from_utf8(bytes) else {
             return self.reject(format!("{}: not UTF-8 text", path.display()));
         };
+        let settled = started.elapsed();
         let report = super::check(&text, path, Overrides::Environment, self.clock.now());
+        let validated = started.elapsed();
         match report.config {
             Some(config) => {
                 for w in &report.warnings {
@@ -151,6 +154,12 @@ impl Reload {
                     in_force.rejected = None;
                 }
                 self.sink.apply(config, hash);
+                tracing::debug!(
+                    settle_ms = settled.as_millis() as u64,
+                    validate_ms = (validated - settled).as_millis() as u64,
+                    apply_ms = (started.elapsed() - validated).as_millis() as u64,
+                    "reload timings"
+                );
                 Outcome::Applied
             }
             None => {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 /// One scope value: `1*( %x21 / %x23-5B / %x5D-7E )`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ScopeToken(String);
+pub struct ScopeToken(std::sync::Arc<str>);
 
 /// Why a string is not a scope token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +33,7 @@ impl FromStr for ScopeToken {
         }
         let nqchar = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
         if s.bytes().all(nqchar) {
-            Ok(Self(s.to_owned()))
+            Ok(Self(s.into()))
         } else {
             Err(ScopeError::BadChar(s.to_owned()))
         }
@@ -54,6 +54,12 @@ pub struct ScopeSet(Vec<ScopeToken>);
 impl ScopeSet {
     pub fn iter(&self) -> impl Iterator<Item = &ScopeToken> {
         self.0.iter()
+    }
+
+    /// The member equal to `scope`: the declared scope, shared by every
+    /// client that names it (one allocation for 100,000 clients).
+    pub fn get(&self, scope: &ScopeToken) -> Option<&ScopeToken> {
+        self.0.iter().find(|s| *s == scope)
     }
 
     pub fn contains(&self, scope: &ScopeToken) -> bool {

@@ -15,7 +15,7 @@ pub(super) fn known_scopes(
     let mut set = ScopeSet::default();
     for (j, name) in names.iter().enumerate() {
         match name.parse::<ScopeToken>() {
-            Ok(s) if declared.contains(&s) => set.insert(s),
+            Ok(s) if declared.contains(&s) => set.insert(declared.get(&s).cloned().unwrap_or(s)),
             Ok(s) => {
                 let closest = declared
                     .iter()

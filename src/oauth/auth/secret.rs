@@ -256,7 +256,7 @@ fn authenticate<H: SecretHolder>(
         services.secrets.count_argon2(secret.hash.work());
         done += secret.hash.work();
         let ok = Argon2::default()
-            .verify_password(presented.secret.expose().as_bytes(), secret.hash.phc())
+            .verify_password(presented.secret.expose().as_bytes(), &secret.hash.phc())
             .is_ok();
         if ok {
             matched = Some(secret);

@@ -548,7 +548,7 @@ struct Redis {
 
 impl Redis {
     /// `None` (and a note) where redis-server is not installed, unless
-    /// `TOLLGATE_REQUIRE_REDIS` says it must be (CI installs it).
+    /// `REQUIRE_REDIS_FOR_TESTS` says it must be (CI installs it).
     fn start() -> Option<Redis> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -572,7 +572,7 @@ impl Redis {
             Ok(c) => c,
             Err(e) => {
                 assert!(
-                    std::env::var_os("TOLLGATE_REQUIRE_REDIS").is_none(),
+                    std::env::var_os("REQUIRE_REDIS_FOR_TESTS").is_none(),
                     "redis-server is required here: {e}"
                 );
                 eprintln!("note: redis-server is not installed; the Redis test is skipped ({e})");

@@ -123,6 +123,11 @@ enum ClientsCommand {
         /// No secret (it authenticates with keys or federation).
         #[arg(long)]
         no_secret: bool,
+        /// Write it into this file that the main file includes (a team's
+        /// file) instead of the main file; validated together with it.
+        #[arg(long)]
+        into: Option<PathBuf>,
+        /// The main file (the one tollgate serves), not an included one.
         #[arg(long, default_value = "identity.toml")]
         config: PathBuf,
     },
@@ -219,6 +224,7 @@ fn main() -> ExitCode {
                 scopes,
                 lifetime,
                 no_secret,
+                into,
                 config,
             } => cli::clients(
                 &config,
@@ -227,6 +233,7 @@ fn main() -> ExitCode {
                     scopes,
                     lifetime,
                     no_secret,
+                    into,
                 },
             ),
             ClientsCommand::RotateSecret {

@@ -56,6 +56,31 @@ pub struct AppState {
     /// Used assertion and proof identifiers.
     pub replay: Replay,
     pub metrics: crate::metrics::Metrics,
+    /// The settings only a restart applies, as this process started with
+    /// them: an edit is judged against these, so reverting one clears the
+    /// warning and an unrelated edit keeps it.
+    started: StartSettings,
+}
+
+#[derive(PartialEq)]
+struct StartSettings {
+    listen: std::net::SocketAddr,
+    management_listen: Option<std::net::SocketAddr>,
+    tls: bool,
+    throttle: crate::oauth::ThrottleSettings,
+    replay: crate::config::ReplayStore,
+}
+
+impl StartSettings {
+    fn of(c: &Config) -> Self {
+        Self {
+            listen: c.listen,
+            management_listen: c.management_listen,
+            tls: c.tls.is_some(),
+            throttle: c.throttle,
+            replay: c.replay.clone(),
+        }
+    }
 }
 
 impl AppState {
@@ -69,6 +94,7 @@ impl AppState {
         let services = Arc::new(Services::new(config.throttle, &clock));
         let services_clock = clock.clone();
         let replay = Replay::of(&config.replay);
+        let started = StartSettings::of(&config);
         let status = Mutex::new(ConfigStatus {
             generation: 1,
             sha256,
@@ -94,6 +120,7 @@ impl AppState {
             remote_keys: crate::remote_keys::RemoteKeyCache::new(services_clock),
             replay,
             metrics: crate::metrics::Metrics::default(),
+            started,
         }
     }
 
@@ -223,26 +250,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl crate::config::reload::Sink for AppState {
     fn apply(&self, config: Config, sha256: String) {
         let current = self.config();
+        let started = &self.started;
         let mut restart = Vec::new();
-        if config.listen != current.listen {
+        if config.listen != started.listen {
             restart.push(format!(
                 "server.listen (now {}, serving on {})",
-                config.listen, current.listen
+                config.listen, started.listen
             ));
         }
-        if config.management_listen != current.management_listen {
+        if config.management_listen != started.management_listen {
             restart.push("server.management_listen".to_owned());
         }
-        if config.tls.is_some() != current.tls.is_some() {
+        if config.tls.is_some() != started.tls {
             restart.push("server.tls (turning TLS on or off)".to_owned());
         }
-        if config.throttle != current.throttle {
+        if config.throttle != started.throttle {
             restart.push("throttle".to_owned());
         }
-        if config.replay != current.replay {
+        if config.replay != started.replay {
             restart.push("replay.store".to_owned());
         }
-        for r in &restart {
+        let before = lock(&self.status).restart_required.clone();
+        for r in restart.iter().filter(|r| !before.contains(r)) {
             tracing::warn!(setting = %r, "changed in the config file; takes effect after a restart");
         }
         if let crate::config::KeyMode::Declared { ring, .. } = &config.keys.mode {

@@ -63,6 +63,7 @@ pub fn check(path: &Path, format: Format, show_origin: bool) -> ExitCode {
                     .iter()
                     .map(|p| {
                         serde_json::json!({
+                            "file": p.file.as_deref().unwrap_or(path),
                             "line": p.line, "column": p.column, "key_path": p.key_path,
                             "message": p.message, "hint": p.hint,
                         })

@@ -18,6 +18,8 @@ pub enum Action {
         scopes: Vec<String>,
         lifetime: Option<String>,
         no_secret: bool,
+        /// An included file to write it into; `None`: the main file.
+        into: Option<PathBuf>,
     },
     RotateSecret {
         id: String,
@@ -65,6 +67,7 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
             scopes,
             lifetime,
             no_secret,
+            into,
         } => {
             if current.registry.client(&id).is_some() {
                 return fail(format!("client {id:?} exists already"));
@@ -81,9 +84,30 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
                 lifetime: lifetime.as_deref(),
                 hash: hash.as_deref(),
             };
-            match edit::add_client(&main, &client) {
+            let (target, text) = match into {
+                None => (path.to_owned(), main.clone()),
+                Some(into) => {
+                    let wanted = std::fs::canonicalize(&into).unwrap_or(into.clone());
+                    let Some(f) = current
+                        .included
+                        .iter()
+                        .find(|f| std::fs::canonicalize(f).is_ok_and(|c| c == wanted))
+                    else {
+                        return fail(format!(
+                            "--into {}: not a file that {} includes",
+                            into.display(),
+                            path.display()
+                        ));
+                    };
+                    match std::fs::read_to_string(f) {
+                        Ok(t) => (f.clone(), t),
+                        Err(e) => return fail(format!("{}: {e}", f.display())),
+                    }
+                }
+            };
+            match edit::add_client(&text, &client) {
                 Ok(text) => (
-                    path.to_owned(),
+                    target,
                     text,
                     secret,
                     format!("added client {id} (scopes {})", scopes.join(" ")),

@@ -219,8 +219,16 @@ fn settings(c: &Config) -> BTreeMap<&'static str, String> {
             "keys.jwks_max_age",
             humantime::format_duration(c.keys.jwks_max_age).to_string(),
         ),
-        ("throttle", format!("{:?}", c.throttle)),
-        ("replay.store", format!("{:?}", c.replay)),
+        (
+            "throttle",
+            format!(
+                "client_failures={} address_failures={} window={}",
+                c.throttle.client_failures,
+                c.throttle.address_failures,
+                humantime::format_duration(c.throttle.window)
+            ),
+        ),
+        ("replay.store", c.replay.redacted()),
         ("include", c.include.join(" ")),
     ])
 }

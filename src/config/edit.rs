@@ -39,6 +39,14 @@ pub struct NewClient<'a> {
 /// Appends a `[[clients]]` entry.
 pub fn add_client(text: &str, client: &NewClient<'_>) -> Result<String, String> {
     let mut doc = parse(text)?;
+    // A file of comments only (a team's new file): toml_edit keeps them
+    // as the text after the last item, which would put them below the
+    // client; they stay on top instead.
+    if doc.as_table().is_empty() && !text.trim().is_empty() {
+        let added = add_client("", client)?;
+        let sep = if text.ends_with('\n') { "\n" } else { "\n\n" };
+        return Ok(format!("{text}{sep}{added}"));
+    }
     if doc.get("clients").is_some_and(|c| !c.is_array_of_tables()) {
         return Err(
             "`clients` is not written as [[clients]] tables; add the client by hand".into(),

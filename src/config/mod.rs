@@ -68,11 +68,36 @@ impl Config {
 }
 
 /// `[replay] store`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum ReplayStore {
     Memory,
     /// A `redis://` or `rediss://` URL.
     Redis(String),
+}
+
+impl ReplayStore {
+    /// How the store is shown to people: a Redis URL's password becomes
+    /// `***`, since a diff, a log line or Debug output is no place for it.
+    pub fn redacted(&self) -> String {
+        match self {
+            ReplayStore::Memory => "memory".to_owned(),
+            ReplayStore::Redis(raw) => match url::Url::parse(raw) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    u.to_string()
+                }
+                Err(_) => "redis (unparsable URL)".to_owned(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for ReplayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 impl Config {
@@ -227,7 +252,7 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
         (None, Some(pos)) => format!("{}:{}", path.display(), pos.line),
         (None, None) => "default".into(),
     };
-    let settings: [(&'static str, String); 4] = [
+    let settings: [(&'static str, String); 6] = [
         (
             "issuer",
             config
@@ -236,6 +261,13 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
                 .unwrap_or_else(|| format!("http://{} (from the listen address)", config.listen)),
         ),
         ("server.listen", config.listen.to_string()),
+        (
+            "server.management_listen",
+            config
+                .management_listen
+                .map_or_else(|| "(none)".into(), |a| a.to_string()),
+        ),
+        ("replay.store", config.replay.redacted()),
         (
             "keys.dir",
             match &config.keys.mode {
@@ -266,4 +298,19 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
             value,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplayStore;
+
+    #[test]
+    fn a_redis_password_is_never_shown() {
+        let store = ReplayStore::Redis("redis://user:hunter2@cache:6379/0".into());
+        assert_eq!(store.redacted(), "redis://user:***@cache:6379/0");
+        assert!(!format!("{store:?}").contains("hunter2"));
+        let plain = ReplayStore::Redis("redis://cache:6379".into());
+        assert_eq!(plain.redacted(), "redis://cache:6379");
+        assert_eq!(ReplayStore::Memory.redacted(), "memory");
+    }
 }

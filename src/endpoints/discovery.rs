@@ -95,8 +95,7 @@ impl DiscoveryApi {
         let config = self.state.config();
         let issuer = self.state.issuer(&config);
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let mut claims = strings(&crate::config::REGISTERED_CLAIMS);
-        claims.retain(|c| c != "cnf");
+        let claims = strings(&crate::config::REGISTERED_CLAIMS);
         Discovery {
             token_endpoint: format!("{issuer}/connect/token"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),

@@ -57,6 +57,10 @@ pub enum Rejection {
     /// or used before.
     #[error("invalid DPoP proof: {0}")]
     InvalidDpopProof(String),
+    /// A valid DPoP-bound token and proof without the required scope: the
+    /// challenge names the scheme the request used (RFC 9449 §7.1).
+    #[error("the token lacks scope {0}")]
+    DpopInsufficientScope(String),
 }
 
 impl Rejection {
@@ -67,7 +71,7 @@ impl Rejection {
             | Self::InvalidToken(_)
             | Self::InvalidDpopToken(_)
             | Self::InvalidDpopProof(_) => 401,
-            Self::InsufficientScope(_) => 403,
+            Self::InsufficientScope(_) | Self::DpopInsufficientScope(_) => 403,
             Self::AuthorityUnavailable(_) => 503,
         }
     }
@@ -85,6 +89,11 @@ impl Rejection {
             Self::InsufficientScope(scope) => Some(format!(
                 r#"Bearer realm="api", error="insufficient_scope", scope="{}""#,
                 quote(scope)
+            )),
+            Self::DpopInsufficientScope(scope) => Some(format!(
+                r#"DPoP error="insufficient_scope", scope="{}", algs="{}""#,
+                quote(scope),
+                dpop_algs()
             )),
             Self::InvalidDpopToken(why) => Some(format!(
                 r#"DPoP error="invalid_token", error_description="{}", algs="{}""#,
@@ -106,7 +115,9 @@ impl Rejection {
             Self::MissingToken => None,
             Self::InvalidToken(_) | Self::InvalidDpopToken(_) => Some("invalid_token"),
             Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
-            Self::InsufficientScope(_) => Some("insufficient_scope"),
+            Self::InsufficientScope(_) | Self::DpopInsufficientScope(_) => {
+                Some("insufficient_scope")
+            }
             Self::AuthorityUnavailable(_) => Some("temporarily_unavailable"),
         }
     }
@@ -224,7 +235,10 @@ impl TokenValidator {
                 let proof =
                     dpop.ok_or_else(|| Rejection::InvalidDpopProof("no DPoP proof".into()))?;
                 self.check_proof(proof, method, url, token, jkt).await?;
-                self.check_scope(claims)
+                self.check_scope(claims).map_err(|r| match r {
+                    Rejection::InsufficientScope(s) => Rejection::DpopInsufficientScope(s),
+                    other => other,
+                })
             }
         }
     }
@@ -404,6 +418,9 @@ mod tests {
                 .unwrap()
                 .contains(r#"error="insufficient_scope""#)
         );
+        let dpop = Rejection::DpopInsufficientScope("api2".into());
+        assert_eq!(dpop.status(), 403);
+        assert!(dpop.www_authenticate().unwrap().starts_with("DPoP "));
     }
 
     #[test]

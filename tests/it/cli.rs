@@ -169,6 +169,7 @@ fn check_speaks_json_for_pipelines() {
     assert_eq!(report["valid"], false);
     assert_eq!(report["errors"][0]["key_path"], "colour");
     assert_eq!(report["errors"][0]["line"], 1);
+    assert_eq!(report["errors"][0]["file"], bad.to_str().unwrap());
     assert!(report["errors"][0]["hint"].is_string());
 }
 
@@ -200,6 +201,11 @@ fn environment_variables_override_the_file_and_check_says_where_values_came_from
         "{out}"
     );
     assert!(out.contains("keys.dir"), "{out}");
+    assert!(
+        out.contains("replay.store = \"memory\"  (default)"),
+        "{out}"
+    );
+    assert!(out.contains("server.management_listen"), "{out}");
     assert!(out.contains("(default)"), "{out}");
     // A bad override is reported by its variable, not a line.
     let (code, _, err) = run_env(

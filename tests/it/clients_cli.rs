@@ -190,6 +190,65 @@ fn a_client_in_an_included_file_is_edited_in_that_file() {
 }
 
 #[test]
+fn clients_add_into_an_included_file_is_validated_with_the_main_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    std::fs::write(
+        &main,
+        format!(
+            "include = [\"clients.d/*.toml\"]\n{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n",
+            hash("secret")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("clients.d")).unwrap();
+    let team = dir.path().join("clients.d/team.toml");
+    std::fs::write(&team, "# team\n").unwrap();
+    let into = team.to_str().unwrap();
+    let main_before = std::fs::read_to_string(&main).unwrap();
+    // The main file's scope is known, and the main file's client id taken.
+    let (code, _, err) = tollgate(
+        &[
+            "clients", "add", "client", "--scope", "api1", "--into", into,
+        ],
+        &main,
+    );
+    assert_eq!(code, 1, "a duplicate id is refused: {err}");
+    let (code, out, err) = tollgate(
+        &[
+            "clients", "add", "reports", "--scope", "api1", "--into", into,
+        ],
+        &main,
+    );
+    assert_eq!(code, 0, "{err}");
+    secret_of(&out);
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), main_before);
+    let team_after = std::fs::read_to_string(&team).unwrap();
+    assert!(team_after.starts_with("# team\n"), "{team_after}");
+    assert!(
+        team_after.contains("client_id = \"reports\""),
+        "{team_after}"
+    );
+    // A file the main file does not include is refused.
+    let stray = dir.path().join("stray.toml");
+    std::fs::write(&stray, "").unwrap();
+    let (code, _, err) = tollgate(
+        &[
+            "clients",
+            "add",
+            "x",
+            "--scope",
+            "api1",
+            "--into",
+            stray.to_str().unwrap(),
+        ],
+        &main,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("not a file that"), "{err}");
+}
+
+#[test]
 fn diff_says_what_an_edit_changes_in_text_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.toml");

@@ -242,6 +242,23 @@ fn warnings_flag_expiring_secrets_and_a_missing_issuer() {
         "expired: {:?}",
         report.warnings
     );
+    // Mid-rotation: a newer secret without expiry, so the old one's end
+    // is intended and not warned about.
+    let rotating = format!("{toml}[[clients.secrets]]\nhash = \"{h}\"\n");
+    let report = tollgate::config::check(
+        &rotating,
+        Path::new("identity.toml"),
+        tollgate::config::Overrides::None,
+        now,
+    );
+    assert!(
+        !report
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("expires in")),
+        "{:?}",
+        report.warnings
+    );
 }
 
 #[test]

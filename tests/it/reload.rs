@@ -191,6 +191,28 @@ async fn settings_that_need_a_restart_are_reported_not_ignored() {
         200,
         "the rest applied"
     );
+    // An unrelated edit keeps the warning: the process still serves on
+    // its first address.
+    std::fs::write(
+        &file,
+        format!("[server]\nlisten = \"0.0.0.0:9999\"\n{}", toml(Some("y"))),
+    )
+    .unwrap();
+    let h = wait_health(&server, "generation 3", |h| generation(h) == 3).await;
+    assert_eq!(
+        h["config"]["restart_required"].as_array().unwrap().len(),
+        1,
+        "{h}"
+    );
+    // Reverting the setting clears it.
+    std::fs::write(&file, toml(Some("z"))).unwrap();
+    let h = wait_health(&server, "generation 4", |h| generation(h) == 4).await;
+    assert!(
+        h["config"]["restart_required"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()),
+        "{h}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

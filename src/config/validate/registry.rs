@@ -107,12 +107,19 @@ pub(super) fn warn(
         let Some(client) = config.registry.client(&c.client_id) else {
             continue;
         };
+        // A secret that outlives the warning: the others expiring soon are
+        // being rotated out (as `clients rotate-secret` does), not a risk.
+        let successor = client
+            .secrets
+            .list
+            .iter()
+            .any(|s| s.expires.is_none_or(|e| e - now >= EXPIRY_WARNING));
         for (j, s) in client.secrets.list.iter().enumerate() {
             if let Some(expires) = s.expires {
                 let path = format!("clients[{i}].secrets[{j}].expires");
                 if expires <= now {
                     problems.add(path, "this secret has expired and no longer authenticates");
-                } else if expires - now < EXPIRY_WARNING {
+                } else if expires - now < EXPIRY_WARNING && !successor {
                     let days = (expires - now).whole_days();
                     problems.add_hinted(
                         path,

@@ -43,7 +43,11 @@ impl Presented {
 
 /// The assertion in a request, if it carries one.
 pub fn extract(params: &Params) -> Option<Result<Presented, Refusal>> {
-    let assertion = params.get("client_assertion");
+    // A JWT holds no whitespace; a trailing newline is what a file read
+    // into a form field leaves, not part of the token.
+    let assertion = params
+        .get("client_assertion")
+        .map(|a| a.trim_matches(|c: char| c.is_ascii_whitespace()));
     let kind = params.get("client_assertion_type");
     if assertion.is_none() && kind.is_none() {
         return None;

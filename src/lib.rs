@@ -34,6 +34,8 @@
 //! - `replay_redis`: the single-use store on Redis, for replicas.
 //! - `remote_keys`: keys at a URL (client `jwks_uri`, trusted issuers),
 //!   fetched, bounded, cached as the response allows.
+//! - `http_client`: outgoing HTTPS, with bundled roots where the
+//!   platform has no certificate store (the `FROM scratch` image).
 //! - `endpoints`: HTTP — with `serve`, the only modules that import
 //!   poem; one file per endpoint, `wire` (the response shapes, one type
 //!   each, documented from the same type), `form` (bodies), the OpenAPI
@@ -68,6 +70,7 @@ pub mod clock;
 pub mod config;
 mod digest;
 mod endpoints;
+mod http_client;
 pub mod keys;
 mod log_limit;
 pub mod memory;

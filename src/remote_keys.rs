@@ -55,11 +55,11 @@ pub struct Unavailable;
 impl RemoteKeyCache {
     pub fn new(clock: SharedClock) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client builds"),
+            http: crate::http_client::build(|b| {
+                b.timeout(TIMEOUT)
+                    .redirect(reqwest::redirect::Policy::none())
+            })
+            .expect("an HTTP client with the bundled roots builds"),
             clock,
             sources: Mutex::new(HashMap::new()),
         }

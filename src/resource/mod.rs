@@ -146,10 +146,8 @@ pub struct TokenValidator {
 const PROOFS: usize = 100_000;
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client without TLS configuration builds")
+    crate::http_client::build(|b| b.timeout(Duration::from_secs(10)))
+        .expect("an HTTP client with the bundled roots builds")
 }
 
 impl TokenValidator {

@@ -28,6 +28,10 @@ mod tests {
     fn a_client_builds_with_the_system_store_and_with_the_bundled_roots() {
         assert!(super::build(|b| b.timeout(std::time::Duration::from_secs(1))).is_ok());
         assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
-        assert!(super::bundled_roots(reqwest::Client::builder()).build().is_ok());
+        assert!(
+            super::bundled_roots(reqwest::Client::builder())
+                .build()
+                .is_ok()
+        );
     }
 }

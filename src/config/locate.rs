@@ -21,10 +21,12 @@ pub struct Locator<'a> {
 }
 
 /// A `[table]` or `[[array]]` header line.
-struct Header {
-    start: usize,
-    array: bool,
-    name: Vec<String>,
+pub(super) struct Header {
+    /// Byte offset of the line.
+    pub start: usize,
+    pub array: bool,
+    /// The dotted name, one bare key a part.
+    pub name: Vec<String>,
 }
 
 struct Entry {
@@ -171,7 +173,7 @@ fn split_first(path: &str) -> Option<(&str, Option<usize>, &str)> {
 /// line that starts with `[` is not a plain header of bare keys (a quoted
 /// name, or an array of arrays laid out over lines), which only a full
 /// parse reads right.
-fn scan_headers(text: &str) -> Option<Vec<Header>> {
+pub(super) fn scan_headers(text: &str) -> Option<Vec<Header>> {
     let mut headers = Vec::new();
     let mut open: Option<&str> = None;
     let mut start = 0;

@@ -18,6 +18,7 @@ mod raw;
 pub mod reload;
 mod shape;
 mod sources;
+mod split;
 mod tls;
 mod validate;
 

@@ -16,6 +16,7 @@ use super::super::include;
 use super::super::problems::Problems;
 use super::super::raw::{RawConfig, RawIncluded};
 use super::super::sources::{self, Overrides};
+use super::super::split;
 use super::{Report, build, same_file, warn};
 
 /// The report of `text`, or `None` to take the full path.
@@ -30,7 +31,7 @@ pub(super) fn check(
     if overrides == Overrides::Environment && sources::environment_sets_something() {
         return None;
     }
-    let mut raw: RawConfig = toml::from_str(text).ok()?;
+    let mut raw = parse(text)?;
     if raw
         .clients
         .iter()
@@ -87,6 +88,30 @@ pub(super) fn check(
         errors: Vec::new(),
         warnings: problems.sorted(),
     })
+}
+
+/// `text` deserialized, its clients [`split::BATCH`] at a time when there
+/// are many; `None` when any part does not deserialize.
+fn parse(text: &str) -> Option<RawConfig> {
+    let Some((rest, elements)) = split::clients(text).filter(|(_, e)| e.len() > split::BATCH)
+    else {
+        return toml::from_str(text).ok();
+    };
+    let mut raw: RawConfig = toml::from_str(&rest).ok()?;
+    if !raw.clients.is_empty() {
+        // Clients written another way as well (`clients = [...]`): the
+        // whole parse says what that means.
+        return None;
+    }
+    raw.clients.reserve(elements.len());
+    let mut part = String::new();
+    for batch in elements.chunks(split::BATCH) {
+        part.clear();
+        batch.iter().for_each(|e| part.push_str(&text[e.clone()]));
+        let clients: RawIncluded = toml::from_str(&part).ok()?;
+        raw.clients.extend(clients.clients);
+    }
+    Some(raw)
 }
 
 /// Whether a value holds a TOML date-time as serde sees it.

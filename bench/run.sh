@@ -9,9 +9,12 @@
 # Env: PEERS_DIR (default: ../shared/peers beside the repository), RUNS (3),
 # DURATION (10s), CONNECTIONS ("16 64"), SERVER_CPU (0), LOADGEN_CPU (1),
 # COLD_CLIENTS (2000), OUT_DIR, SCALE_CLIENTS (100000; 0 skips the scale
-# measurements). tollgate runs with its default settings (log level info:
-# the audit event of every token, written to a file); one more round at
-# TOLLGATE_LOG=warn shows what the audit line costs.
+# measurements), PROFILES (1: bench/profiles.sh, three fresh builds, about
+# 35 minutes; 0 skips them; KEEP_BUILDS=1 reuses them), QUIET_WAIT (20:
+# seconds a run may wait for the machine to be quiet). tollgate runs with
+# its default settings (log level info: the audit event of every token,
+# written to a file); one more round at TOLLGATE_LOG=warn shows what the
+# audit line costs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_DIR="${PEERS_DIR:-$root/../shared/peers}"
@@ -22,6 +25,7 @@ SERVER_CPU="${SERVER_CPU:-0}"
 LOADGEN_CPU="${LOADGEN_CPU:-1}"
 COLD_CLIENTS="${COLD_CLIENTS:-2000}"
 SCALE_CLIENTS="${SCALE_CLIENTS:-100000}"
+PROFILES="${PROFILES:-1}"
 OUT_DIR="${OUT_DIR:-$root/bench-results-$(date +%Y%m%d-%H%M%S)}"
 TG_PORT=5201
 BARE_PORT=5202
@@ -36,7 +40,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "# building tollgate and the ceiling probe (release)" >&2
+echo "# building tollgate and the ceiling probe (release: fat LTO, see bench/profiles.sh)" >&2
 (cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example ceiling)
 bin="$root/target/release/tollgate"
 ceiling="$root/target/release/examples/ceiling"
@@ -99,7 +103,7 @@ start_peer() { # cpus|"" -> pid in $peer_pid (the node process itself)
 bench() { # name base_url token_path pid endpoints conns label
   SERVER_PID="$4" LOADGEN_CPUS="$LOADGEN_CPU" BASE_URL="$2" TOKEN_PATH="$3" \
     CLIENT_ID=client CLIENT_SECRET=secret SCOPE=api1 ENDPOINTS="$5" CONNECTIONS="$6" \
-    DURATION="$DURATION" WARMUP=3s RUNS=1 OUT_DIR="$OUT_DIR/$1-$7" "$load" > "$OUT_DIR/$1-$7.out" 2>&1 \
+    DURATION="$DURATION" WARMUP=3s RUNS=1 QUIET_WAIT="${QUIET_WAIT:-20}" OUT_DIR="$OUT_DIR/$1-$7" "$load" > "$OUT_DIR/$1-$7.out" 2>&1 \
     || { cat "$OUT_DIR/$1-$7.out" >&2; return 1; }
 }
 
@@ -183,6 +187,12 @@ kill "$tg_pid"
 start_peer ""; peer_node="$(pgrep -P "$peer_pid" -f server.mjs || echo "$peer_pid")"
 bench peer "http://127.0.0.1:$PEER_PORT" /token "$peer_node" token 64 unpinned
 pkill -f "oidc-provider-peer.*server.mjs" 2>/dev/null || true
+
+if [[ "$PROFILES" != 0 ]]; then
+  echo "# the first run: fresh builds with fat, thin and no LTO, and what each serves" >&2
+  OUT_DIR="$OUT_DIR" RUNS="$RUNS" DURATION="$DURATION" SERVER_CPU="$SERVER_CPU" LOADGEN_CPU="$LOADGEN_CPU" \
+    PEERS_DIR="$PEERS_DIR" "$root/bench/profiles.sh" > "$OUT_DIR/profiles.md"
+fi
 
 if [[ "$SCALE_CLIENTS" != 0 ]]; then
   echo "# scale: $SCALE_CLIENTS clients" >&2

@@ -152,6 +152,13 @@ if pinned and unpinned:
     print(f"- two cores (unpinned, wrk sharing them) against one: **{float(unpinned[0]['rps']) / pinned:.2f}x**\n")
 
 try:
+    with open(os.path.join(out, "profiles.md")) as fh:
+        print("## The first run: release profile, fresh build and tokens/s\n")
+        print(fh.read())
+except OSError:
+    pass
+
+try:
     with open(os.path.join(out, "scale.md")) as fh:
         print("## Scale\n")
         print(fh.read())

@@ -16,7 +16,8 @@
 //!   does no IO, and is given the time.
 //! - `config`: `identity.toml` — `raw` (serde mirror, the source of the
 //!   JSON schema), `sources` (TOML → JSON, environment overrides), `shape`
-//!   (schema checks), `validate` (cross-field rules; builds the registry),
+//!   (schema checks), `split` (a big file's clients parsed in parts),
+//!   `validate` (cross-field rules; builds the registry),
 //!   `keys` and `tls` (their sections), `problems` and `locate` (every
 //!   problem at its line), `reload` (folder watch, settle, hand-over to a
 //!   [`config::reload::Sink`]).

@@ -151,16 +151,16 @@ unpinned = [r for r in rows("tollgate-unpinned") if r["endpoint"] == "token"]
 if pinned and unpinned:
     print(f"- two cores (unpinned, wrk sharing them) against one: **{float(unpinned[0]['rps']) / pinned:.2f}x**\n")
 
-try:
-    with open(os.path.join(out, "profiles.md")) as fh:
-        print("## The first run: release profile, fresh build and tokens/s\n")
-        print(fh.read())
-except OSError:
-    pass
 
-try:
-    with open(os.path.join(out, "scale.md")) as fh:
-        print("## Scale\n")
-        print(fh.read())
-except OSError:
-    pass
+def section(title, name):
+    """A table another script wrote, under its title, if it ran."""
+    try:
+        with open(os.path.join(out, name)) as fh:
+            print(f"## {title}\n")
+            print(fh.read())
+    except OSError:
+        pass
+
+
+section("The first run: release profile, fresh build and tokens/s", "profiles.md")
+section("Scale", "scale.md")

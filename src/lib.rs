@@ -49,7 +49,8 @@
 //! - `audit`, `log_limit`: one event per request, issued or refused, with
 //!   untrusted values cut short and escaped; repeated warnings limited.
 //! - `metrics`: Prometheus counters and histograms (a full and a public
-//!   view), and the state's numbers read at scrape time.
+//!   view), `snapshot` (the state's numbers read at scrape time),
+//!   `text_format` (the classic format made from OpenMetrics).
 //! - `cli`: the commands other than `serve` (`check`'s report, secrets,
 //!   keys, the health check).
 //! - `timing`: how long a failed authentication takes, measured, so every

@@ -14,17 +14,20 @@
 
 use std::time::Duration;
 
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
-};
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::oauth::{Reason, Refusal};
+
+mod snapshot;
+mod text_format;
+
+pub use snapshot::Snapshot;
+pub use text_format::to_text_format;
 
 /// Which endpoint a request went to, as the `endpoint` label.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -253,151 +256,12 @@ impl Metrics {
     }
 }
 
-/// The classic Prometheus text format (0.0.4) of an OpenMetrics
-/// exposition, for scrapers and people that do not ask for OpenMetrics: no
-/// `# EOF` or `# UNIT`, and counters described under their sample's name
-/// (`foo_total`), which is what promtool and older scrapers expect.
-pub fn to_text_format(openmetrics: &str) -> String {
-    let mut counters: Vec<&str> = Vec::new();
-    for line in openmetrics.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ")
-            && let Some(name) = rest.strip_suffix(" counter")
-        {
-            counters.push(name);
-        }
-    }
-    let mut out = String::with_capacity(openmetrics.len());
-    for line in openmetrics.lines() {
-        if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
-        }
-        let described = line
-            .strip_prefix("# HELP ")
-            .map(|r| ("# HELP ", r))
-            .or_else(|| line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)));
-        match described {
-            Some((kind, rest)) => {
-                let name = rest.split(' ').next().unwrap_or_default();
-                if counters.contains(&name) {
-                    out.push_str(kind);
-                    out.push_str(name);
-                    out.push_str("_total");
-                    out.push_str(&rest[name.len()..]);
-                } else {
-                    out.push_str(line);
-                }
-            }
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// A request in flight; see [`Metrics::in_flight`].
 pub struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.dec();
-    }
-}
-
-/// Numbers the server keeps anyway, read at scrape time.
-#[derive(Debug, Clone, Copy)]
-pub struct Snapshot {
-    pub config_generation: u64,
-    pub config_last_reload_ok: bool,
-    pub config_reload_failures: u64,
-    pub argon2_verifications: u64,
-    pub secret_cache_hits: u64,
-    pub secret_cache_entries: u64,
-    pub signing_keys_published: u64,
-    /// Seconds until the active key stops signing; `None` when nothing is
-    /// scheduled (or no key signs).
-    pub signing_key_rotation_seconds: Option<f64>,
-    /// Automatic key maintenance is failing (the keys in force stay).
-    pub signing_key_fault: bool,
-    /// The replay store answered its last command.
-    pub replay_store_up: bool,
-}
-
-impl Collector for Snapshot {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let gauges = [
-            (
-                "config_generation",
-                "Generation of the configuration in force (1 at start, +1 per applied reload)",
-                self.config_generation as i64,
-            ),
-            (
-                "config_last_reload_success",
-                "1 if the latest version of the file is in force, 0 if it was refused",
-                i64::from(self.config_last_reload_ok),
-            ),
-            (
-                "secret_cache_entries",
-                "Verified (client, secret) pairs remembered",
-                self.secret_cache_entries as i64,
-            ),
-            (
-                "signing_keys_published",
-                "Keys in the JWKS now (active, announced and retained)",
-                self.signing_keys_published as i64,
-            ),
-            (
-                "signing_key_fault",
-                "1 while automatic key maintenance fails (the key folder is gone or \
-                 unwritable); the keys in memory keep serving",
-                i64::from(self.signing_key_fault),
-            ),
-            (
-                "replay_store_up",
-                "1 while the replay store (memory, or Redis) answers; 0: requests with \
-                 assertions or DPoP proofs get temporarily_unavailable",
-                i64::from(self.replay_store_up),
-            ),
-        ];
-        for (name, help, value) in gauges {
-            let gauge = ConstGauge::new(value);
-            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
-        }
-        if let Some(seconds) = self.signing_key_rotation_seconds {
-            let gauge = ConstGauge::new(seconds);
-            gauge.encode(encoder.encode_descriptor(
-                "signing_key_rotation_seconds",
-                "Seconds until the active signing key stops signing (next key activates or it retires)",
-                None,
-                gauge.metric_type(),
-            )?)?;
-        }
-        let counters = [
-            (
-                "config_reload_failures",
-                "Edits of the file that were refused",
-                self.config_reload_failures,
-            ),
-            (
-                "argon2_verifications",
-                "Argon2 verifications run (cache misses, wrong secrets, unknown clients)",
-                self.argon2_verifications,
-            ),
-            (
-                "secret_cache_hits",
-                "Client authentications answered by the verified-secret cache",
-                self.secret_cache_hits,
-            ),
-        ];
-        for (name, help, value) in counters {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
-        Ok(())
     }
 }
 

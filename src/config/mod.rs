@@ -19,6 +19,7 @@ pub mod reload;
 mod shape;
 mod sources;
 mod split;
+mod stamp;
 mod tls;
 mod validate;
 

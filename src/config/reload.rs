@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+use super::stamp::Stamp;
 use super::{Config, ConfigError, KeysConfig, Overrides};
 use crate::clock::SharedClock;
 
@@ -53,6 +54,9 @@ struct InForce {
     /// The refusal of the latest version of the file, while it is the
     /// latest.
     rejected: Option<String>,
+    /// The files' stamp when the content in force was read; while it
+    /// stays the same, the content needs no reading.
+    stamp: Option<Stamp>,
 }
 
 /// Reloads one file into a [`Sink`].
@@ -83,16 +87,15 @@ impl Reload {
                 keys,
                 include,
                 rejected: None,
+                stamp: None,
             }),
         }
     }
 
-    /// The fingerprint of `main` (the main file's bytes) and the files the
-    /// `include` in force names now.
-    fn fingerprint(&self, main: &[u8]) -> String {
+    /// The files the `include` in force names now.
+    fn included(&self) -> Vec<PathBuf> {
         let patterns = self.in_force().include.clone();
-        let files = super::include::expand(&patterns, &self.path).unwrap_or_default();
-        super::include::fingerprint(main, &files)
+        super::include::expand(&patterns, &self.path).unwrap_or_default()
     }
 
     fn in_force(&self) -> std::sync::MutexGuard<'_, InForce> {
@@ -109,11 +112,15 @@ impl Reload {
                 path.display()
             )
         };
-        let hash = match std::fs::read(path) {
-            Ok(b) => self.fingerprint(&b),
-            Err(e) => return self.reject(unreadable(e)),
+        // Taken before the read: a write after it changes the stamp, so the
+        // content is looked at again.
+        let included = self.included();
+        let stamp = Stamp::of(path, &included, STAMP_SETTLED);
+        let in_force = {
+            let in_force = self.in_force();
+            (stamp.is_some() && in_force.stamp == stamp).then(|| in_force.sha256.clone())
         };
-        if let Some(outcome) = self.unchanged(&hash) {
+        if let Some(outcome) = in_force.and_then(|hash| self.unchanged(&hash)) {
             return outcome;
         }
         let started = std::time::Instant::now();
@@ -129,8 +136,9 @@ impl Reload {
                 path.display()
             ));
         }
-        let hash = self.fingerprint(&bytes);
+        let hash = super::include::fingerprint(&bytes, &included);
         if let Some(outcome) = self.unchanged(&hash) {
+            self.in_force().stamp = stamp;
             return outcome;
         }
         let Ok(text) = String::from_utf8(bytes) else {
@@ -145,10 +153,16 @@ impl Reload {
                     tracing::warn!("{}", w.render(path, Some("warning")));
                 }
                 // With the include of the new file, which may name others.
-                let hash = config.files_fingerprint(path, text.as_bytes());
+                let same_include = config.include == self.in_force().include;
+                let (hash, stamp) = if same_include {
+                    (hash, stamp)
+                } else {
+                    (config.files_fingerprint(path, text.as_bytes()), None)
+                };
                 {
                     let mut in_force = self.in_force();
                     in_force.sha256 = hash.clone();
+                    in_force.stamp = stamp;
                     in_force.keys = config.keys.clone();
                     in_force.include = config.include.clone();
                     in_force.rejected = None;
@@ -211,6 +225,9 @@ impl Reload {
 /// caught; write the file elsewhere and rename it into place (editors,
 /// `kubectl` and `tollgate clients` do).
 const SETTLE: Duration = Duration::from_millis(250);
+/// How old the files' last change must be for their stamp to stand for
+/// their content: far more than a tick of the file clock.
+const STAMP_SETTLED: Duration = Duration::from_secs(1);
 /// The longest a reload waits for the file to settle.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 

@@ -20,7 +20,8 @@
 //!   `validate` (cross-field rules; builds the registry),
 //!   `keys` and `tls` (their sections), `problems` and `locate` (every
 //!   problem at its line), `reload` (folder watch, settle, hand-over to a
-//!   [`config::reload::Sink`]).
+//!   [`config::reload::Sink`]), `stamp` (the files' metadata, so that an
+//!   unchanged file is not read again).
 //!   *Architecture invariant:* `serve`, reload and `check` share one
 //!   validation path, and it never runs Argon2.
 //! - `keys`: signing keys (ES256, EdDSA, RS256) — `kid` (RFC 7638), the

@@ -12,6 +12,19 @@ use tollgate::cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Set before the first allocation, which the Rust runtime makes before
+/// `main`: mimalloc reserves its first arena then, with the options of
+/// that moment. A function in `.init_array` runs before the runtime.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static ALLOCATOR_OPTIONS: extern "C" fn() = {
+    extern "C" fn set() {
+        tollgate::memory::commit_as_used();
+    }
+    set
+};
+
 #[derive(Parser)]
 #[command(
     version,

@@ -54,9 +54,10 @@ print()
 bare = rows("bare-pinned")
 try:
     with open(os.path.join(out, "sign.json")) as fh:
-        sign_us = json.load(fh)["sign_us"]
+        crypto = json.load(fh)
+    sign_us, verify_us = crypto["sign_us"], crypto.get("verify_us")
 except (OSError, ValueError, KeyError):
-    sign_us = None
+    sign_us = verify_us = None
 if bare and sign_us:
     bare_rps = float(bare[0]["rps"])
     floor_us = 1e6 / bare_rps
@@ -142,6 +143,15 @@ for name in ("tollgate", "peer"):
     print(f"| {name} | {m['rps']:.0f} | {all_runs} | {m['lat_p99_us']/1000:.2f} | {sum(j['non2xx'] for j in runs)} |")
 if "tollgate" in pk and "peer" in pk:
     print(f"\n- ratio tollgate / peer with private_key_jwt: **{pk['tollgate'] / pk['peer']:.1f}x**")
+    if bare and sign_us and verify_us:
+        # One verification (the assertion) and one signature (the token)
+        # on top of the HTTP floor: what no server can beat on this core.
+        pk_limit = 1e6 / (1e6 / float(bare[0]["rps"]) + sign_us + verify_us)
+        needed = 10 * pk["peer"]
+        print(f"- physical limit with private_key_jwt (floor + signature + one ES256 "
+              f"verification of {verify_us:.1f} µs): {pk_limit:.0f} tokens/s; tollgate at "
+              f"{pk['tollgate'] / pk_limit:.0%} of it; 10 x the peer = {needed:.0f}, "
+              f"{needed / pk_limit:.0%} of it")
 print()
 
 print("## Other ways to authenticate and bind, tollgate, one core, 16 conns\n")

@@ -2,10 +2,11 @@
 //! throughput issue defines it: the cost of a bare poem handler returning a
 //! constant JSON body (the HTTP floor) plus one ES256 signature on a
 //! pre-parsed key. `bench/run.sh` measures both and reports tollgate's
-//! tokens/s as a share of 1 / (floor + signature). Not a sample.
+//! tokens/s as a share of 1 / (floor + signature), and, with the cost of
+//! one verification added, the limit for private_key_jwt. Not a sample.
 //!
 //! ```sh
-//! cargo run --release --example ceiling -- sign              # µs per ES256 signature
+//! cargo run --release --example ceiling -- sign              # µs per ES256 signature, and verification
 //! cargo run --release --example ceiling -- serve 127.0.0.1:5202
 //! ```
 

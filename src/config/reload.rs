@@ -10,12 +10,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::stamp::Stamp;
+use super::stamp::{Stamp, file_age};
 use super::{Config, ConfigError, KeysConfig, Overrides};
 use crate::clock::SharedClock;
 
@@ -247,15 +247,6 @@ fn read_settled(path: &Path) -> std::io::Result<Vec<u8>> {
         }
         std::thread::sleep(SETTLE.saturating_sub(age).max(Duration::from_millis(20)));
     }
-}
-
-/// How long ago `modified` was, by the file system's clock (the same
-/// machine's wall clock; a file from the future counts as new).
-#[allow(clippy::disallowed_methods)]
-fn file_age(modified: SystemTime) -> Option<Duration> {
-    // Comparing two readings of the file system's clock, not deciding
-    // anything by the time of day: no need for the server's clock.
-    SystemTime::now().duration_since(modified).ok()
 }
 
 /// Keeps the watcher alive; reloading stops when it is dropped.

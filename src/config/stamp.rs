@@ -43,13 +43,19 @@ impl Stamp {
 
 /// How long ago a file time was, by the file system's clock (this
 /// machine's wall clock); a time in the future has no age.
-#[allow(clippy::disallowed_methods)]
 fn age((seconds, nanos): (i64, i64)) -> Option<Duration> {
-    // Comparing two readings of the file system's clock, not deciding
-    // anything by the time of day: no need for the server's clock.
     let at = SystemTime::UNIX_EPOCH
         + Duration::from_secs(u64::try_from(seconds).ok()?)
         + Duration::from_nanos(u64::try_from(nanos).ok()?);
+    file_age(at)
+}
+
+/// How long ago `at`, a time the file system wrote, was; a file from the
+/// future counts as new (no age).
+#[allow(clippy::disallowed_methods)]
+pub(super) fn file_age(at: SystemTime) -> Option<Duration> {
+    // Comparing two readings of the file system's clock, not deciding
+    // anything by the time of day: no need for the server's clock.
     SystemTime::now().duration_since(at).ok()
 }
 

@@ -146,7 +146,7 @@ if "tollgate" in pk and "peer" in pk:
     if bare and sign_us and verify_us:
         # One verification (the assertion) and one signature (the token)
         # on top of the HTTP floor: what no server can beat on this core.
-        pk_limit = 1e6 / (1e6 / float(bare[0]["rps"]) + sign_us + verify_us)
+        pk_limit = 1e6 / (floor_us + sign_us + verify_us)
         needed = 10 * pk["peer"]
         print(f"- physical limit with private_key_jwt (floor + signature + one ES256 "
               f"verification of {verify_us:.1f} µs): {pk_limit:.0f} tokens/s; tollgate at "

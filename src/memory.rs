@@ -20,11 +20,13 @@ pub fn commit_as_used() {
     }
 }
 
-/// Makes glibc serve large allocations with mmap, always. Each Argon2
-/// verification allocates its memory cost (19 MiB by default); by default
-/// glibc raises its mmap threshold after the first such block is freed and
-/// keeps later ones in the heap, so resident memory would stay ~20 MiB
-/// higher for the life of the process after the first cache miss.
+/// Makes glibc serve large allocations with mmap, always: for what glibc
+/// still allocates (C code; all of Rust's allocations where the library
+/// runs without the binary's mimalloc). Each Argon2 verification allocates
+/// its memory cost (19 MiB by default); by default glibc raises its mmap
+/// threshold after the first such block is freed and keeps later ones in
+/// the heap, so resident memory would stay ~20 MiB higher for the life of
+/// the process after the first cache miss.
 ///
 /// Call it before any other thread exists.
 pub fn return_large_allocations_to_the_os() {

@@ -25,6 +25,8 @@ LOADGEN_CPU="${LOADGEN_CPU:-1}"
 OUT_DIR="${OUT_DIR:-$(mktemp -d)}"
 port=5401
 load="$PEERS_DIR/bench-token-endpoint.sh"
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 [[ -x "$load" ]] || { echo "no load script at $load (set PEERS_DIR)" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 work="$(mktemp -d)"
@@ -63,21 +65,12 @@ allowed_scopes = ["api1"]
 hash = "$hash"
 EOF
 
-wait_ready() {
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "server died" >&2; return 1; }
-    sleep 0.1
-  done
-  return 1
-}
-
 for r in $(seq 1 "$RUNS"); do
   for v in "${variants[@]}"; do
     taskset -c "$SERVER_CPU" "$root/target/profile-$v/release/tollgate" serve --config "$work/identity.toml" \
       --listen "127.0.0.1:$port" > "$OUT_DIR/profile-$v.log" 2>&1 &
     pid=$!
-    wait_ready
+    wait_http "http://127.0.0.1:$port/readyz" "$pid"
     SERVER_PID="$pid" LOADGEN_CPUS="$LOADGEN_CPU" BASE_URL="http://127.0.0.1:$port" TOKEN_PATH=/connect/token \
       CLIENT_ID=client CLIENT_SECRET=secret SCOPE=api1 ENDPOINTS=token CONNECTIONS=16 \
       DURATION="$DURATION" WARMUP=3s RUNS=1 OUT_DIR="$OUT_DIR/profile-$v-$r" "$load" > "$OUT_DIR/profile-$v-$r.out" 2>&1

@@ -31,6 +31,8 @@ TG_PORT=5201
 BARE_PORT=5202
 PEER_PORT=5101
 load="$PEERS_DIR/bench-token-endpoint.sh"
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 
 [[ -x "$load" ]] || { echo "no load script at $load (set PEERS_DIR)" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -75,15 +77,6 @@ with open(path, "w") as f:
     for i in range(n):
         f.write(f'[[clients]]\nclient_id = "cold-{i:05d}"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{cold}"\n\n')
 PY
-
-wait_http() { # url pid
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || { echo "server died" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "timed out waiting for $1" >&2; return 1
-}
 
 start_tollgate() { # cpus|"" port [log filter] -> pid in $tg_pid
   local pin=(); [[ -n "$1" ]] && pin=(taskset -c "$1")

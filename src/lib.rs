@@ -17,7 +17,8 @@
 //! - `config`: `identity.toml` — `raw` (serde mirror, the source of the
 //!   JSON schema), `sources` (TOML → JSON, environment overrides), `shape`
 //!   (schema checks), `split` (a big file's clients parsed in parts),
-//!   `validate` (cross-field rules; builds the registry),
+//!   `validate` (cross-field rules; builds the registry; its `reuse` takes
+//!   over the unchanged clients of the configuration in force on reload),
 //!   `keys` and `tls` (their sections), `problems` and `locate` (every
 //!   problem at its line), `reload` (folder watch, settle, hand-over to a
 //!   [`config::reload::Sink`]), `stamp` (the files' metadata, so that an

@@ -64,7 +64,8 @@ impl Builder {
         } = self;
         let now = clock.now();
         let text = config::read(&config_path)?;
-        let report = config::check(&text, &config_path, config::Overrides::Environment, now);
+        let mut report = config::check(&text, &config_path, config::Overrides::Environment, now);
+        let reuse = report.reusable();
         for w in &report.warnings {
             tracing::warn!("{}", w.render(&config_path, Some("warning")));
         }
@@ -129,7 +130,7 @@ impl Builder {
         // One Argon2 run now, not on the first request (which would be a
         // timing tell).
         tokio::task::spawn_blocking(crate::oauth::warm_up).await?;
-        let in_force = (config.keys.clone(), config.include.clone());
+        let in_force = (config.keys.clone(), config.include.clone(), reuse);
         let state = Arc::new(AppState::new(
             config,
             sha256.clone(),

@@ -33,7 +33,7 @@ use crate::oauth::{Registry, ThrottleSettings};
 pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
 pub use tls::{TlsFiles, TlsPem};
-pub use validate::{REGISTERED_CLAIMS, Report};
+pub use validate::{REGISTERED_CLAIMS, Report, Reuse};
 
 /// The default listen address, also the port of the quickstart.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
@@ -137,11 +137,23 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
 /// The one validation path of `serve`, `check` and reload: every error and
 /// warning of `text` as the file at `path`.
 pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDateTime) -> Report {
+    check_reusing(text, path, overrides, now, None)
+}
+
+/// [`check`], taking over the unchanged clients of `previous` (what the
+/// validation of the configuration in force left, [`Report::reusable`]).
+pub fn check_reusing(
+    text: &str,
+    path: &Path,
+    overrides: Overrides,
+    now: time::OffsetDateTime,
+    previous: Option<&Reuse>,
+) -> Report {
     let base = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    validate::check(text, path, base, overrides, now, None)
+    validate::check(text, path, base, overrides, now, None, previous)
 }
 
 /// [`check`] of the main file `text` at `path`, with the included file
@@ -156,7 +168,15 @@ pub fn check_edited(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    validate::check(text, path, base, Overrides::Environment, now, Some(edited))
+    validate::check(
+        text,
+        path,
+        base,
+        Overrides::Environment,
+        now,
+        Some(edited),
+        None,
+    )
 }
 
 /// The signing keys: how they are managed, and the JWKS cache time.

@@ -247,7 +247,7 @@ pub struct RawApiResource {
 }
 
 /// `[[clients]]`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     /// The client's identifier, unique in the file.
@@ -295,6 +295,17 @@ pub struct RawClient {
     /// (introspection): revoke every earlier token with one edit.
     #[serde(default)]
     pub tokens_valid_after: Option<RawDateTime>,
+}
+
+impl RawClient {
+    /// A client taken over from the configuration in force, by its id: the
+    /// rules across clients (unique ids, warnings) read no more of it.
+    pub fn standing_for(client_id: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            ..Self::default()
+        }
+    }
 }
 
 /// A JWK Set of public keys.

@@ -16,7 +16,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::stamp::{Stamp, file_age};
-use super::{Config, ConfigError, KeysConfig, Overrides};
+use super::{Config, ConfigError, KeysConfig, Overrides, Reuse};
 use crate::clock::SharedClock;
 
 /// Quiet time after the last event before reading the file: an editor's
@@ -57,6 +57,8 @@ struct InForce {
     /// The files' stamp when the content in force was read; while it
     /// stays the same, the content needs no reading.
     stamp: Option<Stamp>,
+    /// Its clients, for the next validation to take over.
+    reuse: Option<Reuse>,
 }
 
 /// Reloads one file into a [`Sink`].
@@ -68,13 +70,13 @@ pub struct Reload {
 }
 
 impl Reload {
-    /// `keys` and `include` are those of the configuration in force at
-    /// start, read from files with fingerprint `sha256`
+    /// `keys`, `include` and `reuse` are those of the configuration in
+    /// force at start, read from files with fingerprint `sha256`
     /// ([`Config::files_fingerprint`]).
     pub fn new(
         path: PathBuf,
         sha256: String,
-        (keys, include): (KeysConfig, Vec<String>),
+        (keys, include, reuse): (KeysConfig, Vec<String>, Option<Reuse>),
         clock: SharedClock,
         sink: Arc<dyn Sink>,
     ) -> Self {
@@ -88,6 +90,7 @@ impl Reload {
                 include,
                 rejected: None,
                 stamp: None,
+                reuse,
             }),
         }
     }
@@ -145,9 +148,17 @@ impl Reload {
             return self.reject(format!("{}: not UTF-8 text", path.display()));
         };
         let settled = started.elapsed();
-        let report = super::check(&text, path, Overrides::Environment, self.clock.now());
+        // Taken out while validating; put back if the file is refused.
+        let previous = self.in_force().reuse.take();
+        let mut report = super::check_reusing(
+            &text,
+            path,
+            Overrides::Environment,
+            self.clock.now(),
+            previous.as_ref(),
+        );
         let validated = started.elapsed();
-        match report.config {
+        match report.config.take() {
             Some(config) => {
                 for w in &report.warnings {
                     tracing::warn!("{}", w.render(path, Some("warning")));
@@ -166,7 +177,9 @@ impl Reload {
                     in_force.keys = config.keys.clone();
                     in_force.include = config.include.clone();
                     in_force.rejected = None;
+                    in_force.reuse = report.reusable();
                 }
+                drop(previous);
                 self.sink.apply(config, hash);
                 tracing::debug!(
                     settle_ms = settled.as_millis() as u64,
@@ -177,6 +190,7 @@ impl Reload {
                 Outcome::Applied
             }
             None => {
+                self.in_force().reuse = previous;
                 let error = ConfigError::Invalid {
                     file: path.to_owned(),
                     problems: report.errors,

@@ -43,11 +43,12 @@ pub struct Registry {
 
 impl Registry {
     /// Indexes what the config module validated: ids and names are unique,
-    /// every scope a client or resource names is declared.
+    /// every scope a client or resource names is declared. Clients come
+    /// shared: a reload keeps those whose configuration did not change.
     pub fn new(
         scopes: Vec<ApiScope>,
         resources: Vec<ApiResource>,
-        clients: Vec<Client>,
+        clients: Vec<Arc<Client>>,
         issuers: Vec<TrustedIssuer>,
     ) -> Self {
         let scopes_supported = scopes.iter().map(|s| s.name.clone()).collect();
@@ -66,7 +67,7 @@ impl Registry {
             .fold(1.0, f64::max);
         let clients: HashMap<String, Arc<Client>> = clients
             .into_iter()
-            .map(|c| (c.id.as_str().to_owned(), Arc::new(c)))
+            .map(|c| (c.id.as_str().to_owned(), c))
             .collect();
         let mut federated: HashMap<String, Vec<(Arc<Client>, FederatedRule)>> = HashMap::new();
         for client in clients.values() {

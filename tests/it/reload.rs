@@ -323,3 +323,73 @@ async fn a_refused_edit_put_back_clears_the_error() {
             .contains("tollgate_config_last_reload_success 1")
     );
 }
+
+/// More clients than the validator parses in one batch: a reload of such a
+/// file takes over the clients whose text did not change.
+fn many(changed: &[(usize, String)], dropped: Option<usize>) -> String {
+    let mut t = "[[api_scopes]]\nname = \"api1\"\n".to_owned();
+    let secret = hash("secret");
+    for i in 0..1100 {
+        if Some(i) == dropped {
+            continue;
+        }
+        match changed.iter().find(|(j, _)| *j == i) {
+            Some((_, element)) => t += element,
+            None => {
+                t += &format!(
+                    "[[clients]]\nclient_id = \"c{i}\"\nallowed_scopes = [\"api1\"]\n\
+                     [[clients.secrets]]\nhash = \"{secret}\"\n"
+                )
+            }
+        }
+    }
+    t
+}
+
+#[tokio::test]
+async fn a_reload_of_many_clients_applies_each_changed_one_and_keeps_the_rest() {
+    let server = TestServer::spawn(&many(&[], None)).await;
+    let file = server.dir.path().join("identity.toml");
+    assert_eq!(server.basic_status("c5", "secret").await, 200);
+    let rotated = format!(
+        "[[clients]]\nclient_id = \"c5\"\nallowed_scopes = [\"api1\"]\n\
+         [[clients.secrets]]\nhash = \"{}\"\n",
+        hash("other")
+    );
+    let added = format!(
+        "[[clients]]\nclient_id = \"added\"\nallowed_scopes = [\"api1\"]\n\
+         [[clients.secrets]]\nhash = \"{}\"\n",
+        hash("secret")
+    );
+    std::fs::write(&file, many(&[(5, rotated.clone())], None) + &added).unwrap();
+    wait_health(&server, "generation 2", |h| generation(h) == 2).await;
+    assert_eq!(server.basic_status("c5", "secret").await, 401);
+    assert_eq!(server.basic_status("c5", "other").await, 200);
+    assert_eq!(server.basic_status("added", "secret").await, 200);
+    assert_eq!(server.basic_status("c0", "secret").await, 200);
+
+    // A broken element is refused with its line; the clients in force stay.
+    let broken = "[[clients]]\nclient_id = \"c6\"\nallowed_scopes = [\"nope\"]\n".to_owned();
+    std::fs::write(&file, many(&[(5, rotated.clone()), (6, broken)], None)).unwrap();
+    let h = wait_health(&server, "the refusal", |h| {
+        h["config"]["last_error"].is_string()
+    })
+    .await;
+    assert!(
+        h["config"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("identity.toml:35:19: clients[6].allowed_scopes[0]: scope nope"),
+        "{h}"
+    );
+    assert_eq!(server.basic_status("c6", "secret").await, 200);
+
+    // After the refusal, the next good edit still applies every change.
+    std::fs::write(&file, many(&[(5, rotated)], Some(7))).unwrap();
+    let h = wait_health(&server, "generation 3", |h| generation(h) == 3).await;
+    assert!(h["config"]["last_error"].is_null(), "{h}");
+    assert_eq!(server.basic_status("c7", "secret").await, 401);
+    assert_eq!(server.basic_status("c5", "other").await, 200);
+    assert_eq!(server.basic_status("c8", "secret").await, 200);
+    assert_eq!(server.basic_status("added", "secret").await, 401);
+}

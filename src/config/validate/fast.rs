@@ -7,19 +7,24 @@
 //! with includes — takes the full path, which reports every problem at its
 //! file and line.
 
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::super::include;
 use super::super::problems::Problems;
-use super::super::raw::{RawConfig, RawIncluded};
+use super::super::raw::{RawClient, RawConfig, RawIncluded};
 use super::super::sources::{self, Overrides};
 use super::super::split;
+use super::reuse::{self, Reuse};
 use super::{Report, build, same_file, warn};
+use crate::oauth::Client;
 
-/// The report of `text`, or `None` to take the full path.
+/// The report of `text`, or `None` to take the full path. Clients of
+/// `previous` whose element is unchanged are taken over (see [`Reuse`]).
 pub(super) fn check(
     text: &str,
     main: &Path,
@@ -27,11 +32,47 @@ pub(super) fn check(
     overrides: Overrides,
     now: OffsetDateTime,
     edited: Option<(&Path, &str)>,
+    previous: Option<&Reuse>,
 ) -> Option<Report> {
     if overrides == Overrides::Environment && sources::environment_sets_something() {
         return None;
     }
-    let mut raw = parse(text)?;
+    let split = split::clients(text).filter(|(_, e)| e.len() > split::BATCH);
+    let mut raw: RawConfig = toml::from_str(split.as_ref().map_or(text, |(rest, _)| rest)).ok()?;
+    let patterns: Vec<String> = raw
+        .include
+        .iter()
+        .map(|p| base.join(p).to_string_lossy().into_owned())
+        .collect();
+    let included = include::expand(&patterns, main).ok()?;
+    let texts = included
+        .iter()
+        .map(|file| match edited {
+            Some((path, text)) if same_file(path, file) => Some((file.clone(), text.to_owned())),
+            _ => Some((file.clone(), std::fs::read_to_string(file).ok()?)),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // Keys of the main file's client elements, when it was split.
+    let mut kept: Option<([u8; 32], Vec<[u8; 32]>)> = None;
+    let mut reused = Vec::new();
+    if let Some((rest, elements)) = &split {
+        if !raw.clients.is_empty() {
+            // Clients written another way as well (`clients = [...]`): the
+            // whole parse says what that means.
+            return None;
+        }
+        let context = reuse::context(rest, base, &texts);
+        let keys: Vec<[u8; 32]> = elements
+            .iter()
+            .map(|e| reuse::element(&text[e.clone()]))
+            .collect();
+        reused = keys
+            .iter()
+            .map(|k| previous.and_then(|p| p.get(&context, k)).cloned())
+            .collect();
+        raw.clients = parse_clients(text, elements, &reused)?;
+        kept = Some((context, keys));
+    }
     if raw
         .clients
         .iter()
@@ -40,18 +81,9 @@ pub(super) fn check(
         // TOML date-times in claims: the full path writes them as strings.
         return None;
     }
-    let patterns: Vec<String> = raw
-        .include
-        .iter()
-        .map(|p| base.join(p).to_string_lossy().into_owned())
-        .collect();
-    let included = include::expand(&patterns, main).ok()?;
-    for file in &included {
-        let text = match edited {
-            Some((path, text)) if same_file(path, file) => text.to_owned(),
-            _ => std::fs::read_to_string(file).ok()?,
-        };
-        let mut part: RawIncluded = toml::from_str(&text).ok()?;
+    let main_clients = raw.clients.len();
+    for (file, text) in &texts {
+        let mut part: RawIncluded = toml::from_str(text).ok()?;
         let folder = file.parent().unwrap_or(Path::new("."));
         let resolve = |f: &mut Option<String>| {
             if let Some(p) = f
@@ -73,13 +105,22 @@ pub(super) fn check(
     }
     let no_env = Default::default();
     let mut problems = Problems::new(text, &no_env);
-    let mut config = build(&raw, base, now, &mut problems);
+    let mut config = build(&raw, base, now, &mut problems, &reused);
     if problems.len() > 0 {
         // Problems of merged files need the full path's provenance.
         return included
             .is_empty()
             .then(|| Report::failed(problems.sorted()));
     }
+    let reuse = kept.map(|(context, keys)| {
+        let clients = keys
+            .into_iter()
+            .zip(&raw.clients[..main_clients])
+            .filter(|(_, c)| c.jwks_file.is_none())
+            .filter_map(|(k, c)| Some((k, config.registry.client(&c.client_id).cloned()?)))
+            .collect();
+        Reuse::new(context, clients)
+    });
     config.include = patterns;
     config.included = included;
     warn(&config, &raw, now, &mut problems);
@@ -87,31 +128,47 @@ pub(super) fn check(
         config: Some(config),
         errors: Vec::new(),
         warnings: problems.sorted(),
+        reuse,
     })
 }
 
-/// `text` deserialized, its clients [`split::BATCH`] at a time when there
-/// are many; `None` when any part does not deserialize.
-fn parse(text: &str) -> Option<RawConfig> {
-    let Some((rest, elements)) = split::clients(text).filter(|(_, e)| e.len() > split::BATCH)
-    else {
-        return toml::from_str(text).ok();
-    };
-    let mut raw: RawConfig = toml::from_str(&rest).ok()?;
-    if !raw.clients.is_empty() {
-        // Clients written another way as well (`clients = [...]`): the
-        // whole parse says what that means.
-        return None;
-    }
-    raw.clients.reserve(elements.len());
+/// The clients of the main file's `elements`: those `reused` stand in as
+/// their id alone (all the rules of the whole file need of them), the
+/// others are deserialized [`split::BATCH`] at a time, so that the toml
+/// crate's tree stays small. `None` when any does not deserialize.
+fn parse_clients(
+    text: &str,
+    elements: &[Range<usize>],
+    reused: &[Option<Arc<Client>>],
+) -> Option<Vec<RawClient>> {
+    let fresh: Vec<&Range<usize>> = elements
+        .iter()
+        .zip(reused)
+        .filter(|(_, r)| r.is_none())
+        .map(|(e, _)| e)
+        .collect();
+    let mut parsed = Vec::with_capacity(fresh.len());
     let mut part = String::new();
-    for batch in elements.chunks(split::BATCH) {
+    for batch in fresh.chunks(split::BATCH) {
         part.clear();
-        batch.iter().for_each(|e| part.push_str(&text[e.clone()]));
+        batch
+            .iter()
+            .for_each(|e| part.push_str(&text[(*e).clone()]));
         let clients: RawIncluded = toml::from_str(&part).ok()?;
-        raw.clients.extend(clients.clients);
+        // One client an element, or the split misread the file.
+        if clients.clients.len() != batch.len() {
+            return None;
+        }
+        parsed.extend(clients.clients);
     }
-    Some(raw)
+    let mut parsed = parsed.into_iter();
+    reused
+        .iter()
+        .map(|r| match r {
+            Some(client) => Some(RawClient::standing_for(client.id.as_str())),
+            None => parsed.next(),
+        })
+        .collect()
 }
 
 /// Whether a value holds a TOML date-time as serde sees it.

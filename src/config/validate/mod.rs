@@ -6,6 +6,7 @@ mod clients;
 mod fast;
 mod federation;
 mod registry;
+mod reuse;
 mod values;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use super::{Config, DEFAULT_LISTEN, duration, include, locate, shape};
 use crate::oauth::ThrottleSettings;
 
 pub use clients::REGISTERED_CLAIMS;
+pub use reuse::Reuse;
 
 /// The outcome of validating a file: the configuration if there is no
 /// error, every error, and warnings.
@@ -29,14 +31,23 @@ pub struct Report {
     pub config: Option<Config>,
     pub errors: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// What the next reload may take over, when this validation was
+    /// eligible for that.
+    pub(in crate::config) reuse: Option<Reuse>,
 }
 
 impl Report {
+    /// What a reload of this configuration may take over from it.
+    pub fn reusable(&mut self) -> Option<Reuse> {
+        self.reuse.take()
+    }
+
     fn failed(errors: Vec<Problem>) -> Self {
         Self {
             config: None,
             errors,
             warnings: Vec::new(),
+            reuse: None,
         }
     }
 }
@@ -56,7 +67,8 @@ fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
 
 /// Validates `text` (a file in folder `base`): syntax, then shape against
 /// the schema, then meaning. `now` dates the warnings about expiring
-/// secrets and the key schedule.
+/// secrets and the key schedule. Unchanged clients of `previous` (the
+/// configuration in force) are taken over.
 pub fn check(
     text: &str,
     main: &Path,
@@ -64,8 +76,9 @@ pub fn check(
     overrides: Overrides,
     now: OffsetDateTime,
     edited: Option<(&Path, &str)>,
+    previous: Option<&Reuse>,
 ) -> Report {
-    if let Some(report) = fast::check(text, main, base, overrides, now, edited) {
+    if let Some(report) = fast::check(text, main, base, overrides, now, edited, previous) {
         return report;
     }
     let document = match sources::document(text, overrides) {
@@ -128,7 +141,7 @@ pub fn check(
             return Report::failed(problems.list);
         }
     };
-    let mut config = build(&raw, base, now, &mut problems);
+    let mut config = build(&raw, base, now, &mut problems, &[]);
     if problems.len() > 0 {
         return Report::failed(problems.sorted());
     }
@@ -139,6 +152,7 @@ pub fn check(
         config: Some(config),
         errors: Vec::new(),
         warnings: problems.sorted(),
+        reuse: None,
     }
 }
 
@@ -221,11 +235,14 @@ fn merge<'a>(
     }
 }
 
+/// The configuration of `raw`; the client at index `i` is `reused[i]`
+/// when that is `Some`.
 pub(super) fn build(
     raw: &RawConfig,
     base: &Path,
     now: OffsetDateTime,
     problems: &mut Problems<'_>,
+    reused: &[Option<std::sync::Arc<crate::oauth::Client>>],
 ) -> Config {
     let issuer = raw.issuer.as_deref().and_then(|i| match check_issuer(i) {
         Ok(i) => Some(i),
@@ -253,7 +270,7 @@ pub(super) fn build(
     }
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
-    let registry = registry::build(raw, base, problems);
+    let registry = registry::build(raw, base, problems, reused);
     let defaults = ThrottleSettings::default();
     let throttle = ThrottleSettings {
         client_failures: raw

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -15,7 +16,12 @@ use super::federation;
 use super::values::{known_scopes, secrets};
 use crate::oauth::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToken};
 
-pub(super) fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -> Registry {
+pub(super) fn build(
+    raw: &RawConfig,
+    base: &Path,
+    problems: &mut Problems<'_>,
+    reused: &[Option<Arc<Client>>],
+) -> Registry {
     let scopes = scopes(raw, problems);
     let declared: ScopeSet = scopes.iter().map(|s| s.name.clone()).collect();
     let resources = resources(raw, &declared, problems);
@@ -25,7 +31,7 @@ pub(super) fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -
         issuers: &issuers,
         base,
     };
-    let mut clients: Vec<Client> = Vec::with_capacity(raw.clients.len());
+    let mut clients: Vec<Arc<Client>> = Vec::with_capacity(raw.clients.len());
     let mut ids = HashSet::with_capacity(raw.clients.len());
     for (i, c) in raw.clients.iter().enumerate() {
         if !ids.insert(c.client_id.as_str()) {
@@ -35,8 +41,10 @@ pub(super) fn build(raw: &RawConfig, base: &Path, problems: &mut Problems<'_>) -
             );
             continue;
         }
-        if let Some(client) = clients::client(c, i, &cx, problems) {
-            clients.push(client);
+        if let Some(Some(client)) = reused.get(i) {
+            clients.push(client.clone());
+        } else if let Some(client) = clients::client(c, i, &cx, problems) {
+            clients.push(Arc::new(client));
         }
     }
     Registry::new(scopes, resources, clients, issuers)

@@ -167,7 +167,7 @@ mod tests {
         let registry = Arc::new(Registry::new(
             Vec::new(),
             Vec::new(),
-            vec![client],
+            vec![Arc::new(client)],
             vec![issuer],
         ));
         let clock = crate::clock::system();

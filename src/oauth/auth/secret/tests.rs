@@ -85,6 +85,7 @@ fn client(id: &str, secrets: Vec<ClientSecret>, enabled: bool, tag: u8) -> Clien
 }
 
 fn registry(clients: Vec<Client>) -> Arc<Registry> {
+    let clients = clients.into_iter().map(Arc::new).collect();
     Arc::new(Registry::new(Vec::new(), Vec::new(), clients, Vec::new()))
 }
 

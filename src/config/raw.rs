@@ -297,17 +297,6 @@ pub struct RawClient {
     pub tokens_valid_after: Option<RawDateTime>,
 }
 
-impl RawClient {
-    /// A client taken over from the configuration in force, by its id: the
-    /// rules across clients (unique ids, warnings) read no more of it.
-    pub fn standing_for(client_id: &str) -> Self {
-        Self {
-            client_id: client_id.to_owned(),
-            ..Self::default()
-        }
-    }
-}
-
 /// A JWK Set of public keys.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct RawJwks {

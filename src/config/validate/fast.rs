@@ -165,7 +165,12 @@ fn parse_clients(
     reused
         .iter()
         .map(|r| match r {
-            Some(client) => Some(RawClient::standing_for(client.id.as_str())),
+            // A client taken over stands in by its id: the rules across
+            // clients (unique ids) read no more of it.
+            Some(client) => Some(RawClient {
+                client_id: client.id.as_str().to_owned(),
+                ..RawClient::default()
+            }),
             None => parsed.next(),
         })
         .collect()

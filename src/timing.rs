@@ -73,9 +73,9 @@ impl FailureFloor {
         let work = registry.failure_work();
         // An unknown id: all of it as padding.
         let mut slowest = time(padding_params(work));
-        for secrets in registry.secret_holders() {
-            let own: Duration = secrets.list.iter().map(|s| time(s.hash.params())).sum();
-            let rest = work - secrets.work();
+        for costs in registry.secret_costs() {
+            let own: Duration = costs.iter().map(|c| time(c.params())).sum();
+            let rest = work - costs.iter().map(|c| c.work()).sum::<f64>();
             // Measured in quarters of a verification, so that a file of
             // many slightly different secrets is measured a few times only.
             let padding = if rest >= 0.01 {

@@ -87,8 +87,31 @@ const DEFAULT_WORK: u64 = 19_456 * 2;
 #[derive(Clone)]
 pub struct SecretHash {
     phc: Box<str>,
-    /// m (KiB), t, p.
-    params: (u32, u32, u32),
+    cost: Argon2Cost,
+}
+
+/// The Argon2 parameters of a stored hash: what verifying against it costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Argon2Cost {
+    /// Memory, KiB.
+    pub m: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl Argon2Cost {
+    pub fn params(self) -> argon2::Params {
+        argon2::Params::new(self.m, self.t, self.p, None).unwrap_or_default()
+    }
+
+    /// In verifications with the default parameters (memory × passes; the
+    /// argon2 crate runs lanes one after the other, so parallelism does not
+    /// make it cheaper).
+    pub fn work(self) -> f64 {
+        (u64::from(self.m) * u64::from(self.t)) as f64 / DEFAULT_WORK as f64
+    }
 }
 
 impl SecretHash {
@@ -98,17 +121,13 @@ impl SecretHash {
     }
 
     /// Its Argon2 parameters.
-    pub fn params(&self) -> argon2::Params {
-        let (m, t, p) = self.params;
-        argon2::Params::new(m, t, p, None).unwrap_or_default()
+    pub fn cost(&self) -> Argon2Cost {
+        self.cost
     }
 
-    /// What verifying against this hash costs, in verifications with the
-    /// default parameters (memory × passes; the argon2 crate runs lanes one
-    /// after the other, so parallelism does not make it cheaper).
+    /// What verifying against this hash costs (see [`Argon2Cost::work`]).
     pub fn work(&self) -> f64 {
-        let (m, t, _) = self.params;
-        (u64::from(m) * u64::from(t)) as f64 / DEFAULT_WORK as f64
+        self.cost.work()
     }
 }
 
@@ -132,7 +151,11 @@ impl FromStr for SecretHash {
             argon2::Params::try_from(&hash).map_err(|e| format!("bad Argon2 parameters ({e})"))?;
         Ok(Self {
             phc: s.into(),
-            params: (params.m_cost(), params.t_cost(), params.p_cost()),
+            cost: Argon2Cost {
+                m: params.m_cost(),
+                t: params.t_cost(),
+                p: params.p_cost(),
+            },
         })
     }
 }

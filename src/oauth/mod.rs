@@ -29,8 +29,8 @@ pub mod token_request;
 pub use auth::AuthMethod;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
-    Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret, SecretHash,
-    Secrets,
+    Argon2Cost, Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret,
+    SecretHash, Secrets,
 };
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};
 pub use federation::{

@@ -2,10 +2,10 @@
 //! scopes and API resources. Built by the config module from a validated
 //! file; immutable (a reload builds a new one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::client::{Client, Secrets};
+use super::client::{Argon2Cost, Client, Secrets};
 use super::federation::{FederatedRule, TrustedIssuer};
 use super::scope::{ScopeSet, ScopeToken};
 
@@ -35,6 +35,8 @@ pub struct Registry {
     resources: Vec<Arc<ApiResource>>,
     resources_by_name: HashMap<String, Arc<ApiResource>>,
     failure_work: f64,
+    /// The distinct Argon2 parameter lists of the holders' secrets.
+    secret_costs: Vec<Vec<Argon2Cost>>,
     /// Trusted issuers by the `iss` of their tokens.
     issuers: HashMap<String, Arc<TrustedIssuer>>,
     /// The federation rules of every client, by trusted issuer name.
@@ -57,13 +59,18 @@ impl Registry {
             .iter()
             .map(|r| (r.name.clone(), r.clone()))
             .collect();
+        let secret_costs = distinct_costs(
+            clients
+                .iter()
+                .map(|c| &c.secrets)
+                .chain(resources.iter().map(|r| &r.secrets)),
+        );
         // The dearest failed verification: every failure is made to take as
         // long, so timing does not tell which id exists or how many secrets
         // it has. An unknown id costs one default verification.
-        let failure_work = clients
+        let failure_work = secret_costs
             .iter()
-            .map(|c| c.secrets.work())
-            .chain(resources.iter().map(|r| r.secrets.work()))
+            .map(|costs| costs.iter().map(|c| c.work()).sum())
             .fold(1.0, f64::max);
         let clients: HashMap<String, Arc<Client>> = clients
             .into_iter()
@@ -89,6 +96,7 @@ impl Registry {
             resources,
             resources_by_name,
             failure_work,
+            secret_costs,
             issuers,
             federated,
         }
@@ -141,13 +149,84 @@ impl Registry {
         self.failure_work
     }
 
-    /// Every holder's secrets (clients and resources): what a failed
-    /// verification of each runs, for whoever measures how long failures
-    /// take.
-    pub fn secret_holders(&self) -> impl Iterator<Item = &Secrets> {
-        self.clients
-            .values()
-            .map(|c| &c.secrets)
-            .chain(self.resources.iter().map(|r| &r.secrets))
+    /// The Argon2 parameters of each holder's secrets (clients and
+    /// resources), each list sorted and each distinct list once: what the
+    /// failed verifications run, for whoever measures how long failures
+    /// take. A file of 100,000 clients has a handful.
+    pub fn secret_costs(&self) -> &[Vec<Argon2Cost>] {
+        &self.secret_costs
+    }
+}
+
+fn distinct_costs<'a>(holders: impl Iterator<Item = &'a Secrets>) -> Vec<Vec<Argon2Cost>> {
+    let mut seen: HashSet<Vec<Argon2Cost>> = HashSet::new();
+    let mut costs = Vec::new();
+    for secrets in holders {
+        costs.clear();
+        costs.extend(secrets.list.iter().map(|s| s.hash.cost()));
+        costs.sort_unstable();
+        if !seen.contains(&costs) {
+            seen.insert(costs.clone());
+        }
+    }
+    seen.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::client::{ClientSecret, SecretHash};
+
+    fn holder(costs: &[(u32, u32)], tag: u8) -> Arc<Client> {
+        let list = costs
+            .iter()
+            .map(|(m, t)| ClientSecret {
+                hash: format!(
+                    "$argon2id$v=19$m={m},t={t},p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+                )
+                .parse::<SecretHash>()
+                .unwrap(),
+                expires: None,
+            })
+            .collect();
+        Arc::new(Client {
+            id: format!("c{tag}").parse().unwrap(),
+            secrets: Secrets {
+                list,
+                fingerprint: [tag; 32],
+            },
+            ..Client::default()
+        })
+    }
+
+    #[test]
+    fn failure_work_is_the_dearest_holder_and_each_cost_list_is_kept_once() {
+        let clients = vec![
+            holder(&[(19_456, 2)], 1),
+            holder(&[(19_456, 2)], 2),
+            // The same list in another order is the same list.
+            holder(&[(19_456, 2), (19_456, 4)], 3),
+            holder(&[(19_456, 4), (19_456, 2)], 4),
+            // A client without secrets (it signs its own assertions).
+            holder(&[], 5),
+        ];
+        let registry = Registry::new(Vec::new(), Vec::new(), clients, Vec::new());
+        let mut costs = registry.secret_costs().to_vec();
+        costs.sort();
+        let default = Argon2Cost {
+            m: 19_456,
+            t: 2,
+            p: 1,
+        };
+        let double = Argon2Cost { t: 4, ..default };
+        assert_eq!(costs, vec![vec![], vec![default], vec![default, double]]);
+        assert_eq!(registry.failure_work(), 3.0);
+    }
+
+    #[test]
+    fn an_empty_registry_fails_at_one_default_verification() {
+        let registry = Registry::new(Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        assert!(registry.secret_costs().is_empty());
+        assert_eq!(registry.failure_work(), 1.0);
     }
 }

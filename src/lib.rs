@@ -50,6 +50,10 @@
 //! - `clock`: the one place that reads the wall clock.
 //! - `audit`, `log_limit`: one event per request, issued or refused, with
 //!   untrusted values cut short and escaped; repeated warnings limited.
+//! - `log_writer`: log lines appended to one buffer, written by one
+//!   thread in batches (no write, wake-up or allocation per line);
+//!   `log_format`: the text log's fields and timestamps written as the
+//!   default formatter writes them, without its per-field cost.
 //! - `metrics`: Prometheus counters and histograms (a full and a public
 //!   view), `snapshot` (the state's numbers read at scrape time),
 //!   `text_format` (the classic format made from OpenMetrics).
@@ -76,7 +80,9 @@ mod digest;
 mod endpoints;
 mod http_client;
 pub mod keys;
+mod log_format;
 mod log_limit;
+mod log_writer;
 pub mod memory;
 mod metrics;
 pub mod oauth;

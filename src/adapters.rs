@@ -1,7 +1,8 @@
 //! How the protocol core's requests are carried out: slow work on the
-//! blocking pool, at most one Argon2 run per core; signatures by the key
-//! the ring says is active, batched with concurrent requests' tokens;
-//! remote keys from their cache; single use from the replay store.
+//! Argon2 threads (`slow_pool`, below the request threads' priority), at
+//! most one run per core; signatures by the key the ring says is active,
+//! batched with concurrent requests' tokens; remote keys from their
+//! cache; single use from the replay store.
 
 use std::sync::Arc;
 
@@ -21,8 +22,8 @@ impl Ports for AppState {
             tracing::error!(error = %e, "argon2 semaphore closed");
             PortError::Failed
         })?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| {
-            tracing::error!(error = %e, "blocking task failed");
+        self.argon2_pool.run(work).await.map_err(|_| {
+            tracing::error!("slow work failed");
             PortError::Failed
         })
     }

@@ -33,7 +33,10 @@
 //! - `state`: what each request reads (config behind an `ArcSwap`, keys,
 //!   the core's services, the clock); the reload [`config::reload::Sink`].
 //! - `adapters`: how the core's [`oauth::Ports`] are carried out (the
-//!   Argon2 pool, the batch signer, remote keys, the replay store).
+//!   Argon2 pool, the batch signer, remote keys, the replay store);
+//!   `slow_pool`: Argon2's own threads, at a lower CPU priority than the
+//!   request threads, so a flood of wrong secrets cannot delay the
+//!   cached path.
 //! - `replay_redis`: the single-use store on Redis, for replicas.
 //! - `remote_keys`: keys at a URL (client `jwks_uri`, trusted issuers),
 //!   fetched, bounded, cached as the response allows.
@@ -91,6 +94,7 @@ mod replay_redis;
 pub mod resource;
 mod serve;
 mod server;
+mod slow_pool;
 mod state;
 mod timing;
 mod tls;

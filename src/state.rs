@@ -49,6 +49,8 @@ pub struct AppState {
     /// with wrong secrets then waits in a queue of cheap futures instead of
     /// piling up blocking threads, and cannot slow down the cached path.
     pub argon2_permits: tokio::sync::Semaphore,
+    /// Where Argon2 runs: one lower-priority thread per permit.
+    pub argon2_pool: crate::slow_pool::SlowPool,
     /// The time every failed authentication takes at least.
     pub failure_floor: crate::timing::FailureFloor,
     /// Keys of clients and trusted issuers that live at a URL.
@@ -93,6 +95,7 @@ impl AppState {
     ) -> Self {
         let services = Arc::new(Services::new(config.throttle, &clock));
         let services_clock = clock.clone();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let replay = Replay::of(&config.replay);
         let started = StartSettings::of(&config);
         let status = Mutex::new(ConfigStatus {
@@ -113,9 +116,8 @@ impl AppState {
             default_issuer,
             clock,
             services,
-            argon2_permits: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            ),
+            argon2_permits: tokio::sync::Semaphore::new(cores),
+            argon2_pool: crate::slow_pool::SlowPool::new(cores),
             failure_floor: Default::default(),
             remote_keys: crate::remote_keys::RemoteKeyCache::new(services_clock),
             replay,

@@ -1,7 +1,7 @@
 //! What the protocol core asks of the outside, and the state it keeps
 //! between requests. The core decides *what* must happen (verify this
 //! secret, sign these claims); whoever implements [`Ports`] decides *how*
-//! (a blocking pool with one Argon2 run per core, a batch signer).
+//! (Argon2's own threads, one run per core, a batch signer).
 
 use std::future::Future;
 use std::net::IpAddr;

@@ -18,10 +18,19 @@ impl Ports for AppState {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PortError> {
-        let _permit = self.argon2_permits.acquire().await.map_err(|e| {
-            tracing::error!(error = %e, "argon2 semaphore closed");
-            PortError::Failed
-        })?;
+        let permit = Arc::clone(&self.argon2_permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "argon2 semaphore closed");
+                PortError::Failed
+            })?;
+        // The permit goes with the work: a request that is dropped while
+        // its Argon2 runs does not let another start beside it.
+        let work = move || {
+            let _permit = permit;
+            work()
+        };
         self.argon2_pool.run(work).await.map_err(|_| {
             tracing::error!("slow work failed");
             PortError::Failed

@@ -281,27 +281,39 @@ thread_local! {
 
 fn write_time(w: &mut Writer<'_>, since_epoch: Duration) -> fmt::Result {
     let second = since_epoch.as_secs();
-    SECOND.with(|cached| {
+    let date = |out: &mut String| {
+        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(second as i64) else {
+            return Err(fmt::Error);
+        };
+        write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    let cached = SECOND.try_with(|cached| {
         let mut cached = cached.borrow_mut();
         if cached.0 != second {
-            let Ok(t) = time::OffsetDateTime::from_unix_timestamp(second as i64) else {
-                return Err(fmt::Error);
-            };
             cached.1.clear();
-            write!(
-                cached.1,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )?;
+            date(&mut cached.1)?;
             cached.0 = second;
         }
         w.write_str(&cached.1)
-    })?;
+    });
+    match cached {
+        Ok(written) => written?,
+        // A line logged while this thread's locals are torn down.
+        Err(_) => {
+            let mut text = String::new();
+            date(&mut text)?;
+            w.write_str(&text)?;
+        }
+    }
     let mut fraction = *b".000000Z";
     let mut micros = since_epoch.subsec_micros();
     for digit in fraction[1..7].iter_mut().rev() {

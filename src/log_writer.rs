@@ -15,7 +15,8 @@
 //! Nothing is dropped: when [`Writer::with_limit`]'s bytes are waiting (the
 //! output is stuck, say a full pipe), the threads that log wait for the
 //! writer. Dropping the [`Flush`] guard writes what is left and stops the
-//! thread.
+//! thread, waiting at most [`LAST_WRITE`] for it: a process whose output
+//! nobody reads still ends.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -29,6 +30,8 @@ const GATHER: Duration = Duration::from_millis(10);
 const LIMIT: usize = 4 << 20;
 /// The capacity a buffer keeps after a burst made it larger.
 const KEEP: usize = 256 << 10;
+/// How long the last lines may take to be written when the log closes.
+const LAST_WRITE: Duration = Duration::from_secs(1);
 
 /// The log's writer, for `tracing_subscriber`'s `with_writer`.
 #[derive(Clone)]
@@ -48,7 +51,8 @@ struct Shared {
     /// The writer waits here: for a first line when idle, else for
     /// [`GATHER`], cut short when the buffer is full or the log closes.
     wake: Condvar,
-    /// Threads that log wait here while the buffer is full.
+    /// Threads that log wait here while the buffer is full; the closing
+    /// thread waits here for the writer to finish.
     room: Condvar,
     limit: usize,
 }
@@ -58,6 +62,8 @@ struct State {
     waiting: Vec<u8>,
     writer_idle: bool,
     closed: bool,
+    /// The writer thread has written everything and ended.
+    finished: bool,
 }
 
 impl Writer {
@@ -77,7 +83,7 @@ impl Writer {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             room: Condvar::new(),
-            limit,
+            limit: limit.max(1),
         });
         let writer = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -145,8 +151,13 @@ impl Shared {
             let _ = out.write_all(&batch).and_then(|()| out.flush());
             batch.clear();
             batch.shrink_to(KEEP);
-            if closed && self.lock().waiting.is_empty() {
-                return;
+            if closed {
+                let mut state = self.lock();
+                if state.waiting.is_empty() {
+                    state.finished = true;
+                    self.room.notify_all();
+                    return;
+                }
             }
         }
     }
@@ -181,11 +192,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Writer {
 
 impl Drop for Flush {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        let mut state = self.shared.lock();
+        state.closed = true;
         self.shared.wake.notify_one();
         self.shared.room.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let (state, _) = self
+            .shared
+            .room
+            .wait_timeout_while(state, LAST_WRITE, |s| !s.finished)
+            .unwrap_or_else(PoisonError::into_inner);
+        // A writer stuck on its output is left behind: the process ends.
+        if state.finished {
+            drop(state);
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -302,6 +323,25 @@ mod tests {
             .map(|i| format!("line {i:04} .........\n"))
             .collect();
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn closing_waits_for_the_last_lines_but_not_for_a_stuck_output() {
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let gate = Gate {
+            open: Arc::clone(&open),
+            inner: Sink::default(),
+        };
+        let (writer, flush) = Writer::new("test-log", gate).unwrap();
+        writer.make_writer().write_all(b"never read\n").unwrap();
+        let started = std::time::Instant::now();
+        drop(flush);
+        let took = started.elapsed();
+        assert!(took >= LAST_WRITE, "it waited for the writer: {took:?}");
+        assert!(took < LAST_WRITE * 5, "then it gave up: {took:?}");
+        // Let the stuck writer go, so the test leaves no thread blocked.
+        *open.0.lock().unwrap() = true;
+        open.1.notify_all();
     }
 
     fn shared_len(flush: &Flush) -> usize {

@@ -48,7 +48,7 @@ pub struct AppState {
     /// Argon2 runs at once at most: one per core. A flood of requests
     /// with wrong secrets then waits in a queue of cheap futures instead of
     /// piling up blocking threads, and cannot slow down the cached path.
-    pub argon2_permits: tokio::sync::Semaphore,
+    pub argon2_permits: Arc<tokio::sync::Semaphore>,
     /// Where Argon2 runs: one lower-priority thread per permit.
     pub argon2_pool: crate::slow_pool::SlowPool,
     /// The time every failed authentication takes at least.
@@ -116,7 +116,7 @@ impl AppState {
             default_issuer,
             clock,
             services,
-            argon2_permits: tokio::sync::Semaphore::new(cores),
+            argon2_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             argon2_pool: crate::slow_pool::SlowPool::new(cores),
             failure_floor: Default::default(),
             remote_keys: crate::remote_keys::RemoteKeyCache::new(services_clock),

@@ -1,5 +1,6 @@
-//! The text log's fields and timestamps, written as `tracing_subscriber`'s
-//! default formatter writes them, at a fraction of its cost.
+//! The text log's lines (prefix, fields, timestamp), written as
+//! `tracing_subscriber`'s default formatter writes them, at a fraction of
+//! its cost; the timestamp serves the JSON log too.
 //!
 //! Every token's audit line has nine fields, and its request span three.
 //! The default field formatter writes each field through three styled

@@ -28,7 +28,7 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct SlowPool {
     /// `None` when no thread could be started: jobs then go to tokio's
     /// blocking pool, as before this pool existed.
-    jobs: Option<Mutex<Sender<Job>>>,
+    jobs: Option<Sender<Job>>,
 }
 
 /// The job did not finish: it panicked.
@@ -52,7 +52,7 @@ impl SlowPool {
             }
         }
         Self {
-            jobs: (started > 0).then(|| Mutex::new(sender)),
+            jobs: (started > 0).then_some(sender),
         }
     }
 
@@ -73,11 +73,7 @@ impl SlowPool {
             let outcome = catch_unwind(AssertUnwindSafe(job));
             let _ = done.send(outcome.map_err(|_| Failed));
         });
-        let sent = jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(job);
-        if sent.is_err() {
+        if jobs.send(job).is_err() {
             return Err(Failed);
         }
         result.await.map_err(|_| Failed)?

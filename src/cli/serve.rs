@@ -67,8 +67,7 @@ fn init_logging(format: LogFormat) -> std::io::Result<crate::log_writer::Flush> 
     let (writer, flush) = crate::log_writer::Writer::new("tollgate-log", std::io::stderr())?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_timer(crate::log_format::Timestamp);
+        .with_writer(writer);
     match format {
         LogFormat::Text => logs
             .with_ansi(std::io::stderr().is_terminal())
@@ -78,6 +77,7 @@ fn init_logging(format: LogFormat) -> std::io::Result<crate::log_writer::Flush> 
         // One object per line, the event's fields at the top level and the
         // request span (its id) beside them: what log shippers index.
         LogFormat::Json => logs
+            .with_timer(crate::log_format::Timestamp)
             .json()
             .flatten_event(true)
             .with_current_span(true)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability: standard client and validation libraries in Python and
 # Node, unmodified, against a real tollgate and the sample API (client
-# secrets, private_key_jwt, DPoP, introspection), then schemathesis with
+# secrets, private_key_jwt, DPoP, introspection), the handbook's snippets
+# for Authlib, openid-client and curl, then schemathesis with
 # every check against the server's own /openapi.json. Installs its own
 # dependencies.
 #
@@ -125,6 +126,12 @@ check node "$here/node_bound_check.mjs" "$issuer" signed api1 "$api_url" \
   "ES256=$work/signed-ES256.pem" "RS256=$work/signed-RS256.pem"
 check "$py" "$here/python_introspect.py" "$issuer" client "$secret" orders.read \
   orders "$resource_secret" api1
+# The handbook's snippets (docs/src/*.md include these very files), run as
+# a reader would run them, with the arguments the pages say.
+check "$py" "$here/authlib_client_secret.py" "$issuer" client "$secret" api1
+check "$py" "$here/authlib_private_key_jwt.py" "$issuer" signed "$work/signed-ES256.pem" api1
+check node "$here/openid_client_dpop.mjs" "$issuer" client "$secret" api1 "$api_url"
+check "$here/curl.sh" "$issuer" client "$secret" api1
 echo "interop: $passed passed, $failed failed"
 if ((failed > 0)); then
   echo "--- server log" >&2; cat "$work/server.log" >&2

@@ -42,7 +42,7 @@ echo "== kubectl kustomize ($("$kubectl" version --client | sed -n 's/^Kustomize
 tree="$work/kubernetes"
 cp -r deploy/kubernetes "$tree"
 rm -f "$tree"/keys/*.pem "$tree"/examples/workload/cluster-jwks.json
-# The key files keys/kustomization.yaml names (2026-11.pem). Without them,
+# The key files keys/kustomization.yaml names (signing-1.pem). Without them,
 # rendering must stop and name the missing file.
 mapfile -t key_files < <("$py" -c 'import sys, yaml
 for g in yaml.safe_load(open(sys.argv[1]))["secretGenerator"]:

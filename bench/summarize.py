@@ -1,4 +1,4 @@
-"""Summarizes a bench/run.sh output folder into the README's tables."""
+"""Summarizes a bench/run.sh output folder into the tables of bench/results/ (and the handbook's performance page, docs/src/performance.md)."""
 import csv
 import glob
 import json

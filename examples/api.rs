@@ -13,7 +13,7 @@ use poem::listener::TcpAcceptor;
 use poem::web::{Data, Json};
 use poem::{EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use serde_json::{Value, json};
-use tollgate::resource::{Rejection, TokenValidator};
+use tollgate_resource::{Rejection, TokenValidator};
 
 #[derive(Parser)]
 #[command(about = "Sample API protected by tollgate access tokens")]

@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[unsafe(link_section = ".init_array")]
 static ALLOCATOR_OPTIONS: extern "C" fn() = {
     extern "C" fn set() {
-        tollgate::memory::commit_as_used();
+        tollgate::allocator::commit_as_used();
     }
     set
 };

@@ -12,13 +12,13 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::{AcceptorExt, TcpAcceptor};
 
-use crate::clock::SharedClock;
 use crate::config::reload::{Reload, Sink};
 use crate::config::{self, KeyMode, KeysConfig};
-use crate::endpoints::{self, PublicMetrics};
+use crate::http::connections;
+use crate::http::{self, PublicMetrics};
 use crate::keys;
-use crate::serve;
 use crate::state::AppState;
+use tollgate_jose::clock::SharedClock;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -129,7 +129,7 @@ impl Builder {
         }
         // One Argon2 run now, not on the first request (which would be a
         // timing tell).
-        tokio::task::spawn_blocking(crate::oauth::warm_up).await?;
+        tokio::task::spawn_blocking(tollgate_core::warm_up).await?;
         let in_force = (config.keys.clone(), config.include.clone(), reuse);
         let state = Arc::new(AppState::new(
             config,
@@ -145,7 +145,7 @@ impl Builder {
                 .calibrate(&measuring.config().registry)
         })
         .await?;
-        crate::memory::release_freed();
+        crate::runtime::allocator::release_freed();
         Ok(Server {
             reload: Arc::new(Reload::new(
                 config_path,
@@ -158,7 +158,7 @@ impl Builder {
             listener,
             management,
             addr,
-            limits: serve::Limits {
+            limits: connections::Limits {
                 head: HEAD_TIMEOUT,
                 shutdown_grace: SHUTDOWN_GRACE,
                 drain: DRAIN,
@@ -174,7 +174,7 @@ pub struct Server {
     management: Option<(tokio::net::TcpListener, SocketAddr)>,
     addr: SocketAddr,
     reload: Arc<Reload>,
-    limits: serve::Limits,
+    limits: connections::Limits,
 }
 
 impl Server {
@@ -183,7 +183,7 @@ impl Server {
         Builder {
             config_path: config_path.to_owned(),
             listen: None,
-            clock: crate::clock::system(),
+            clock: tollgate_jose::clock::system(),
         }
     }
 
@@ -237,8 +237,11 @@ impl Server {
             issuer = %self.state.issuer(&config),
             "listening on {scheme}://{}", self.addr
         );
-        let reloader = config::reload::watch(self.reload.clone(), crate::memory::release_freed)
-            .map_err(std::io::Error::other)?;
+        let reloader = config::reload::watch(
+            self.reload.clone(),
+            crate::runtime::allocator::release_freed,
+        )
+        .map_err(std::io::Error::other)?;
         let hangup = tokio::spawn(reload_on_hangup(hangup_signal, reloader.trigger()));
         let rotation = tokio::spawn(maintain_keys(self.state.clone()));
         let prefetch = tokio::spawn(prefetch_keys(self.state.clone()));
@@ -252,11 +255,11 @@ impl Server {
         let management = match self.management {
             Some((listener, _)) => {
                 let tcp = TcpAcceptor::from_tokio(listener)?;
-                let routes = endpoints::management_routes(self.state.clone());
+                let routes = http::management_routes(self.state.clone());
                 let limits = self.limits;
                 let done = on_stop();
                 Some(tokio::spawn(async move {
-                    serve::serve(tcp, routes, done, limits).await
+                    connections::serve(tcp, routes, done, limits).await
                 }))
             }
             None => None,
@@ -266,7 +269,7 @@ impl Server {
             None => PublicMetrics::Redacted,
         };
         let tcp = TcpAcceptor::from_tokio(self.listener)?;
-        let routes = endpoints::routes(self.state.clone(), public_metrics);
+        let routes = http::routes(self.state.clone(), public_metrics);
         let limits = self.limits;
         let tls_on = config.tls.is_some();
         // The first configuration must not live as long as the server.
@@ -278,10 +281,10 @@ impl Server {
         // Not boxed: a boxed acceptor's IO goes through dynamic dispatch and
         // split halves on every read and write (measured ~5 % of tokens/s).
         let result = match tls_on {
-            false => serve::serve(tcp, routes, stopping, limits).await,
+            false => connections::serve(tcp, routes, stopping, limits).await,
             true => {
-                let tls = tcp.rustls(crate::tls::configs(self.state.clone()));
-                serve::serve(tls, routes, stopping, limits).await
+                let tls = tcp.rustls(crate::http::tls::configs(self.state.clone()));
+                connections::serve(tls, routes, stopping, limits).await
             }
         };
         if let Some(management) = management {
@@ -303,12 +306,12 @@ async fn prefetch_keys(state: Arc<AppState>) {
     loop {
         let config = state.config();
         let registry = &config.registry;
-        let sources: Vec<crate::oauth::RemoteKeys> = registry
+        let sources: Vec<tollgate_jose::jose::JwksLocation> = registry
             .clients()
             .map(|c| &c.keys)
             .chain(registry.trusted_issuers().map(|t| &t.keys))
             .filter_map(|k| match k {
-                crate::oauth::KeySource::Remote(r) => Some(r.clone()),
+                tollgate_core::KeySource::Remote(r) => Some(r.clone()),
                 _ => None,
             })
             .collect();
@@ -342,7 +345,8 @@ async fn reload_on_hangup(
 /// puts the folder's ring in force. Declared keys need nothing: their ring
 /// is a function of the file (applied on reload) and the clock.
 async fn maintain_keys(state: Arc<AppState>) {
-    static FAULT: crate::log_limit::LogLimit = crate::log_limit::LogLimit::new(KEY_CHECK_INTERVAL);
+    static FAULT: crate::observe::log_limit::LogLimit =
+        crate::observe::log_limit::LogLimit::new(KEY_CHECK_INTERVAL);
     loop {
         // Not held while sleeping: a reload waits for the old
         // configuration's last reader before it drops it.

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate::oauth::auth::assertion::{check_audience, check_header, check_times};
-use tollgate::oauth::jose;
+use tollgate_core::auth::assertion::{check_audience, check_header, check_times};
+use tollgate_jose::jose;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate::oauth::ErrorCode;
-use tollgate::oauth::auth::Credential;
-use tollgate::oauth::token_request::{Request, parse};
+use tollgate_core::ErrorCode;
+use tollgate_core::auth::Credential;
+use tollgate_core::token_request::{Request, parse};
 
 fuzz_target!(|data: &[u8]| {
     // First byte: how much of the rest is the Authorization header.

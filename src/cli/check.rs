@@ -32,7 +32,7 @@ pub fn check(path: &Path, format: Format, show_origin: bool) -> ExitCode {
         &text,
         path,
         Overrides::Environment,
-        crate::clock::system().now(),
+        tollgate_jose::clock::system().now(),
     );
     let valid = report.config.is_some();
     match format {

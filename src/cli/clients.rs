@@ -36,7 +36,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn clients(path: &Path, action: Action) -> ExitCode {
-    let now = crate::clock::system().now();
+    let now = tollgate_jose::clock::system().now();
     let main = match config::read(path) {
         Ok(t) => t,
         Err(e) => return fail(e),
@@ -73,7 +73,7 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
                 return fail(format!("client {id:?} exists already"));
             }
             let secret = (!no_secret).then(super::generate_secret);
-            let hash = match secret.as_deref().map(crate::oauth::hash_secret) {
+            let hash = match secret.as_deref().map(tollgate_core::hash_secret) {
                 Some(Ok(h)) => Some(h),
                 Some(Err(e)) => return fail(format!("hashing failed: {e}")),
                 None => None,
@@ -127,7 +127,7 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
                 .replace_nanosecond(0)
                 .expect("0 is a nanosecond");
             let secret = super::generate_secret();
-            let hash = match crate::oauth::hash_secret(&secret) {
+            let hash = match tollgate_core::hash_secret(&secret) {
                 Ok(h) => h,
                 Err(e) => return fail(format!("hashing failed: {e}")),
             };
@@ -204,7 +204,7 @@ fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// `tollgate clients list`.
 pub fn list(path: &Path, json: bool) -> ExitCode {
-    let now = crate::clock::system().now();
+    let now = tollgate_jose::clock::system().now();
     let text = match config::read(path) {
         Ok(t) => t,
         Err(e) => return fail(e),
@@ -226,7 +226,7 @@ pub fn list(path: &Path, json: bool) -> ExitCode {
             if valid > 0 {
                 ways.push(format!("secret{}", if valid > 1 { "s" } else { "" }));
             }
-            if !matches!(c.keys, crate::oauth::KeySource::None) {
+            if !matches!(c.keys, tollgate_core::KeySource::None) {
                 ways.push("private_key_jwt".to_owned());
             }
             if !c.federated.is_empty() {

@@ -13,7 +13,12 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
         eprintln!("{e}");
         ExitCode::from(2)
     })?;
-    let report = config::check(&text, path, Overrides::None, crate::clock::system().now());
+    let report = config::check(
+        &text,
+        path,
+        Overrides::None,
+        tollgate_jose::clock::system().now(),
+    );
     report.config.ok_or_else(|| {
         for e in &report.errors {
             eprintln!("{}", e.render(path, None));
@@ -39,7 +44,7 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> ExitCode {
 
 /// The text form: one line per entry added or removed, one per field
 /// changed.
-pub fn render(d: &Diff) -> String {
+pub(super) fn render(d: &Diff) -> String {
     if d.is_empty() {
         return "no changes\n".into();
     }

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::keys::{Algorithm, SigningKey, store};
 
 pub fn generate_key(out: &Path, algorithm: Algorithm, activate_at: Option<&str>) -> ExitCode {
-    let now = crate::clock::system()
+    let now = tollgate_jose::clock::system()
         .now()
         .replace_nanosecond(0)
         .expect("0 is a nanosecond");

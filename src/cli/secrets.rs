@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use crate::oauth::hash_secret;
+use tollgate_core::hash_secret;
 
 pub fn hash(generate: bool) -> ExitCode {
     let secret = if generate {

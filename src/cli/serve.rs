@@ -15,7 +15,7 @@ pub enum LogFormat {
 }
 
 pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> ExitCode {
-    crate::memory::return_large_allocations_to_the_os();
+    crate::runtime::allocator::return_large_allocations_to_the_os();
     // Flushes what is queued when the server ends.
     let _log_writer = match init_logging(log_format) {
         Ok(flush) => flush,
@@ -61,23 +61,26 @@ pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> 
 /// Log lines are formatted on the request's thread and written by a
 /// writer thread in batches (see `log_writer`): a token costs no write of
 /// its own. Nothing is dropped: when the output is stuck, requests wait.
-fn init_logging(format: LogFormat) -> std::io::Result<crate::log_writer::Flush> {
+fn init_logging(format: LogFormat) -> std::io::Result<crate::observe::log_writer::Flush> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, flush) = crate::log_writer::Writer::new("tollgate-log", std::io::stderr())?;
+    let (writer, flush) =
+        crate::observe::log_writer::Writer::new("tollgate-log", std::io::stderr())?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
     match format {
         LogFormat::Text => logs
             .with_ansi(std::io::stderr().is_terminal())
-            .fmt_fields(crate::log_format::Fields)
-            .event_format(crate::log_format::Text::new(crate::log_format::Timestamp))
+            .fmt_fields(crate::observe::log_format::Fields)
+            .event_format(crate::observe::log_format::Text::new(
+                crate::observe::log_format::Timestamp,
+            ))
             .init(),
         // One object per line, the event's fields at the top level and the
         // request span (its id) beside them: what log shippers index.
         LogFormat::Json => logs
-            .with_timer(crate::log_format::Timestamp)
+            .with_timer(crate::observe::log_format::Timestamp)
             .json()
             .flatten_event(true)
             .with_current_span(true)

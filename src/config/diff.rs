@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Config, KeyMode};
-use crate::oauth::{Client, KeySource, Secrets};
+use tollgate_core::{Client, KeySource, Secrets};
 
 /// One field of one entry, before and after.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

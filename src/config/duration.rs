@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::raw::RawDuration;
 
-pub fn parse(raw: &RawDuration) -> Result<Duration, String> {
+pub(super) fn parse(raw: &RawDuration) -> Result<Duration, String> {
     let d = match raw {
         RawDuration::Seconds(s) => Duration::from_secs(*s),
         RawDuration::Text(t) => humantime::parse_duration(t.trim()).map_err(|e| {

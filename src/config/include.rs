@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The lists an included file may hold.
-pub const SECTIONS: [&str; 4] = ["api_scopes", "api_resources", "clients", "trusted_issuers"];
+pub(super) const SECTIONS: [&str; 4] =
+    ["api_scopes", "api_resources", "clients", "trusted_issuers"];
 
 /// The glob patterns of `include`, resolved against `base`.
-pub fn patterns(document: &Value, base: &Path) -> Vec<String> {
+pub(super) fn patterns(document: &Value, base: &Path) -> Vec<String> {
     document
         .get("include")
         .and_then(Value::as_array)
@@ -29,7 +30,7 @@ pub fn patterns(document: &Value, base: &Path) -> Vec<String> {
 /// The files the patterns name now, sorted, without `main` (a pattern such
 /// as `*.toml` beside it would name it). A pattern that is not a glob is
 /// an error at its index.
-pub fn expand(patterns: &[String], main: &Path) -> Result<Vec<PathBuf>, (usize, String)> {
+pub(super) fn expand(patterns: &[String], main: &Path) -> Result<Vec<PathBuf>, (usize, String)> {
     let main = main.canonicalize().ok();
     let mut files = Vec::new();
     for (i, pattern) in patterns.iter().enumerate() {
@@ -47,7 +48,7 @@ pub fn expand(patterns: &[String], main: &Path) -> Result<Vec<PathBuf>, (usize, 
 
 /// Makes `jwks_file` of every element relative to the included file's
 /// folder, as written there.
-pub fn resolve_paths(item: &mut Value, folder: &Path) {
+pub(super) fn resolve_paths(item: &mut Value, folder: &Path) {
     if let Some(file) = item.get_mut("jwks_file")
         && let Some(text) = file.as_str()
         && Path::new(text).is_relative()
@@ -59,9 +60,9 @@ pub fn resolve_paths(item: &mut Value, folder: &Path) {
 /// SHA-256 over the main file and every included file (names and bytes):
 /// what the reloader compares to notice an edit in any of them.
 /// Without included files it is the main file's own SHA-256.
-pub fn fingerprint(main: &[u8], included: &[PathBuf]) -> String {
+pub(super) fn fingerprint(main: &[u8], included: &[PathBuf]) -> String {
     if included.is_empty() {
-        return hex::encode(crate::digest::sha256(main));
+        return hex::encode(tollgate_jose::digest::sha256(main));
     }
     let contents: Vec<(Vec<u8>, Vec<u8>)> = included
         .iter()
@@ -77,5 +78,5 @@ pub fn fingerprint(main: &[u8], included: &[PathBuf]) -> String {
             .iter()
             .flat_map(|(name, bytes)| [name.as_slice(), bytes.as_slice()]),
     );
-    hex::encode(crate::digest::sha256_parts(parts))
+    hex::encode(tollgate_jose::digest::sha256_parts(parts))
 }

@@ -162,7 +162,7 @@ fn read_key(file: &Path) -> Result<(SigningKey, [u8; 32]), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read the key: {e}"))?;
     let pem = std::str::from_utf8(&bytes).map_err(|_| "not a PEM file (not text)".to_owned())?;
     let key = SigningKey::from_pkcs8_pem(pem).map_err(|e| e.to_string())?;
-    Ok((key, crate::digest::sha256(&bytes)))
+    Ok((key, tollgate_jose::digest::sha256(&bytes)))
 }
 
 /// Warnings: schedules under which some API would fail a validation.

@@ -12,7 +12,7 @@ use toml_edit::{Document, Item, Table, Value};
 /// can hold the key: the lines before the first table header, or the
 /// `[[clients]]` element the path names. Only when the headers cannot be
 /// read line by line (a quoted or odd header) is the whole text indexed.
-pub struct Locator<'a> {
+pub(super) struct Locator<'a> {
     text: &'a str,
     /// `None`: the header scan is not to be trusted.
     headers: OnceCell<Option<Vec<Header>>>,
@@ -36,7 +36,7 @@ struct Entry {
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
+pub(super) struct Position {
     pub line: usize,
     pub column: usize,
 }
@@ -44,7 +44,7 @@ pub struct Position {
 impl<'a> Locator<'a> {
     /// Prepares lookups in `text`; nothing is read yet. A text that does
     /// not parse finds nothing (its parse error carries its own span).
-    pub fn new(text: &'a str) -> Self {
+    pub(super) fn new(text: &'a str) -> Self {
         Self {
             text,
             headers: OnceCell::new(),
@@ -54,11 +54,11 @@ impl<'a> Locator<'a> {
     }
 
     /// Where the key (or array element) at `path` starts.
-    pub fn find(&self, path: &str) -> Option<Position> {
+    pub(super) fn find(&self, path: &str) -> Option<Position> {
         self.find_offset(path).map(|o| self.position(o))
     }
 
-    pub fn position(&self, offset: usize) -> Position {
+    pub(super) fn position(&self, offset: usize) -> Position {
         let lines = self.lines.get_or_init(|| {
             std::iter::once(0)
                 .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
@@ -237,7 +237,7 @@ fn header(line: &str, start: usize) -> Option<Header> {
 
 /// The line and column of byte `offset` in `text` (clamped to the text and
 /// to a character boundary).
-pub fn position(text: &str, offset: usize) -> Position {
+pub(super) fn position(text: &str, offset: usize) -> Position {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

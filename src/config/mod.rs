@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::keys::{KeyRing, SigningKey};
-use crate::oauth::{Registry, ThrottleSettings};
+use tollgate_core::{Registry, ThrottleSettings};
 
 pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
@@ -238,7 +238,9 @@ impl KeysConfig {
             return false;
         };
         keys.iter().any(|k| {
-            std::fs::read(&k.file).map_or(true, |bytes| crate::digest::sha256(&bytes) != k.sha256)
+            std::fs::read(&k.file).map_or(true, |bytes| {
+                tollgate_jose::digest::sha256(&bytes) != k.sha256
+            })
         })
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tollgate identity.toml")]
-pub struct RawConfig {
+pub(super) struct RawConfig {
     /// Files whose `[[clients]]`, `[[api_scopes]]`, `[[api_resources]]` and
     /// `[[trusted_issuers]]` join this file's, as globs relative to this
     /// file, e.g. `["clients.d/*.toml"]`: one file per team. Ids are unique
@@ -66,7 +66,7 @@ pub struct RawConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tollgate included file (include = [...] of identity.toml)")]
-pub struct RawIncluded {
+pub(super) struct RawIncluded {
     /// The scopes an API can require.
     #[serde(default)]
     pub api_scopes: Vec<RawApiScope>,
@@ -88,7 +88,7 @@ pub struct RawIncluded {
 /// to change.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawThrottle {
+pub(super) struct RawThrottle {
     /// Attempts per client id per window. Default 10; 0 turns it off.
     #[serde(default)]
     pub client_failures: Option<u32>,
@@ -105,7 +105,7 @@ pub struct RawThrottle {
 /// `[replay]`: the single-use store of client assertions and DPoP proofs.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawReplay {
+pub(super) struct RawReplay {
     /// `"memory"` (default: this process only) or `"redis://HOST:PORT[/DB]"`
     /// (shared: use it with several replicas, or a replayed assertion can
     /// succeed once per replica). Needs a restart to change.
@@ -116,7 +116,7 @@ pub struct RawReplay {
 /// `[server]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawServer {
+pub(super) struct RawServer {
     /// Address and port to listen on. Default `"127.0.0.1:5001"`. Needs a
     /// restart to change.
     #[serde(default)]
@@ -141,7 +141,7 @@ pub struct RawServer {
 /// `[server.tls]`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawTls {
+pub(super) struct RawTls {
     /// PEM certificate chain, leaf first; relative to this file.
     pub cert: String,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the leaf; relative to
@@ -155,7 +155,7 @@ pub struct RawTls {
 /// the same file agrees on the active one.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawKeys {
+pub(super) struct RawKeys {
     /// Automatic keys: their folder, relative to this file. Created 0700
     /// with key files 0600. Default `"keys"`.
     #[serde(default)]
@@ -196,7 +196,7 @@ pub struct RawKeys {
 /// `[[keys.signing]]`: one declared key.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawSigningKey {
+pub(super) struct RawSigningKey {
     /// Unencrypted PKCS#8 PEM private key (P-256, Ed25519 or RSA), relative
     /// to this file; `tollgate keys generate` writes one. Published in the
     /// JWKS from the moment it is listed.
@@ -210,7 +210,7 @@ pub struct RawSigningKey {
 
 /// A JWS algorithm name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum RawAlgorithm {
+pub(super) enum RawAlgorithm {
     /// ECDSA with P-256 and SHA-256.
     ES256,
     /// Ed25519 (RFC 8037).
@@ -222,7 +222,7 @@ pub enum RawAlgorithm {
 /// `[[api_scopes]]`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawApiScope {
+pub(super) struct RawApiScope {
     /// The scope value clients request, e.g. `"api1"` (RFC 6749 §3.3
     /// characters: printable ASCII except space, `"` and `\`).
     pub name: String,
@@ -234,7 +234,7 @@ pub struct RawApiScope {
 /// `[[api_resources]]`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawApiResource {
+pub(super) struct RawApiResource {
     /// The audience value, e.g. `"urn:orders"` or `"https://api.example.com"`.
     pub name: String,
     /// Scopes (from `api_scopes`) that belong to this resource.
@@ -249,7 +249,7 @@ pub struct RawApiResource {
 /// `[[clients]]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawClient {
+pub(super) struct RawClient {
     /// The client's identifier, unique in the file.
     pub client_id: String,
     /// Grant types the client may use. Default `["client_credentials"]`.
@@ -299,7 +299,7 @@ pub struct RawClient {
 
 /// A JWK Set of public keys.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct RawJwks {
+pub(super) struct RawJwks {
     /// The public keys (RFC 7517): EC P-256/P-384, OKP Ed25519 or RSA;
     /// never private members such as `d`.
     pub keys: Vec<serde_json::Map<String, serde_json::Value>>,
@@ -308,7 +308,7 @@ pub struct RawJwks {
 /// `[[clients.federated]]`: the platform tokens that are this client.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawFederated {
+pub(super) struct RawFederated {
     /// The `name` of a `[[trusted_issuers]]` entry.
     pub issuer: String,
     /// The token's `sub`, exactly, or a pattern where `*` matches any run
@@ -325,7 +325,7 @@ pub struct RawFederated {
 /// `[[trusted_issuers]]`: a platform whose tokens prove a workload.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawTrustedIssuer {
+pub(super) struct RawTrustedIssuer {
     /// What `[[clients.federated]]` entries call it, e.g. `"cluster"`.
     pub name: String,
     /// The `iss` of its tokens, e.g.
@@ -351,7 +351,7 @@ pub struct RawTrustedIssuer {
 /// `[[clients.secrets]]`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawSecret {
+pub(super) struct RawSecret {
     /// Argon2id PHC string from `tollgate hash-secret`, e.g.
     /// `"$argon2id$v=19$m=19456,t=2,p=1$..."`. Never the secret itself.
     pub hash: String,
@@ -364,7 +364,7 @@ pub struct RawSecret {
 /// Integer seconds or a string such as `"15m"`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum RawDuration {
+pub(super) enum RawDuration {
     /// Whole seconds.
     Seconds(u64),
     /// A number with a unit: `s`, `m`, `h`, `d`, e.g. `"15m"`.
@@ -374,7 +374,7 @@ pub enum RawDuration {
 /// A TOML date-time (`2027-01-01T00:00:00Z`) or the same as a string.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
-pub enum RawDateTime {
+pub(super) enum RawDateTime {
     /// A native TOML offset date-time.
     Toml(toml::value::Datetime),
     /// An RFC 3339 string, e.g. from an environment override.

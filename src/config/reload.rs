@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::stamp::{Stamp, file_age};
 use super::{Config, ConfigError, KeysConfig, Overrides, Reuse};
-use crate::clock::SharedClock;
+use tollgate_jose::clock::SharedClock;
 
 /// Quiet time after the last event before reading the file: an editor's
 /// save is several events, a ConfigMap update a handful.

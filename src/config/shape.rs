@@ -8,7 +8,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 /// A shape problem: where, what, and maybe a hint.
-pub struct ShapeProblem {
+pub(super) struct ShapeProblem {
     pub key_path: String,
     pub message: String,
     pub hint: Option<String>,
@@ -21,7 +21,7 @@ struct Compiled {
 
 /// Which file a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     /// identity.toml.
     Main,
     /// A file named by its `include`.
@@ -30,7 +30,7 @@ pub enum Kind {
 
 /// The JSON schema of `kind`, generated from the raw types and shaped for
 /// editors (see [`tidy`]).
-pub fn schema(kind: Kind) -> Value {
+pub(super) fn schema(kind: Kind) -> Value {
     let (schema, id) = match kind {
         Kind::Main => (
             serde_json::to_value(schemars::schema_for!(super::raw::RawConfig)),
@@ -114,7 +114,7 @@ fn compiled(kind: Kind) -> &'static Compiled {
 }
 
 /// Every place where `document` does not fit the schema of `kind`.
-pub fn check(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
+pub(super) fn check(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
     let c = compiled(kind);
     let mut problems = Vec::new();
     for error in c.validator.iter_errors(document) {

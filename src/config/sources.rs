@@ -21,7 +21,7 @@ pub enum Overrides {
 
 /// The settings as one JSON document, and which key paths the
 /// environment set (key path → variable name).
-pub struct Document {
+pub(super) struct Document {
     pub value: Value,
     pub from_env: BTreeMap<String, String>,
 }
@@ -33,18 +33,18 @@ fn env() -> Env {
 }
 
 /// Whether any `TOLLGATE_` variable would override a setting.
-pub fn environment_sets_something() -> bool {
+pub(super) fn environment_sets_something() -> bool {
     env().iter().next().is_some()
 }
 
 /// The name of the variable that sets `key_path`.
-pub fn variable_for(key_path: &str) -> String {
+pub(super) fn variable_for(key_path: &str) -> String {
     format!("TOLLGATE_{}", key_path.replace('.', "__").to_uppercase())
 }
 
 /// Parses the TOML text into a JSON document (TOML date-times become RFC
 /// 3339 strings) and applies the overrides.
-pub fn document(text: &str, overrides: Overrides) -> Result<Document, DocumentError> {
+pub(super) fn document(text: &str, overrides: Overrides) -> Result<Document, DocumentError> {
     let table: toml::Table = toml::from_str(text).map_err(DocumentError::Toml)?;
     let mut value = to_json(toml::Value::Table(table));
     let mut from_env = BTreeMap::new();
@@ -64,7 +64,7 @@ pub fn document(text: &str, overrides: Overrides) -> Result<Document, DocumentEr
 }
 
 #[derive(Debug)]
-pub enum DocumentError {
+pub(super) enum DocumentError {
     Toml(toml::de::Error),
     Env(String),
 }

@@ -54,18 +54,18 @@ impl Default for Rotation {
 
 /// A key file in the folder, as its name describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
+pub(crate) struct Stored {
     pub activate_at: OffsetDateTime,
     pub algorithm: Algorithm,
 }
 
 impl Stored {
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         let stamp = self.activate_at.format(STAMP).expect("UTC instants format");
         format!("{stamp}.{}.pem", self.algorithm.file_tag())
     }
 
-    pub fn parse_file_name(name: &str) -> Option<Self> {
+    pub(crate) fn parse_file_name(name: &str) -> Option<Self> {
         let rest = name.strip_suffix(".pem")?;
         let (stamp, tag) = rest.split_once('.')?;
         let activate_at = time::PrimitiveDateTime::parse(stamp, STAMP)
@@ -80,7 +80,7 @@ impl Stored {
 
 /// What [`maintain`] must do to the folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Create(Stored),
     /// Delete the key at this index of the (sorted) stored keys.
     Delete(usize),
@@ -101,7 +101,7 @@ fn before(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
 
 /// When each stored key (sorted by activation) leaves the JWKS: `retain`
 /// after its successor activates; the newest key stays.
-pub fn publish_until(stored: &[Stored], rotation: &Rotation) -> Vec<Option<OffsetDateTime>> {
+pub(crate) fn publish_until(stored: &[Stored], rotation: &Rotation) -> Vec<Option<OffsetDateTime>> {
     (0..stored.len())
         .map(|i| {
             stored
@@ -123,7 +123,7 @@ pub fn publish_until(stored: &[Stored], rotation: &Rotation) -> Vec<Option<Offse
 ///   published for `announce` (after downtime, the switch waits rather
 ///   than surprise cached JWKS).
 /// - A key that stopped signing more than `retain` ago: delete it.
-pub fn plan(stored: &[Stored], rotation: &Rotation, now: OffsetDateTime) -> Vec<Action> {
+pub(crate) fn plan(stored: &[Stored], rotation: &Rotation, now: OffsetDateTime) -> Vec<Action> {
     let mut actions = Vec::new();
     let until = publish_until(stored, rotation);
     let active = stored.iter().rposition(|s| s.activate_at <= now);
@@ -165,7 +165,7 @@ pub fn plan(stored: &[Stored], rotation: &Rotation, now: OffsetDateTime) -> Vec<
 
 /// The next instant at which [`plan`] has work (a key to announce or to
 /// delete), if any.
-pub fn next_event(
+pub(crate) fn next_event(
     stored: &[Stored],
     rotation: &Rotation,
     now: OffsetDateTime,
@@ -241,7 +241,7 @@ fn adopt_legacy(dir: &Path) -> Result<(), KeyStoreError> {
 /// gone: then nothing is created or deleted, and the keys in memory keep
 /// serving, until a person restores the folder (or restarts the server,
 /// which starts afresh).
-pub fn maintain(
+pub(crate) fn maintain(
     dir: &Path,
     rotation: &Rotation,
     now: OffsetDateTime,

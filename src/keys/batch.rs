@@ -33,7 +33,10 @@ struct Job {
 /// The JWT of `claims_json` signed with `key` (see
 /// [`SigningKey::sign_jwt`]), signed in a batch with the requests of this
 /// thread that are ready at the same time.
-pub async fn sign_jwt(key: Arc<SigningKey>, claims_json: Vec<u8>) -> Result<String, KeyError> {
+pub(crate) async fn sign_jwt(
+    key: Arc<SigningKey>,
+    claims_json: Vec<u8>,
+) -> Result<String, KeyError> {
     let (done, signed) = oneshot::channel();
     let job = Job {
         key,

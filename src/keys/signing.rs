@@ -267,7 +267,9 @@ impl SigningKey {
     }
 
     fn finish(signer: Signer, mut jwk: Jwk) -> Self {
-        jwk.kid = B64.encode(crate::digest::sha256(jwk.thumbprint_input().as_bytes()));
+        jwk.kid = B64.encode(tollgate_jose::digest::sha256(
+            jwk.thumbprint_input().as_bytes(),
+        ));
         let header = format!(
             r#"{{"alg":"{}","kid":"{}","typ":"at+jwt"}}"#,
             jwk.alg, jwk.kid
@@ -390,7 +392,9 @@ mod tests {
             use_: "sig",
         };
         assert_eq!(
-            B64.encode(crate::digest::sha256(jwk.thumbprint_input().as_bytes())),
+            B64.encode(tollgate_jose::digest::sha256(
+                jwk.thumbprint_input().as_bytes()
+            )),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }

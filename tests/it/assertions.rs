@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tollgate::clock::ManualClock;
 use tollgate::keys::SigningKey;
+use tollgate_jose::clock::ManualClock;
 
 use crate::support::{TestServer, basic, eventually, managed, scrape};
 
@@ -310,7 +310,7 @@ fn count(metrics: &str, series: &str) -> f64 {
 }
 
 fn clock_now(clock: &ManualClock) -> i64 {
-    use tollgate::clock::Clock;
+    use tollgate_jose::clock::Clock;
     clock.now().unix_timestamp()
 }
 
@@ -382,13 +382,19 @@ pub struct KeyServer {
     pub keys: std::sync::Mutex<Vec<Value>>,
     pub jwks_fetches: AtomicU64,
     pub max_age: AtomicU64,
+    /// How long the JWKS takes to answer, in milliseconds.
+    pub delay_ms: AtomicU64,
 }
 
 pub async fn key_server() -> Arc<KeyServer> {
     use poem::{EndpointExt, IntoResponse, Route, get, handler, web::Data};
     #[handler]
-    fn jwks(s: Data<&Arc<KeyServer>>) -> poem::Response {
+    async fn jwks(s: Data<&Arc<KeyServer>>) -> poem::Response {
         s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+        let delay = s.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         poem::web::Json(json!({"keys": s.keys.lock().unwrap().clone()}))
             .with_header(
                 "Cache-Control",
@@ -412,6 +418,55 @@ pub async fn key_server() -> Arc<KeyServer> {
     let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
     tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
     s
+}
+
+#[tokio::test]
+async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys() {
+    let keys = key_server().await;
+    let known = Signer::new(tollgate::keys::Algorithm::ES256);
+    *keys.keys.lock().unwrap() = vec![known.jwk.clone()];
+    let url = keys.url.lock().unwrap().clone();
+    let toml = format!(
+        "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"api1\"]\njwks_uri = \"{url}/jwks\"\n"
+    );
+    let clock = ManualClock::new(start());
+    let server = TestServer::spawn_with_clock(&toml, clock.clone()).await;
+    let issuer = server.issuer();
+    let assertion = |s: &Signer| {
+        let now = clock_now(&clock);
+        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", rand())})))
+    };
+    let fetches = || keys.jwks_fetches.load(Ordering::SeqCst);
+    assert_eq!(
+        server.token_raw(&assertion(&known), None).await.status(),
+        200
+    );
+    assert_eq!(fetches(), 1, "the prefetch at start");
+    // A forged (or freshly rotated) kid, past the refetch interval, while
+    // the client's JWKS answers slowly: a refetch starts and hangs.
+    clock.advance(time::Duration::seconds(11));
+    keys.delay_ms.store(4_000, Ordering::SeqCst);
+    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let forged = assertion(&stranger);
+    let slow = server.token_raw(&forged, None);
+    let known_meanwhile = async {
+        eventually(
+            Duration::from_secs(5),
+            "the slow refetch to start",
+            || async { (fetches() == 2).then_some(()) },
+        )
+        .await;
+        let started = Instant::now();
+        let status = server.token_raw(&assertion(&known), None).await.status();
+        (status, started.elapsed())
+    };
+    let (slow, (status, waited)) = tokio::join!(slow, known_meanwhile);
+    assert_eq!(status, 200);
+    assert!(
+        waited < Duration::from_secs(2),
+        "a known key waited {waited:?} for another kid's refetch"
+    );
+    assert_eq!(slow.status(), 401);
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@ use std::time::Duration;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tollgate::clock::{Clock, ManualClock};
-use tollgate::resource::{Rejection, TokenValidator};
+use tollgate_jose::clock::{Clock, ManualClock};
+use tollgate_resource::{Rejection, TokenValidator};
 
 use crate::assertions::{Signer, assertion_form, start};
 use crate::support::{TestServer, basic, hash, jwt_parts};
@@ -16,24 +16,24 @@ use crate::support::{TestServer, basic, hash, jwt_parts};
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// A client's DPoP key.
-pub struct Dpop {
+pub(crate) struct Dpop {
     signer: Signer,
 }
 
 impl Dpop {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signer: Signer::new(tollgate::keys::Algorithm::ES256),
         }
     }
 
-    pub fn jkt(&self) -> String {
+    pub(crate) fn jkt(&self) -> String {
         self.signer.kid()
     }
 
     /// A proof with `claims` (htm, htu, iat, jti, maybe ath), `typ` and the
     /// public JWK in the header unless `header` says otherwise.
-    pub fn proof_with(&self, header: impl FnOnce(&mut Header), claims: &Value) -> String {
+    pub(crate) fn proof_with(&self, header: impl FnOnce(&mut Header), claims: &Value) -> String {
         let mut h = Header::new(Algorithm::ES256);
         h.typ = Some("dpop+jwt".into());
         let mut public = self.signer.jwk.clone();
@@ -44,7 +44,7 @@ impl Dpop {
         jsonwebtoken::encode(&h, claims, &key).unwrap()
     }
 
-    pub fn proof(&self, method: &str, url: &str, iat: i64, token: Option<&str>) -> String {
+    pub(crate) fn proof(&self, method: &str, url: &str, iat: i64, token: Option<&str>) -> String {
         let mut claims =
             json!({"htm": method, "htu": url, "iat": iat, "jti": format!("p{}", nonce())});
         if let Some(t) = token {

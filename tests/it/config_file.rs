@@ -148,7 +148,7 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(client.access_token_lifetime.as_secs(), 3600);
     assert_eq!(
         client.grant_types,
-        [tollgate::oauth::GrantType::ClientCredentials]
+        [tollgate_core::GrantType::ClientCredentials]
     );
 }
 

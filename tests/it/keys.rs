@@ -276,7 +276,7 @@ async fn tokens_of_every_algorithm_pass_the_sample_apis_validator() {
         let (header, _) = jwt_parts(&token);
         assert_eq!(header["alg"], alg.as_str());
         assert_eq!(header["kid"], kid);
-        let validator = tollgate::resource::TokenValidator::new(&server.issuer(), Some("api1"));
+        let validator = tollgate_resource::TokenValidator::new(&server.issuer(), Some("api1"));
         let claims = validator
             .validate(Some(&format!("Bearer {token}")))
             .await

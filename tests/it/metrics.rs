@@ -144,7 +144,7 @@ async fn metrics_count_down_to_the_next_key_rotation() {
         "[keys]\nrotate_every = \"1h\"\nannounce = \"10m\"\nretain = \"2h\"\n{}",
         quickstart_toml()
     );
-    let clock = tollgate::clock::ManualClock::new(crate::support::now());
+    let clock = tollgate_jose::clock::ManualClock::new(crate::support::now());
     let server = TestServer::spawn_with_clock(&managed(&toml), clock.clone()).await;
     let first = metrics(&server).await;
     assert_eq!(value(&first, "tollgate_signing_keys_published"), 1.0);

@@ -9,7 +9,7 @@ use base64::Engine;
 use tokio::sync::oneshot;
 
 /// Hashes `secret` once per test binary (Argon2 is slow on purpose).
-pub fn hash(secret: &str) -> String {
+pub(crate) fn hash(secret: &str) -> String {
     use std::collections::HashMap;
     use std::sync::Mutex;
     static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
@@ -17,13 +17,13 @@ pub fn hash(secret: &str) -> String {
     if let Some(h) = cache.lock().unwrap().get(secret) {
         return h.clone();
     }
-    let h = tollgate::oauth::hash_secret(secret).unwrap();
+    let h = tollgate_core::hash_secret(secret).unwrap();
     cache.lock().unwrap().insert(secret.to_owned(), h.clone());
     h
 }
 
 /// The quickstart: scope api1, client "client" / "secret".
-pub fn quickstart_toml() -> String {
+pub(crate) fn quickstart_toml() -> String {
     format!(
         r#"
 [[api_scopes]]
@@ -42,7 +42,7 @@ hash = "{}"
 
 /// `toml` with a management listener on an ephemeral port (full metrics
 /// and health there).
-pub fn managed(toml: &str) -> String {
+pub(crate) fn managed(toml: &str) -> String {
     let line = "management_listen = \"127.0.0.1:0\"\n";
     match toml.find("[server]\n") {
         Some(i) => {
@@ -53,7 +53,7 @@ pub fn managed(toml: &str) -> String {
     }
 }
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: std::net::SocketAddr,
     /// The management listener, when the file has one.
     pub management: Option<std::net::SocketAddr>,
@@ -65,26 +65,26 @@ pub struct TestServer {
 
 impl TestServer {
     /// Writes `toml` as identity.toml in a fresh folder and serves it.
-    pub async fn spawn(toml: &str) -> TestServer {
+    pub(crate) async fn spawn(toml: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("identity.toml"), toml).unwrap();
         Self::spawn_in(dir).await
     }
 
     /// Serves the identity.toml already in `dir`.
-    pub async fn spawn_in(dir: tempfile::TempDir) -> TestServer {
+    pub(crate) async fn spawn_in(dir: tempfile::TempDir) -> TestServer {
         Self::spawn_at(dir, "127.0.0.1:0").await
     }
 
     /// Serves the identity.toml in `dir` on `listen`.
-    pub async fn spawn_at(dir: tempfile::TempDir, listen: &str) -> TestServer {
+    pub(crate) async fn spawn_at(dir: tempfile::TempDir, listen: &str) -> TestServer {
         Self::spawn_tuned(dir, listen, |server| server).await
     }
 
     /// Writes `toml` and serves it on a clock the test moves.
-    pub async fn spawn_with_clock(
+    pub(crate) async fn spawn_with_clock(
         toml: &str,
-        clock: std::sync::Arc<tollgate::clock::ManualClock>,
+        clock: std::sync::Arc<tollgate_jose::clock::ManualClock>,
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("identity.toml"), toml).unwrap();
@@ -99,7 +99,7 @@ impl TestServer {
 
     /// Serves the identity.toml in `dir` on `listen`, with the server's
     /// settings adjusted by `tune` (shorter time limits, say).
-    pub async fn spawn_tuned(
+    pub(crate) async fn spawn_tuned(
         dir: tempfile::TempDir,
         listen: &str,
         tune: impl FnOnce(tollgate::Server) -> tollgate::Server,
@@ -127,23 +127,27 @@ impl TestServer {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    pub fn issuer(&self) -> String {
+    pub(crate) fn issuer(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// GETs `path` and decodes its JSON body (any deserializable type).
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         let r = self.http.get(self.url(path)).send().await.unwrap();
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.json().await.unwrap()
     }
 
     /// POSTs a raw form body with an optional Authorization header.
-    pub async fn token_raw(&self, body: &str, authorization: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn token_raw(
+        &self,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self
             .http
             .post(self.url("/connect/token"))
@@ -156,7 +160,7 @@ impl TestServer {
     }
 
     /// The status of a client_credentials request with HTTP Basic.
-    pub async fn basic_status(&self, client: &str, secret: &str) -> u16 {
+    pub(crate) async fn basic_status(&self, client: &str, secret: &str) -> u16 {
         self.token_raw(
             "grant_type=client_credentials",
             Some(&basic(client, secret)),
@@ -167,7 +171,7 @@ impl TestServer {
     }
 
     /// A successful client_credentials token for `client` / `secret`.
-    pub async fn token(
+    pub(crate) async fn token(
         &self,
         client: &str,
         secret: &str,
@@ -183,7 +187,7 @@ impl TestServer {
     }
 
     /// Stops the server and waits for it to finish; returns its folder.
-    pub async fn stop(mut self) -> tempfile::TempDir {
+    pub(crate) async fn stop(mut self) -> tempfile::TempDir {
         self.shutdown.take().unwrap().send(()).ok();
         self.task.take().unwrap().await.unwrap().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -200,24 +204,24 @@ impl Drop for TestServer {
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))` as RFC 6749 §2.3.1 says.
-pub fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     basic_raw(&format!("{}:{}", form(id), form(secret)))
 }
 
 /// `Basic base64(raw)`, for clients that skip the url-encoding.
-pub fn basic_raw(raw: &str) -> String {
+pub(crate) fn basic_raw(raw: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(raw)
     )
 }
 
-pub fn form(s: &str) -> String {
+pub(crate) fn form(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Polls `f` until it returns `Some`, failing after `timeout`.
-pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
@@ -229,7 +233,7 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
 }
 
 /// The JWT's decoded header and payload (no verification).
-pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
+pub(crate) fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut parts = token.split('.');
     let header = b64.decode(parts.next().unwrap()).unwrap();
@@ -241,13 +245,13 @@ pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
 }
 
 /// Where cargo put this package's binaries and examples.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/it-<hash>
     exe.parent().unwrap().parent().unwrap().to_owned()
 }
 
-pub fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     let path = target_dir().join("examples").join(name);
     assert!(
         path.exists(),
@@ -257,13 +261,13 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
-pub fn tollgate_bin() -> &'static Path {
+pub(crate) fn tollgate_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_tollgate"))
 }
 
 /// Polls the async `f` every 25 ms until it returns `Some`, failing after
 /// `timeout`.
-pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     timeout: Duration,
     what: &str,
     mut f: impl FnMut() -> F,
@@ -279,7 +283,7 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
 }
 
 /// The `.pem` files of `dir`, sorted.
-pub fn key_files(dir: &Path) -> Vec<String> {
+pub(crate) fn key_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
@@ -293,7 +297,7 @@ pub fn key_files(dir: &Path) -> Vec<String> {
 }
 
 /// The `kid`s of `server`'s JWKS, in its order.
-pub async fn jwks_kids(server: &TestServer) -> Vec<String> {
+pub(crate) async fn jwks_kids(server: &TestServer) -> Vec<String> {
     let jwks: serde_json::Value = server.get_json("/.well-known/jwks.json").await;
     jwks["keys"]
         .as_array()
@@ -304,18 +308,21 @@ pub async fn jwks_kids(server: &TestServer) -> Vec<String> {
 }
 
 /// The `kid` of a JWT's header.
-pub fn kid_of(token: &str) -> String {
+pub(crate) fn kid_of(token: &str) -> String {
     jwt_parts(token).0["kid"].as_str().unwrap().to_owned()
 }
 
 /// Verifies `token`'s signature against `server`'s JWKS *now*, with the
 /// key's own algorithm (the audience is not checked).
-pub async fn verify_against(server: &TestServer, token: &str) -> Result<serde_json::Value, String> {
+pub(crate) async fn verify_against(
+    server: &TestServer,
+    token: &str,
+) -> Result<serde_json::Value, String> {
     verify_at(&server.http, &server.url(""), token).await
 }
 
 /// [`verify_against`] for the server at `base` (`http://host:port`).
-pub async fn verify_at(
+pub(crate) async fn verify_at(
     http: &reqwest::Client,
     base: &str,
     token: &str,
@@ -347,7 +354,7 @@ pub async fn verify_at(
 }
 
 /// A real server process with its stderr collected.
-pub struct Logged {
+pub(crate) struct Logged {
     pub child: std::process::Child,
     pub addr: String,
     /// The management listener's `host:port`, when the file has one.
@@ -355,7 +362,7 @@ pub struct Logged {
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
-pub fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&str]) -> Logged {
+pub(crate) fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&str]) -> Logged {
     let mut child = std::process::Command::new(tollgate_bin())
         .args([
             "serve",
@@ -421,7 +428,7 @@ impl Drop for Logged {
 }
 
 /// The `/metrics` text of the server at `addr` (`host:port`).
-pub async fn scrape(http: &reqwest::Client, addr: impl std::fmt::Display) -> String {
+pub(crate) async fn scrape(http: &reqwest::Client, addr: impl std::fmt::Display) -> String {
     let r = http
         .get(format!("http://{addr}/metrics"))
         .send()
@@ -432,12 +439,12 @@ pub async fn scrape(http: &reqwest::Client, addr: impl std::fmt::Display) -> Str
 }
 
 /// The wall clock, for tests that run against it.
-pub fn now() -> time::OffsetDateTime {
-    tollgate::clock::system().now()
+pub(crate) fn now() -> time::OffsetDateTime {
+    tollgate_jose::clock::system().now()
 }
 
 /// Whole seconds from now, as an RFC 3339 / TOML date-time.
-pub fn at(from_now: i64) -> String {
+pub(crate) fn at(from_now: i64) -> String {
     use time::format_description::well_known::Rfc3339;
     (now().replace_nanosecond(0).unwrap() + time::Duration::seconds(from_now))
         .format(&Rfc3339)
@@ -445,7 +452,7 @@ pub fn at(from_now: i64) -> String {
 }
 
 /// Writes a new private key of `alg` to `dir/name` (0600) and returns its kid.
-pub fn write_key(dir: &Path, name: &str, alg: tollgate::keys::Algorithm) -> String {
+pub(crate) fn write_key(dir: &Path, name: &str, alg: tollgate::keys::Algorithm) -> String {
     let (key, pem) = tollgate::keys::SigningKey::generate(alg).unwrap();
     tollgate::keys::store::write_new(&dir.join(name), pem.as_bytes()).unwrap();
     key.kid().to_owned()

@@ -9,7 +9,7 @@ use super::super::problems::{Problems, parse_datetime};
 use super::super::raw::RawClient;
 use super::federation;
 use super::values::{known_scopes, secrets};
-use crate::oauth::{Client, ClientId, GrantType, ScopeSet, TrustedIssuer};
+use tollgate_core::{Client, ClientId, GrantType, ScopeSet, TrustedIssuer};
 
 /// Claims tollgate sets itself; a client's extra claims may not replace them.
 pub const REGISTERED_CLAIMS: [&str; 10] = [

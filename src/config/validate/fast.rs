@@ -21,7 +21,7 @@ use super::super::sources::{self, Overrides};
 use super::super::split;
 use super::reuse::{self, Reuse};
 use super::{Report, build, same_file, warn};
-use crate::oauth::Client;
+use tollgate_core::Client;
 
 /// The report of `text`, or `None` to take the full path. Clients of
 /// `previous` whose element is unchanged are taken over (see [`Reuse`]).

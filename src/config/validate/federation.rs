@@ -9,10 +9,8 @@ use std::time::Duration;
 use super::super::duration;
 use super::super::problems::Problems;
 use super::super::raw::{RawFederated, RawJwks, RawTrustedIssuer};
-use crate::oauth::jose::{self, PublicKeys};
-use crate::oauth::{
-    ClaimCondition, FederatedRule, KeySource, RemoteKeys, SubjectPattern, TrustedIssuer,
-};
+use tollgate_core::{ClaimCondition, FederatedRule, KeySource, SubjectPattern, TrustedIssuer};
+use tollgate_jose::jose::{self, JwksLocation, PublicKeys};
 
 const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -72,7 +70,7 @@ pub(super) fn key_source(
     }
     match uri {
         Some(uri) => match secure_url(uri) {
-            Ok(url) => KeySource::Remote(RemoteKeys {
+            Ok(url) => KeySource::Remote(JwksLocation {
                 url,
                 discovery: false,
             }),
@@ -113,7 +111,7 @@ fn jwk_set(
 /// An https URL, or http on loopback (tests, sidecars).
 pub(super) fn secure_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
-    if crate::remote_keys::secure(&url) && url.host().is_some() {
+    if tollgate_resource::jwks::https_or_loopback(&url) && url.host().is_some() {
         Ok(url)
     } else {
         Err(format!(
@@ -157,7 +155,7 @@ pub(super) fn trusted_issuers(
         }
         let keys = match (&t.jwks_uri, &t.jwks_file) {
             (None, None) => match issuer_url {
-                Some(url) => KeySource::Remote(RemoteKeys {
+                Some(url) => KeySource::Remote(JwksLocation {
                     url,
                     discovery: true,
                 }),
@@ -175,7 +173,7 @@ pub(super) fn trusted_issuers(
         if problems.len() > before {
             continue;
         }
-        let fingerprint = crate::digest::sha256_parts([
+        let fingerprint = tollgate_jose::digest::sha256_parts([
             t.name.as_bytes(),
             t.issuer.as_bytes(),
             format!("{keys:?}").as_bytes(),

@@ -20,7 +20,7 @@ use super::problems::{Problem, Problems};
 use super::raw::RawConfig;
 use super::sources::{self, DocumentError, Overrides};
 use super::{Config, DEFAULT_LISTEN, duration, include, locate, shape};
-use crate::oauth::ThrottleSettings;
+use tollgate_core::ThrottleSettings;
 
 pub use clients::REGISTERED_CLAIMS;
 pub use reuse::Reuse;
@@ -69,7 +69,7 @@ fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
 /// the schema, then meaning. `now` dates the warnings about expiring
 /// secrets and the key schedule. Unchanged clients of `previous` (the
 /// configuration in force) are taken over.
-pub fn check(
+pub(super) fn check(
     text: &str,
     main: &Path,
     base: &Path,
@@ -242,7 +242,7 @@ pub(super) fn build(
     base: &Path,
     now: OffsetDateTime,
     problems: &mut Problems<'_>,
-    reused: &[Option<std::sync::Arc<crate::oauth::Client>>],
+    reused: &[Option<std::sync::Arc<tollgate_core::Client>>],
 ) -> Config {
     let issuer = raw.issuer.as_deref().and_then(|i| match check_issuer(i) {
         Ok(i) => Some(i),

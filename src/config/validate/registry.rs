@@ -14,7 +14,7 @@ use super::super::raw::RawConfig;
 use super::clients::{self, ClientContext};
 use super::federation;
 use super::values::{known_scopes, secrets};
-use crate::oauth::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToken};
+use tollgate_core::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToken};
 
 pub(super) fn build(
     raw: &RawConfig,
@@ -138,7 +138,7 @@ pub(super) fn warn(
             }
         }
         let other_ways =
-            !matches!(client.keys, crate::oauth::KeySource::None) || !client.federated.is_empty();
+            !matches!(client.keys, tollgate_core::KeySource::None) || !client.federated.is_empty();
         if client.enabled && !other_ways && client.secrets.valid_at(now).next().is_none() {
             problems.add(
                 format!("clients[{i}]"),

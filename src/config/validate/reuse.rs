@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::oauth::Client;
+use tollgate_core::Client;
 
 /// What a reload may take over from the configuration in force.
 pub struct Reuse {
@@ -42,12 +42,12 @@ pub(super) fn context(rest: &str, base: &Path, included: &[(PathBuf, String)]) -
             .iter()
             .flat_map(|(p, text)| [p.as_os_str().as_encoded_bytes(), text.as_bytes()]),
     );
-    crate::digest::sha256_parts(parts)
+    tollgate_jose::digest::sha256_parts(parts)
 }
 
 /// The key of one element's text.
 pub(super) fn element(text: &str) -> [u8; 32] {
-    crate::digest::sha256(text.as_bytes())
+    tollgate_jose::digest::sha256(text.as_bytes())
 }
 
 impl Reuse {
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_reload_takes_over_unchanged_clients_and_validates_the_rest() {
-        let hash = crate::oauth::hash_secret("secret").unwrap();
+        let hash = tollgate_core::hash_secret("secret").unwrap();
         let scopes = "[[api_scopes]]\nname = \"api1\"\n[[api_scopes]]\nname = \"api2\"\n";
         let mut first = check(&file(scopes, None, &hash), None);
         let previous = first.reusable().expect("a split file leaves its clients");
@@ -137,7 +137,7 @@ mod tests {
         assert!(Arc::ptr_eq(client(&first, "c0"), client(&second, "c0")));
         assert!(Arc::ptr_eq(client(&first, "c7"), client(&second, "c7")));
         assert!(!Arc::ptr_eq(client(&first, "c5"), client(&second, "c5")));
-        let api2 = "api2".parse::<crate::oauth::ScopeToken>().unwrap();
+        let api2 = "api2".parse::<tollgate_core::ScopeToken>().unwrap();
         assert!(client(&second, "c5").allowed_scopes.contains(&api2));
         let previous = second.reusable().unwrap();
 

@@ -3,7 +3,7 @@
 
 use super::super::problems::{Problems, parse_datetime};
 use super::super::raw::RawSecret;
-use crate::oauth::{ClientSecret, ScopeSet, ScopeToken, SecretHash, Secrets};
+use tollgate_core::{ClientSecret, ScopeSet, ScopeToken, SecretHash, Secrets};
 
 /// Parses a list of scope names, each of which must be declared.
 pub(super) fn known_scopes(
@@ -74,7 +74,7 @@ pub(super) fn secrets(raw: &[RawSecret], path: &str, problems: &mut Problems<'_>
         parts.push(expires.to_be_bytes().to_vec());
     }
     Secrets {
-        fingerprint: crate::digest::sha256_parts(parts.iter().map(Vec::as_slice)),
+        fingerprint: tollgate_jose::digest::sha256_parts(parts.iter().map(Vec::as_slice)),
         list,
     }
 }

@@ -1,0 +1,234 @@
+//! Client assertions (RFC 7521 §4.2, RFC 7523 §2.2): a JWT in
+//! `client_assertion`. What it proves depends on who signed it: the client
+//! itself with its own key (`private_key_jwt`), or a platform tollgate
+//! trusts (a Kubernetes service-account token, a GitHub Actions token:
+//! federation). This file reads the assertion and holds the rules both
+//! share (algorithms, audience, lifetime).
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use super::super::client::MAX_CLIENT_ID_LEN;
+use super::super::error::Challenge;
+use super::super::params::Params;
+use super::super::refusal::{Reason, Refusal};
+use tollgate_jose::jose::{self, ALGORITHMS, PublicKey, PublicKeys, Unverified};
+
+/// RFC 7523 §2.2.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Clock skew allowed between the signer and us.
+pub const LEEWAY: i64 = 30;
+
+/// An assertion as a request presented it.
+#[derive(Debug)]
+pub struct Presented {
+    pub token: String,
+    pub jwt: Unverified,
+    /// `client_id` in the body, if sent: the assertion must be its.
+    pub client_id: Option<String>,
+}
+
+impl Presented {
+    /// The issuer of the assertion (a client id, or a platform).
+    pub fn iss(&self) -> Option<&str> {
+        self.jwt.claims.get("iss").and_then(Value::as_str)
+    }
+
+    /// The id the request claims, for the audit trail.
+    pub fn claimed_id(&self) -> Option<&str> {
+        self.client_id.as_deref().or_else(|| self.iss())
+    }
+}
+
+/// The assertion in a request, if it carries one.
+pub fn extract(params: &Params) -> Option<Result<Presented, Refusal>> {
+    // A JWT holds no whitespace; a trailing newline is what a file read
+    // into a form field leaves, not part of the token.
+    let assertion = params
+        .get("client_assertion")
+        .map(|a| a.trim_matches(|c: char| c.is_ascii_whitespace()));
+    let kind = params.get("client_assertion_type");
+    if assertion.is_none() && kind.is_none() {
+        return None;
+    }
+    Some((|| {
+        let (Some(assertion), Some(kind)) = (assertion, kind) else {
+            return Err(Refusal::invalid_request(
+                Reason::MissingParameter,
+                "client_assertion and client_assertion_type go together",
+            ));
+        };
+        if kind != JWT_BEARER {
+            return Err(Refusal::invalid_request(
+                Reason::UnsupportedAssertionType,
+                format!("client_assertion_type must be {JWT_BEARER}"),
+            ));
+        }
+        let jwt = jose::peek(assertion)
+            .ok_or_else(|| Refusal::client(Reason::MalformedAssertion, Challenge::None))?;
+        Ok(Presented {
+            token: assertion.to_owned(),
+            jwt,
+            client_id: params.get("client_id").map(str::to_owned),
+        })
+    })())
+}
+
+/// The header rules: an asymmetric algorithm we accept, no `crit`.
+pub fn check_header(jwt: &Unverified) -> Result<Algorithm, Reason> {
+    if !ALGORITHMS.contains(&jwt.header.alg) {
+        return Err(Reason::AlgorithmNotAllowed);
+    }
+    // RFC 7515 §4.1.11: extensions that must be understood; none are.
+    if jwt.raw_header.contains_key("crit") {
+        return Err(Reason::MalformedAssertion);
+    }
+    Ok(jwt.header.alg)
+}
+
+/// The key of `keys` that signed `token`, if one did.
+pub fn signed_by<'a>(
+    token: &str,
+    jwt: &'a Unverified,
+    alg: Algorithm,
+    keys: &'a PublicKeys,
+) -> Result<&'a PublicKey, Reason> {
+    let kid = jwt.header.kid.as_deref();
+    let mut candidates = keys.candidates(kid, alg).peekable();
+    if candidates.peek().is_none() {
+        return Err(Reason::UnknownKey);
+    }
+    candidates
+        .find(|k| jose::verifies(token, jwt, k))
+        .ok_or(Reason::BadSignature)
+}
+
+/// A string claim.
+pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'a str, Reason> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or(Reason::MissingClaim)
+}
+
+/// `aud` (a string or an array of them) holds one of `accepted`.
+pub fn check_audience(claims: &Map<String, Value>, accepted: &[&str]) -> Result<(), Reason> {
+    let holds = |v: &Value| v.as_str().is_some_and(|a| accepted.contains(&a));
+    let ok = match claims.get("aud") {
+        Some(Value::String(_)) => claims.get("aud").is_some_and(holds),
+        Some(Value::Array(list)) => list.iter().any(holds),
+        _ => false,
+    };
+    ok.then_some(()).ok_or(Reason::WrongAudience)
+}
+
+/// The time rules: `exp` required and not passed; `nbf` and `iat`, if
+/// present, not in the future; `exp` at most `max_lifetime` after `iat`
+/// (after now without one). All with [`LEEWAY`]. Returns `exp`.
+pub fn check_times(
+    claims: &Map<String, Value>,
+    now: i64,
+    max_lifetime: i64,
+) -> Result<i64, Reason> {
+    let number = |name: &str| match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or(Reason::MalformedAssertion),
+    };
+    let exp = number("exp")?.ok_or(Reason::MissingClaim)?;
+    let iat = number("iat")?;
+    if exp + LEEWAY <= now {
+        return Err(Reason::AssertionExpired);
+    }
+    for t in [number("nbf")?, iat].into_iter().flatten() {
+        if t > now + LEEWAY {
+            return Err(Reason::AssertionNotYetValid);
+        }
+    }
+    if exp - iat.unwrap_or(now) > max_lifetime {
+        return Err(Reason::AssertionLifetimeTooLong);
+    }
+    Ok(exp)
+}
+
+/// The client id an assertion names, if it could be one.
+pub fn plausible_client_id(id: &str) -> Result<&str, Reason> {
+    if id.len() > MAX_CLIENT_ID_LEN {
+        return Err(Reason::ClientIdTooLong);
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_time_rules_of_an_assertion_row_by_row() {
+        let hour = 3600;
+        let cases = [
+            (json!({"exp": NOW + 60}), Ok(NOW + 60)),
+            (json!({"exp": NOW + 60, "iat": NOW}), Ok(NOW + 60)),
+            (json!({}), Err(Reason::MissingClaim)),
+            (json!({"exp": "soon"}), Err(Reason::MalformedAssertion)),
+            (json!({"exp": NOW - 31}), Err(Reason::AssertionExpired)),
+            (json!({"exp": NOW - 29}), Ok(NOW - 29)),
+            (
+                json!({"exp": NOW + 60, "iat": NOW + 31}),
+                Err(Reason::AssertionNotYetValid),
+            ),
+            (
+                json!({"exp": NOW + 60, "nbf": NOW + 31}),
+                Err(Reason::AssertionNotYetValid),
+            ),
+            (json!({"exp": NOW + 60, "iat": NOW + 29}), Ok(NOW + 60)),
+            (
+                json!({"exp": NOW + hour + 1, "iat": NOW}),
+                Err(Reason::AssertionLifetimeTooLong),
+            ),
+            (
+                json!({"exp": NOW + hour + 1}),
+                Err(Reason::AssertionLifetimeTooLong),
+            ),
+            (json!({"exp": NOW + hour, "iat": NOW}), Ok(NOW + hour)),
+            (
+                json!({"exp": NOW + 2 * hour, "iat": NOW - hour}),
+                Err(Reason::AssertionLifetimeTooLong),
+            ),
+        ];
+        for (c, expected) in cases {
+            assert_eq!(check_times(&claims(c.clone()), NOW, hour), expected, "{c}");
+        }
+    }
+
+    #[test]
+    fn the_audience_is_a_string_or_an_array_holding_an_accepted_value() {
+        let ok = ["https://id", "https://id/connect/token"];
+        assert!(check_audience(&claims(json!({"aud": "https://id"})), &ok).is_ok());
+        assert!(
+            check_audience(
+                &claims(json!({"aud": ["x", "https://id/connect/token"]})),
+                &ok
+            )
+            .is_ok()
+        );
+        for bad in [
+            json!({}),
+            json!({"aud": "x"}),
+            json!({"aud": ["x"]}),
+            json!({"aud": 1}),
+        ] {
+            assert_eq!(
+                check_audience(&claims(bad), &ok),
+                Err(Reason::WrongAudience)
+            );
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Keys from elsewhere and workload identity federation: where a client's
+//! or a platform's public keys come from, the platforms tollgate trusts
+//! (`[[trusted_issuers]]`), and the rules that map a platform's token to
+//! one client (`[[clients.federated]]`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use tollgate_jose::jose::{JwksLocation, PublicKeys};
+
+/// Where public keys come from.
+#[derive(Debug, Clone, Default)]
+pub enum KeySource {
+    /// No keys: this way of authenticating is not open.
+    #[default]
+    None,
+    /// Keys known from the file (inline, or a file read at validation).
+    Static(Arc<PublicKeys>),
+    /// Keys fetched, cached and refetched by the outside.
+    Remote(JwksLocation),
+}
+
+/// A platform whose tokens prove a workload's identity.
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    /// Its name in the file, which `[[clients.federated]]` refers to.
+    pub name: String,
+    /// The `iss` of its tokens.
+    pub issuer: String,
+    pub keys: KeySource,
+    /// The `aud` its tokens must hold; `None`: our own issuer.
+    pub audience: Option<String>,
+    /// `exp - iat` may not exceed this.
+    pub max_token_lifetime: Duration,
+    /// Changes with any of the above: verifications remembered under an
+    /// older one are not trusted.
+    pub fingerprint: [u8; 32],
+}
+
+/// A token's `sub`, as a rule expects it.
+#[derive(Debug, Clone)]
+pub enum SubjectPattern {
+    Exact(String),
+    /// With `*`, any run of characters (the only special character).
+    Pattern {
+        text: String,
+        matcher: globset::GlobMatcher,
+    },
+}
+
+impl SubjectPattern {
+    /// `*` matches any run of characters; everything else is literal.
+    pub fn new(text: &str) -> Result<Self, String> {
+        if !text.contains('*') {
+            return Ok(Self::Exact(text.to_owned()));
+        }
+        let glob: String = text
+            .split('*')
+            .map(globset::escape)
+            .collect::<Vec<_>>()
+            .join("*");
+        let matcher = globset::GlobBuilder::new(&glob)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("not a pattern ({e})"))?
+            .compile_matcher();
+        Ok(Self::Pattern {
+            text: text.to_owned(),
+            matcher,
+        })
+    }
+
+    pub fn matches(&self, subject: &str) -> bool {
+        match self {
+            Self::Exact(s) => s == subject,
+            Self::Pattern { matcher, .. } => matcher.is_match(subject),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Exact(s) => s,
+            Self::Pattern { text, .. } => text,
+        }
+    }
+}
+
+/// One condition on a claim: a top-level name, or an RFC 6901 JSON
+/// Pointer (starting with `/`) into nested objects; the claim must equal
+/// the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCondition {
+    pub path: String,
+    pub value: Value,
+}
+
+impl ClaimCondition {
+    /// Whether `claims` (a JSON object) satisfies the condition.
+    pub fn holds(&self, claims: &Value) -> bool {
+        let found = if self.path.starts_with('/') {
+            // serde_json's pointer resolution is RFC 6901's (`~1` is `/`).
+            claims.pointer(&self.path)
+        } else {
+            claims.get(&self.path)
+        };
+        found == Some(&self.value)
+    }
+}
+
+/// `[[clients.federated]]`: which platform tokens are this client.
+#[derive(Debug, Clone)]
+pub struct FederatedRule {
+    /// The `name` of a trusted issuer.
+    pub issuer: String,
+    pub subject: SubjectPattern,
+    pub claims: Vec<ClaimCondition>,
+}
+
+impl FederatedRule {
+    /// Whether a token of the rule's issuer with these claims is this rule's.
+    pub fn matches(&self, claims: &Value) -> bool {
+        let subject = claims.get("sub").and_then(Value::as_str);
+        subject.is_some_and(|s| self.subject.matches(s))
+            && self.claims.iter().all(|c| c.holds(claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn star_matches_any_run_and_nothing_else_is_special() {
+        let p = SubjectPattern::new("repo:org/app:ref:refs/heads/*").unwrap();
+        assert!(p.matches("repo:org/app:ref:refs/heads/main"));
+        assert!(p.matches("repo:org/app:ref:refs/heads/feature/x"));
+        assert!(!p.matches("repo:org/other:ref:refs/heads/main"));
+        let literal = SubjectPattern::new("a?[b]*").unwrap();
+        assert!(literal.matches("a?[b]anything"));
+        assert!(!literal.matches("ax[b]"));
+        assert!(SubjectPattern::new("exact").unwrap().matches("exact"));
+    }
+
+    #[test]
+    fn claim_conditions_read_names_and_json_pointers() {
+        let claims = json!({
+            "sub": "system:serviceaccount:billing:worker",
+            "repository": "org/app",
+            "kubernetes.io": { "namespace": "billing", "pod": { "name": "w-1" } },
+            "a/b": 1
+        });
+        let holds = |path: &str, value: Value| {
+            ClaimCondition {
+                path: path.into(),
+                value,
+            }
+            .holds(&claims)
+        };
+        assert!(holds("repository", json!("org/app")));
+        assert!(holds("/kubernetes.io/namespace", json!("billing")));
+        assert!(holds("/kubernetes.io/pod/name", json!("w-1")));
+        assert!(holds("/a~1b", json!(1)));
+        assert!(!holds("/kubernetes.io/namespace", json!("other")));
+        assert!(!holds("missing", json!("x")));
+    }
+}

@@ -1,0 +1,40 @@
+//! The protocol core: the registry of clients, scopes and resources, RFC
+//! 6749 errors and refusals, request parameters, client authentication (an
+//! open set of methods), the client_credentials grant, RFC 9068 claims,
+//! and the token request as one operation that asks [`Ports`] for what it
+//! cannot do itself (slow verification, signatures).
+//!
+//! *Architecture invariant:* nothing here imports poem or the config
+//! module, or does IO; the time is passed in.
+
+mod access_token;
+pub mod auth;
+mod client;
+mod error;
+mod federation;
+mod grant;
+pub mod introspection;
+pub mod params;
+mod ports;
+mod refusal;
+mod registry;
+mod scope;
+mod secret_cache;
+mod throttle;
+pub mod token_request;
+
+pub use auth::AuthMethod;
+pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
+pub use client::{
+    Argon2Cost, Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret,
+    SecretHash, Secrets,
+};
+pub use error::{Challenge, ErrorCode, OAuthError, Retry};
+pub use federation::{ClaimCondition, FederatedRule, KeySource, SubjectPattern, TrustedIssuer};
+pub use grant::Grant;
+pub use ports::{Context, PortError, Ports, Services};
+pub use refusal::{Reason, Refusal};
+pub use registry::{ApiResource, ApiScope, Registry};
+pub use scope::{ScopeError, ScopeSet, ScopeToken};
+pub use secret_cache::CacheStats;
+pub use throttle::ThrottleSettings;

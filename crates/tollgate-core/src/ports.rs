@@ -1,0 +1,106 @@
+//! What the protocol core asks of the outside, and the state it keeps
+//! between requests. The core decides *what* must happen (verify this
+//! secret, sign these claims); whoever implements [`Ports`] decides *how*
+//! (Argon2's own threads, one run per core, a batch signer).
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::registry::Registry;
+use super::secret_cache::SecretCache;
+use super::throttle::{Throttle, ThrottleSettings};
+use tollgate_jose::clock::SharedClock;
+use tollgate_jose::jose::JwksLocation;
+use tollgate_jose::jose::PublicKeys;
+use tollgate_jose::replay::ReplayUnavailable;
+
+/// Why the outside could not do what the core asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortError {
+    /// No signing key is active.
+    NoActiveKey,
+    /// Signing failed, or blocking work could not run.
+    Failed,
+}
+
+pub trait Ports: Sync {
+    /// Runs `work`, which blocks for a long time (Argon2), away from the
+    /// request path.
+    fn slow<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = Result<T, PortError>> + Send;
+
+    /// The compact JWS of an access token with these claims, signed with
+    /// the key active at `now`.
+    fn sign(
+        &self,
+        claims_json: Vec<u8>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+
+    /// The keys at `source`, as last fetched (cached as the source allows);
+    /// with `refresh`, fetched again first if that is allowed yet (a `kid`
+    /// was not among them).
+    fn keys(
+        &self,
+        source: &JwksLocation,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Arc<PublicKeys>, PortError>> + Send;
+
+    /// Records an assertion's or proof's identifier as used until `until`
+    /// (the replay store); `Ok(false)` when it was used before.
+    fn first_use(
+        &self,
+        key: [u8; 32],
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, ReplayUnavailable>> + Send;
+}
+
+/// A platform token whose signature checked out, remembered until it
+/// expires: workloads present the same token again and again.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub claims: Arc<serde_json::Value>,
+    pub exp: i64,
+}
+
+/// The core's state that outlives requests: the verified-secret cache, the
+/// throttle, the verified platform tokens.
+pub struct Services {
+    pub secrets: SecretCache,
+    pub throttle: Throttle,
+    /// Verified platform tokens, by SHA-256 of (issuer fingerprint, token).
+    pub federated: quick_cache::sync::Cache<[u8; 32], VerifiedToken>,
+}
+
+/// How many verified platform tokens are remembered at most.
+const FEDERATED_CAPACITY: usize = 10_000;
+
+impl Services {
+    pub fn new(throttle: ThrottleSettings, clock: &SharedClock) -> Self {
+        Self {
+            secrets: SecretCache::default(),
+            throttle: Throttle::new(throttle, clock),
+            federated: quick_cache::sync::Cache::new(FEDERATED_CAPACITY),
+        }
+    }
+}
+
+/// What one request runs against: the registry in force (loaded once, so
+/// a request never sees half a reload), the core's state, and the request's
+/// own facts.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub registry: &'a Arc<Registry>,
+    pub services: &'a Arc<Services>,
+    /// Our issuer identifier: `iss` of tokens, an audience of assertions.
+    pub issuer: &'a str,
+    pub now: OffsetDateTime,
+    /// The source address, for throttling.
+    pub address: Option<IpAddr>,
+}

@@ -1,0 +1,35 @@
+//! Validate tollgate's access tokens in an API.
+//!
+//! tollgate issues RFC 9068 JWT access tokens. This crate is what an API
+//! needs to accept them, and nothing of the server: [`TokenValidator`]
+//! finds the authority's keys through discovery and JWKS (cached as the
+//! JWKS says, refetched for a new `kid`: [`jwks`]), checks the signature
+//! under the key's own algorithm, `typ`, `iss`, `exp`, `nbf`, optionally
+//! `aud`, and a required scope; DPoP-bound tokens (RFC 9449) are accepted
+//! only with a proof of the request, each proof once. A refusal is a
+//! [`Rejection`] that knows its RFC 6750 status and challenge.
+//!
+//! The core is framework-neutral; thin adapters sit behind features:
+//! `poem` (an endpoint middleware) and `tower` (a `Layer` for axum, tonic
+//! and hyper).
+//!
+//! ```no_run
+//! # async fn f() {
+//! use tollgate_resource::TokenValidator;
+//!
+//! let validator = TokenValidator::new("http://localhost:5001", Some("api1"));
+//! match validator.validate(Some("Bearer eyJ...")).await {
+//!     Ok(claims) => println!("called by {}", claims["client_id"]),
+//!     Err(refused) => println!("{} {:?}", refused.status(), refused.www_authenticate()),
+//! }
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod http_client;
+pub mod jwks;
+mod rejection;
+mod validator;
+
+pub use rejection::Rejection;
+pub use validator::{Claims, TokenValidator};

@@ -1,0 +1,142 @@
+//! Discovery: OpenID Connect Discovery 1.0 and RFC 8414 metadata, one
+//! document at both well-known paths.
+
+use std::sync::Arc;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::{ApiTags, AppState, public_metadata};
+
+/// Authorization server metadata (RFC 8414 §2, OIDC Discovery §3).
+#[derive(Object)]
+pub struct Discovery {
+    /// The issuer identifier: the `iss` of every token.
+    issuer: String,
+    /// URL of the token endpoint.
+    token_endpoint: String,
+    /// URL of the JWK Set with the token signing keys.
+    jwks_uri: String,
+    /// URL of the introspection endpoint (RFC 7662), for API resources
+    /// with secrets.
+    introspection_endpoint: String,
+    /// How API resources authenticate there.
+    introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms DPoP proofs may be signed with (RFC 9449).
+    dpop_signing_alg_values_supported: Vec<String>,
+    /// Always `["client_credentials"]`.
+    grant_types_supported: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post` and `private_key_jwt`
+    /// (which also carries platform tokens of trusted issuers).
+    token_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms client assertions may be signed with.
+    token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// Every scope declared in identity.toml.
+    scopes_supported: Vec<String>,
+    /// Empty: tollgate has no authorization endpoint. RFC 8414 makes the
+    /// member required, so it is present.
+    response_types_supported: Vec<String>,
+    /// `["public"]`; required by OIDC Discovery.
+    subject_types_supported: Vec<String>,
+    /// Required by OIDC Discovery; tollgate issues no ID tokens, but
+    /// answers with the algorithm of its keys so OIDC libraries accept the
+    /// document.
+    id_token_signing_alg_values_supported: Vec<String>,
+    /// Claims that may appear in access tokens.
+    claims_supported: Vec<String>,
+    /// Human-readable API documentation.
+    service_documentation: String,
+}
+
+#[derive(ApiResponse)]
+pub enum DiscoveryResponse {
+    /// The server's metadata (RFC 8414 §3.2).
+    #[oai(status = 200)]
+    Ok(Json<Discovery>),
+}
+
+pub(super) struct DiscoveryApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi]
+impl DiscoveryApi {
+    /// OpenID Connect discovery document
+    ///
+    /// Where the token endpoint and the keys are, and what they support.
+    #[oai(
+        path = "/.well-known/openid-configuration",
+        method = "get",
+        tag = "ApiTags::Discovery",
+        operation_id = "openid_configuration",
+        transform = "public_metadata"
+    )]
+    async fn openid_configuration(&self) -> DiscoveryResponse {
+        DiscoveryResponse::Ok(Json(self.document()))
+    }
+
+    /// OAuth 2.0 authorization server metadata (RFC 8414)
+    ///
+    /// The same document as `/.well-known/openid-configuration`.
+    #[oai(
+        path = "/.well-known/oauth-authorization-server",
+        method = "get",
+        tag = "ApiTags::Discovery",
+        operation_id = "oauth_authorization_server",
+        transform = "public_metadata"
+    )]
+    async fn oauth_authorization_server(&self) -> DiscoveryResponse {
+        DiscoveryResponse::Ok(Json(self.document()))
+    }
+}
+
+impl DiscoveryApi {
+    fn document(&self) -> Discovery {
+        let config = self.state.config();
+        let issuer = self.state.issuer(&config);
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let claims = strings(&crate::config::REGISTERED_CLAIMS);
+        Discovery {
+            token_endpoint: format!("{issuer}/connect/token"),
+            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            introspection_endpoint: format!("{issuer}/connect/introspect"),
+            introspection_endpoint_auth_methods_supported: strings(&[
+                "client_secret_basic",
+                "client_secret_post",
+            ]),
+            dpop_signing_alg_values_supported: algorithms(),
+            service_documentation: format!("{issuer}/docs"),
+            grant_types_supported: strings(&["client_credentials"]),
+            token_endpoint_auth_methods_supported: tollgate_core::AuthMethod::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            token_endpoint_auth_signing_alg_values_supported: algorithms(),
+            scopes_supported: config
+                .registry
+                .scopes_supported()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            response_types_supported: Vec::new(),
+            subject_types_supported: strings(&["public"]),
+            id_token_signing_alg_values_supported: self
+                .state
+                .keys()
+                .algorithms(self.state.clock.now())
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+            claims_supported: claims,
+            issuer,
+        }
+    }
+}
+
+/// The asymmetric algorithms client assertions and DPoP proofs may use.
+fn algorithms() -> Vec<String> {
+    tollgate_jose::jose::advertised_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,73 @@
+//! `POST /connect/introspect` (RFC 7662): HTTP in, the protocol core's
+//! introspection, HTTP out; audited, counted, and failed authentications
+//! answered after the same time as at the token endpoint.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::http::header::AUTHORIZATION;
+use poem::{Request, Response};
+
+use super::AppState;
+use super::wire;
+use tollgate_core::Context;
+use tollgate_core::introspection::{self, Introspection};
+use tollgate_core::token_request::Refused;
+
+pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
+    poem::post(IntrospectEndpoint { state })
+}
+
+struct IntrospectEndpoint {
+    state: Arc<AppState>,
+}
+
+impl poem::Endpoint for IntrospectEndpoint {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let state = &self.state;
+        let body = req.take_body();
+        let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let form = match super::form::read(&req, body).await {
+            Ok(form) => form,
+            Err(refusal) => {
+                super::token::refused(state, &refusal, None, address);
+                return Ok(wire::error_response(&refusal.error));
+            }
+        };
+        let config = state.config();
+        let issuer = state.issuer(&config);
+        let cx = Context {
+            registry: &config.registry,
+            services: &state.services,
+            issuer: &issuer,
+            now: state.clock.now(),
+            address,
+        };
+        let started = tokio::time::Instant::now();
+        let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+        match introspection::introspect(&cx, &**state, &form, authorization).await {
+            Ok((resource, answer)) => {
+                let active = matches!(answer, Introspection::Active(_));
+                crate::observe::audit::introspected(&resource.name, active, address);
+                let body = match answer {
+                    Introspection::Active(map) => serde_json::Value::Object(map),
+                    Introspection::Inactive => serde_json::json!({ "active": false }),
+                };
+                Ok(wire::no_store_json(
+                    StatusCode::OK,
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                ))
+            }
+            Err(Refused {
+                refusal,
+                claimed_id,
+            }) => {
+                super::token::equal_time(state, &refusal, started).await;
+                super::token::refused(state, &refusal, claimed_id.as_deref(), address);
+                Ok(wire::error_response(&refusal.error))
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `POST /connect/token`: HTTP in, the protocol core's token request, HTTP
+//! out; and its audit event, metrics, and the equal time of every failed
+//! authentication.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use poem::http::header::AUTHORIZATION;
+use poem::{IntoResponse, Request, Response};
+
+use super::AppState;
+use super::wire::{self, TokenBody};
+use crate::observe::audit;
+use tollgate_core::token_request::{self, Issued, Refused};
+use tollgate_core::{Context, Reason, Refusal};
+
+/// The token endpoint, ready to route at `/connect/token`.
+pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
+    poem::post(TokenEndpoint { state })
+}
+
+/// Holds the state itself: poem's `.data()` would put it in every
+/// request's extensions (a map allocated per request) to be looked up again.
+struct TokenEndpoint {
+    state: Arc<AppState>,
+}
+
+impl poem::Endpoint for TokenEndpoint {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let body = req.take_body();
+        let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let outcome = match super::form::read(&req, body).await {
+            Ok(form) => {
+                let started = tokio::time::Instant::now();
+                let outcome = run(&self.state, &req, &form, address).await;
+                if let Err(refused) = &outcome {
+                    equal_time(&self.state, &refused.refusal, started).await;
+                }
+                outcome
+            }
+            Err(refusal) => Err(refusal.into()),
+        };
+        Ok(respond(&self.state, outcome, address))
+    }
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    req: &Request,
+    form: &[u8],
+    address: Option<IpAddr>,
+) -> Result<Issued, Refused> {
+    let config = state.config();
+    let issuer = state.issuer(&config);
+    let cx = Context {
+        registry: &config.registry,
+        services: &state.services,
+        issuer: &issuer,
+        now: state.clock.now(),
+        address,
+    };
+    let dpop: Vec<&[u8]> = req
+        .headers()
+        .get_all("dpop")
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    let request = token_request::Request {
+        body: form,
+        authorization: req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()),
+        dpop: &dpop,
+    };
+    token_request::token(&cx, &**state, request).await
+}
+
+/// The response, counted and audited.
+fn respond(
+    state: &AppState,
+    outcome: Result<Issued, Refused>,
+    address: Option<IpAddr>,
+) -> Response {
+    match outcome {
+        Ok(issued) => {
+            state.metrics.token_issued(issued.client.id.as_str());
+            audit::issued(&issued, address);
+            TokenBody {
+                access_token: issued.access_token,
+                token_type: super::wire::WireTokenType(issued.token_type),
+                expires_in: issued.expires_in,
+                scope: issued.scope,
+            }
+            .into_response()
+        }
+        Err(Refused {
+            refusal,
+            claimed_id,
+        }) => {
+            refused(state, &refusal, claimed_id.as_deref(), address);
+            wire::error_response(&refusal.error)
+        }
+    }
+}
+
+/// A failed client authentication is answered no sooner than any other
+/// (see `timing`): its time says nothing about the client.
+pub(super) async fn equal_time(state: &AppState, refusal: &Refusal, started: tokio::time::Instant) {
+    if refusal.error.code == tollgate_core::ErrorCode::InvalidClient {
+        state.failure_floor.saw(started.elapsed());
+        tokio::time::sleep_until(started + state.failure_floor.floor()).await;
+    }
+}
+
+/// Counts, audits and (for throttling) warns about a refusal.
+pub(super) fn refused(
+    state: &AppState,
+    refusal: &Refusal,
+    claimed_id: Option<&str>,
+    address: Option<IpAddr>,
+) {
+    state.metrics.refused(refusal);
+    audit::refused(refusal, claimed_id, address);
+    if refusal.reason == Reason::Throttled {
+        static WARNED: crate::observe::log_limit::LogLimit =
+            crate::observe::log_limit::LogLimit::new(std::time::Duration::from_secs(10));
+        if let Some(held_back) = WARNED.allow() {
+            tracing::warn!(
+                client_id = claimed_id.map(|c| tracing::field::display(audit::untrusted(c))),
+                address = address.map(tracing::field::display),
+                similar_since_last = held_back,
+                "client authentication throttled"
+            );
+        }
+    }
+}

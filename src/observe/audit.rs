@@ -1,0 +1,99 @@
+//! The audit trail: one event per token or introspection request, issued
+//! or refused, under the `tollgate::audit` target (filter it with
+//! `TOLLGATE_LOG`, e.g. `info,tollgate::audit=off`). Fields: outcome,
+//! client id (as sent, see [`untrusted`]), method, scopes, jti, expiry, RFC
+//! error, reason, source address. Never a secret: the credentials' secret
+//! is not among the fields, and there is no way to add it.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use tollgate_core::Refusal;
+use tollgate_core::token_request::Issued;
+
+pub(crate) fn issued(issued: &Issued, address: Option<IpAddr>) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "issued",
+        client_id = %untrusted(issued.client.id.as_str()),
+        method = issued.method.as_str(),
+        token_type = issued.token_type.as_str(),
+        scope = issued.scope,
+        jti = issued.jti,
+        expires_in = issued.expires_in,
+        address = address.map(tracing::field::display),
+        "token issued"
+    );
+}
+
+/// An introspection answered (a refused one is audited like a token
+/// request).
+pub(crate) fn introspected(resource: &str, active: bool, address: Option<IpAddr>) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "introspected",
+        resource = %untrusted(resource),
+        active,
+        address = address.map(tracing::field::display),
+        "token introspected"
+    );
+}
+
+pub(crate) fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Option<IpAddr>) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "refused",
+        client_id = claimed_id.map(|c| tracing::field::display(untrusted(c))),
+        error = refusal.error.code.as_str(),
+        reason = refusal.reason.as_str(),
+        address = address.map(tracing::field::display),
+        "token refused"
+    );
+}
+
+/// The most of an untrusted value a log line shows.
+const SHOWN: usize = 64;
+
+/// A value a request supplied (a client id, a claim of an assertion), safe
+/// for a log line: printable ASCII as is, anything else (spaces, quotes,
+/// control characters, non-ASCII) escaped, and at most [`SHOWN`]
+/// characters of it, so that a request cannot forge a line or fill a
+/// disk.
+pub(crate) fn untrusted(value: &str) -> Untrusted<'_> {
+    Untrusted(value)
+}
+
+pub(crate) struct Untrusted<'a>(&'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (shown, c) in self.0.chars().enumerate() {
+            if shown >= SHOWN {
+                return write!(f, "…({} bytes)", self.0.len());
+            }
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                fmt::Write::write_char(f, c)?;
+            } else {
+                write!(f, "{}", c.escape_default())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_values_cannot_forge_log_lines_or_flood_them() {
+        let shown = |s: &str| untrusted(s).to_string();
+        assert_eq!(shown("client-1"), "client-1");
+        assert_eq!(shown("a\nINFO fake"), "a\\nINFO fake");
+        assert!(!shown("a\r\nb").contains('\n'));
+        assert_eq!(shown("say \"hi\""), "say \\\"hi\\\"");
+        let long = shown(&"x".repeat(200_000));
+        assert!(long.len() < 100, "{long}");
+        assert!(long.ends_with("…(200000 bytes)"));
+    }
+}

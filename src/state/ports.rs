@@ -1,0 +1,99 @@
+//! How the protocol core's requests are carried out: slow work on the
+//! Argon2 threads (`slow_pool`, below the request threads' priority), at
+//! most one run per core; signatures by the key the ring says is active,
+//! batched with concurrent requests' tokens; remote keys from their
+//! cache; single use from the replay store.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::state::AppState;
+use tollgate_core::{PortError, Ports};
+use tollgate_jose::jose::JwksLocation;
+use tollgate_jose::jose::PublicKeys;
+use tollgate_jose::replay::ReplayUnavailable;
+
+impl Ports for AppState {
+    async fn slow<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PortError> {
+        let permit = Arc::clone(&self.argon2_permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "argon2 semaphore closed");
+                PortError::Failed
+            })?;
+        // The permit goes with the work: a request that is dropped while
+        // its Argon2 runs does not let another start beside it.
+        let work = move || {
+            let _permit = permit;
+            work()
+        };
+        self.argon2_pool.run(work).await.map_err(|_| {
+            tracing::error!("slow work failed");
+            PortError::Failed
+        })
+    }
+
+    async fn sign(&self, claims_json: Vec<u8>, now: OffsetDateTime) -> Result<String, PortError> {
+        let key = {
+            let keys = self.keys();
+            let Some(key) = keys.active(now) else {
+                tracing::error!("no signing key is active; see [keys] in the config file");
+                return Err(PortError::NoActiveKey);
+            };
+            // The ring is not held while the token waits for its signature.
+            key.clone()
+        };
+        crate::keys::batch::sign_jwt(key, claims_json)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing failed");
+                PortError::Failed
+            })
+    }
+
+    async fn keys(
+        &self,
+        source: &JwksLocation,
+        refresh: bool,
+    ) -> Result<Arc<PublicKeys>, PortError> {
+        self.remote_keys
+            .get(source, refresh)
+            .await
+            .map(|set| set.keys.clone())
+            .map_err(|_| PortError::Failed)
+    }
+
+    async fn first_use(
+        &self,
+        key: [u8; 32],
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, ReplayUnavailable> {
+        self.replay.store().first_use(key, until, now).await
+    }
+}
+
+/// Our own tokens, checked against the keys published now.
+impl tollgate_core::introspection::OwnTokens for AppState {
+    async fn claims(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        use tollgate_jose::jose;
+        let jwt = jose::peek(token)?;
+        if jwt.raw_header.get("typ").and_then(|t| t.as_str()) != Some("at+jwt") {
+            return None;
+        }
+        let kid = jwt.header.kid.as_deref()?;
+        let ring = self.keys();
+        let entry = ring.published(now).find(|e| e.key.kid() == kid)?;
+        let key = jose::parse_jwk(&serde_json::to_value(entry.key.jwk()).ok()?).ok()?;
+        jose::verifies(token, &jwt, &key).then_some(jwt.claims)
+    }
+}

@@ -1,19 +1,20 @@
 //! The sample protected API: `GET /identity` answers the caller's token
 //! claims as `[{"type","value"}]`, if the token is valid and carries the
 //! required scope. DPoP-bound tokens come as `Authorization: DPoP` with a
-//! proof of the request.
+//! proof of the request. The checks are `tollgate-resource`'s poem
+//! middleware.
 //!
 //! `cargo run --example api -- [--authority URL] [--listen ADDR] [--scope NAME]`
 
 use std::sync::Arc;
 
 use clap::Parser;
-use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::{Data, Json};
-use poem::{EndpointExt, IntoResponse, Request, Response, Route, get, handler};
+use poem::{EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
-use tollgate_resource::{Rejection, TokenValidator};
+use tollgate_resource::poem::RequireToken;
+use tollgate_resource::{Claims, TokenValidator};
 
 #[derive(Parser)]
 #[command(about = "Sample API protected by tollgate access tokens")]
@@ -27,59 +28,26 @@ struct Args {
     /// The scope a token must carry.
     #[arg(long, default_value = "api1")]
     scope: String,
+    /// The address clients call this API at, which DPoP proofs name
+    /// (default: http:// and the listening address).
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
+/// The caller's claims, which the middleware put in the request.
 #[handler]
-async fn identity(req: &Request, validator: Data<&Arc<TokenValidator>>) -> Response {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    // The URL the client called, for a DPoP proof's htu.
-    let url = format!(
-        "http://{}{}",
-        header("host").unwrap_or_default(),
-        req.uri().path()
-    );
-    match validator
-        .validate_request(
-            header("authorization"),
-            header("dpop"),
-            req.method().as_str(),
-            &url,
-        )
-        .await
-    {
-        Ok(claims) => {
-            let list: Vec<Value> = claims
-                .into_iter()
-                .map(|(k, v)| {
-                    let value = match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    json!({ "type": k, "value": value })
-                })
-                .collect();
-            Json(list).into_response()
-        }
-        Err(rejection) => reject(&rejection),
-    }
-}
-
-fn reject(rejection: &Rejection) -> Response {
-    let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let mut response = Response::builder().status(status);
-    if let Some(challenge) = rejection.www_authenticate() {
-        response = response.header("WWW-Authenticate", challenge);
-    }
-    let body = match rejection.error_code() {
-        Some(code) => json!({ "error": code, "error_description": rejection.to_string() }),
-        None => json!({ "error_description": rejection.to_string() }),
-    };
-    if matches!(rejection, Rejection::AuthorityUnavailable(_)) {
-        eprintln!("warning: {rejection}");
-    }
-    response
-        .content_type("application/json")
-        .body(body.to_string())
+fn identity(claims: Data<&Claims>) -> Json<Vec<Value>> {
+    let list = claims
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            json!({ "type": k, "value": value })
+        })
+        .collect();
+    Json(list)
 }
 
 #[tokio::main]
@@ -100,7 +68,11 @@ async fn main() -> std::process::ExitCode {
         "API listening on http://{addr} (authority {}, scope {})",
         args.authority, args.scope
     );
-    let app = Route::new().at("/identity", get(identity)).data(validator);
+    // DPoP proofs must name this address, whatever Host a request claims.
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
+    let app = Route::new()
+        .at("/identity", get(identity))
+        .with(RequireToken::new(validator, &public_url));
     let acceptor = TcpAcceptor::from_tokio(listener).expect("tokio listener");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -8,7 +8,7 @@ use reqwest::{Certificate, Client, ClientBuilder};
 
 /// `configure` applied to a builder, built with the platform's store, or
 /// with the bundled roots when that store cannot be loaded.
-pub fn build(configure: impl Fn(ClientBuilder) -> ClientBuilder) -> reqwest::Result<Client> {
+pub(crate) fn build(configure: impl Fn(ClientBuilder) -> ClientBuilder) -> reqwest::Result<Client> {
     configure(Client::builder()).build().or_else(|e| {
         tracing::debug!(error = %e, "no usable system certificate store; using the bundled Mozilla roots");
         bundled_roots(configure(Client::builder())).build()

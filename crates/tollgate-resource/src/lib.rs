@@ -26,9 +26,13 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod http_client;
+mod http_client;
 pub mod jwks;
+#[cfg(feature = "poem")]
+pub mod poem;
 mod rejection;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod validator;
 
 pub use rejection::Rejection;

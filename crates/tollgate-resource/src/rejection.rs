@@ -77,6 +77,19 @@ impl Rejection {
         }
     }
 
+    /// The response body: the error code (if any) and a description, as
+    /// JSON.
+    pub fn body(&self) -> String {
+        let description = self.to_string();
+        match self.error_code() {
+            Some(code) => {
+                serde_json::json!({ "error": code, "error_description": description })
+            }
+            None => serde_json::json!({ "error_description": description }),
+        }
+        .to_string()
+    }
+
     /// The RFC 6750 error code, if any.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {

@@ -1,0 +1,89 @@
+//! The validator as poem middleware: a request passes with a valid token
+//! (its [`Claims`] in the request's extensions, for handlers to take with
+//! `Data<&Claims>`), or is answered with the [`Rejection`]'s status,
+//! challenge and RFC 6750 error body.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use crate::{Claims, Rejection, TokenValidator};
+
+/// Middleware that requires a valid access token.
+///
+/// `public_url` is the API's own address as its clients call it (scheme,
+/// host, port, no path): a DPoP proof must name that URL, never the one a
+/// request's `Host` header claims.
+pub struct RequireToken {
+    validator: Arc<TokenValidator>,
+    public_url: Arc<str>,
+}
+
+impl RequireToken {
+    /// Requires tokens that `validator` accepts, for an API reached at
+    /// `public_url`.
+    pub fn new(validator: Arc<TokenValidator>, public_url: &str) -> Self {
+        Self {
+            validator,
+            public_url: public_url.trim_end_matches('/').into(),
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequireToken {
+    type Output = RequireTokenEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequireTokenEndpoint {
+            inner,
+            validator: self.validator.clone(),
+            public_url: self.public_url.clone(),
+        }
+    }
+}
+
+/// An endpoint behind [`RequireToken`].
+pub struct RequireTokenEndpoint<E> {
+    inner: E,
+    validator: Arc<TokenValidator>,
+    public_url: Arc<str>,
+}
+
+impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let url = format!("{}{}", self.public_url, req.uri().path());
+        let judged = self
+            .validator
+            .validate_request(
+                header("authorization"),
+                header("dpop"),
+                req.method().as_str(),
+                &url,
+            )
+            .await;
+        match judged {
+            Ok(claims) => {
+                req.extensions_mut().insert::<Claims>(claims);
+                Ok(self.inner.call(req).await?.into_response())
+            }
+            Err(rejection) => Ok(response(&rejection)),
+        }
+    }
+}
+
+/// The response that refuses a request: status, `WWW-Authenticate`, and
+/// the error as JSON.
+pub fn response(rejection: &Rejection) -> Response {
+    let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = Response::builder()
+        .status(status)
+        .content_type("application/json");
+    if let Some(challenge) = rejection.www_authenticate() {
+        response = response.header("WWW-Authenticate", challenge);
+    }
+    response.body(rejection.body())
+}

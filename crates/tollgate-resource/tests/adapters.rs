@@ -1,0 +1,170 @@
+//! The poem middleware and the tower layer against an authority the test
+//! serves itself: a valid token passes with its claims; a missing, forged
+//! or under-scoped one gets the RFC 6750 status, challenge and body.
+
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use serde_json::{Value, json};
+use tollgate_resource::{Claims, TokenValidator};
+
+struct Authority {
+    issuer: String,
+    key: jsonwebtoken::EncodingKey,
+}
+
+/// A P-256 key, and the JWK of its public half under `kid`.
+fn key(kid: &str) -> (jsonwebtoken::EncodingKey, Value) {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+    let point = pair.public_key().as_ref();
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid,
+                     "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+    (jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+}
+
+/// Serves discovery and a JWKS with one key on a loopback port.
+async fn authority() -> Authority {
+    use poem::{Route, get, handler, web::Data, web::Json};
+    #[handler]
+    fn discovery(doc: Data<&Arc<(Value, Value)>>) -> Json<Value> {
+        Json(doc.0.0.clone())
+    }
+    #[handler]
+    fn jwks(doc: Data<&Arc<(Value, Value)>>) -> Json<Value> {
+        Json(doc.0.1.clone())
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let (key, jwk) = key("k1");
+    let docs = Arc::new((
+        json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks")}),
+        json!({"keys": [jwk]}),
+    ));
+    let app = Route::new()
+        .at("/.well-known/openid-configuration", get(discovery))
+        .at("/jwks", get(jwks))
+        .data(docs);
+    use poem::EndpointExt;
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+    Authority { issuer, key }
+}
+
+fn token(key: &jsonwebtoken::EncodingKey, kid: &str, issuer: &str, scope: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.into());
+    header.typ = Some("at+jwt".into());
+    let now = tollgate_jose::clock::system().now().unix_timestamp();
+    let claims = json!({"iss": issuer, "sub": "c", "client_id": "c", "scope": scope,
+                        "iat": now, "exp": now + 300});
+    jsonwebtoken::encode(&header, &claims, key).unwrap()
+}
+
+/// (authorization header, expected status, expected error code).
+fn cases(a: &Authority) -> Vec<(Option<String>, u16, Option<&'static str>)> {
+    let (stranger, _) = key("k1");
+    vec![
+        (
+            Some(format!("Bearer {}", token(&a.key, "k1", &a.issuer, "api1"))),
+            200,
+            None,
+        ),
+        (None, 401, None),
+        (
+            Some(format!(
+                "Bearer {}",
+                token(&stranger, "k1", &a.issuer, "api1")
+            )),
+            401,
+            Some("invalid_token"),
+        ),
+        (
+            Some(format!("Bearer {}", token(&a.key, "k1", &a.issuer, "api2"))),
+            403,
+            Some("insufficient_scope"),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_poem_middleware_admits_valid_tokens_and_refuses_the_rest() {
+    use poem::{EndpointExt, Route, get, handler, test::TestClient, web::Data};
+    #[handler]
+    fn hello(claims: Data<&Claims>) -> String {
+        format!("hello, {}", claims["client_id"].as_str().unwrap())
+    }
+    let a = authority().await;
+    let validator = Arc::new(TokenValidator::new(&a.issuer, Some("api1")));
+    let app =
+        Route::new()
+            .at("/hello", get(hello))
+            .with(tollgate_resource::poem::RequireToken::new(
+                validator,
+                "http://api.test",
+            ));
+    let client = TestClient::new(app);
+    for (authorization, status, error) in cases(&a) {
+        let mut request = client.get("/hello");
+        if let Some(value) = &authorization {
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await;
+        response.assert_status(poem::http::StatusCode::from_u16(status).unwrap());
+        let challenge = response.0.headers().get("WWW-Authenticate").cloned();
+        let body = response.0.into_body().into_string().await.unwrap();
+        match status {
+            200 => assert_eq!(body, "hello, c"),
+            _ => {
+                let challenge = challenge.expect("a challenge");
+                let json: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(json["error"].as_str(), error, "{body}");
+                assert!(challenge.to_str().unwrap().starts_with("Bearer"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_tower_layer_admits_valid_tokens_and_refuses_the_rest() {
+    use axum::routing::get;
+    use axum::{Extension, Router};
+    use tower::ServiceExt;
+    async fn hello(Extension(claims): Extension<Claims>) -> String {
+        format!("hello, {}", claims["client_id"].as_str().unwrap())
+    }
+    let a = authority().await;
+    let validator = Arc::new(TokenValidator::new(&a.issuer, Some("api1")));
+    let app = Router::new().route("/hello", get(hello)).layer(
+        tollgate_resource::tower::RequireTokenLayer::new(validator, "http://api.test"),
+    );
+    for (authorization, status, error) in cases(&a) {
+        let mut request = http::Request::get("/hello");
+        if let Some(value) = &authorization {
+            request = request.header("Authorization", value);
+        }
+        let response = app
+            .clone()
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        let challenge = response.headers().get("WWW-Authenticate").cloned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        match status {
+            200 => assert_eq!(body, "hello, c"),
+            _ => {
+                let challenge = challenge.expect("a challenge");
+                let json: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(json["error"].as_str(), error, "{body}");
+                assert!(challenge.to_str().unwrap().starts_with("Bearer"));
+            }
+        }
+    }
+}

@@ -20,4 +20,3 @@ mod state;
 
 pub use runtime::allocator;
 pub use server::{Builder, Server};
-pub use state::AppState;

@@ -214,10 +214,6 @@ impl Server {
         self.management.as_ref().map(|(_, a)| *a)
     }
 
-    pub fn state(&self) -> &Arc<AppState> {
-        &self.state
-    }
-
     /// Serves until `shutdown` completes, then lets in-flight requests
     /// finish (up to a grace period).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {

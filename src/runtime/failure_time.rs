@@ -23,7 +23,7 @@ const REMEMBER: Duration = Duration::from_secs(600);
 
 /// The floor of a failure's time, and what it was computed from.
 #[derive(Default)]
-pub struct FailureFloor {
+pub(crate) struct FailureFloor {
     nanos: AtomicU64,
     /// The slowest failure seen, and when.
     slowest_seen: Mutex<Option<(Duration, Instant)>>,
@@ -33,7 +33,7 @@ pub struct FailureFloor {
 
 impl FailureFloor {
     /// How soon after authentication began a failure may be answered.
-    pub fn floor(&self) -> Duration {
+    pub(crate) fn floor(&self) -> Duration {
         let measured = Duration::from_nanos(self.nanos.load(Ordering::Relaxed));
         let seen = self.slowest_seen.lock().unwrap_or_else(|p| p.into_inner());
         match *seen {
@@ -43,7 +43,7 @@ impl FailureFloor {
     }
 
     /// Notes how long a failure took before it was held back.
-    pub fn saw(&self, took: Duration) {
+    pub(crate) fn saw(&self, took: Duration) {
         let mut seen = self.slowest_seen.lock().unwrap_or_else(|p| p.into_inner());
         let keep = seen.is_some_and(|(t, at)| t >= took && at.elapsed() < REMEMBER);
         if !keep {
@@ -53,7 +53,7 @@ impl FailureFloor {
 
     /// Measures what `registry`'s failures take (blocking: Argon2 runs for
     /// parameter sets not measured before) and sets the floor.
-    pub fn calibrate(&self, registry: &Registry) {
+    pub(crate) fn calibrate(&self, registry: &Registry) {
         let mut measured = self.measured.lock().unwrap_or_else(|p| p.into_inner());
         let mut time = |params: argon2::Params| {
             let key = (params.m_cost(), params.t_cost(), params.p_cost());

@@ -17,7 +17,7 @@ use tollgate_jose::replay::{ReplayFuture, ReplayStore, ReplayUnavailable};
 /// How long one command may take before the request is refused.
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-pub struct RedisReplay {
+pub(crate) struct RedisReplay {
     connection: ConnectionManager,
     up: AtomicBool,
     warned: LogLimit,
@@ -26,7 +26,7 @@ pub struct RedisReplay {
 impl RedisReplay {
     /// Connects lazily: an unreachable Redis at start does not stop the
     /// server.
-    pub fn new(url: &str) -> Result<Self, String> {
+    pub(crate) fn new(url: &str) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| e.to_string())?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
@@ -43,7 +43,7 @@ impl RedisReplay {
     }
 
     /// Whether the last command reached Redis.
-    pub fn up(&self) -> bool {
+    pub(crate) fn up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
     }
 }

@@ -25,7 +25,7 @@ const NICE: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-pub struct SlowPool {
+pub(crate) struct SlowPool {
     /// `None` when no thread could be started: jobs then go to tokio's
     /// blocking pool, as before this pool existed.
     jobs: Option<Sender<Job>>,
@@ -33,11 +33,11 @@ pub struct SlowPool {
 
 /// The job did not finish: it panicked.
 #[derive(Debug)]
-pub struct Failed;
+pub(crate) struct Failed;
 
 impl SlowPool {
     /// Starts `threads` threads (at least one).
-    pub fn new(threads: usize) -> Self {
+    pub(crate) fn new(threads: usize) -> Self {
         let (sender, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut started = 0;
@@ -57,7 +57,7 @@ impl SlowPool {
     }
 
     /// Runs `job` on one of the pool's threads.
-    pub async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Failed> {

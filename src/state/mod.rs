@@ -17,7 +17,7 @@ use tollgate_jose::clock::SharedClock;
 
 /// How the configuration in force was loaded, for `/healthz`.
 #[derive(Debug, Clone)]
-pub struct ConfigStatus {
+pub(crate) struct ConfigStatus {
     pub generation: u64,
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
@@ -30,7 +30,7 @@ pub struct ConfigStatus {
     pub reload_failures: u64,
 }
 
-pub struct AppState {
+pub(crate) struct AppState {
     config: ArcSwap<Config>,
     status: Mutex<ConfigStatus>,
     /// The signing keys and their schedule: from the file (declared keys)
@@ -88,7 +88,7 @@ impl StartSettings {
 }
 
 impl AppState {
-    pub fn new(
+    pub(crate) fn new(
         config: Config,
         sha256: String,
         keys: Arc<KeyRing>,
@@ -133,38 +133,38 @@ impl AppState {
 
     /// The configuration in force. Load it once per request and pass it
     /// down, so a request never sees half of a reload.
-    pub fn config(&self) -> Arc<Config> {
+    pub(crate) fn config(&self) -> Arc<Config> {
         self.config.load_full()
     }
 
-    pub fn status(&self) -> ConfigStatus {
+    pub(crate) fn status(&self) -> ConfigStatus {
         lock(&self.status).clone()
     }
 
     /// The signing keys in force.
-    pub fn keys(&self) -> Arc<KeyRing> {
+    pub(crate) fn keys(&self) -> Arc<KeyRing> {
         self.keys.load_full()
     }
 
     /// Puts a key ring read from the key folder in force, and clears a
     /// fault of the folder.
-    pub fn set_keys(&self, ring: KeyRing) {
+    pub(crate) fn set_keys(&self, ring: KeyRing) {
         self.keys.store(Arc::new(ring));
         *lock(&self.key_fault) = None;
     }
 
     /// Records that key maintenance failed; the keys in force stay.
-    pub fn key_fault(&self, why: String) {
+    pub(crate) fn key_fault(&self, why: String) {
         *lock(&self.key_fault) = Some(why);
     }
 
     /// Why key maintenance is failing, if it is.
-    pub fn key_fault_now(&self) -> Option<String> {
+    pub(crate) fn key_fault_now(&self) -> Option<String> {
         lock(&self.key_fault).clone()
     }
 
     /// The issuer of `config`: the configured one, else the default.
-    pub fn issuer(&self, config: &Config) -> String {
+    pub(crate) fn issuer(&self, config: &Config) -> String {
         config
             .issuer
             .clone()
@@ -172,7 +172,7 @@ impl AppState {
     }
 
     /// The numbers `/metrics` reads at scrape time.
-    pub fn metrics_snapshot(&self) -> crate::observe::metrics::Snapshot {
+    pub(crate) fn metrics_snapshot(&self) -> crate::observe::metrics::Snapshot {
         let status = self.status();
         let cache = self.services.secrets.stats();
         let keys = self.keys();
@@ -195,7 +195,7 @@ impl AppState {
 }
 
 /// The replay store in force (chosen at start).
-pub enum Replay {
+pub(crate) enum Replay {
     Memory(tollgate_jose::replay::MemoryReplay),
     Redis(crate::runtime::redis_replay::RedisReplay),
 }
@@ -222,7 +222,7 @@ impl Replay {
         }
     }
 
-    pub fn store(&self) -> &dyn tollgate_jose::replay::ReplayStore {
+    pub(crate) fn store(&self) -> &dyn tollgate_jose::replay::ReplayStore {
         match self {
             Self::Memory(m) => m,
             Self::Redis(r) => r,
@@ -230,7 +230,7 @@ impl Replay {
     }
 
     /// `memory` or `redis`, and whether it answers.
-    pub fn health(&self) -> (&'static str, bool) {
+    pub(crate) fn health(&self) -> (&'static str, bool) {
         match self {
             Self::Memory(_) => ("memory", true),
             Self::Redis(r) => ("redis", r.up()),

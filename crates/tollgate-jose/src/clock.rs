@@ -47,10 +47,6 @@ impl ManualClock {
     pub fn advance(&self, by: time::Duration) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
     }
-
-    pub fn set(&self, to: OffsetDateTime) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = to;
-    }
 }
 
 impl Clock for ManualClock {

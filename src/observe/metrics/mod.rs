@@ -33,7 +33,7 @@ pub(crate) use text_format::to_text_format;
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
 #[repr(usize)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     token,
     introspect,
     discovery,
@@ -56,7 +56,7 @@ impl Endpoint {
         Self::other,
     ];
 
-    pub fn of(path: &str) -> Self {
+    pub(crate) fn of(path: &str) -> Self {
         match path {
             "/connect/token" => Self::token,
             "/connect/introspect" => Self::introspect,
@@ -94,7 +94,7 @@ struct ReasonLabels {
 
 /// Which view of the metrics to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     /// Everything (the management listener).
     Full,
     /// Nothing that tells client ids apart (the public port).
@@ -102,7 +102,7 @@ pub enum View {
 }
 
 /// The live metrics of one server.
-pub struct Metrics {
+pub(crate) struct Metrics {
     full: Registry,
     public: Registry,
     tokens_by_client: Family<ClientLabels, Counter>,
@@ -187,7 +187,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn token_issued(&self, client_id: &str) {
+    pub(crate) fn token_issued(&self, client_id: &str) {
         self.tokens.inc();
         self.tokens_by_client
             .get_or_create(&ClientLabels {
@@ -198,7 +198,7 @@ impl Metrics {
 
     /// Counts a refused request by its error code, and a failed client
     /// authentication by its reason.
-    pub fn refused(&self, refusal: &Refusal) {
+    pub(crate) fn refused(&self, refusal: &Refusal) {
         self.token_errors
             .get_or_create(&ErrorLabels {
                 error: refusal.error.code.as_str(),
@@ -219,7 +219,7 @@ impl Metrics {
     }
 
     /// Drops the series of clients a reload removed.
-    pub fn forget_clients<'a>(&self, removed: impl Iterator<Item = &'a str>) {
+    pub(crate) fn forget_clients<'a>(&self, removed: impl Iterator<Item = &'a str>) {
         for client_id in removed {
             self.tokens_by_client.remove(&ClientLabels {
                 client_id: client_id.to_owned(),
@@ -229,18 +229,18 @@ impl Metrics {
 
     /// Counts a request in flight until the guard is dropped (also when the
     /// request is cancelled).
-    pub fn in_flight(&self) -> InFlight<'_> {
+    pub(crate) fn in_flight(&self) -> InFlight<'_> {
         self.in_flight.inc();
         InFlight(&self.in_flight)
     }
 
-    pub fn observe(&self, endpoint: Endpoint, took: Duration) {
+    pub(crate) fn observe(&self, endpoint: Endpoint, took: Duration) {
         self.durations[endpoint as usize].observe(took.as_secs_f64());
     }
 
     /// The OpenMetrics exposition of `view`: the live metrics, then
     /// `snapshot`.
-    pub fn render(&self, view: View, snapshot: Snapshot) -> Result<String, std::fmt::Error> {
+    pub(crate) fn render(&self, view: View, snapshot: Snapshot) -> Result<String, std::fmt::Error> {
         use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         let live = match view {
@@ -257,7 +257,7 @@ impl Metrics {
 }
 
 /// A request in flight; see [`Metrics::in_flight`].
-pub struct InFlight<'a>(&'a Gauge);
+pub(crate) struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {

@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 
 /// Numbers the server keeps anyway, read at scrape time.
 #[derive(Debug, Clone, Copy)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub config_generation: u64,
     pub config_last_reload_ok: bool,
     pub config_reload_failures: u64,

@@ -179,6 +179,19 @@ pub fn check_edited(
     )
 }
 
+/// Whether the fast and the full validation of `text` (a main file at
+/// `path`) agree, for the differential fuzz target: `Err` with both
+/// answers when they do not.
+#[doc(hidden)]
+pub fn validation_paths_agree(
+    text: &str,
+    path: &Path,
+    now: time::OffsetDateTime,
+) -> Result<(), (String, String)> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    validate::agree::agree(text, path, base, now)
+}
+
 /// The signing keys: how they are managed, and the JWKS cache time.
 #[derive(Debug, Clone)]
 pub struct KeysConfig {

@@ -2,6 +2,7 @@
 //! every broken rule becomes a [`Problem`] with its line. Does no Argon2
 //! work (hashes are only parsed), so even a huge file validates fast.
 
+pub(super) mod agree;
 mod clients;
 mod fast;
 mod federation;
@@ -81,6 +82,20 @@ pub(super) fn check(
     if let Some(report) = fast::check(text, main, base, overrides, now, edited, previous) {
         return report;
     }
+    full(text, main, base, overrides, now, edited)
+}
+
+/// The full path: TOML → JSON (with environment overrides) → schema →
+/// included files merged with their provenance → types → meaning. Every
+/// problem at its file and line; the fast path must agree with it.
+fn full(
+    text: &str,
+    main: &Path,
+    base: &Path,
+    overrides: Overrides,
+    now: OffsetDateTime,
+    edited: Option<(&Path, &str)>,
+) -> Report {
     let document = match sources::document(text, overrides) {
         Ok(d) => d,
         // Only a position is needed: no document index for a text that

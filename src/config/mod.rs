@@ -52,7 +52,7 @@ pub struct Config {
     /// Clients, scopes and resources, for the protocol core.
     pub registry: Arc<Registry>,
     pub throttle: ThrottleSettings,
-    pub replay: ReplayStore,
+    pub replay: ReplaySetting,
     /// `include`'s glob patterns, resolved against the main file's folder.
     pub include: Vec<String>,
     /// The files they named when this configuration was read.
@@ -71,19 +71,19 @@ impl Config {
 
 /// `[replay] store`.
 #[derive(Clone, PartialEq, Eq)]
-pub enum ReplayStore {
+pub enum ReplaySetting {
     Memory,
     /// A `redis://` or `rediss://` URL.
     Redis(String),
 }
 
-impl ReplayStore {
+impl ReplaySetting {
     /// How the store is shown to people: a Redis URL's password becomes
     /// `***`, since a diff, a log line or Debug output is no place for it.
     pub fn redacted(&self) -> String {
         match self {
-            ReplayStore::Memory => "memory".to_owned(),
-            ReplayStore::Redis(raw) => match url::Url::parse(raw) {
+            ReplaySetting::Memory => "memory".to_owned(),
+            ReplaySetting::Redis(raw) => match url::Url::parse(raw) {
                 Ok(mut u) => {
                     if u.password().is_some() {
                         let _ = u.set_password(Some("***"));
@@ -96,7 +96,7 @@ impl ReplayStore {
     }
 }
 
-impl std::fmt::Debug for ReplayStore {
+impl std::fmt::Debug for ReplaySetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted())
     }
@@ -153,7 +153,7 @@ pub fn check_reusing(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    validate::check(text, path, base, overrides, now, None, previous)
+    validate::report(text, path, base, overrides, now, None, previous)
 }
 
 /// [`check`] of the main file `text` at `path`, with the included file
@@ -168,7 +168,7 @@ pub fn check_edited(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    validate::check(
+    validate::report(
         text,
         path,
         base,
@@ -339,15 +339,15 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
 
 #[cfg(test)]
 mod tests {
-    use super::ReplayStore;
+    use super::ReplaySetting;
 
     #[test]
     fn a_redis_password_is_never_shown() {
-        let store = ReplayStore::Redis("redis://user:hunter2@cache:6379/0".into());
+        let store = ReplaySetting::Redis("redis://user:hunter2@cache:6379/0".into());
         assert_eq!(store.redacted(), "redis://user:***@cache:6379/0");
         assert!(!format!("{store:?}").contains("hunter2"));
-        let plain = ReplayStore::Redis("redis://cache:6379".into());
+        let plain = ReplaySetting::Redis("redis://cache:6379".into());
         assert_eq!(plain.redacted(), "redis://cache:6379");
-        assert_eq!(ReplayStore::Memory.redacted(), "memory");
+        assert_eq!(ReplaySetting::Memory.redacted(), "memory");
     }
 }

@@ -114,7 +114,7 @@ fn compiled(kind: Kind) -> &'static Compiled {
 }
 
 /// Every place where `document` does not fit the schema of `kind`.
-pub(super) fn check(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
+pub(super) fn problems(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
     let c = compiled(kind);
     let mut problems = Vec::new();
     for error in c.validator.iter_errors(document) {
@@ -355,7 +355,7 @@ mod tests {
             "server": { "listen": 5 },
             "clients": [{ "client_id": "c", "secrets": [{ "secret": "s" }] }]
         });
-        let found: Vec<_> = check(&doc, Kind::Main)
+        let found: Vec<_> = problems(&doc, Kind::Main)
             .into_iter()
             .map(|p| (p.key_path, p.message, p.hint.unwrap_or_default()))
             .collect();

@@ -72,7 +72,7 @@ struct StartSettings {
     management_listen: Option<std::net::SocketAddr>,
     tls: bool,
     throttle: tollgate_core::ThrottleSettings,
-    replay: crate::config::ReplayStore,
+    replay: crate::config::ReplaySetting,
 }
 
 impl StartSettings {
@@ -201,24 +201,26 @@ pub(crate) enum Replay {
 }
 
 impl Replay {
-    fn of(config: &crate::config::ReplayStore) -> Self {
-        use crate::config::ReplayStore;
+    fn of(config: &crate::config::ReplaySetting) -> Self {
+        use crate::config::ReplaySetting;
         let memory = || {
             Self::Memory(tollgate_jose::replay::MemoryReplay::new(
                 tollgate_jose::replay::MEMORY_CAPACITY,
             ))
         };
         match config {
-            ReplayStore::Memory => memory(),
-            ReplayStore::Redis(url) => match crate::runtime::redis_replay::RedisReplay::new(url) {
-                Ok(redis) => Self::Redis(redis),
-                // Validation checked the URL; a client that still refuses
-                // it is a bug, and memory is the safe side for one process.
-                Err(e) => {
-                    tracing::error!(error = %e, "the Redis replay store cannot be used; keeping used ids in memory");
-                    memory()
+            ReplaySetting::Memory => memory(),
+            ReplaySetting::Redis(url) => {
+                match crate::runtime::redis_replay::RedisReplay::new(url) {
+                    Ok(redis) => Self::Redis(redis),
+                    // Validation checked the URL; a client that still refuses
+                    // it is a bug, and memory is the safe side for one process.
+                    Err(e) => {
+                        tracing::error!(error = %e, "the Redis replay store cannot be used; keeping used ids in memory");
+                        memory()
+                    }
                 }
-            },
+            }
         }
     }
 

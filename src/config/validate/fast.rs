@@ -25,7 +25,7 @@ use tollgate_core::Client;
 
 /// The report of `text`, or `None` to take the full path. Clients of
 /// `previous` whose element is unchanged are taken over (see [`Reuse`]).
-pub(super) fn check(
+pub(super) fn report(
     text: &str,
     main: &Path,
     base: &Path,

@@ -70,7 +70,7 @@ fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
 /// the schema, then meaning. `now` dates the warnings about expiring
 /// secrets and the key schedule. Unchanged clients of `previous` (the
 /// configuration in force) are taken over.
-pub(super) fn check(
+pub(super) fn report(
     text: &str,
     main: &Path,
     base: &Path,
@@ -79,7 +79,7 @@ pub(super) fn check(
     edited: Option<(&Path, &str)>,
     previous: Option<&Reuse>,
 ) -> Report {
-    if let Some(report) = fast::check(text, main, base, overrides, now, edited, previous) {
+    if let Some(report) = fast::report(text, main, base, overrides, now, edited, previous) {
         return report;
     }
     full(text, main, base, overrides, now, edited)
@@ -113,7 +113,7 @@ fn full(
         }
     };
     let mut problems = Problems::new(text, &document.from_env);
-    for p in shape::check(&document.value, shape::Kind::Main) {
+    for p in shape::problems(&document.value, shape::Kind::Main) {
         problems.add_hinted(p.key_path, p.message, p.hint.as_deref());
     }
     if problems.len() > 0 {
@@ -218,7 +218,7 @@ fn merge<'a>(
                 continue;
             }
         };
-        let shape = shape::check(&document, shape::Kind::Included);
+        let shape = shape::problems(&document, shape::Kind::Included);
         if !shape.is_empty() {
             for p in shape {
                 problems.add_in(source, p.key_path, p.message, p.hint.as_deref());
@@ -305,16 +305,16 @@ pub(super) fn build(
         },
     };
     let replay = match raw.replay.store.as_deref() {
-        None | Some("memory") => super::ReplayStore::Memory,
+        None | Some("memory") => super::ReplaySetting::Memory,
         Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
             match url::Url::parse(url) {
-                Ok(u) if u.host().is_some() => super::ReplayStore::Redis(url.to_owned()),
+                Ok(u) if u.host().is_some() => super::ReplaySetting::Redis(url.to_owned()),
                 _ => {
                     problems.add(
                         "replay.store",
                         format!("{url} is not a redis:// URL with a host"),
                     );
-                    super::ReplayStore::Memory
+                    super::ReplaySetting::Memory
                 }
             }
         }
@@ -324,7 +324,7 @@ pub(super) fn build(
                 format!("{other:?} is not a replay store"),
                 Some("\"memory\", or \"redis://HOST:PORT[/DB]\" with several replicas"),
             );
-            super::ReplayStore::Memory
+            super::ReplaySetting::Memory
         }
     };
     Config {

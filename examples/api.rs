@@ -28,6 +28,10 @@ struct Args {
     /// The scope a token must carry.
     #[arg(long, default_value = "api1")]
     scope: String,
+    /// Also require this value in the token's `aud` (an `[[api_resources]]`
+    /// name, for tokens asked for with `resource`).
+    #[arg(long)]
+    audience: Option<String>,
     /// The address clients call this API at, which DPoP proofs name
     /// (default: http:// and the listening address).
     #[arg(long)]
@@ -53,7 +57,11 @@ fn identity(claims: Data<&Claims>) -> Json<Vec<Value>> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let validator = Arc::new(TokenValidator::new(&args.authority, Some(&args.scope)));
+    let mut validator = TokenValidator::new(&args.authority, Some(&args.scope));
+    if let Some(audience) = &args.audience {
+        validator = validator.with_audience(audience);
+    }
+    let validator = Arc::new(validator);
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(l) => l,
         Err(e) => {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_core::auth::assertion::{check_audience, check_header, check_times};
+use tollgate_core::auth::assertion::{check_header, check_sole_audience, check_times};
 use tollgate_jose::jose;
 
 fuzz_target!(|data: &[u8]| {
@@ -26,5 +26,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(exp) = check_times(&jwt.claims, now, 3600) {
         assert!(exp + 30 > now);
     }
-    let _ = check_audience(&jwt.claims, &["https://issuer", "https://issuer/connect/token"]);
+    let _ = check_sole_audience(&jwt.claims, &["https://issuer", "https://issuer/connect/token"]);
 });

@@ -168,6 +168,16 @@ async fn resource_indicators_narrow_the_audience_and_the_scopes() {
             json!(null),
             "",
         ),
+        // Each resource needs one of the requested scopes: B beside A with
+        // only A's scopes would be an audience of a token it has no scope in.
+        (
+            vec![orders, "urn:billing"],
+            Some("orders.read"),
+            400,
+            "invalid_scope",
+            json!(null),
+            "",
+        ),
         (
             vec!["https://unknown.example.com"],
             None,

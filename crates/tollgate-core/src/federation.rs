@@ -63,7 +63,8 @@ impl SubjectPattern {
             .join("*");
         let matcher = globset::GlobBuilder::new(&glob)
             .literal_separator(false)
-            .backslash_escape(true)
+            // A backslash is a character like any other (`CORP\svc-*`).
+            .backslash_escape(false)
             .build()
             .map_err(|e| format!("not a pattern ({e})"))?
             .compile_matcher();
@@ -143,6 +144,10 @@ mod tests {
         assert!(literal.matches("a?[b]anything"));
         assert!(!literal.matches("ax[b]"));
         assert!(SubjectPattern::new("exact").unwrap().matches("exact"));
+        let backslash = SubjectPattern::new(r"CORP\svc-*").unwrap();
+        assert!(backslash.matches(r"CORP\svc-reports"));
+        assert!(!backslash.matches("CORPsvc-reports"));
+        assert!(SubjectPattern::new(r"a\[*").unwrap().matches(r"a\[b"));
     }
 
     #[test]

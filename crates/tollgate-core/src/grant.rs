@@ -112,11 +112,25 @@ fn targeted(
                 "resource {name} is not reachable through the client's scopes"
             )));
         }
+        // A resource is in `aud` only for a scope the token grants it: a
+        // resource asked for beside another, with none of its scopes,
+        // would otherwise be an audience of a token it has no scope in.
+        let mut its = resource
+            .scopes
+            .iter()
+            .filter(|s| scopes.contains(s))
+            .peekable();
+        if its.peek().is_none() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("none of the requested scopes belongs to resource {name}"),
+            ));
+        }
+        its.for_each(|s| {
+            granted.insert(s.clone());
+        });
         if !audiences.iter().any(|a| a == *name) {
             audiences.push(resource.name.clone());
-        }
-        for s in resource.scopes.iter().filter(|s| scopes.contains(s)) {
-            granted.insert(s.clone());
         }
     }
     // In the order they were asked for.
@@ -125,12 +139,6 @@ fn targeted(
         .filter(|s| granted.contains(s))
         .cloned()
         .collect();
-    if granted.is_empty() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidScope,
-            "none of the requested scopes belongs to the requested resources",
-        ));
-    }
     Ok(Grant {
         client,
         scopes: granted,

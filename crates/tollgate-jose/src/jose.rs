@@ -88,6 +88,20 @@ pub fn parse_jwk(value: &Value) -> Result<PublicKey, String> {
             "the JWK has the private member `{private}`; publish only the public key"
         ));
     }
+    // RFC 7517 §4.2-4.3: a key published for encryption is not a key
+    // that may verify signatures.
+    if let Some(usage) = object.get("use")
+        && usage.as_str() != Some("sig")
+    {
+        return Err(format!("the JWK's use is {usage}, not \"sig\""));
+    }
+    if let Some(ops) = object.get("key_ops")
+        && !ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o.as_str() == Some("verify")))
+    {
+        return Err("the JWK's key_ops do not include \"verify\"".into());
+    }
     let kty = object.get("kty").and_then(Value::as_str).unwrap_or("");
     if kty == "oct" {
         return Err("symmetric (oct) keys are not accepted; use an EC, OKP or RSA key".into());
@@ -302,6 +316,24 @@ mod tests {
         assert!(parse_jwk(&wrong_alg).is_err());
         let small_rsa = json!({"kty":"RSA","n":"AQAB","e":"AQAB"});
         assert!(parse_jwk(&small_rsa).unwrap_err().contains("2048"));
+    }
+
+    #[test]
+    fn keys_published_for_encryption_do_not_verify() {
+        let ec = json!({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let with = |name: &str, value: Value| {
+            let mut k = ec.clone();
+            k[name] = value;
+            k
+        };
+        assert!(parse_jwk(&with("use", json!("sig"))).is_ok());
+        assert!(parse_jwk(&with("key_ops", json!(["verify"]))).is_ok());
+        assert!(parse_jwk(&with("use", json!("enc"))).is_err());
+        assert!(parse_jwk(&with("key_ops", json!(["encrypt"]))).is_err());
+        let set = json!({"keys": [with("use", json!("enc")), with("kid", json!("s"))]});
+        let (usable, problems) = usable_keys(&set);
+        assert_eq!(usable.0.len(), 1);
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     #[test]

@@ -112,12 +112,26 @@ pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'
         .ok_or(Reason::MissingClaim)
 }
 
-/// `aud` (a string or an array of them) holds one of `accepted`.
+/// `aud` (a string or an array of them) holds one of `accepted`: a
+/// platform's token may name several audiences.
 pub fn check_audience(claims: &Map<String, Value>, accepted: &[&str]) -> Result<(), Reason> {
     let holds = |v: &Value| v.as_str().is_some_and(|a| accepted.contains(&a));
     let ok = match claims.get("aud") {
         Some(Value::String(_)) => claims.get("aud").is_some_and(holds),
         Some(Value::Array(list)) => list.iter().any(holds),
+        _ => false,
+    };
+    ok.then_some(()).ok_or(Reason::WrongAudience)
+}
+
+/// `aud` names one of `accepted` and nothing else (a string, or an array
+/// of one): an assertion a client made for us must not be usable at
+/// another server too (RFC 7523bis; the 2025 audience-injection advisory).
+pub fn check_sole_audience(claims: &Map<String, Value>, accepted: &[&str]) -> Result<(), Reason> {
+    let holds = |v: &Value| v.as_str().is_some_and(|a| accepted.contains(&a));
+    let ok = match claims.get("aud") {
+        Some(v @ Value::String(_)) => holds(v),
+        Some(Value::Array(list)) => list.len() == 1 && holds(&list[0]),
         _ => false,
     };
     ok.then_some(()).ok_or(Reason::WrongAudience)
@@ -137,15 +151,18 @@ pub fn check_times(
     };
     let exp = number("exp")?.ok_or(Reason::MissingClaim)?;
     let iat = number("iat")?;
-    if exp + LEEWAY <= now {
+    // Saturating and checked: the numbers are the sender's, any i64, and
+    // a wrapped difference once made a 10,000-year assertion look short.
+    if exp.saturating_add(LEEWAY) <= now {
         return Err(Reason::AssertionExpired);
     }
     for t in [number("nbf")?, iat].into_iter().flatten() {
-        if t > now + LEEWAY {
+        if t > now.saturating_add(LEEWAY) {
             return Err(Reason::AssertionNotYetValid);
         }
     }
-    if exp - iat.unwrap_or(now) > max_lifetime {
+    let lifetime = exp.checked_sub(iat.unwrap_or(now));
+    if lifetime.is_none_or(|l| l > max_lifetime) {
         return Err(Reason::AssertionLifetimeTooLong);
     }
     Ok(exp)
@@ -165,6 +182,25 @@ mod tests {
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn lifetimes_at_the_edges_of_i64_are_too_long_not_wrapped() {
+        let check =
+            |iat: i64, exp: i64| check_times(&claims(json!({"iat": iat, "exp": exp})), NOW, 3600);
+        assert_eq!(
+            check(i64::MIN, 253_402_300_000),
+            Err(Reason::AssertionLifetimeTooLong)
+        );
+        assert_eq!(
+            check(i64::MIN, i64::MAX),
+            Err(Reason::AssertionLifetimeTooLong)
+        );
+        assert_eq!(check(NOW, i64::MAX), Err(Reason::AssertionLifetimeTooLong));
+        assert_eq!(check(NOW, NOW + 60), Ok(NOW + 60));
+        let no_iat = |exp: i64| check_times(&claims(json!({"exp": exp})), NOW, 3600);
+        assert_eq!(no_iat(i64::MAX), Err(Reason::AssertionLifetimeTooLong));
+        assert_eq!(no_iat(i64::MIN), Err(Reason::AssertionExpired));
+    }
 
     fn claims(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
@@ -228,6 +264,30 @@ mod tests {
             assert_eq!(
                 check_audience(&claims(bad), &ok),
                 Err(Reason::WrongAudience)
+            );
+        }
+    }
+
+    #[test]
+    fn a_clients_assertion_names_us_alone() {
+        let ok = ["https://id", "https://id/connect/token"];
+        for good in [
+            json!({"aud": "https://id"}),
+            json!({"aud": ["https://id/connect/token"]}),
+        ] {
+            assert!(check_sole_audience(&claims(good), &ok).is_ok());
+        }
+        for bad in [
+            json!({"aud": ["https://other.example", "https://id"]}),
+            json!({"aud": ["https://id", "https://id/connect/token"]}),
+            json!({"aud": []}),
+            json!({"aud": "x"}),
+            json!({}),
+        ] {
+            assert_eq!(
+                check_sole_audience(&claims(bad.clone()), &ok),
+                Err(Reason::WrongAudience),
+                "{bad}"
             );
         }
     }

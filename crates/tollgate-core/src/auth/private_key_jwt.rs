@@ -12,8 +12,8 @@ use super::super::federation::KeySource;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
 use super::assertion::{
-    LEEWAY, Presented, check_audience, check_header, check_times, plausible_client_id, signed_by,
-    string_claim,
+    LEEWAY, Presented, check_header, check_sole_audience, check_times, plausible_client_id,
+    signed_by, string_claim,
 };
 
 /// An assertion is valid for at most this long (Okta's limit, Authlib's
@@ -61,7 +61,7 @@ pub(super) async fn authenticate<P: Ports>(
     };
     signed_by(&presented.token, &presented.jwt, alg, &keys)?;
     let token_endpoint = format!("{}/connect/token", cx.issuer);
-    check_audience(claims, &[cx.issuer, &token_endpoint])?;
+    check_sole_audience(claims, &[cx.issuer, &token_endpoint])?;
     let now = cx.now.unix_timestamp();
     let exp = check_times(claims, now, MAX_LIFETIME)?;
     let jti = string_claim(claims, "jti")?;

@@ -162,6 +162,8 @@ impl Builder {
                 head: HEAD_TIMEOUT,
                 shutdown_grace: SHUTDOWN_GRACE,
                 drain: DRAIN,
+                max_connections: connections::max_connections(),
+                max_per_address: connections::MAX_PER_ADDRESS,
             },
         })
     }

@@ -6,6 +6,7 @@ mod bound;
 mod cli;
 mod clients_cli;
 mod config_file;
+mod connections;
 mod discovery;
 mod hardening;
 mod hostile;

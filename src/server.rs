@@ -243,6 +243,10 @@ impl Server {
         let hangup = tokio::spawn(reload_on_hangup(hangup_signal, reloader.trigger()));
         let rotation = tokio::spawn(maintain_keys(self.state.clone()));
         let prefetch = tokio::spawn(prefetch_keys(self.state.clone()));
+        let replay_check = tokio::spawn({
+            let state = self.state.clone();
+            async move { state.replay.check().await }
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let on_stop = move || {
             let mut stopped = stopped.clone();
@@ -291,6 +295,7 @@ impl Server {
         hangup.abort();
         rotation.abort();
         prefetch.abort();
+        replay_check.abort();
         drop(reloader);
         result
     }

@@ -15,6 +15,7 @@ mod keys;
 mod locate;
 mod problems;
 mod raw;
+mod raw_server;
 pub mod reload;
 mod shape;
 mod sources;
@@ -53,6 +54,8 @@ pub struct Config {
     pub registry: Arc<Registry>,
     pub throttle: ThrottleSettings,
     pub replay: ReplaySetting,
+    /// `[replay] max_per_client`: live ids one client may hold.
+    pub replay_max_per_client: usize,
     /// `include`'s glob patterns, resolved against the main file's folder.
     pub include: Vec<String>,
     /// The files they named when this configuration was read.

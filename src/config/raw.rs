@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub(super) use super::raw_server::{RawReplay, RawServer, RawThrottle, RawTls};
+
 /// The whole `identity.toml` file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,74 +81,6 @@ pub(super) struct RawIncluded {
     /// Platforms whose tokens prove a workload's identity.
     #[serde(default)]
     pub trusted_issuers: Vec<RawTrustedIssuer>,
-}
-
-/// `[throttle]`: how many client authentications that need Argon2 (cache
-/// misses: wrong secrets, unknown clients, first uses) are allowed per
-/// window before further attempts get 429 with `Retry-After`. Requests
-/// whose secret is already verified are never throttled. Needs a restart
-/// to change.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawThrottle {
-    /// Attempts per client id per window. Default 10; 0 turns it off.
-    #[serde(default)]
-    pub client_failures: Option<u32>,
-    /// Attempts per source address per window. Default 100 (behind a
-    /// proxy every client shares its address); 0 turns it off.
-    #[serde(default)]
-    pub address_failures: Option<u32>,
-    /// The window over which a spent budget refills: seconds or `"1m"`,
-    /// `"15m"`... Default `"1m"`.
-    #[serde(default)]
-    pub window: Option<RawDuration>,
-}
-
-/// `[replay]`: the single-use store of client assertions and DPoP proofs.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawReplay {
-    /// `"memory"` (default: this process only) or `"redis://HOST:PORT[/DB]"`
-    /// (shared: use it with several replicas, or a replayed assertion can
-    /// succeed once per replica). Needs a restart to change.
-    #[serde(default)]
-    pub store: Option<String>,
-}
-
-/// `[server]`
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawServer {
-    /// Address and port to listen on. Default `"127.0.0.1:5001"`. Needs a
-    /// restart to change.
-    #[serde(default)]
-    pub listen: Option<String>,
-
-    /// Address and port of the management listener: `/metrics` with
-    /// per-client and per-reason series and `/healthz` with every detail,
-    /// for Prometheus and the operator only (Keycloak's port 9000, Hydra's
-    /// admin port), e.g. `"0.0.0.0:9000"`. Unset: the public port serves
-    /// `/metrics` without anything that tells client ids apart. Needs a
-    /// restart to change.
-    #[serde(default)]
-    pub management_listen: Option<String>,
-
-    /// Serve HTTPS with these files (e.g. cert-manager's `tls.crt` and
-    /// `tls.key`); they are re-read when they change. Turning TLS on or off
-    /// needs a restart.
-    #[serde(default)]
-    pub tls: Option<RawTls>,
-}
-
-/// `[server.tls]`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawTls {
-    /// PEM certificate chain, leaf first; relative to this file.
-    pub cert: String,
-    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the leaf; relative to
-    /// this file.
-    pub key: String,
 }
 
 /// `[keys]`: the signing keys. Automatic by default: tollgate creates,

@@ -38,8 +38,15 @@ pub struct Health {
 pub(super) struct ReplayHealth {
     /// `memory` or `redis`.
     store: String,
-    /// Whether it answered its last command.
+    /// Whether it answered its last command (memory: whether it has room).
     reachable: bool,
+    /// Unexpired ids held now (memory store).
+    entries: Option<u64>,
+    /// The most ids it holds (memory store).
+    capacity: Option<u64>,
+    /// What threatens single use: nearly full, or a Redis that may evict
+    /// used ids (`maxmemory-policy` other than `noeviction`).
+    warning: Option<String>,
 }
 
 /// Client authentication counters since start.
@@ -206,9 +213,13 @@ impl HealthApi {
             },
             replay: {
                 let (store, reachable) = self.state.replay.health();
+                let fill = self.state.replay.fill();
                 ReplayHealth {
                     store: store.into(),
                     reachable,
+                    entries: fill.map(|(held, _)| held as u64),
+                    capacity: fill.map(|(_, capacity)| capacity as u64),
+                    warning: self.state.replay.warning(),
                 }
             },
             auth: AuthHealth {

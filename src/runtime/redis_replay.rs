@@ -4,7 +4,15 @@
 //! requests that need it are refused as `temporarily_unavailable` (never
 //! let through: that would allow a replay), and `/healthz` and
 //! `tollgate_replay_store_up` say so; everything else keeps working.
+//!
+//! Each client's live ids are also in a sorted set by expiry, and one
+//! script does the whole judgement atomically: forget the client's expired
+//! ids, answer a replay, refuse a client at its quota, else record. A Redis
+//! that may evict keys (any `maxmemory-policy` but `noeviction`) could
+//! forget a used id and let it be replayed: that is said at start, in the
+//! log and in `/healthz`.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -12,21 +20,39 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use time::OffsetDateTime;
 
 use crate::observe::log_limit::LogLimit;
-use tollgate_jose::replay::{ReplayFuture, ReplayStore, ReplayUnavailable};
+use tollgate_jose::replay::{ReplayError, ReplayFuture, ReplayStore};
 
 /// How long one command may take before the request is refused.
 const TIMEOUT: Duration = Duration::from_millis(500);
 
+/// KEYS: the id, the holder's set. ARGV: now (ms), the id's expiry (ms),
+/// the quota, the id's member name. Returns 1 recorded, 0 used before,
+/// -1 over the quota.
+const FIRST_USE: &str = r#"
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('SET', KEYS[1], 1, 'PXAT', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
+redis.call('PEXPIREAT', KEYS[2], latest)
+return 1
+"#;
+
 pub(crate) struct RedisReplay {
     connection: ConnectionManager,
+    script: redis::Script,
+    max_per_holder: usize,
     up: AtomicBool,
     warned: LogLimit,
+    /// What is wrong with the server's eviction policy, once read.
+    eviction: Mutex<Option<String>>,
 }
 
 impl RedisReplay {
     /// Connects lazily: an unreachable Redis at start does not stop the
     /// server.
-    pub(crate) fn new(url: &str) -> Result<Self, String> {
+    pub(crate) fn new(url: &str, max_per_holder: usize) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| e.to_string())?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
@@ -37,9 +63,45 @@ impl RedisReplay {
             ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
         Ok(Self {
             connection,
+            script: redis::Script::new(FIRST_USE),
+            max_per_holder,
             up: AtomicBool::new(true),
             warned: LogLimit::new(Duration::from_secs(30)),
+            eviction: Mutex::new(None),
         })
+    }
+
+    /// Reads the server's `maxmemory-policy`: under any but `noeviction`
+    /// Redis may drop a used id before it expires, and the id could be
+    /// replayed. Says so in the log; [`Self::eviction`] keeps it for
+    /// `/healthz`.
+    pub(crate) async fn check_eviction(&self) {
+        let mut connection = self.connection.clone();
+        let answer: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut connection)
+            .await;
+        let problem = match answer.as_deref() {
+            Ok([_, policy]) if policy == "noeviction" => None,
+            Ok([_, policy]) => Some(format!(
+                "maxmemory-policy is {policy}: Redis may evict used ids before they expire and let them be replayed; set noeviction"
+            )),
+            Ok(_) => Some("maxmemory-policy cannot be read (CONFIG GET answered nothing)".into()),
+            Err(e) => Some(format!("maxmemory-policy cannot be read ({e})")),
+        };
+        if let Some(problem) = &problem {
+            tracing::warn!(problem = %problem, "the replay store (Redis) may forget used ids");
+        }
+        *self.eviction.lock().unwrap_or_else(|p| p.into_inner()) = problem;
+    }
+
+    /// What is wrong with the eviction policy, if anything.
+    pub(crate) fn eviction(&self) -> Option<String> {
+        self.eviction
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Whether the last command reached Redis.
@@ -52,33 +114,42 @@ impl ReplayStore for RedisReplay {
     fn first_use(
         &self,
         key: [u8; 32],
+        holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> ReplayFuture<'_> {
+        let holder = hex::encode(&tollgate_jose::digest::sha256(holder.as_bytes())[..16]);
         Box::pin(async move {
-            let ttl = (until - now).whole_milliseconds().max(1);
+            let id = hex::encode(&key[..16]);
+            let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
             let mut connection = self.connection.clone();
-            let set: redis::RedisResult<Option<String>> = redis::cmd("SET")
-                .arg(format!("tollgate:used:{}", hex::encode(&key[..16])))
-                .arg(1)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl as u64)
-                .query_async(&mut connection)
+            let set: redis::RedisResult<i64> = self
+                .script
+                .key(format!("tollgate:used:{id}"))
+                .key(format!("tollgate:holder:{holder}"))
+                .arg(ms(now))
+                .arg(ms(until).max(ms(now) + 1))
+                .arg(self.max_per_holder)
+                .arg(id)
+                .invoke_async(&mut connection)
                 .await;
             match set {
                 Ok(answer) => {
                     if !self.up.swap(true, Ordering::Relaxed) {
                         tracing::info!("the replay store (Redis) is reachable again");
                     }
-                    Ok(answer.is_some())
+                    match answer {
+                        1 => Ok(true),
+                        0 => Ok(false),
+                        _ => Err(ReplayError::OverQuota),
+                    }
                 }
                 Err(e) => {
                     self.up.store(false, Ordering::Relaxed);
                     if let Some(held_back) = self.warned.allow() {
                         tracing::error!(error = %e, similar_since_last = held_back, "the replay store (Redis) is unreachable; requests with assertions or DPoP proofs are refused");
                     }
-                    Err(ReplayUnavailable)
+                    Err(ReplayError::Unavailable)
                 }
             }
         })

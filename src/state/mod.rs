@@ -73,6 +73,7 @@ struct StartSettings {
     tls: bool,
     throttle: tollgate_core::ThrottleSettings,
     replay: crate::config::ReplaySetting,
+    replay_max_per_client: usize,
 }
 
 impl StartSettings {
@@ -83,6 +84,7 @@ impl StartSettings {
             tls: c.tls.is_some(),
             throttle: c.throttle,
             replay: c.replay.clone(),
+            replay_max_per_client: c.replay_max_per_client,
         }
     }
 }
@@ -98,7 +100,7 @@ impl AppState {
         let services = Arc::new(Services::new(config.throttle, &clock));
         let services_clock = clock.clone();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let replay = Replay::of(&config.replay);
+        let replay = Replay::of(&config.replay, config.replay_max_per_client);
         let started = StartSettings::of(&config);
         let status = Mutex::new(ConfigStatus {
             generation: 1,
@@ -190,6 +192,7 @@ impl AppState {
                 .map(|t| (t - now).as_seconds_f64().max(0.0)),
             signing_key_fault: self.key_fault_now().is_some(),
             replay_store_up: self.replay.health().1,
+            replay_store_fill: self.replay.fill(),
         }
     }
 }
@@ -201,17 +204,18 @@ pub(crate) enum Replay {
 }
 
 impl Replay {
-    fn of(config: &crate::config::ReplaySetting) -> Self {
+    fn of(config: &crate::config::ReplaySetting, max_per_client: usize) -> Self {
         use crate::config::ReplaySetting;
         let memory = || {
             Self::Memory(tollgate_jose::replay::MemoryReplay::new(
                 tollgate_jose::replay::MEMORY_CAPACITY,
+                max_per_client,
             ))
         };
         match config {
             ReplaySetting::Memory => memory(),
             ReplaySetting::Redis(url) => {
-                match crate::runtime::redis_replay::RedisReplay::new(url) {
+                match crate::runtime::redis_replay::RedisReplay::new(url, max_per_client) {
                     Ok(redis) => Self::Redis(redis),
                     // Validation checked the URL; a client that still refuses
                     // it is a bug, and memory is the safe side for one process.
@@ -231,11 +235,43 @@ impl Replay {
         }
     }
 
-    /// `memory` or `redis`, and whether it answers.
+    /// `memory` or `redis`, and whether it answers (and has room).
     pub(crate) fn health(&self) -> (&'static str, bool) {
         match self {
-            Self::Memory(_) => ("memory", true),
+            Self::Memory(m) => ("memory", m.len() < self.capacity()),
             Self::Redis(r) => ("redis", r.up()),
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.store().fill().map_or(usize::MAX, |(_, c)| c)
+    }
+
+    /// Identifiers held and the most the store holds, where known.
+    pub(crate) fn fill(&self) -> Option<(usize, usize)> {
+        self.store().fill()
+    }
+
+    /// What threatens single use, if anything: a store nine-tenths full,
+    /// or a Redis that may evict used ids.
+    pub(crate) fn warning(&self) -> Option<String> {
+        if let Some((held, capacity)) = self.fill()
+            && held >= capacity / 10 * 9
+        {
+            return Some(format!(
+                "{held} of {capacity} ids held: new assertions and DPoP proofs are refused when it is full"
+            ));
+        }
+        match self {
+            Self::Redis(r) => r.eviction(),
+            Self::Memory(_) => None,
+        }
+    }
+
+    /// Reads what can be read once at start (Redis's eviction policy).
+    pub(crate) async fn check(&self) {
+        if let Self::Redis(r) = self {
+            r.check_eviction().await;
         }
     }
 }
@@ -278,6 +314,9 @@ impl crate::config::reload::Sink for AppState {
         }
         if config.replay != started.replay {
             restart.push("replay.store".to_owned());
+        }
+        if config.replay_max_per_client != started.replay_max_per_client {
+            restart.push("replay.max_per_client".to_owned());
         }
         let before = lock(&self.status).restart_required.clone();
         for r in restart.iter().filter(|r| !before.contains(r)) {

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use tollgate_core::{PortError, Ports};
 use tollgate_jose::jose::JwksLocation;
 use tollgate_jose::jose::PublicKeys;
-use tollgate_jose::replay::ReplayUnavailable;
+use tollgate_jose::replay::ReplayError;
 
 impl Ports for AppState {
     async fn slow<T: Send + 'static>(
@@ -71,10 +71,11 @@ impl Ports for AppState {
     async fn first_use(
         &self,
         key: [u8; 32],
+        holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<bool, ReplayUnavailable> {
-        self.replay.store().first_use(key, until, now).await
+    ) -> Result<bool, ReplayError> {
+        self.replay.store().first_use(key, holder, until, now).await
     }
 }
 

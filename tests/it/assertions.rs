@@ -175,10 +175,16 @@ async fn each_rule_of_private_key_jwt_is_a_row_of_the_table() {
             "",
         ),
         (
-            "aud in an array",
-            key.sign(None, &claims(json!({"aud": ["x", issuer.clone()]}))),
+            "aud in an array of one",
+            key.sign(None, &claims(json!({"aud": [issuer.clone()]}))),
             200,
             "",
+        ),
+        (
+            "aud names another server beside us (audience injection)",
+            key.sign(None, &claims(json!({"aud": ["x", issuer.clone()]}))),
+            401,
+            "wrong_audience",
         ),
         (
             "no kid: every key of the algorithm is tried",

@@ -11,7 +11,7 @@ use tollgate_jose::clock::{Clock, ManualClock};
 use tollgate_resource::{Rejection, TokenValidator};
 
 use crate::assertions::{Signer, assertion_form, start};
-use crate::support::{TestServer, basic, hash, jwt_parts};
+use crate::support::{TestServer, basic, eventually, hash, jwt_parts};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -384,6 +384,19 @@ async fn the_validator_takes_dpop_bound_tokens_only_with_a_proof_of_the_request(
         v.validate_request(Some(&dpop_auth), Some(&other_key), "GET", api)
             .await
     )));
+    // An API whose scope the token lacks: 403, and the proof takes no
+    // room (it was remembered before the scope was judged, so a token
+    // without the scope could fill the store).
+    let elsewhere = TokenValidator::new(&server.issuer(), Some("payments.write"));
+    let fresh = key.proof("GET", api, now(), Some(&token));
+    for _ in 0..2 {
+        let r = refusal(
+            elsewhere
+                .validate_request(Some(&dpop_auth), Some(&fresh), "GET", api)
+                .await,
+        );
+        assert!(matches!(r, Rejection::DpopInsufficientScope(_)), "{r:?}");
+    }
     // The bound token as a bearer one: refused (RFC 9449 §7.2).
     let bearer = refusal(v.validate(Some(&format!("Bearer {token}"))).await);
     assert!(matches!(bearer, Rejection::InvalidToken(_)), "{bearer:?}");
@@ -559,7 +572,7 @@ struct Redis {
 impl Redis {
     /// `None` (and a note) where redis-server is not installed, unless
     /// `REQUIRE_REDIS_FOR_TESTS` says it must be (CI installs it).
-    fn start() -> Option<Redis> {
+    fn start(extra: &[&str]) -> Option<Redis> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -576,6 +589,7 @@ impl Redis {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(std::process::Stdio::null())
             .spawn();
         let child = match child {
@@ -606,7 +620,7 @@ impl Drop for Redis {
 #[tokio::test]
 async fn two_replicas_sharing_redis_refuse_a_replayed_assertion_and_proof_and_survive_redis_stopping()
  {
-    let Some(mut redis) = Redis::start() else {
+    let Some(mut redis) = Redis::start(&[]) else {
         return;
     };
     let client_key = Signer::new(tollgate::keys::Algorithm::ES256);
@@ -686,4 +700,60 @@ async fn two_replicas_sharing_redis_refuse_a_replayed_assertion_and_proof_and_su
     assert_eq!(health["replay"]["store"], "redis");
     assert_eq!(health["replay"]["reachable"], false);
     assert_eq!(health["status"], "degraded");
+}
+
+#[tokio::test]
+async fn with_redis_a_client_over_its_quota_is_refused_alone_and_an_evicting_policy_is_reported() {
+    let Some(redis) = Redis::start(&["--maxmemory-policy", "allkeys-lru"]) else {
+        return;
+    };
+    let client_key = Signer::new(tollgate::keys::Algorithm::ES256);
+    let toml = format!(
+        "issuer = \"https://id.example.com\"\n[replay]\nstore = \"redis://127.0.0.1:{}\"\nmax_per_client = 2\n{}\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"orders.read\"]\njwks = {{ keys = [ {} ] }}\n",
+        redis.port,
+        config(),
+        client_key.toml()
+    );
+    let server = TestServer::spawn(&toml).await;
+    let now = crate::support::now().unix_timestamp();
+    let assertion = |jti: &str| {
+        assertion_form(&client_key.sign(
+            None,
+            &json!({"iss":"reports","sub":"reports","aud":"https://id.example.com","exp":now+60,"jti":jti}),
+        ))
+    };
+    for jti in ["a", "b"] {
+        assert_eq!(server.token_raw(&assertion(jti), None).await.status(), 200);
+    }
+    let over = server.token_raw(&assertion("c"), None).await;
+    assert_eq!(over.status(), 503);
+    assert!(over.headers().contains_key("retry-after"));
+    assert_eq!(
+        server.token_raw(&assertion("a"), None).await.status(),
+        401,
+        "a replay"
+    );
+    // Another client's DPoP proofs still have room.
+    let key = Dpop::new();
+    let proof = key.proof("POST", "https://id.example.com/connect/token", now, None);
+    let r = server
+        .http
+        .post(server.url("/connect/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", basic("app", "secret"))
+        .header("DPoP", proof)
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The policy lets Redis evict used ids: said in /healthz.
+    eventually(Duration::from_secs(5), "the eviction warning", || async {
+        let health: Value = server.get_json("/healthz").await;
+        health["replay"]["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("allkeys-lru"))
+            .then_some(())
+    })
+    .await;
 }

@@ -17,6 +17,7 @@ mod logs;
 mod metrics;
 mod openapi;
 mod reload;
+mod replay_quota;
 mod replicas;
 mod samples;
 mod support;

@@ -15,7 +15,7 @@ use super::throttle::{Throttle, ThrottleSettings};
 use tollgate_jose::clock::SharedClock;
 use tollgate_jose::jose::JwksLocation;
 use tollgate_jose::jose::PublicKeys;
-use tollgate_jose::replay::ReplayUnavailable;
+use tollgate_jose::replay::ReplayError;
 
 /// Why the outside could not do what the core asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +51,16 @@ pub trait Ports: Sync {
         refresh: bool,
     ) -> impl Future<Output = Result<Arc<PublicKeys>, PortError>> + Send;
 
-    /// Records an assertion's or proof's identifier as used until `until`
-    /// (the replay store); `Ok(false)` when it was used before.
+    /// Records an assertion's or proof's identifier, of `holder` (the
+    /// client), as used until `until` (the replay store); `Ok(false)` when
+    /// it was used before.
     fn first_use(
         &self,
         key: [u8; 32],
+        holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, ReplayUnavailable>> + Send;
+    ) -> impl Future<Output = Result<bool, ReplayError>> + Send;
 }
 
 /// A platform token whose signature checked out, remembered until it

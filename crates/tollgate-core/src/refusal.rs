@@ -50,6 +50,8 @@ pub enum Reason {
     NoMatchingClient,
     AmbiguousClient,
     ReplayStoreUnavailable,
+    /// The client holds its quota of unexpired assertion and proof ids.
+    ReplayQuotaExceeded,
 
     // The grant.
     UnsupportedGrantType,
@@ -102,6 +104,7 @@ impl Reason {
             Self::NoMatchingClient => "no_matching_client",
             Self::AmbiguousClient => "ambiguous_client",
             Self::ReplayStoreUnavailable => "replay_store_unavailable",
+            Self::ReplayQuotaExceeded => "replay_quota_exceeded",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnauthorizedClient => "unauthorized_client",
             Self::InvalidScope => "invalid_scope",

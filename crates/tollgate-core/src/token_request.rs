@@ -15,6 +15,7 @@ use super::params::Params;
 use super::ports::{Context, PortError, Ports};
 use super::refusal::{Reason, Refusal};
 use tollgate_jose::dpop;
+use tollgate_jose::replay::ReplayError;
 
 /// The parameters a token request may carry; others are ignored.
 const PARAMETERS: [&str; 6] = [
@@ -210,13 +211,20 @@ async fn bound_key<P: Ports>(
                 "the DPoP proof's iat is out of range",
             )
         })?;
-    match ports.first_use(key, until, cx.now).await {
+    match ports
+        .first_use(key, client.id.as_str(), until, cx.now)
+        .await
+    {
         Ok(true) => Ok(Some(checked)),
         Ok(false) => Err(invalid(
             Reason::DpopReplayed,
             "the DPoP proof was used before",
         )),
-        Err(_) => Err(Refusal::new(
+        Err(ReplayError::OverQuota) => Err(Refusal::new(
+            OAuthError::unavailable(crate::auth::QUOTA_RETRY),
+            Reason::ReplayQuotaExceeded,
+        )),
+        Err(ReplayError::Unavailable) => Err(Refusal::new(
             OAuthError::unavailable(std::time::Duration::from_secs(1)),
             Reason::ReplayStoreUnavailable,
         )),

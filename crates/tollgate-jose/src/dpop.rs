@@ -60,7 +60,7 @@ pub fn check(proof: &str, method: &str, url: &str, now: i64) -> Result<Proof, &'
     let iat = claim("iat")
         .and_then(Value::as_i64)
         .ok_or("the DPoP proof has no iat")?;
-    if (iat - now).abs() > WINDOW {
+    if iat.abs_diff(now) > WINDOW.unsigned_abs() {
         return Err("the DPoP proof's iat is not within 60 seconds of now");
     }
     let jti = claim("jti")

@@ -1,85 +1,168 @@
 //! Single use: the `jti`s of client assertions and DPoP proofs, each
 //! remembered until it expires, behind one small interface ("insert if
-//! absent", atomically). In memory here, bounded; a shared store for
-//! replicas implements the same trait outside the core.
+//! absent", atomically). Each identifier belongs to a holder (the client,
+//! or the key a token is bound to), and a holder may keep at most its
+//! quota of live identifiers: one client that floods the store is refused
+//! alone, and the others' assertions and proofs go on. In memory here,
+//! bounded; a shared store for replicas implements the same trait outside
+//! the core.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
-/// The store could not answer (unreachable, or full): the request that
-/// needs it cannot be judged, and is refused as `temporarily_unavailable`.
+/// Why an identifier could not be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplayUnavailable;
+pub enum ReplayError {
+    /// The store could not answer (unreachable, or full): the request
+    /// that needs it cannot be judged, and is refused as
+    /// `temporarily_unavailable`.
+    Unavailable,
+    /// The holder has its quota of live identifiers: its request is
+    /// refused, and only its.
+    OverQuota,
+}
 
-pub type ReplayFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<bool, ReplayUnavailable>> + Send + 'a>>;
+/// What [`ReplayStore::first_use`] returns.
+pub type ReplayFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, ReplayError>> + Send + 'a>>;
 
 /// A store of used identifiers.
 pub trait ReplayStore: Send + Sync {
-    /// Records `key` as used until `until`. `Ok(true)` the first time,
-    /// `Ok(false)` when it was already used (and has not expired).
+    /// Records `key`, of `holder`, as used until `until`. `Ok(true)` the
+    /// first time, `Ok(false)` when it was already used (and has not
+    /// expired).
     fn first_use(
         &self,
         key: [u8; 32],
+        holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> ReplayFuture<'_>;
+
+    /// Identifiers held now and the most the store holds, where it can
+    /// tell.
+    fn fill(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
-/// How many identifiers the memory store holds at most: about 30 MB.
+/// How many identifiers the memory store holds at most: about 70 MB.
 pub const MEMORY_CAPACITY: usize = 1_000_000;
+
+/// How many live identifiers one holder may keep by default: a tenth of
+/// the memory store, so ten clients flooding at once are needed to fill
+/// it, and a client that asks for a token every second with one-hour
+/// assertions needs 3,600.
+pub const DEFAULT_MAX_PER_HOLDER: usize = 100_000;
 
 /// The memory store: one process's view. With several replicas, a replayed
 /// assertion can succeed once per replica; use a shared store there.
 pub struct MemoryReplay {
     capacity: usize,
-    /// 128 bits of each key (collisions are beyond reach) → expiry (Unix
-    /// seconds).
-    used: Mutex<HashMap<u128, i64>>,
+    max_per_holder: usize,
+    used: Mutex<Used>,
+}
+
+#[derive(Default)]
+struct Used {
+    /// 128 bits of each key (collisions are beyond reach) → its expiry
+    /// (Unix seconds) and its holder.
+    keys: HashMap<u128, (i64, u64)>,
+    /// The keys by expiry, so that what expired leaves in the order it
+    /// expires, each once: no scan of the whole store.
+    by_expiry: BTreeMap<i64, Vec<u128>>,
+    /// Live identifiers per holder (64 bits of its SHA-256).
+    per_holder: HashMap<u64, usize>,
+}
+
+impl Used {
+    /// Forgets every identifier that expired by `now`.
+    fn expire(&mut self, now: i64) {
+        while let Some(entry) = self.by_expiry.first_entry() {
+            if *entry.key() > now {
+                break;
+            }
+            let (expiry, keys) = entry.remove_entry();
+            for key in keys {
+                // A key used again after it expired has a later expiry
+                // of its own: only the entry of this expiry goes.
+                if let Some(&(at, holder)) = self.keys.get(&key)
+                    && at == expiry
+                {
+                    self.keys.remove(&key);
+                    if let Some(n) = self.per_holder.get_mut(&holder) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.per_holder.remove(&holder);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl MemoryReplay {
-    pub fn new(capacity: usize) -> Self {
+    /// A store of at most `capacity` identifiers, at most `max_per_holder`
+    /// of them one holder's.
+    pub fn new(capacity: usize, max_per_holder: usize) -> Self {
         Self {
             capacity,
-            used: Mutex::new(HashMap::new()),
+            max_per_holder,
+            used: Mutex::new(Used::default()),
         }
     }
 
     fn insert(
         &self,
         key: [u8; 32],
+        holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<bool, ReplayUnavailable> {
+    ) -> Result<bool, ReplayError> {
         let short = u128::from_be_bytes(key[..16].try_into().expect("16 bytes"));
-        let now = now.unix_timestamp();
+        let holder = u64::from_be_bytes(
+            crate::digest::sha256(holder.as_bytes())[..8]
+                .try_into()
+                .expect("8 bytes"),
+        );
+        let (now, until) = (now.unix_timestamp(), until.unix_timestamp());
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        match used.get(&short) {
-            Some(&expires) if expires > now => return Ok(false),
-            _ => {}
+        used.expire(now);
+        if used.keys.contains_key(&short) {
+            return Ok(false);
         }
-        if used.len() >= self.capacity {
-            used.retain(|_, expires| *expires > now);
-            // Still full of live identifiers: refusing is safe, forgetting
-            // one would let it be replayed.
-            if used.len() >= self.capacity {
-                return Err(ReplayUnavailable);
-            }
+        if until <= now {
+            // Nothing to remember: it cannot be used again.
+            return Ok(true);
         }
-        used.insert(short, until.unix_timestamp());
+        if used.per_holder.get(&holder).copied().unwrap_or(0) >= self.max_per_holder {
+            return Err(ReplayError::OverQuota);
+        }
+        // Full of live identifiers: refusing is safe, forgetting one would
+        // let it be replayed.
+        if used.keys.len() >= self.capacity {
+            return Err(ReplayError::Unavailable);
+        }
+        used.keys.insert(short, (until, holder));
+        used.by_expiry.entry(until).or_default().push(short);
+        *used.per_holder.entry(holder).or_default() += 1;
         Ok(true)
     }
 
     /// Identifiers held now.
     pub fn len(&self) -> usize {
-        self.used.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys
+            .len()
     }
 
+    /// Whether no identifier is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -89,11 +172,16 @@ impl ReplayStore for MemoryReplay {
     fn first_use(
         &self,
         key: [u8; 32],
+        holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> ReplayFuture<'_> {
-        let result = self.insert(key, until, now);
+        let result = self.insert(key, holder, until, now);
         Box::pin(std::future::ready(result))
+    }
+
+    fn fill(&self) -> Option<(usize, usize)> {
+        Some((self.len(), self.capacity))
     }
 }
 
@@ -112,14 +200,14 @@ mod tests {
 
     #[tokio::test]
     async fn an_identifier_is_used_once_until_it_expires() {
-        let store = MemoryReplay::new(10);
+        let store = MemoryReplay::new(10, 10);
         let until = NOW + time::Duration::minutes(5);
-        assert_eq!(store.first_use(key(1), until, NOW).await, Ok(true));
-        assert_eq!(store.first_use(key(1), until, NOW).await, Ok(false));
+        assert_eq!(store.first_use(key(1), "a", until, NOW).await, Ok(true));
+        assert_eq!(store.first_use(key(1), "a", until, NOW).await, Ok(false));
         let later = until + time::Duration::seconds(1);
         assert_eq!(
             store
-                .first_use(key(1), later + time::Duration::minutes(5), later)
+                .first_use(key(1), "a", later + time::Duration::minutes(5), later)
                 .await,
             Ok(true)
         );
@@ -127,33 +215,76 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_store_forgets_only_what_expired_and_refuses_the_rest() {
-        let store = MemoryReplay::new(3);
+        let store = MemoryReplay::new(3, 3);
         let soon = NOW + time::Duration::seconds(10);
         let late = NOW + time::Duration::hours(1);
         for n in 0..3 {
             assert_eq!(
                 store
-                    .first_use(key(n), if n == 0 { soon } else { late }, NOW)
+                    .first_use(key(n), "a", if n == 0 { soon } else { late }, NOW)
                     .await,
                 Ok(true)
             );
         }
         assert_eq!(
-            store.first_use(key(9), late, NOW).await,
-            Err(ReplayUnavailable),
+            store.first_use(key(9), "b", late, NOW).await,
+            Err(ReplayError::Unavailable),
             "full of live ones"
         );
         let after = soon + time::Duration::seconds(1);
         assert_eq!(
-            store.first_use(key(9), late, after).await,
+            store.first_use(key(9), "b", late, after).await,
             Ok(true),
             "the expired one made room"
         );
         assert_eq!(
-            store.first_use(key(1), late, after).await,
+            store.first_use(key(1), "a", late, after).await,
             Ok(false),
             "live ones are kept"
         );
         assert!(store.len() <= 3);
+    }
+
+    #[tokio::test]
+    async fn a_holder_over_its_quota_is_refused_alone() {
+        let store = MemoryReplay::new(100, 3);
+        let soon = NOW + time::Duration::seconds(10);
+        let late = NOW + time::Duration::hours(1);
+        for n in 0..3 {
+            let until = if n == 0 { soon } else { late };
+            assert_eq!(store.first_use(key(n), "flood", until, NOW).await, Ok(true));
+        }
+        assert_eq!(
+            store.first_use(key(3), "flood", late, NOW).await,
+            Err(ReplayError::OverQuota)
+        );
+        assert_eq!(store.first_use(key(4), "victim", late, NOW).await, Ok(true));
+        // Its first identifier expires: room for one more of its.
+        let after = soon + time::Duration::seconds(1);
+        assert_eq!(
+            store.first_use(key(3), "flood", late, after).await,
+            Ok(true)
+        );
+        assert_eq!(
+            store.first_use(key(5), "flood", late, after).await,
+            Err(ReplayError::OverQuota)
+        );
+        // A replay is a replay, whatever the quota.
+        assert_eq!(
+            store.first_use(key(1), "flood", late, after).await,
+            Ok(false)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_identifier_used_again_after_it_expired_is_kept_until_its_new_expiry() {
+        let store = MemoryReplay::new(10, 10);
+        let first = NOW + time::Duration::seconds(10);
+        assert_eq!(store.first_use(key(1), "a", first, NOW).await, Ok(true));
+        let later = first + time::Duration::seconds(1);
+        let second = later + time::Duration::hours(1);
+        assert_eq!(store.first_use(key(1), "a", second, later).await, Ok(true));
+        assert_eq!(store.first_use(key(1), "a", second, later).await, Ok(false));
+        assert_eq!(store.len(), 1);
     }
 }

@@ -12,7 +12,7 @@ use tollgate_jose::clock::SharedClock;
 use tollgate_jose::digest::sha256_parts;
 use tollgate_jose::dpop;
 use tollgate_jose::jose::{self, JwksLocation};
-use tollgate_jose::replay::{MemoryReplay, ReplayStore};
+use tollgate_jose::replay::{MemoryReplay, ReplayError, ReplayStore};
 
 use crate::jwks::{JwksCache, KeySet, Transport, Unavailable};
 use crate::rejection::Rejection;
@@ -37,6 +37,9 @@ pub struct TokenValidator {
 
 /// Used DPoP proofs a validator remembers at most.
 const PROOFS: usize = 100_000;
+/// Used DPoP proofs of one key it remembers at most: a proof lives two
+/// minutes, so that is 80 requests a second from one holder.
+const PROOFS_PER_KEY: usize = 10_000;
 
 impl TokenValidator {
     /// `authority` is the issuer's base URL; `required_scope`, if set, must
@@ -60,7 +63,7 @@ impl TokenValidator {
             },
             keys: JwksCache::new(clock.clone(), Transport::Any),
             clock,
-            proofs: MemoryReplay::new(PROOFS),
+            proofs: MemoryReplay::new(PROOFS, PROOFS_PER_KEY),
         }
     }
 
@@ -122,23 +125,28 @@ impl TokenValidator {
                     })?;
                 let proof =
                     dpop.ok_or_else(|| Rejection::InvalidDpopProof("no DPoP proof".into()))?;
-                self.check_proof(proof, method, url, token, jkt).await?;
-                self.check_scope(claims).map_err(|r| match r {
+                let checked = self.check_proof(proof, method, url, token, jkt)?;
+                let claims = self.check_scope(claims).map_err(|r| match r {
                     Rejection::InsufficientScope(s) => Rejection::DpopInsufficientScope(s),
                     other => other,
-                })
+                })?;
+                // Remembered only now that everything else holds: a proof
+                // refused for any reason takes no room in the store.
+                self.use_proof(&checked).await?;
+                Ok(claims)
             }
         }
     }
 
-    async fn check_proof(
+    /// The proof, checked for this request, token and key; not yet used.
+    fn check_proof(
         &self,
         proof: &str,
         method: &str,
         url: &str,
         token: &str,
         jkt: &str,
-    ) -> Result<(), Rejection> {
+    ) -> Result<dpop::Proof, Rejection> {
         let invalid = |why: &str| Rejection::InvalidDpopProof(why.to_owned());
         let now = self.clock.now();
         let checked = dpop::check(proof, method, url, now.unix_timestamp()).map_err(invalid)?;
@@ -150,12 +158,24 @@ impl TokenValidator {
                 "the proof is signed by another key than the token is bound to",
             ));
         }
+        Ok(checked)
+    }
+
+    /// Records the proof's `jti` as used, once per key: each key may hold
+    /// [`PROOFS_PER_KEY`] live ones, so one holder cannot fill the store.
+    async fn use_proof(&self, checked: &dpop::Proof) -> Result<(), Rejection> {
+        let now = self.clock.now();
         let key = sha256_parts([checked.jkt.as_bytes(), checked.jti.as_bytes()]);
         let until = now + time::Duration::seconds(2 * dpop::WINDOW);
-        match self.proofs.first_use(key, until, now).await {
+        match self.proofs.first_use(key, &checked.jkt, until, now).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(invalid("the proof was used before")),
-            Err(_) => Err(Rejection::AuthorityUnavailable(
+            Ok(false) => Err(Rejection::InvalidDpopProof(
+                "the proof was used before".into(),
+            )),
+            Err(ReplayError::OverQuota) => Err(Rejection::InvalidDpopProof(
+                "too many recent proofs from this key".into(),
+            )),
+            Err(ReplayError::Unavailable) => Err(Rejection::AuthorityUnavailable(
                 "too many DPoP proofs to remember".into(),
             )),
         }

@@ -25,7 +25,7 @@ pub(crate) fn agree(
     };
     let (fast, full) = (
         summary(&fast),
-        summary(&full(text, main, base, Overrides::None, now, None)),
+        summary(&full::report(text, main, base, Overrides::None, now, None)),
     );
     if fast == full {
         Ok(())
@@ -177,7 +177,7 @@ mod tests {
                 std::fs::write(dir.path().join("teams").join(name), text).unwrap();
             }
             let base: &Path = dir.path();
-            let full = full(&main, &path, base, Overrides::None, now, None);
+            let full = full::report(&main, &path, base, Overrides::None, now, None);
             failed += usize::from(full.config.is_none());
             if fast::report(&main, &path, base, Overrides::None, now, None, None).is_some() {
                 fast_answered += 1;

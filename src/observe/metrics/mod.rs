@@ -282,6 +282,7 @@ mod tests {
             signing_key_rotation_seconds: Some(10.0),
             signing_key_fault: false,
             replay_store_up: true,
+            replay_store_fill: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub(crate) struct Snapshot {
     pub signing_key_fault: bool,
     /// The replay store answered its last command.
     pub replay_store_up: bool,
+    /// Ids the replay store holds and the most it holds, where known.
+    pub replay_store_fill: Option<(usize, usize)>,
 }
 
 impl Collector for Snapshot {
@@ -64,6 +66,29 @@ impl Collector for Snapshot {
         for (name, help, value) in gauges {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        if let Some((held, capacity)) = self.replay_store_fill {
+            for (name, help, value) in [
+                (
+                    "replay_store_entries",
+                    "Unexpired assertion and DPoP proof ids the replay store holds",
+                    held,
+                ),
+                (
+                    "replay_store_capacity",
+                    "The most ids the replay store holds; at it, new assertions and \
+                     proofs get temporarily_unavailable",
+                    capacity,
+                ),
+            ] {
+                let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
+                gauge.encode(encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    gauge.metric_type(),
+                )?)?;
+            }
         }
         if let Some(seconds) = self.signing_key_rotation_seconds {
             let gauge = ConstGauge::new(seconds);

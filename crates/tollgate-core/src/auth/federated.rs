@@ -108,7 +108,7 @@ mod tests {
     use crate::{ClientId, FederatedRule, Registry, ThrottleSettings};
     use tollgate_jose::jose::JwksLocation;
     use tollgate_jose::jose::{self, PublicKeys};
-    use tollgate_jose::replay::ReplayUnavailable;
+    use tollgate_jose::replay::ReplayError;
 
     /// A platform's P-256 signing key and its public JWK.
     fn platform_key() -> (jsonwebtoken::EncodingKey, serde_json::Value) {
@@ -149,9 +149,10 @@ mod tests {
         async fn first_use(
             &self,
             _: [u8; 32],
+            _: &str,
             _: OffsetDateTime,
             _: OffsetDateTime,
-        ) -> Result<bool, ReplayUnavailable> {
+        ) -> Result<bool, ReplayError> {
             Ok(true)
         }
     }

@@ -18,6 +18,10 @@ use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
 
+/// When a client over its replay quota may try again: its oldest ids
+/// expire within an assertion's lifetime; a minute is a fair wait.
+pub(crate) const QUOTA_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How a client authenticated, as discovery names the methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
@@ -124,6 +128,10 @@ impl Credential {
                     Err(Reason::ReplayStoreUnavailable) => Err(Refusal::new(
                         OAuthError::unavailable(std::time::Duration::from_secs(1)),
                         Reason::ReplayStoreUnavailable,
+                    )),
+                    Err(Reason::ReplayQuotaExceeded) => Err(Refusal::new(
+                        OAuthError::unavailable(QUOTA_RETRY),
+                        Reason::ReplayQuotaExceeded,
                     )),
                     Err(reason) => Err(Refusal::client(reason, Challenge::None)),
                 }

@@ -15,6 +15,7 @@ use super::assertion::{
     LEEWAY, Presented, check_header, check_sole_audience, check_times, plausible_client_id,
     signed_by, string_claim,
 };
+use tollgate_jose::replay::ReplayError;
 
 /// An assertion is valid for at most this long (Okta's limit, Authlib's
 /// default).
@@ -72,9 +73,13 @@ pub(super) async fn authenticate<P: Ports>(
     ]);
     let until = time::OffsetDateTime::from_unix_timestamp(exp + LEEWAY)
         .map_err(|_| Reason::MalformedAssertion)?;
-    match ports.first_use(key, until, cx.now).await {
+    match ports
+        .first_use(key, client.id.as_str(), until, cx.now)
+        .await
+    {
         Ok(true) => Ok(client.clone()),
         Ok(false) => Err(Reason::AssertionReplayed),
-        Err(_) => Err(Reason::ReplayStoreUnavailable),
+        Err(ReplayError::OverQuota) => Err(Reason::ReplayQuotaExceeded),
+        Err(ReplayError::Unavailable) => Err(Reason::ReplayStoreUnavailable),
     }
 }

@@ -42,9 +42,10 @@ impl Ports for Inline {
     async fn first_use(
         &self,
         _: [u8; 32],
+        _: &str,
         _: OffsetDateTime,
         _: OffsetDateTime,
-    ) -> Result<bool, tollgate_jose::replay::ReplayUnavailable> {
+    ) -> Result<bool, tollgate_jose::replay::ReplayError> {
         Ok(true)
     }
 }

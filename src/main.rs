@@ -79,10 +79,17 @@ enum Command {
     /// What an edit changes: clients, scopes, resources, trusted issuers
     /// and keys added, removed or changed (for review before it is applied).
     Diff {
+        /// The file as it was (e.g. the main branch's identity.toml).
         old: PathBuf,
+        /// The file as it would be after the edit.
         new: PathBuf,
+        /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Exit 1 when there are changes, 0 when there are none (as `git
+        /// diff --exit-code`); without it the exit code is 0 either way.
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Manage signing keys.
     Keys {
@@ -261,7 +268,12 @@ fn main() -> ExitCode {
                 cli::clients(&config, cli::ClientsAction::Remove { id })
             }
         },
-        Command::Diff { old, new, format } => cli::diff(&old, &new, format == Format::Json),
+        Command::Diff {
+            old,
+            new,
+            format,
+            exit_code,
+        } => cli::diff(&old, &new, format == Format::Json, exit_code),
         Command::Schema { included } => {
             match included {
                 false => println!("{}", tollgate::config::schema_json()),

@@ -1,6 +1,7 @@
 //! `tollgate diff OLD NEW`: what an edit changes, as text for a person or
 //! JSON for a pipeline. Both files must validate (the problems of one that
-//! does not are printed, exit 1); otherwise exit 0, changes or not.
+//! does not are printed, exit 1); otherwise exit 0, changes or not, or
+//! with `--exit-code` (as `git diff --exit-code`) 1 when there are changes.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-pub fn diff(old: &Path, new: &Path, json: bool) -> ExitCode {
+pub fn diff(old: &Path, new: &Path, json: bool, exit_code: bool) -> ExitCode {
     let (old, new) = match (load(old), load(new)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
@@ -39,7 +40,11 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> ExitCode {
     } else {
         print!("{}", render(&d));
     }
-    ExitCode::SUCCESS
+    if exit_code && !d.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// The text form: one line per entry added or removed, one per field

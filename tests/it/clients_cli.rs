@@ -295,3 +295,46 @@ fn diff_says_what_an_edit_changes_in_text_and_json() {
     assert_eq!(json["clients"]["removed"], serde_json::json!(["gone"]));
     assert_eq!(json["scopes"]["added"], serde_json::json!(["api2"]));
 }
+
+/// `tollgate diff OLD NEW` with its arguments; exit code and stdout.
+fn diff(old: &Path, new: &Path, flags: &[&str]) -> (i32, String) {
+    let out = Command::new(tollgate_bin())
+        .arg("diff")
+        .arg(old)
+        .arg(new)
+        .args(flags)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn diff_exit_code_is_1_with_changes_and_0_without_as_git_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, same, new) = (
+        dir.path().join("old.toml"),
+        dir.path().join("same.toml"),
+        dir.path().join("new.toml"),
+    );
+    let secret = format!("[[clients.secrets]]\nhash = \"{}\"\n", hash("secret"));
+    std::fs::write(&old, format!("{COMMENTED}{secret}")).unwrap();
+    std::fs::write(&same, format!("{COMMENTED}{secret}")).unwrap();
+    std::fs::write(
+        &new,
+        format!("{COMMENTED}access_token_lifetime = \"5m\"\n{secret}"),
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let f = ["--format", format];
+        let (code, out) = diff(&old, &new, &f);
+        assert_eq!(code, 0, "without --exit-code, changes are exit 0: {out}");
+        let (code, with_flag) = diff(&old, &new, &[&f[..], &["--exit-code"]].concat());
+        assert_eq!(code, 1, "changes with --exit-code: {with_flag}");
+        assert_eq!(out, with_flag, "the output does not depend on the flag");
+        let (code, out) = diff(&old, &same, &[&f[..], &["--exit-code"]].concat());
+        assert_eq!(code, 0, "no changes with --exit-code: {out}");
+    }
+}

@@ -116,9 +116,9 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
             }
         }
         Action::RotateSecret { id, overlap } => {
-            let overlap = match humantime::parse_duration(&overlap) {
+            let overlap = match crate::config::duration::parse_text(&overlap) {
                 Ok(d) => d,
-                Err(e) => return fail(format!("--overlap {overlap:?}: {e}")),
+                Err(e) => return fail(format!("--overlap: {e}")),
             };
             let Some((file, text)) = holder(&id) else {
                 return fail(format!("no client {id:?}"));
@@ -238,7 +238,7 @@ pub fn list(path: &Path, json: bool) -> ExitCode {
                 "authentication": ways,
                 "valid_secrets": valid,
                 "enabled": c.enabled,
-                "access_token_lifetime": humantime::format_duration(c.access_token_lifetime).to_string(),
+                "access_token_lifetime": crate::config::duration::show(c.access_token_lifetime),
             })
         })
         .collect();

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::duration::show;
 use super::{Config, KeyMode};
 use tollgate_core::{Client, KeySource, Secrets};
 
@@ -143,10 +144,7 @@ fn client(c: &Client) -> BTreeMap<&'static str, String> {
                     .collect(),
             ),
         ),
-        (
-            "access_token_lifetime",
-            humantime::format_duration(c.access_token_lifetime).to_string(),
-        ),
+        ("access_token_lifetime", show(c.access_token_lifetime)),
         ("enabled", c.enabled.to_string()),
         (
             "claims",
@@ -192,9 +190,9 @@ fn settings(c: &Config) -> BTreeMap<&'static str, String> {
             "automatic in {} ({}, every {}, announce {}, retain {})",
             dir.display(),
             rotation.algorithm,
-            humantime::format_duration(rotation.rotate_every),
-            humantime::format_duration(rotation.announce),
-            humantime::format_duration(rotation.retain)
+            show(rotation.rotate_every),
+            show(rotation.announce),
+            show(rotation.retain)
         ),
         KeyMode::Declared { .. } => "declared".into(),
     };
@@ -215,17 +213,14 @@ fn settings(c: &Config) -> BTreeMap<&'static str, String> {
                 .unwrap_or_default(),
         ),
         ("keys", keys),
-        (
-            "keys.jwks_max_age",
-            humantime::format_duration(c.keys.jwks_max_age).to_string(),
-        ),
+        ("keys.jwks_max_age", show(c.keys.jwks_max_age)),
         (
             "throttle",
             format!(
                 "client_failures={} address_failures={} window={}",
                 c.throttle.client_failures,
                 c.throttle.address_failures,
-                humantime::format_duration(c.throttle.window)
+                show(c.throttle.window)
             ),
         ),
         ("replay.store", c.replay.redacted()),
@@ -283,10 +278,7 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
                             "audience",
                             t.audience.clone().unwrap_or_else(|| "(our issuer)".into()),
                         ),
-                        (
-                            "max_token_lifetime",
-                            humantime::format_duration(t.max_token_lifetime).to_string(),
-                        ),
+                        ("max_token_lifetime", show(t.max_token_lifetime)),
                     ]),
                 )
             })

@@ -8,7 +8,7 @@
 //! module.
 
 pub mod diff;
-mod duration;
+pub mod duration;
 pub mod edit;
 mod include;
 mod keys;

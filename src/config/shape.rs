@@ -120,6 +120,21 @@ pub(super) fn problems(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
     for error in c.validator.iter_errors(document) {
         let segments = segments(error.instance_path().as_str());
         let path = key_path(&segments);
+        if is_duration(node_at(&c.schema, &segments)) {
+            // Wrong type, a string that is not one, or not above zero:
+            // one message naming what may be written.
+            let zero = matches!(error.kind(), ValidationErrorKind::Minimum { .. });
+            problems.push(ShapeProblem {
+                key_path: path,
+                message: if zero {
+                    "a duration must be longer than zero".into()
+                } else {
+                    format!("expected a duration, found {}", found(error.instance()))
+                },
+                hint: Some(super::duration::FORMS.to_owned()),
+            });
+            continue;
+        }
         match error.kind() {
             // An unknown key: refused by `additionalProperties`' schema.
             ValidationErrorKind::Not { .. } if !segments.is_empty() => {
@@ -162,6 +177,11 @@ pub(super) fn problems(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
                     });
                 }
             }
+            ValidationErrorKind::Enum { options } => problems.push(ShapeProblem {
+                key_path: path,
+                message: format!("must be one of {}", words(options)),
+                hint: None,
+            }),
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 problems.push(ShapeProblem {
                     key_path: path,
@@ -297,8 +317,18 @@ fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
     schema
 }
 
-/// The keys the schema allows at the object `segments` point to.
-fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
+/// `"ES256", "EdDSA", "RS256"`: an `enum`'s values.
+fn words(options: &Value) -> String {
+    let values: Vec<String> = options
+        .as_array()
+        .map(|a| a.iter().map(Value::to_string).collect())
+        .unwrap_or_default();
+    values.join(", ")
+}
+
+/// The schema of the value `segments` point to (`Null` where the schema
+/// has none).
+fn node_at<'a>(root: &'a Value, segments: &[String]) -> &'a Value {
     let mut schema = resolve(root, root);
     for s in segments {
         let next = if s.parse::<usize>().is_ok() {
@@ -308,10 +338,20 @@ fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
         };
         match next {
             Some(n) => schema = resolve(root, n),
-            None => return Vec::new(),
+            None => return &Value::Null,
         }
     }
     schema
+}
+
+/// Whether `schema` is a duration's.
+fn is_duration(schema: &Value) -> bool {
+    schema.get("pattern").and_then(Value::as_str) == Some(super::duration::PATTERN)
+}
+
+/// The keys the schema allows at the object `segments` point to.
+fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
+    node_at(root, segments)
         .get("properties")
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())

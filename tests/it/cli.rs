@@ -248,3 +248,36 @@ async fn healthcheck_exits_0_for_a_healthy_server_and_1_otherwise() {
     let closed = run("http://127.0.0.1:9/healthz".into()).await.unwrap();
     assert_eq!(closed.status.code(), Some(1));
 }
+
+#[test]
+fn a_duration_is_numbers_with_units_s_m_h_d_and_check_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("identity.toml");
+    for (value, message) in [
+        ("\"1 hour\"", "\"1 hour\" is not a duration"),
+        ("\"2months\"", "\"2months\" is not a duration"),
+        ("true", "expected a duration, found true"),
+        ("0", "a duration must be longer than zero"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("[keys]\nrotate_every = {value}\n{}", quickstart_toml()),
+        )
+        .unwrap();
+        let (code, _, err) = run(&["check", "--config", file.to_str().unwrap()], "");
+        assert_eq!(code, 1, "{value}: {err}");
+        assert!(err.contains("keys.rotate_every"), "{value}: {err}");
+        assert!(err.contains(message), "{value}: {err}");
+        assert!(
+            err.contains("s, m, h or d") && err.contains("\"1h30m\""),
+            "{value}: the accepted forms are named: {err}"
+        );
+    }
+    std::fs::write(
+        &file,
+        format!("[keys]\nrotate_every = \"89d24h\"\n{}", quickstart_toml()),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check", "--config", file.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+}

@@ -338,3 +338,73 @@ fn diff_exit_code_is_1_with_changes_and_0_without_as_git_diff() {
         assert_eq!(code, 0, "no changes with --exit-code: {out}");
     }
 }
+
+#[test]
+fn diff_shows_durations_as_written_not_in_months_and_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.toml"), dir.path().join("new.toml"));
+    let secret = format!("[[clients.secrets]]\nhash = \"{}\"\n", hash("secret"));
+    let keys = |every: &str| {
+        format!("[keys]\nrotate_every = \"{every}\"\nannounce = \"14d\"\nretain = \"14d\"\n")
+    };
+    std::fs::write(&old, format!("{COMMENTED}{secret}{}", keys("30d"))).unwrap();
+    std::fs::write(
+        &new,
+        format!(
+            "{}{secret}{}",
+            COMMENTED.replace(
+                "allowed_scopes = [\"api1\"]",
+                "allowed_scopes = [\"api1\"]\naccess_token_lifetime = \"1h30m\""
+            ),
+            keys("90d"),
+        ),
+    )
+    .unwrap();
+    let (code, text) = diff(&old, &new, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("every 30d, announce 14d, retain 14d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("every 90d, announce 14d, retain 14d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ client client: access_token_lifetime: 1h -> 90m"),
+        "{text}"
+    );
+    assert!(!text.contains("month") && !text.contains("days"), "{text}");
+    let (_, json) = diff(&old, &new, &["--format", "json"]);
+    assert!(
+        json.contains("every 90d") && json.contains("\"90m\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn rotate_secret_overlap_takes_the_durations_of_the_file_and_names_them_when_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    let file = format!(
+        "{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n",
+        hash("secret")
+    );
+    std::fs::write(&main, &file).unwrap();
+    let (code, _, err) = tollgate(
+        &["clients", "rotate-secret", "client", "--overlap", "1 week"],
+        &main,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--overlap") && err.contains("not a duration") && err.contains("s, m, h or d"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), file, "unchanged");
+    let (code, out, err) = tollgate(
+        &["clients", "rotate-secret", "client", "--overlap", "1d12h"],
+        &main,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("secret: "), "{out}");
+}

@@ -30,11 +30,11 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
 }
 
 pub fn diff(old: &Path, new: &Path, json: bool, exit_code: bool) -> ExitCode {
-    let (old, new) = match (load(old), load(new)) {
+    let (old_config, new_config) = match (load(old), load(new)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
     };
-    let d = compare(&old, &new);
+    let d = compare(&old_config, old, &new_config, new);
     if json {
         println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
     } else {

@@ -4,6 +4,7 @@
 //! never shown, only whether they changed.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -184,11 +185,22 @@ fn client(c: &Client) -> BTreeMap<&'static str, String> {
     ])
 }
 
-fn settings(c: &Config) -> BTreeMap<&'static str, String> {
+/// A path the file names, as it is relative to the file's folder when it
+/// is inside it or named relative to it (`keys`, `../shared/keys`), so
+/// that two copies of a file in different folders show the same: each
+/// resolves it against its own folder. Absolute paths stay absolute.
+fn as_written(base: &Path, path: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn settings(c: &Config, base: &Path) -> BTreeMap<&'static str, String> {
     let keys = match &c.keys.mode {
         KeyMode::Automatic { dir, rotation } => format!(
             "automatic in {} ({}, every {}, announce {}, retain {})",
-            dir.display(),
+            as_written(base, dir),
             rotation.algorithm,
             show(rotation.rotate_every),
             show(rotation.announce),
@@ -209,7 +221,7 @@ fn settings(c: &Config) -> BTreeMap<&'static str, String> {
             "server.tls",
             c.tls
                 .as_ref()
-                .map(|t| format!("{} {}", t.cert.display(), t.key.display()))
+                .map(|t| format!("{} {}", as_written(base, &t.cert), as_written(base, &t.key)))
                 .unwrap_or_default(),
         ),
         ("keys", keys),
@@ -224,12 +236,21 @@ fn settings(c: &Config) -> BTreeMap<&'static str, String> {
             ),
         ),
         ("replay.store", c.replay.redacted()),
-        ("include", c.include.join(" ")),
+        (
+            "include",
+            c.include
+                .iter()
+                .map(|p| as_written(base, Path::new(p)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
     ])
 }
 
-/// What changes from `old` to `new`.
-pub fn diff(old: &Config, new: &Config) -> Diff {
+/// What changes from `old` (read from the file `old_file`) to `new` (from
+/// `new_file`): paths in each are shown relative to its file's folder.
+pub fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path) -> Diff {
+    let (old_base, new_base) = (super::folder_of(old_file), super::folder_of(new_file));
     let clients = |c: &Config| -> Summary {
         c.registry
             .clients()
@@ -284,7 +305,7 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
             })
             .collect()
     };
-    let signing = |c: &Config| -> Summary {
+    let signing = |c: &Config, base: &Path| -> Summary {
         match &c.keys.mode {
             KeyMode::Automatic { .. } => Summary::new(),
             KeyMode::Declared { keys, .. } => keys
@@ -293,7 +314,7 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
                     (
                         k.key.kid().to_owned(),
                         BTreeMap::from([
-                            ("file", k.file.display().to_string()),
+                            ("file", as_written(base, &k.file)),
                             ("algorithm", k.key.algorithm().to_string()),
                             ("activate_at", crate::keys::rfc3339(k.activate_at)),
                             (
@@ -306,7 +327,7 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
                 .collect(),
         }
     };
-    let (a, b) = (settings(old), settings(new));
+    let (a, b) = (settings(old, old_base), settings(new, new_base));
     let settings = b
         .iter()
         .filter(|(k, v)| a.get(*k) != Some(v))
@@ -322,6 +343,6 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
         scopes: section(&scopes(old), &scopes(new)),
         resources: section(&resources(old), &resources(new)),
         trusted_issuers: section(&issuers(old), &issuers(new)),
-        keys: section(&signing(old), &signing(new)),
+        keys: section(&signing(old, old_base), &signing(new, new_base)),
     }
 }

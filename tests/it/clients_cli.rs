@@ -408,3 +408,47 @@ fn rotate_secret_overlap_takes_the_durations_of_the_file_and_names_them_when_wro
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("secret: "), "{out}");
 }
+
+#[test]
+fn diff_of_a_copy_in_another_folder_shows_no_change_of_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("review").join("head");
+    std::fs::create_dir_all(&other).unwrap();
+    let file = format!(
+        "include = [\"clients.d/*.toml\"]\n{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n[keys]\ndir = \"keys\"\n",
+        hash("secret")
+    );
+    let (old, copy) = (
+        dir.path().join("identity.toml"),
+        other.join("identity.toml"),
+    );
+    std::fs::write(&old, &file).unwrap();
+    std::fs::write(&copy, &file).unwrap();
+    let (code, out) = diff(&old, &copy, &["--exit-code"]);
+    assert_eq!((code, out.as_str()), (0, "no changes\n"));
+    // Run from the copy's folder, one file named without a folder: the
+    // same.
+    let out = Command::new(tollgate_bin())
+        .current_dir(&other)
+        .arg("diff")
+        .arg(&old)
+        .arg("identity.toml")
+        .arg("--exit-code")
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "no changes\n")
+    );
+    // A folder that does change is shown as written.
+    std::fs::write(&copy, file.replace("dir = \"keys\"", "dir = \"../keys\"")).unwrap();
+    let (code, out) = diff(&old, &copy, &["--exit-code"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("~ keys: automatic in keys (") && out.contains("-> automatic in ../keys ("),
+        "{out}"
+    );
+}

@@ -281,3 +281,55 @@ fn a_duration_is_numbers_with_units_s_m_h_d_and_check_says_so() {
     let (code, _, err) = run(&["check", "--config", file.to_str().unwrap()], "");
     assert_eq!(code, 0, "{err}");
 }
+
+#[tokio::test]
+async fn serve_on_another_port_than_a_loopback_issuer_warns_and_an_unset_issuer_follows_the_listener()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("identity.toml");
+    // The quickstart's issuer, served on another (ephemeral) port.
+    std::fs::write(
+        &file,
+        format!("issuer = \"http://localhost:5001\"\n{}", quickstart_toml()),
+    )
+    .unwrap();
+    let server = crate::support::start_logged(&file, "info", &[]);
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains("the issuer names port 5001 of this machine")
+            && log.contains("TOLLGATE_ISSUER")
+            && log.contains(&format!("http://{}", server.addr)),
+        "{log}"
+    );
+    drop(server);
+    // A public issuer: no warning (a proxy may listen elsewhere).
+    std::fs::write(
+        &file,
+        format!(
+            "issuer = \"https://auth.example.com\"\n{}",
+            quickstart_toml()
+        ),
+    )
+    .unwrap();
+    let server = crate::support::start_logged(&file, "info", &[]);
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains("the issuer names port"), "{log}");
+    drop(server);
+    // No issuer: the listen address is the issuer, so discovery's
+    // endpoints are where the server is.
+    std::fs::write(&file, quickstart_toml()).unwrap();
+    let server = crate::support::start_logged(&file, "info", &[]);
+    let discovery: serde_json::Value = reqwest::get(format!(
+        "http://{}/.well-known/openid-configuration",
+        server.addr
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        discovery["token_endpoint"],
+        format!("http://{}/connect/token", server.addr)
+    );
+}

@@ -41,7 +41,7 @@ enum Command {
     Serve(ServeArgs),
     /// Validate a config file and report every problem with its line.
     Check {
-        #[arg(long, default_value = "identity.toml")]
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -148,7 +148,7 @@ enum ClientsCommand {
         #[arg(long)]
         into: Option<PathBuf>,
         /// The main file (the one tollgate serves), not an included one.
-        #[arg(long, default_value = "identity.toml")]
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
     /// Add a new secret (printed once) and make the client's other secrets
@@ -157,20 +157,20 @@ enum ClientsCommand {
         id: String,
         #[arg(long, default_value = "7d")]
         overlap: String,
-        #[arg(long, default_value = "identity.toml")]
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
     /// The registered clients.
     List {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        #[arg(long, default_value = "identity.toml")]
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
     /// Remove a client.
     Remove {
         id: String,
-        #[arg(long, default_value = "identity.toml")]
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
 }
@@ -184,7 +184,7 @@ enum Format {
 #[derive(clap::Args)]
 struct ServeArgs {
     /// The config file.
-    #[arg(long, default_value = "identity.toml")]
+    #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
     config: PathBuf,
     /// Listen address, overriding server.listen (e.g. 0.0.0.0:5001).
     #[arg(long)]
@@ -212,9 +212,11 @@ impl From<LogFormat> for cli::LogFormat {
 fn main() -> ExitCode {
     let command = Cli::parse().command.unwrap_or_else(|| {
         Command::Serve(ServeArgs {
-            config: "identity.toml".into(),
+            // clap reads the variables only for an explicit `serve`.
+            config: std::env::var_os("TOLLGATE_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| "identity.toml".into(), PathBuf::from),
             listen: None,
-            // clap reads the variable only for an explicit `serve`.
             log_format: std::env::var("TOLLGATE_LOG_FORMAT")
                 .ok()
                 .and_then(|v| clap::ValueEnum::from_str(&v, true).ok()),

@@ -333,3 +333,37 @@ async fn serve_on_another_port_than_a_loopback_issuer_warns_and_an_unset_issuer_
         format!("http://{}/connect/token", server.addr)
     );
 }
+
+#[test]
+fn tollgate_config_is_the_environment_form_of_config_and_no_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("team.toml");
+    std::fs::write(&file, quickstart_toml()).unwrap();
+    let env = [("TOLLGATE_CONFIG", file.to_str().unwrap())];
+    // Run elsewhere: without the variable `check` would look for
+    // ./identity.toml there.
+    let (code, out, err) = run_env(&["check"], "", &env);
+    assert_eq!(code, 0, "not refused as an unknown key `config`: {err}");
+    assert!(out.contains("team.toml: ok"), "{out}");
+    let (code, out, err) = run_env(&["clients", "list"], "", &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("client"), "{out}");
+    // --config wins over the variable.
+    let missing = dir.path().join("missing.toml");
+    let (code, _, err) = run_env(&["check", "--config", missing.to_str().unwrap()], "", &env);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+    // `serve`, and `tollgate` alone, read it too (run in a folder without
+    // identity.toml, so that neither serves one).
+    for args in [&["serve"][..], &[]] {
+        let out = Command::new(tollgate_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("TOLLGATE_CONFIG", &missing)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("missing.toml"), "{args:?}: {err}");
+    }
+}

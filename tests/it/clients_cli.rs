@@ -452,3 +452,22 @@ fn diff_of_a_copy_in_another_folder_shows_no_change_of_relative_paths() {
         "{out}"
     );
 }
+
+#[test]
+fn clients_list_has_a_header_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    std::fs::write(
+        &main,
+        format!("{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n", hash("s")),
+    )
+    .unwrap();
+    let (code, out, err) = tollgate(&["clients", "list"], &main);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let cells = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(cells(lines[0]), ["CLIENT", "SCOPES", "AUTH", "STATE"]);
+    assert_eq!(cells(lines[1]), ["client", "api1", "secret", "enabled"]);
+    assert_eq!(lines[0].find("SCOPES"), lines[1].find("api1"), "aligned");
+}

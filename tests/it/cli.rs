@@ -367,3 +367,24 @@ fn tollgate_config_is_the_environment_form_of_config_and_no_setting() {
         assert!(err.contains("missing.toml"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn help_is_coloured_on_a_terminal_unless_no_color() {
+    // A pipe is no terminal: no colours.
+    let (code, out, _) = run(&["check", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(!out.contains('\x1b'), "{out}");
+    // What a terminal gets (CLICOLOR_FORCE stands in for one here).
+    let (_, out, _) = run_env(&["check", "--help"], "", &[("CLICOLOR_FORCE", "1")]);
+    assert!(out.contains("\x1b[") && out.contains("--config"), "{out}");
+    let (_, out, _) = run_env(
+        &["check", "--help"],
+        "",
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+    );
+    assert!(!out.contains('\x1b'), "NO_COLOR wins: {out}");
+    // Errors too.
+    let (code, _, err) = run_env(&["chek"], "", &[("CLICOLOR_FORCE", "1")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\x1b["), "{err}");
+}

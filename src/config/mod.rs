@@ -20,6 +20,7 @@ mod shape;
 mod sources;
 mod split;
 mod stamp;
+mod tidy;
 mod tls;
 mod validate;
 

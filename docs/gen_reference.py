@@ -40,8 +40,10 @@ the setting in the code). A path such as `clients[].allowed_scopes` is the
 key `allowed_scopes` of each `[[clients]]` entry; `server.tls.cert` is `cert`
 in the table `[server.tls]`.
 
-- **duration**: integer seconds, or a number with a unit `s`, `m`, `h`, `d`
-  as a string: `90`, `"90s"`, `"15m"`, `"1h"`, `"7d"`.
+- **duration**: integer seconds, or a string of numbers each followed by
+  a unit `s`, `m`, `h` or `d`: `90`, `"90s"`, `"15m"`, `"1h30m"`, `"7d"`
+  (no spaces, no words such as `"1 hour"`). `tollgate diff` and `clients
+  list` show durations in the largest exact unit (`"90d"`, `"90m"`).
 - **date-time**: a TOML offset date-time, e.g. `2027-01-01T00:00:00Z`.
 - Relative paths resolve against the folder of the file that holds them.
 - Environment variables override some settings: `TOLLGATE_` + the path in

@@ -25,10 +25,26 @@ static ALLOCATOR_OPTIONS: extern "C" fn() = {
     set
 };
 
+/// Colours of the help and the errors, on a terminal without `NO_COLOR`
+/// (clap's `ColorChoice::Auto`; `CLICOLOR_FORCE=1` forces them).
+const STYLES: clap::builder::Styles = {
+    use clap::builder::styling::{AnsiColor, Effects};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .usage(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .literal(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .placeholder(AnsiColor::Cyan.on_default())
+        .error(AnsiColor::Red.on_default().effects(Effects::BOLD))
+        .valid(AnsiColor::Green.on_default())
+        .invalid(AnsiColor::Yellow.on_default())
+};
+
 #[derive(Parser)]
 #[command(
     version,
-    about = "OAuth 2.0 authorization server configured by one file"
+    about = "OAuth 2.0 authorization server configured by one file",
+    styles = STYLES,
+    color = clap::ColorChoice::Auto
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,7 +57,9 @@ enum Command {
     Serve(ServeArgs),
     /// Validate a config file and report every problem with its line.
     Check {
-        #[arg(long, default_value = "identity.toml")]
+        /// The config file (the main one; the files it includes are
+        /// checked with it).
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -59,6 +77,8 @@ enum Command {
     /// Print the JSON schema of identity.toml (or, with --included, of the
     /// files its `include` names).
     Schema {
+        /// The schema of an included file (clients, scopes, resources and
+        /// trusted issuers only) instead of identity.toml's.
         #[arg(long)]
         included: bool,
     },
@@ -67,6 +87,7 @@ enum Command {
     /// Over https the certificate is not verified (it names the public
     /// host, not the loopback address checked).
     Healthcheck {
+        /// The health endpoint to ask.
         #[arg(long, default_value = "http://127.0.0.1:5001/healthz")]
         url: String,
     },
@@ -79,10 +100,17 @@ enum Command {
     /// What an edit changes: clients, scopes, resources, trusted issuers
     /// and keys added, removed or changed (for review before it is applied).
     Diff {
+        /// The file as it was (e.g. the main branch's identity.toml).
         old: PathBuf,
+        /// The file as it would be after the edit.
         new: PathBuf,
+        /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Exit 1 when there are changes, 0 when there are none (as `git
+        /// diff --exit-code`); without it the exit code is 0 either way.
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Manage signing keys.
     Keys {
@@ -126,6 +154,7 @@ enum ClientsCommand {
     /// Append a client (with a fresh secret, printed once as `secret: ...`,
     /// unless --no-secret).
     Add {
+        /// The new client's client_id.
         id: String,
         /// A scope it may request (repeat for several).
         #[arg(long = "scope", required = true)]
@@ -141,43 +170,53 @@ enum ClientsCommand {
         #[arg(long)]
         into: Option<PathBuf>,
         /// The main file (the one tollgate serves), not an included one.
-        #[arg(long, default_value = "identity.toml")]
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
     /// Add a new secret (printed once) and make the client's other secrets
     /// expire after the overlap.
     RotateSecret {
+        /// The client's client_id.
         id: String,
+        /// How long the client's other secrets keep working, e.g. 7d or
+        /// 12h: the time to deploy the new one.
         #[arg(long, default_value = "7d")]
         overlap: String,
-        #[arg(long, default_value = "identity.toml")]
+        /// The main file (the one tollgate serves).
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
     /// The registered clients.
     List {
+        /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        #[arg(long, default_value = "identity.toml")]
+        /// The main file (the one tollgate serves).
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
     /// Remove a client.
     Remove {
+        /// The client's client_id.
         id: String,
-        #[arg(long, default_value = "identity.toml")]
+        /// The main file (the one tollgate serves).
+        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
         config: PathBuf,
     },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
+    /// Lines for a person.
     Text,
+    /// One JSON document, for a pipeline.
     Json,
 }
 
 #[derive(clap::Args)]
 struct ServeArgs {
     /// The config file.
-    #[arg(long, default_value = "identity.toml")]
+    #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
     config: PathBuf,
     /// Listen address, overriding server.listen (e.g. 0.0.0.0:5001).
     #[arg(long)]
@@ -189,7 +228,9 @@ struct ServeArgs {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LogFormat {
+    /// Lines for a person.
     Text,
+    /// One JSON object per line, for a log shipper.
     Json,
 }
 
@@ -205,9 +246,11 @@ impl From<LogFormat> for cli::LogFormat {
 fn main() -> ExitCode {
     let command = Cli::parse().command.unwrap_or_else(|| {
         Command::Serve(ServeArgs {
-            config: "identity.toml".into(),
+            // clap reads the variables only for an explicit `serve`.
+            config: std::env::var_os("TOLLGATE_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| "identity.toml".into(), PathBuf::from),
             listen: None,
-            // clap reads the variable only for an explicit `serve`.
             log_format: std::env::var("TOLLGATE_LOG_FORMAT")
                 .ok()
                 .and_then(|v| clap::ValueEnum::from_str(&v, true).ok()),
@@ -261,7 +304,12 @@ fn main() -> ExitCode {
                 cli::clients(&config, cli::ClientsAction::Remove { id })
             }
         },
-        Command::Diff { old, new, format } => cli::diff(&old, &new, format == Format::Json),
+        Command::Diff {
+            old,
+            new,
+            format,
+            exit_code,
+        } => cli::diff(&old, &new, format == Format::Json, exit_code),
         Command::Schema { included } => {
             match included {
                 false => println!("{}", tollgate::config::schema_json()),
@@ -281,5 +329,49 @@ fn main() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Client { out, algorithm },
         } => cli::generate_client_key(&out, algorithm),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option and positional of every command, with its command's
+    /// path, that has no help text.
+    fn without_help(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command.get_about().is_none() && command.get_long_about().is_none() {
+            out.push(format!("{path} (the command itself)"));
+        }
+        for arg in command.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_name() != "help" {
+                without_help(sub, &path, out);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_option_and_positional_has_help() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_help(&command, "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
+
+    #[test]
+    fn help_has_colours_for_a_terminal() {
+        // Whether they are written is anstream's choice (a terminal, no
+        // NO_COLOR): tests/it/cli.rs runs the binary for that.
+        let help = Cli::command().render_help().ansi().to_string();
+        assert!(help.contains("\x1b[32m"), "green headers: {help}");
+        assert!(help.contains("\x1b[36m"), "cyan literals: {help}");
     }
 }

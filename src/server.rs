@@ -124,8 +124,20 @@ impl Builder {
             "http"
         };
         let default_issuer = format!("{scheme}://{host}");
-        if config.issuer.is_none() {
-            tracing::warn!(issuer = %default_issuer, "no issuer set in the config file; using the listen address");
+        match &config.issuer {
+            None => {
+                tracing::warn!(issuer = %default_issuer, "no issuer set in the config file; using the listen address");
+            }
+            Some(issuer) => {
+                if let Some(port) = other_loopback_port(issuer, addr) {
+                    tracing::warn!(
+                        issuer = %issuer,
+                        listen = %addr,
+                        "the issuer names port {port} of this machine but the server listens on port {}: discovery advertises endpoints there, which clients may not reach; set `issuer` in the config file (or TOLLGATE_ISSUER) to {default_issuer}, or leave it unset to use the listen address",
+                        addr.port()
+                    );
+                }
+            }
         }
         // One Argon2 run now, not on the first request (which would be a
         // timing tell).
@@ -167,6 +179,22 @@ impl Builder {
             },
         })
     }
+}
+
+/// The port an explicit issuer names when it is a loopback URL
+/// (`localhost`, `127.0.0.1`, `[::1]`) on another port than the one the
+/// server listens on (`serve --listen` to another port, with the
+/// quickstart's issuer): its endpoints are then not this server's. `None`
+/// for a public host (a proxy or load balancer may well listen elsewhere).
+fn other_loopback_port(issuer: &str, listening: SocketAddr) -> Option<u16> {
+    let url = url::Url::parse(issuer).ok()?;
+    let loopback = match url.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let port = url.port_or_known_default()?;
+    (loopback && port != listening.port()).then_some(port)
 }
 
 /// A bound, ready server.
@@ -394,5 +422,24 @@ async fn maintain_keys(state: Arc<AppState>) {
             _ = tokio::time::sleep(wake) => {}
             _ = state.keys_changed.notified() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::other_loopback_port;
+
+    #[test]
+    fn a_loopback_issuer_on_another_port_than_the_listener_is_named() {
+        let at = |a: &str| a.parse().unwrap();
+        let other = |issuer: &str, addr: &str| other_loopback_port(issuer, at(addr));
+        assert_eq!(other("http://localhost:5001", "127.0.0.1:5603"), Some(5001));
+        assert_eq!(other("http://127.0.0.1:5001", "0.0.0.0:5603"), Some(5001));
+        assert_eq!(other("http://[::1]", "[::1]:5603"), Some(80));
+        assert_eq!(other("http://localhost:5603", "127.0.0.1:5603"), None);
+        assert_eq!(other("http://LOCALHOST:5603", "0.0.0.0:5603"), None);
+        // A public host: a proxy may listen on another port.
+        assert_eq!(other("https://auth.example.com", "0.0.0.0:5001"), None);
+        assert_eq!(other("http://10.0.0.5:8080", "0.0.0.0:5001"), None);
     }
 }

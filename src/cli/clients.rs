@@ -116,9 +116,9 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
             }
         }
         Action::RotateSecret { id, overlap } => {
-            let overlap = match humantime::parse_duration(&overlap) {
+            let overlap = match crate::config::duration::parse_text(&overlap) {
                 Ok(d) => d,
-                Err(e) => return fail(format!("--overlap {overlap:?}: {e}")),
+                Err(e) => return fail(format!("--overlap: {e}")),
             };
             let Some((file, text)) = holder(&id) else {
                 return fail(format!("no client {id:?}"));
@@ -238,7 +238,7 @@ pub fn list(path: &Path, json: bool) -> ExitCode {
                 "authentication": ways,
                 "valid_secrets": valid,
                 "enabled": c.enabled,
-                "access_token_lifetime": humantime::format_duration(c.access_token_lifetime).to_string(),
+                "access_token_lifetime": crate::config::duration::show(c.access_token_lifetime),
             })
         })
         .collect();
@@ -249,28 +249,81 @@ pub fn list(path: &Path, json: bool) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    for r in &rows {
-        let list = |k: &str| {
-            r[k].as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default()
-        };
-        println!(
-            "{}\tscopes: {}\tauth: {}\t{}",
-            r["client_id"].as_str().unwrap_or_default(),
-            list("allowed_scopes"),
-            list("authentication"),
-            if r["enabled"] == true {
-                "enabled"
+    let list = |r: &serde_json::Value, k: &str| {
+        r[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    let table: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r["client_id"].as_str().unwrap_or_default().to_owned(),
+                list(r, "allowed_scopes"),
+                list(r, "authentication"),
+                if r["enabled"] == true {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+                .to_owned(),
+            ]
+        })
+        .collect();
+    print!("{}", columns(["CLIENT", "SCOPES", "AUTH", "STATE"], &table));
+    ExitCode::SUCCESS
+}
+
+/// A header row and one row per entry, each column as wide as its widest
+/// cell (the last one unpadded).
+fn columns(header: [&str; 4], rows: &[[String; 4]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
             } else {
-                "disabled"
+                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
             }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(header);
+    for row in rows {
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_list_has_a_header_row_and_aligned_columns() {
+        let row = |a: &str, b: &str, c: &str, d: &str| [a, b, c, d].map(str::to_owned);
+        let text = super::columns(
+            ["CLIENT", "SCOPES", "AUTH", "STATE"],
+            &[
+                row("billing", "api1 api2", "secrets", "enabled"),
+                row("c", "api1", "private_key_jwt", "disabled"),
+            ],
+        );
+        assert_eq!(
+            text,
+            "CLIENT   SCOPES     AUTH             STATE\n\
+             billing  api1 api2  secrets          enabled\n\
+             c        api1       private_key_jwt  disabled\n"
         );
     }
-    ExitCode::SUCCESS
 }

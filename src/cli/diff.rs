@@ -1,6 +1,7 @@
 //! `tollgate diff OLD NEW`: what an edit changes, as text for a person or
 //! JSON for a pipeline. Both files must validate (the problems of one that
-//! does not are printed, exit 1); otherwise exit 0, changes or not.
+//! does not are printed, exit 1); otherwise exit 0, changes or not, or
+//! with `--exit-code` (as `git diff --exit-code`) 1 when there are changes.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,18 +29,22 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-pub fn diff(old: &Path, new: &Path, json: bool) -> ExitCode {
-    let (old, new) = match (load(old), load(new)) {
+pub fn diff(old: &Path, new: &Path, json: bool, exit_code: bool) -> ExitCode {
+    let (old_config, new_config) = match (load(old), load(new)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
     };
-    let d = compare(&old, &new);
+    let d = compare(&old_config, old, &new_config, new);
     if json {
         println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
     } else {
         print!("{}", render(&d));
     }
-    ExitCode::SUCCESS
+    if exit_code && !d.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// The text form: one line per entry added or removed, one per field

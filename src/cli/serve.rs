@@ -71,7 +71,9 @@ fn init_logging(format: LogFormat) -> std::io::Result<crate::observe::log_writer
         .with_writer(writer);
     match format {
         LogFormat::Text => logs
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(colours(std::io::stderr().is_terminal(), |name| {
+                std::env::var_os(name)
+            }))
             .fmt_fields(crate::observe::log_format::Fields)
             .event_format(crate::observe::log_format::Text::new(
                 crate::observe::log_format::Timestamp,
@@ -90,6 +92,17 @@ fn init_logging(format: LogFormat) -> std::io::Result<crate::observe::log_writer
     Ok(flush)
 }
 
+/// Whether log lines get colours: on a terminal, unless `NO_COLOR` is set
+/// to anything but the empty string (no-color.org); `CLICOLOR_FORCE`
+/// (not `0`) forces them, as it does for the help.
+fn colours(terminal: bool, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if var("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    terminal || set("CLICOLOR_FORCE")
+}
+
 /// Completes on SIGTERM or SIGINT; both handlers are in place when it
 /// returns.
 fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
@@ -103,4 +116,31 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         }
         tracing::info!("shutting down");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colours;
+
+    #[test]
+    fn log_colours_on_a_terminal_unless_no_color() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).into())
+            }
+        };
+        assert!(colours(true, env(&[])));
+        assert!(!colours(false, env(&[])));
+        assert!(!colours(true, env(&[("NO_COLOR", "1")])));
+        assert!(colours(true, env(&[("NO_COLOR", "")])), "empty: not set");
+        assert!(colours(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!colours(false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!colours(
+            true,
+            env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])
+        ));
+    }
 }

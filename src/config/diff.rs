@@ -4,9 +4,11 @@
 //! never shown, only whether they changed.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
 
+use super::duration::show;
 use super::{Config, KeyMode};
 use tollgate_core::{Client, KeySource, Secrets};
 
@@ -143,10 +145,7 @@ fn client(c: &Client) -> BTreeMap<&'static str, String> {
                     .collect(),
             ),
         ),
-        (
-            "access_token_lifetime",
-            humantime::format_duration(c.access_token_lifetime).to_string(),
-        ),
+        ("access_token_lifetime", show(c.access_token_lifetime)),
         ("enabled", c.enabled.to_string()),
         (
             "claims",
@@ -186,15 +185,26 @@ fn client(c: &Client) -> BTreeMap<&'static str, String> {
     ])
 }
 
-fn settings(c: &Config) -> BTreeMap<&'static str, String> {
+/// A path the file names, as it is relative to the file's folder when it
+/// is inside it or named relative to it (`keys`, `../shared/keys`), so
+/// that two copies of a file in different folders show the same: each
+/// resolves it against its own folder. Absolute paths stay absolute.
+fn as_written(base: &Path, path: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn settings(c: &Config, base: &Path) -> BTreeMap<&'static str, String> {
     let keys = match &c.keys.mode {
         KeyMode::Automatic { dir, rotation } => format!(
             "automatic in {} ({}, every {}, announce {}, retain {})",
-            dir.display(),
+            as_written(base, dir),
             rotation.algorithm,
-            humantime::format_duration(rotation.rotate_every),
-            humantime::format_duration(rotation.announce),
-            humantime::format_duration(rotation.retain)
+            show(rotation.rotate_every),
+            show(rotation.announce),
+            show(rotation.retain)
         ),
         KeyMode::Declared { .. } => "declared".into(),
     };
@@ -211,30 +221,36 @@ fn settings(c: &Config) -> BTreeMap<&'static str, String> {
             "server.tls",
             c.tls
                 .as_ref()
-                .map(|t| format!("{} {}", t.cert.display(), t.key.display()))
+                .map(|t| format!("{} {}", as_written(base, &t.cert), as_written(base, &t.key)))
                 .unwrap_or_default(),
         ),
         ("keys", keys),
-        (
-            "keys.jwks_max_age",
-            humantime::format_duration(c.keys.jwks_max_age).to_string(),
-        ),
+        ("keys.jwks_max_age", show(c.keys.jwks_max_age)),
         (
             "throttle",
             format!(
                 "client_failures={} address_failures={} window={}",
                 c.throttle.client_failures,
                 c.throttle.address_failures,
-                humantime::format_duration(c.throttle.window)
+                show(c.throttle.window)
             ),
         ),
         ("replay.store", c.replay.redacted()),
-        ("include", c.include.join(" ")),
+        (
+            "include",
+            c.include
+                .iter()
+                .map(|p| as_written(base, Path::new(p)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
     ])
 }
 
-/// What changes from `old` to `new`.
-pub fn diff(old: &Config, new: &Config) -> Diff {
+/// What changes from `old` (read from the file `old_file`) to `new` (from
+/// `new_file`): paths in each are shown relative to its file's folder.
+pub fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path) -> Diff {
+    let (old_base, new_base) = (super::folder_of(old_file), super::folder_of(new_file));
     let clients = |c: &Config| -> Summary {
         c.registry
             .clients()
@@ -283,16 +299,13 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
                             "audience",
                             t.audience.clone().unwrap_or_else(|| "(our issuer)".into()),
                         ),
-                        (
-                            "max_token_lifetime",
-                            humantime::format_duration(t.max_token_lifetime).to_string(),
-                        ),
+                        ("max_token_lifetime", show(t.max_token_lifetime)),
                     ]),
                 )
             })
             .collect()
     };
-    let signing = |c: &Config| -> Summary {
+    let signing = |c: &Config, base: &Path| -> Summary {
         match &c.keys.mode {
             KeyMode::Automatic { .. } => Summary::new(),
             KeyMode::Declared { keys, .. } => keys
@@ -301,7 +314,7 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
                     (
                         k.key.kid().to_owned(),
                         BTreeMap::from([
-                            ("file", k.file.display().to_string()),
+                            ("file", as_written(base, &k.file)),
                             ("algorithm", k.key.algorithm().to_string()),
                             ("activate_at", crate::keys::rfc3339(k.activate_at)),
                             (
@@ -314,7 +327,7 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
                 .collect(),
         }
     };
-    let (a, b) = (settings(old), settings(new));
+    let (a, b) = (settings(old, old_base), settings(new, new_base));
     let settings = b
         .iter()
         .filter(|(k, v)| a.get(*k) != Some(v))
@@ -330,6 +343,6 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
         scopes: section(&scopes(old), &scopes(new)),
         resources: section(&resources(old), &resources(new)),
         trusted_issuers: section(&issuers(old), &issuers(new)),
-        keys: section(&signing(old), &signing(new)),
+        keys: section(&signing(old, old_base), &signing(new, new_base)),
     }
 }

@@ -25,7 +25,7 @@ fn algorithm(raw: RawAlgorithm) -> Algorithm {
 }
 
 fn human(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    crate::config::duration::show(d)
 }
 
 pub(super) fn build(

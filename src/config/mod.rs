@@ -8,7 +8,7 @@
 //! module.
 
 pub mod diff;
-mod duration;
+pub mod duration;
 pub mod edit;
 mod include;
 mod keys;
@@ -21,6 +21,7 @@ mod shape;
 mod sources;
 mod split;
 mod stamp;
+mod tidy;
 mod tls;
 mod validate;
 
@@ -143,6 +144,14 @@ pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDat
     check_reusing(text, path, overrides, now, None)
 }
 
+/// The folder relative paths in the file at `path` resolve against: its
+/// own (`.` for a file named without one).
+pub fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// [`check`], taking over the unchanged clients of `previous` (what the
 /// validation of the configuration in force left, [`Report::reusable`]).
 pub fn check_reusing(
@@ -152,10 +161,7 @@ pub fn check_reusing(
     now: time::OffsetDateTime,
     previous: Option<&Reuse>,
 ) -> Report {
-    let base = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let base = folder_of(path);
     validate::report(text, path, base, overrides, now, None, previous)
 }
 
@@ -167,10 +173,7 @@ pub fn check_edited(
     edited: (&Path, &str),
     now: time::OffsetDateTime,
 ) -> Report {
-    let base = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let base = folder_of(path);
     validate::report(
         text,
         path,

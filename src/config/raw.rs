@@ -295,13 +295,14 @@ pub(super) struct RawSecret {
     pub expires: Option<RawDateTime>,
 }
 
-/// Integer seconds or a string such as `"15m"`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// Integer seconds or a string such as `"15m"` or `"1h30m"` (its schema:
+/// `config::duration`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub(super) enum RawDuration {
     /// Whole seconds.
     Seconds(u64),
-    /// A number with a unit: `s`, `m`, `h`, `d`, e.g. `"15m"`.
+    /// Numbers with a unit: `s`, `m`, `h`, `d`, e.g. `"15m"`, `"1h30m"`.
     Text(String),
 }
 

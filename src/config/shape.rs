@@ -42,61 +42,11 @@ pub(super) fn schema(kind: Kind) -> Value {
         ),
     };
     let mut schema = schema.expect("the schema is JSON");
-    tidy(&mut schema);
+    super::tidy::tidy(&mut schema);
     if let Some(o) = schema.as_object_mut() {
         o.insert("$id".into(), Value::String(id.into()));
     }
     schema
-}
-
-/// What an editor shows for a key the table does not have.
-const UNKNOWN_KEY: &str = "unknown key: not a setting of this table (misspelt?)";
-
-/// Shapes the generated schema so that one mistake is one message in an
-/// editor (Taplo repeats an error of a table for every range of it): an
-/// unknown key fails on the key itself (`additionalProperties` a schema
-/// that refuses, not `false`), and TOML has no null, so optional values are
-/// just their type.
-fn tidy(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
-                map.insert(
-                    "additionalProperties".into(),
-                    serde_json::json!({ "not": { "description": UNKNOWN_KEY } }),
-                );
-            }
-            if let Some(Value::Array(types)) = map.get_mut("type") {
-                types.retain(|t| t != "null");
-                if types.len() == 1 {
-                    let only = types.remove(0);
-                    map.insert("type".into(), only);
-                }
-            }
-            if let Some(Value::Array(options)) = map.get("anyOf") {
-                let kept: Vec<Value> = options
-                    .iter()
-                    .filter(|o| o.get("type").and_then(Value::as_str) != Some("null"))
-                    .cloned()
-                    .collect();
-                if kept.len() == 1 && kept.len() < options.len() {
-                    map.remove("anyOf");
-                    if let Value::Object(only) = &kept[0] {
-                        for (k, v) in only {
-                            map.entry(k.clone()).or_insert_with(|| v.clone());
-                        }
-                    }
-                } else if kept.len() < options.len() {
-                    map.insert("anyOf".into(), Value::Array(kept));
-                }
-            }
-            for v in map.values_mut() {
-                tidy(v);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(tidy),
-        _ => {}
-    }
 }
 
 fn compiled(kind: Kind) -> &'static Compiled {
@@ -120,6 +70,21 @@ pub(super) fn problems(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
     for error in c.validator.iter_errors(document) {
         let segments = segments(error.instance_path().as_str());
         let path = key_path(&segments);
+        if is_duration(node_at(&c.schema, &segments)) {
+            // Wrong type, a string that is not one, or not above zero:
+            // one message naming what may be written.
+            let zero = matches!(error.kind(), ValidationErrorKind::Minimum { .. });
+            problems.push(ShapeProblem {
+                key_path: path,
+                message: if zero {
+                    "a duration must be longer than zero".into()
+                } else {
+                    format!("expected a duration, found {}", found(error.instance()))
+                },
+                hint: Some(super::duration::FORMS.to_owned()),
+            });
+            continue;
+        }
         match error.kind() {
             // An unknown key: refused by `additionalProperties`' schema.
             ValidationErrorKind::Not { .. } if !segments.is_empty() => {
@@ -162,6 +127,11 @@ pub(super) fn problems(document: &Value, kind: Kind) -> Vec<ShapeProblem> {
                     });
                 }
             }
+            ValidationErrorKind::Enum { options } => problems.push(ShapeProblem {
+                key_path: path,
+                message: format!("must be one of {}", words(options)),
+                hint: None,
+            }),
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 problems.push(ShapeProblem {
                     key_path: path,
@@ -297,8 +267,18 @@ fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
     schema
 }
 
-/// The keys the schema allows at the object `segments` point to.
-fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
+/// `"ES256", "EdDSA", "RS256"`: an `enum`'s values.
+fn words(options: &Value) -> String {
+    let values: Vec<String> = options
+        .as_array()
+        .map(|a| a.iter().map(Value::to_string).collect())
+        .unwrap_or_default();
+    values.join(", ")
+}
+
+/// The schema of the value `segments` point to (`Null` where the schema
+/// has none).
+fn node_at<'a>(root: &'a Value, segments: &[String]) -> &'a Value {
     let mut schema = resolve(root, root);
     for s in segments {
         let next = if s.parse::<usize>().is_ok() {
@@ -308,10 +288,20 @@ fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
         };
         match next {
             Some(n) => schema = resolve(root, n),
-            None => return Vec::new(),
+            None => return &Value::Null,
         }
     }
     schema
+}
+
+/// Whether `schema` is a duration's.
+fn is_duration(schema: &Value) -> bool {
+    schema.get("pattern").and_then(Value::as_str) == Some(super::duration::PATTERN)
+}
+
+/// The keys the schema allows at the object `segments` point to.
+fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
+    node_at(root, segments)
         .get("properties")
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
@@ -383,6 +373,41 @@ mod tests {
         assert!(
             has("clients[0].secrets[0]", "hash", ""),
             "missing hash: {found:?}"
+        );
+    }
+
+    /// What Taplo shows: see tests/editor/run.sh, which runs it.
+    #[test]
+    fn the_schema_has_no_any_of_or_one_of_and_unknown_keys_list_the_keys() {
+        for kind in [Kind::Main, Kind::Included] {
+            let text = schema(kind).to_string();
+            assert!(
+                !text.contains("\"anyOf\"") && !text.contains("\"oneOf\""),
+                "{text}"
+            );
+        }
+        let main = schema(Kind::Main);
+        let client = &main["$defs"]["RawClient"]["additionalProperties"]["not"]["description"];
+        assert!(
+            client
+                .as_str()
+                .unwrap()
+                .contains("allowed_grant_types, allowed_scopes, claims"),
+            "{client}"
+        );
+        assert_eq!(
+            main["$defs"]["RawAlgorithm"]["enum"],
+            serde_json::json!(["ES256", "EdDSA", "RS256"])
+        );
+        let found = problems(
+            &serde_json::json!({ "keys": { "algorithm": "ES257" } }),
+            Kind::Main,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key_path, "keys.algorithm");
+        assert_eq!(
+            found[0].message,
+            "must be one of \"ES256\", \"EdDSA\", \"RS256\""
         );
     }
 }

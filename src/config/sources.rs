@@ -1,8 +1,9 @@
 //! Where settings come from: the file, then (for containers) environment
 //! variables `TOLLGATE_<KEY>`, with `__` between nested keys, e.g.
 //! `TOLLGATE_ISSUER`, `TOLLGATE_SERVER__LISTEN`, `TOLLGATE_KEYS__DIR`.
-//! `TOLLGATE_LOG` (the log filter) and `TOLLGATE_LOG_FORMAT` are not
-//! settings of the file.
+//! `TOLLGATE_LOG` (the log filter), `TOLLGATE_LOG_FORMAT` and
+//! `TOLLGATE_CONFIG` (the file itself, the environment form of `--config`)
+//! are not settings of the file.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +30,7 @@ pub(super) struct Document {
 fn env() -> Env {
     Env::prefixed("TOLLGATE_")
         .split("__")
-        .ignore(&["LOG", "LOG_FORMAT"])
+        .ignore(&["LOG", "LOG_FORMAT", "CONFIG"])
 }
 
 /// Whether any `TOLLGATE_` variable would override a setting.

@@ -14,7 +14,12 @@
 # 2. One mistake in a copy gives exactly one diagnostic, on its line:
 #    `isuer = "x"` for `issuer` in identity.toml, `secret = "x"` in its
 #    [[clients.secrets]], and `issuer = "x"` at the top of an included file
-#    (a key only the main file may hold).
+#    (a key only the main file may hold), `rotate_every = true` (a wrong
+#    type: "is not of types", not "not valid under any of the schemas"),
+#    `rotate_every = "1 hour"` and `algorithm = "ES257"` (the values that
+#    are allowed). A misspelt key names the keys the table has
+#    (`allowed_scope` → "… allowed_scopes …"); Taplo reports an array
+#    value once per range of it, so that one is "on its line only".
 #
 # Offline: Taplo is run with --no-auto-config (no config file can switch on
 # a schema catalog) and without --default-schema-catalogs (the CLI fetches
@@ -99,7 +104,7 @@ expect_one() {
     ok "$1: exactly one diagnostic, line $3: $(grep -m1 '^error' <<<"$out" | cut -c1-140)"
   else
     fail "$1: exit $rc, $count diagnostics (want 1, on line $3; lines: ${lines:-none})"
-    grep '^error' <<<"$out" | sort | uniq -c | head -n 10
+    grep '^error' <<<"$out" | sort | uniq -c | head -n 10 || true
   fi
 }
 mirror() { # mirror FILE -> prints the copy's path
@@ -134,6 +139,52 @@ if [[ ${#included[@]} -gt 0 ]]; then
   expect_one "${included[0]} with a top-level \`issuer = \"x\"\`" "$copy" "$((n + 1))"
 else
   fail "included file with a top-level key: not run, no included-file example"
+fi
+
+# expect_text NAME PATTERN: the last lint's first diagnostic matches the
+# extended regex PATTERN, and none says "anyOf"/"oneOf".
+expect_text() {
+  local first
+  first="$(grep -m1 '^error' <<<"$out" || true)"
+  if grep -Eq -- "$2" <<<"$first" && ! grep -q "of the schemas listed" <<<"$out"; then
+    ok "$1: $(cut -c1-140 <<<"$first")"
+  else
+    fail "$1: want /$2/, got: ${first:-no diagnostic}"
+  fi
+}
+
+# edit_line NAME REGEX REPLACEMENT: a copy of identity.toml with the first
+# line matching REGEX replaced; sets $copy and $n (its line).
+edit_line() {
+  copy="$(mirror identity.toml)"
+  n="$(grep -n -m1 -E "$2" "$copy" | cut -d: -f1)"
+  if [[ -z "$n" ]]; then
+    fail "$1: identity.toml has no line matching $2"
+    return 1
+  fi
+  sed -i "${n}s/.*/$3/" "$copy"
+}
+
+if edit_line 'rotate_every = true' '^rotate_every = ' 'rotate_every = true'; then
+  expect_one 'identity.toml with `rotate_every = true`' "$copy" "$n"
+  expect_text 'a duration of the wrong type says which types' 'is not of types "integer", "string"'
+fi
+if edit_line 'rotate_every = "1 hour"' '^rotate_every = ' 'rotate_every = "1 hour"'; then
+  expect_one 'identity.toml with `rotate_every = "1 hour"`' "$copy" "$n"
+  expect_text 'a duration in words says the accepted pattern' 'does not match .*smhd'
+fi
+if edit_line 'algorithm = "ES257"' '^algorithm = ' 'algorithm = "ES257"'; then
+  expect_one 'identity.toml with `algorithm = "ES257"`' "$copy" "$n"
+  expect_text 'a wrong algorithm lists the algorithms' 'is not one of .*ES256.*EdDSA.*RS256'
+fi
+if edit_line 'allowed_scope' '^allowed_scopes = ' 'allowed_scope = ["api1"]'; then
+  lint "$copy"
+  if [[ $rc -ne 0 && $count -ge 1 && -z "$(tr ' ' '\n' <<<"$lines" | grep -v -x -e "$n" -e '' || true)" ]]; then
+    ok "identity.toml with \`allowed_scope\`: $count diagnostic(s), on line $n only"
+  else
+    fail "identity.toml with \`allowed_scope\`: exit $rc, $count diagnostics, lines ${lines:-none} (want line $n only)"
+  fi
+  expect_text 'a misspelt key names the keys of its table' 'unknown key.*allowed_scopes'
 fi
 
 echo "editor: $passed passed, $failed failed"

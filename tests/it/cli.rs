@@ -248,3 +248,143 @@ async fn healthcheck_exits_0_for_a_healthy_server_and_1_otherwise() {
     let closed = run("http://127.0.0.1:9/healthz".into()).await.unwrap();
     assert_eq!(closed.status.code(), Some(1));
 }
+
+#[test]
+fn a_duration_is_numbers_with_units_s_m_h_d_and_check_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("identity.toml");
+    for (value, message) in [
+        ("\"1 hour\"", "\"1 hour\" is not a duration"),
+        ("\"2months\"", "\"2months\" is not a duration"),
+        ("true", "expected a duration, found true"),
+        ("0", "a duration must be longer than zero"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("[keys]\nrotate_every = {value}\n{}", quickstart_toml()),
+        )
+        .unwrap();
+        let (code, _, err) = run(&["check", "--config", file.to_str().unwrap()], "");
+        assert_eq!(code, 1, "{value}: {err}");
+        assert!(err.contains("keys.rotate_every"), "{value}: {err}");
+        assert!(err.contains(message), "{value}: {err}");
+        assert!(
+            err.contains("s, m, h or d") && err.contains("\"1h30m\""),
+            "{value}: the accepted forms are named: {err}"
+        );
+    }
+    std::fs::write(
+        &file,
+        format!("[keys]\nrotate_every = \"89d24h\"\n{}", quickstart_toml()),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check", "--config", file.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test]
+async fn serve_on_another_port_than_a_loopback_issuer_warns_and_an_unset_issuer_follows_the_listener()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("identity.toml");
+    // The quickstart's issuer, served on another (ephemeral) port.
+    std::fs::write(
+        &file,
+        format!("issuer = \"http://localhost:5001\"\n{}", quickstart_toml()),
+    )
+    .unwrap();
+    let server = crate::support::start_logged(&file, "info", &[]);
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains("the issuer names port 5001 of this machine")
+            && log.contains("TOLLGATE_ISSUER")
+            && log.contains(&format!("http://{}", server.addr)),
+        "{log}"
+    );
+    drop(server);
+    // A public issuer: no warning (a proxy may listen elsewhere).
+    std::fs::write(
+        &file,
+        format!(
+            "issuer = \"https://auth.example.com\"\n{}",
+            quickstart_toml()
+        ),
+    )
+    .unwrap();
+    let server = crate::support::start_logged(&file, "info", &[]);
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains("the issuer names port"), "{log}");
+    drop(server);
+    // No issuer: the listen address is the issuer, so discovery's
+    // endpoints are where the server is.
+    std::fs::write(&file, quickstart_toml()).unwrap();
+    let server = crate::support::start_logged(&file, "info", &[]);
+    let discovery: serde_json::Value = reqwest::get(format!(
+        "http://{}/.well-known/openid-configuration",
+        server.addr
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        discovery["token_endpoint"],
+        format!("http://{}/connect/token", server.addr)
+    );
+}
+
+#[test]
+fn tollgate_config_is_the_environment_form_of_config_and_no_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("team.toml");
+    std::fs::write(&file, quickstart_toml()).unwrap();
+    let env = [("TOLLGATE_CONFIG", file.to_str().unwrap())];
+    // Run elsewhere: without the variable `check` would look for
+    // ./identity.toml there.
+    let (code, out, err) = run_env(&["check"], "", &env);
+    assert_eq!(code, 0, "not refused as an unknown key `config`: {err}");
+    assert!(out.contains("team.toml: ok"), "{out}");
+    let (code, out, err) = run_env(&["clients", "list"], "", &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("client"), "{out}");
+    // --config wins over the variable.
+    let missing = dir.path().join("missing.toml");
+    let (code, _, err) = run_env(&["check", "--config", missing.to_str().unwrap()], "", &env);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+    // `serve`, and `tollgate` alone, read it too (run in a folder without
+    // identity.toml, so that neither serves one).
+    for args in [&["serve"][..], &[]] {
+        let out = Command::new(tollgate_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("TOLLGATE_CONFIG", &missing)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("missing.toml"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_is_coloured_on_a_terminal_unless_no_color() {
+    // A pipe is no terminal: no colours.
+    let (code, out, _) = run(&["check", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(!out.contains('\x1b'), "{out}");
+    // What a terminal gets (CLICOLOR_FORCE stands in for one here).
+    let (_, out, _) = run_env(&["check", "--help"], "", &[("CLICOLOR_FORCE", "1")]);
+    assert!(out.contains("\x1b[") && out.contains("--config"), "{out}");
+    let (_, out, _) = run_env(
+        &["check", "--help"],
+        "",
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+    );
+    assert!(!out.contains('\x1b'), "NO_COLOR wins: {out}");
+    // Errors too.
+    let (code, _, err) = run_env(&["chek"], "", &[("CLICOLOR_FORCE", "1")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\x1b["), "{err}");
+}

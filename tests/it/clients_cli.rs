@@ -295,3 +295,179 @@ fn diff_says_what_an_edit_changes_in_text_and_json() {
     assert_eq!(json["clients"]["removed"], serde_json::json!(["gone"]));
     assert_eq!(json["scopes"]["added"], serde_json::json!(["api2"]));
 }
+
+/// `tollgate diff OLD NEW` with its arguments; exit code and stdout.
+fn diff(old: &Path, new: &Path, flags: &[&str]) -> (i32, String) {
+    let out = Command::new(tollgate_bin())
+        .arg("diff")
+        .arg(old)
+        .arg(new)
+        .args(flags)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn diff_exit_code_is_1_with_changes_and_0_without_as_git_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, same, new) = (
+        dir.path().join("old.toml"),
+        dir.path().join("same.toml"),
+        dir.path().join("new.toml"),
+    );
+    let secret = format!("[[clients.secrets]]\nhash = \"{}\"\n", hash("secret"));
+    std::fs::write(&old, format!("{COMMENTED}{secret}")).unwrap();
+    std::fs::write(&same, format!("{COMMENTED}{secret}")).unwrap();
+    std::fs::write(
+        &new,
+        format!("{COMMENTED}access_token_lifetime = \"5m\"\n{secret}"),
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let f = ["--format", format];
+        let (code, out) = diff(&old, &new, &f);
+        assert_eq!(code, 0, "without --exit-code, changes are exit 0: {out}");
+        let (code, with_flag) = diff(&old, &new, &[&f[..], &["--exit-code"]].concat());
+        assert_eq!(code, 1, "changes with --exit-code: {with_flag}");
+        assert_eq!(out, with_flag, "the output does not depend on the flag");
+        let (code, out) = diff(&old, &same, &[&f[..], &["--exit-code"]].concat());
+        assert_eq!(code, 0, "no changes with --exit-code: {out}");
+    }
+}
+
+#[test]
+fn diff_shows_durations_as_written_not_in_months_and_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.toml"), dir.path().join("new.toml"));
+    let secret = format!("[[clients.secrets]]\nhash = \"{}\"\n", hash("secret"));
+    let keys = |every: &str| {
+        format!("[keys]\nrotate_every = \"{every}\"\nannounce = \"14d\"\nretain = \"14d\"\n")
+    };
+    std::fs::write(&old, format!("{COMMENTED}{secret}{}", keys("30d"))).unwrap();
+    std::fs::write(
+        &new,
+        format!(
+            "{}{secret}{}",
+            COMMENTED.replace(
+                "allowed_scopes = [\"api1\"]",
+                "allowed_scopes = [\"api1\"]\naccess_token_lifetime = \"1h30m\""
+            ),
+            keys("90d"),
+        ),
+    )
+    .unwrap();
+    let (code, text) = diff(&old, &new, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("every 30d, announce 14d, retain 14d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("every 90d, announce 14d, retain 14d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ client client: access_token_lifetime: 1h -> 90m"),
+        "{text}"
+    );
+    assert!(!text.contains("month") && !text.contains("days"), "{text}");
+    let (_, json) = diff(&old, &new, &["--format", "json"]);
+    assert!(
+        json.contains("every 90d") && json.contains("\"90m\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn rotate_secret_overlap_takes_the_durations_of_the_file_and_names_them_when_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    let file = format!(
+        "{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n",
+        hash("secret")
+    );
+    std::fs::write(&main, &file).unwrap();
+    let (code, _, err) = tollgate(
+        &["clients", "rotate-secret", "client", "--overlap", "1 week"],
+        &main,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--overlap") && err.contains("not a duration") && err.contains("s, m, h or d"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), file, "unchanged");
+    let (code, out, err) = tollgate(
+        &["clients", "rotate-secret", "client", "--overlap", "1d12h"],
+        &main,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("secret: "), "{out}");
+}
+
+#[test]
+fn diff_of_a_copy_in_another_folder_shows_no_change_of_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("review").join("head");
+    std::fs::create_dir_all(&other).unwrap();
+    let file = format!(
+        "include = [\"clients.d/*.toml\"]\n{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n[keys]\ndir = \"keys\"\n",
+        hash("secret")
+    );
+    let (old, copy) = (
+        dir.path().join("identity.toml"),
+        other.join("identity.toml"),
+    );
+    std::fs::write(&old, &file).unwrap();
+    std::fs::write(&copy, &file).unwrap();
+    let (code, out) = diff(&old, &copy, &["--exit-code"]);
+    assert_eq!((code, out.as_str()), (0, "no changes\n"));
+    // Run from the copy's folder, one file named without a folder: the
+    // same.
+    let out = Command::new(tollgate_bin())
+        .current_dir(&other)
+        .arg("diff")
+        .arg(&old)
+        .arg("identity.toml")
+        .arg("--exit-code")
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "no changes\n")
+    );
+    // A folder that does change is shown as written.
+    std::fs::write(&copy, file.replace("dir = \"keys\"", "dir = \"../keys\"")).unwrap();
+    let (code, out) = diff(&old, &copy, &["--exit-code"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("~ keys: automatic in keys (") && out.contains("-> automatic in ../keys ("),
+        "{out}"
+    );
+}
+
+#[test]
+fn clients_list_has_a_header_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    std::fs::write(
+        &main,
+        format!("{COMMENTED}[[clients.secrets]]\nhash = \"{}\"\n", hash("s")),
+    )
+    .unwrap();
+    let (code, out, err) = tollgate(&["clients", "list"], &main);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let cells = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(cells(lines[0]), ["CLIENT", "SCOPES", "AUTH", "STATE"]);
+    assert_eq!(cells(lines[1]), ["client", "api1", "secret", "enabled"]);
+    assert_eq!(lines[0].find("SCOPES"), lines[1].find("api1"), "aligned");
+}

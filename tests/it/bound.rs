@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use tollgate_jose::clock::{Clock, ManualClock};
 use tollgate_resource::{Rejection, TokenValidator};
 
-use crate::assertions::{Signer, assertion_form, start};
-use crate::support::{TestServer, basic, hash, jwt_parts};
+use crate::support::{Signer, TestServer, assertion_form, basic, hash, jwt_parts, start, unique};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -46,7 +45,7 @@ impl Dpop {
 
     pub(crate) fn proof(&self, method: &str, url: &str, iat: i64, token: Option<&str>) -> String {
         let mut claims =
-            json!({"htm": method, "htu": url, "iat": iat, "jti": format!("p{}", nonce())});
+            json!({"htm": method, "htu": url, "iat": iat, "jti": format!("p{}", unique())});
         if let Some(t) = token {
             claims["ath"] = json!(B64.encode(aws_lc_rs::digest::digest(
                 &aws_lc_rs::digest::SHA256,
@@ -55,12 +54,6 @@ impl Dpop {
         }
         self.proof_with(|_| {}, &claims)
     }
-}
-
-fn nonce() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
 }
 
 fn config() -> String {
@@ -275,7 +268,7 @@ async fn a_dpop_proof_binds_the_token_and_every_way_to_be_wrong_is_invalid_dpop_
             .is_none()
     );
 
-    let jti = || json!(format!("j{}", nonce()));
+    let jti = || json!(format!("j{}", unique()));
     let private = {
         let mut jwk = key.signer.jwk.clone();
         jwk["d"] = json!("AAAA");

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{TestServer, basic, managed, quickstart_toml};
+use crate::support::{TestServer, basic, managed, metric, quickstart_toml};
 
 /// The management listener's metrics, as Prometheus asks for them.
 async fn metrics(server: &TestServer) -> String {
@@ -26,22 +26,12 @@ async fn metrics(server: &TestServer) -> String {
     r.text().await.unwrap()
 }
 
-/// The value of the sample line that starts with `series`.
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     let server = TestServer::spawn(&managed(&quickstart_toml())).await;
     let before = metrics(&server).await;
     assert!(before.ends_with("# EOF\n"));
-    assert_eq!(value(&before, "tollgate_config_generation"), 1.0);
+    assert_eq!(metric(&before, "tollgate_config_generation"), 1.0);
     for _ in 0..3 {
         assert_eq!(server.basic_status("client", "secret").await, 200);
     }
@@ -62,45 +52,45 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
 
     let after = metrics(&server).await;
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_tokens_issued_total{client_id="client"}"#
         ),
         3.0
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_token_errors_total{error="invalid_client"}"#
         ),
         1.0
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_token_errors_total{error="invalid_request"}"#
         ),
         1.0
     );
     assert_eq!(
-        value(&after, "tollgate_argon2_verifications_total"),
+        metric(&after, "tollgate_argon2_verifications_total"),
         2.0,
         "one miss, one wrong secret"
     );
     assert_eq!(
-        value(&after, "tollgate_secret_cache_hits_total"),
+        metric(&after, "tollgate_secret_cache_hits_total"),
         2.0,
         "the later two tokens; the bad request fails before authentication"
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_request_duration_seconds_count{endpoint="token"}"#
         ),
         5.0
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_request_duration_seconds_count{endpoint="jwks"}"#
         ),
@@ -113,8 +103,8 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let m = metrics(&server).await;
-        if value(&m, "tollgate_config_reload_failures_total") == 1.0 {
-            assert_eq!(value(&m, "tollgate_config_last_reload_success"), 0.0);
+        if metric(&m, "tollgate_config_reload_failures_total") == 1.0 {
+            assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 0.0);
             break;
         }
         assert!(
@@ -126,8 +116,8 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     std::fs::write(&file, quickstart_toml() + "\n# edited\n").unwrap();
     loop {
         let m = metrics(&server).await;
-        if value(&m, "tollgate_config_generation") == 2.0 {
-            assert_eq!(value(&m, "tollgate_config_last_reload_success"), 1.0);
+        if metric(&m, "tollgate_config_generation") == 2.0 {
+            assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 1.0);
             break;
         }
         assert!(
@@ -147,11 +137,11 @@ async fn metrics_count_down_to_the_next_key_rotation() {
     let clock = tollgate_jose::clock::ManualClock::new(crate::support::now());
     let server = TestServer::spawn_with_clock(&managed(&toml), clock.clone()).await;
     let first = metrics(&server).await;
-    assert_eq!(value(&first, "tollgate_signing_keys_published"), 1.0);
-    let left = value(&first, "tollgate_signing_key_rotation_seconds");
+    assert_eq!(metric(&first, "tollgate_signing_keys_published"), 1.0);
+    let left = metric(&first, "tollgate_signing_key_rotation_seconds");
     assert!(left > 3590.0 && left <= 3600.0, "{left}\n{first}");
     clock.advance(time::Duration::minutes(20));
-    let later = value(
+    let later = metric(
         &metrics(&server).await,
         "tollgate_signing_key_rotation_seconds",
     );

@@ -245,7 +245,7 @@ fn the_server_refuses_to_start_on_a_broken_file_with_its_line() {
 
 #[tokio::test]
 async fn the_client_gets_tokens_with_its_own_key_and_with_a_platform_token() {
-    use crate::assertions::Signer;
+    use crate::support::Signer;
     let dir = tempfile::tempdir().unwrap();
     // The client's key pair, as an operator makes it.
     let made = Command::new(tollgate_bin())

@@ -552,7 +552,7 @@ struct Redis {
 impl Redis {
     /// `None` (and a note) where redis-server is not installed, unless
     /// `REQUIRE_REDIS_FOR_TESTS` says it must be (CI installs it).
-    fn start() -> Option<Redis> {
+    async fn start() -> Option<Redis> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -582,9 +582,10 @@ impl Redis {
                 return None;
             }
         };
-        crate::support::wait_for(Duration::from_secs(10), "redis-server", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-        });
+        crate::support::eventually(Duration::from_secs(10), "redis-server", || {
+            std::future::ready(std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        })
+        .await;
         Some(Redis { child, port })
     }
 }
@@ -599,7 +600,7 @@ impl Drop for Redis {
 #[tokio::test]
 async fn two_replicas_sharing_redis_refuse_a_replayed_assertion_and_proof_and_survive_redis_stopping()
  {
-    let Some(mut redis) = Redis::start() else {
+    let Some(mut redis) = Redis::start().await else {
         return;
     };
     let client_key = Signer::new(tollgate::keys::Algorithm::ES256);

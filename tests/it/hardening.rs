@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{TestServer, basic, quickstart_toml, start_logged, wait_for};
+use crate::support::{TestServer, basic, eventually, metric, quickstart_toml, start_logged};
 
 /// Sends raw bytes on a fresh connection and returns the status line.
 fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> String {
@@ -133,7 +133,7 @@ fn quickstart_dir() -> (tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test]
 async fn secrets_and_authorization_headers_never_reach_the_log() {
     let (_dir, config) = quickstart_dir();
-    let mut server = start_logged(&config, "trace", &[]);
+    let mut server = start_logged(&config, "trace", &[]).await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/connect/token", server.addr);
     let mut sent = Vec::new();
@@ -180,7 +180,7 @@ async fn secrets_and_authorization_headers_never_reach_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     let (_dir, config) = quickstart_dir();
-    let mut server = start_logged(&config, "info", &[]);
+    let mut server = start_logged(&config, "info", &[]).await;
     let url = format!("http://{}/connect/token", server.addr);
     // Wrong secrets force an Argon2 run each (one at a time per core), so
     // most of these requests wait in the server when the signal arrives.
@@ -206,40 +206,32 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     // test is about.
     let metrics_url = format!("http://{}/metrics", server.addr);
     let http = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = http
-            .get(&metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let value = |series: &str| {
-            text.lines()
-                .find_map(|l| {
-                    l.strip_prefix(series)
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                })
-                .unwrap_or(0.0)
-        };
-        // The scrape itself is in flight too.
-        let in_flight = value("tollgate_requests_in_flight") - 1.0;
-        let answered = value("tollgate_request_duration_seconds_count{endpoint=\"token\"}");
-        if in_flight >= 2.0 && in_flight + answered >= N as f64 {
-            break;
-        }
-        assert!(
-            in_flight >= 1.0 || answered < N as f64,
-            "every request was answered before the signal could be sent"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "requests never all arrived:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "every request to arrive",
+        || async {
+            let text = http
+                .get(&metrics_url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            // The scrape itself is in flight too.
+            let in_flight = metric(&text, "tollgate_requests_in_flight") - 1.0;
+            let answered = metric(
+                &text,
+                "tollgate_request_duration_seconds_count{endpoint=\"token\"}",
+            );
+            assert!(
+                in_flight >= 1.0 || answered < N as f64,
+                "every request was answered before the signal could be sent"
+            );
+            (in_flight >= 2.0 && in_flight + answered >= N as f64).then_some(())
+        },
+    )
+    .await;
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -252,9 +244,10 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
         let status = r.await.unwrap().expect("no connection reset");
         assert_eq!(status, 401, "answered, not dropped");
     }
-    let status = wait_for(Duration::from_secs(15), "exit", || {
-        server.child.try_wait().unwrap()
-    });
+    let status = eventually(Duration::from_secs(15), "exit", || {
+        std::future::ready(server.child.try_wait().unwrap())
+    })
+    .await;
     assert_eq!(status.code(), Some(0));
     assert!(server.log.lock().unwrap().contains("shutting down"));
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{
-    TestServer, basic, eventually, hash, managed, quickstart_toml, scrape, start_logged, wait_for,
+    TestServer, basic, eventually, hash, managed, quickstart_toml, scrape, start_logged,
 };
 
 const CC: &str = "grant_type=client_credentials";
@@ -22,7 +22,7 @@ async fn an_impossibly_long_client_id_is_refused_like_any_failure_and_logged_sho
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("identity.toml");
     std::fs::write(&config, quickstart_toml()).unwrap();
-    let server = start_logged(&config, "info", &["--log-format", "json"]);
+    let server = start_logged(&config, "info", &["--log-format", "json"]).await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/connect/token", server.addr);
     let post = |authorization: String| {
@@ -43,10 +43,13 @@ async fn an_impossibly_long_client_id_is_refused_like_any_failure_and_logged_sho
         .await
         .unwrap();
     assert_eq!(huge_body, unknown, "the same answer as any failure");
-    let log = wait_for(Duration::from_secs(5), "two audit events", || {
-        let log = server.log.lock().unwrap().clone();
-        (log.matches("tollgate::audit").count() >= 2).then_some(log)
-    });
+    let log = eventually(Duration::from_secs(5), "two audit events", || {
+        std::future::ready({
+            let log = server.log.lock().unwrap().clone();
+            (log.matches("tollgate::audit").count() >= 2).then_some(log)
+        })
+    })
+    .await;
     let longest = log.lines().map(str::len).max().unwrap();
     assert!(longest < 1_000, "a log line of {longest} bytes");
     assert!(log.contains("client_id_too_long"), "{log}");
@@ -65,7 +68,7 @@ async fn repeated_throttling_warnings_are_one_line_per_interval() {
         format!("[throttle]\nclient_failures = 1\n{}", quickstart_toml()),
     )
     .unwrap();
-    let server = start_logged(&config, "info", &[]);
+    let server = start_logged(&config, "info", &[]).await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/connect/token", server.addr);
     let mut throttled = 0;
@@ -334,7 +337,7 @@ async fn sighup_reloads_instead_of_killing_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("identity.toml");
     std::fs::write(&config, quickstart_toml()).unwrap();
-    let mut server = start_logged(&config, "info", &[]);
+    let mut server = start_logged(&config, "info", &[]).await;
     let pid = server.child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -343,14 +346,17 @@ async fn sighup_reloads_instead_of_killing_the_server() {
             .unwrap()
             .success()
     );
-    wait_for(Duration::from_secs(5), "the reload line", || {
-        server
-            .log
-            .lock()
-            .unwrap()
-            .contains("SIGHUP: reloading the configuration")
-            .then_some(())
-    });
+    eventually(Duration::from_secs(5), "the reload line", || {
+        std::future::ready({
+            server
+                .log
+                .lock()
+                .unwrap()
+                .contains("SIGHUP: reloading the configuration")
+                .then_some(())
+        })
+    })
+    .await;
     assert!(server.child.try_wait().unwrap().is_none(), "still running");
     let r = reqwest::Client::new()
         .get(format!("http://{}/livez", server.addr))
@@ -404,7 +410,7 @@ async fn sigterm_answers_a_request_already_sent_on_a_kept_alive_connection() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("identity.toml");
     std::fs::write(&config, quickstart_toml()).unwrap();
-    let server = start_logged(&config, "info", &[]);
+    let server = start_logged(&config, "info", &[]).await;
     let mut stream = TcpStream::connect(&server.addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

@@ -1,8 +1,8 @@
 //! `GET /metrics`: every metric moves when what it counts happens.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{TestServer, basic, managed, metric, quickstart_toml};
+use crate::support::{TestServer, basic, eventually, managed, metric, quickstart_toml};
 
 /// The management listener's metrics, as Prometheus asks for them.
 async fn metrics(server: &TestServer) -> String {
@@ -100,32 +100,23 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     // A refused edit, then a good one.
     let file = server.dir.path().join("identity.toml");
     std::fs::write(&file, "colour = 1\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let m = metrics(&server).await;
-        if metric(&m, "tollgate_config_reload_failures_total") == 1.0 {
-            assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 0.0);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "reload failure not counted:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let m = eventually(
+        Duration::from_secs(5),
+        "the reload failure to be counted",
+        || async {
+            let m = metrics(&server).await;
+            (metric(&m, "tollgate_config_reload_failures_total") == 1.0).then_some(m)
+        },
+    )
+    .await;
+    assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 0.0);
     std::fs::write(&file, quickstart_toml() + "\n# edited\n").unwrap();
-    loop {
+    let m = eventually(Duration::from_secs(5), "generation 2", || async {
         let m = metrics(&server).await;
-        if metric(&m, "tollgate_config_generation") == 2.0 {
-            assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 1.0);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(5),
-            "reload not seen:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        (metric(&m, "tollgate_config_generation") == 2.0).then_some(m)
+    })
+    .await;
+    assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 1.0);
 }
 
 #[tokio::test]

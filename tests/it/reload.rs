@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{TestServer, basic, hash};
+use crate::support::{TestServer, basic, eventually, hash};
 
 /// A config with the quickstart client and, optionally, a second one.
 fn toml(extra_client: Option<&str>) -> String {
@@ -30,18 +30,11 @@ async fn health(server: &TestServer) -> Value {
 
 /// Polls /healthz until `pred` holds, failing after five seconds.
 async fn wait_health(server: &TestServer, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually(Duration::from_secs(5), what, || async {
         let h = health(server).await;
-        if pred(&h) {
-            return h;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; last health {h}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        pred(&h).then_some(h)
+    })
+    .await
 }
 
 fn generation(h: &Value) -> u64 {

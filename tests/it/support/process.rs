@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::wait_for;
+use super::eventually;
 
 /// Where cargo put this package's binaries and examples.
 pub(crate) fn target_dir() -> PathBuf {
@@ -35,7 +35,11 @@ pub(crate) struct Logged {
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
-pub(crate) fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&str]) -> Logged {
+pub(crate) async fn start_logged(
+    config: &std::path::Path,
+    log_filter: &str,
+    args: &[&str],
+) -> Logged {
     let mut child = std::process::Command::new(tollgate_bin())
         .args([
             "serve",
@@ -64,15 +68,18 @@ pub(crate) fn start_logged(config: &std::path::Path, log_filter: &str, args: &[&
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    let addr = wait_for(Duration::from_secs(30), "the listening line", || {
-        let text = log.lock().unwrap().clone();
-        text.split("listening on http://").nth(1).map(|rest| {
-            rest.split(|c: char| c.is_whitespace() || c == '"')
-                .next()
-                .unwrap()
-                .to_owned()
+    let addr = eventually(Duration::from_secs(30), "the listening line", || {
+        std::future::ready({
+            let text = log.lock().unwrap().clone();
+            text.split("listening on http://").nth(1).map(|rest| {
+                rest.split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
         })
-    });
+    })
+    .await;
     let management = log
         .lock()
         .unwrap()

@@ -47,3 +47,9 @@ pub(crate) fn managed(toml: &str) -> String {
         None => format!("[server]\n{line}{toml}"),
     }
 }
+
+/// The `config.sha256` that /healthz reports once a file of `bytes` (with
+/// no included files) is in force.
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
+    hex::encode(tollgate_jose::digest::sha256(bytes))
+}

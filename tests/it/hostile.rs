@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{
-    TestServer, basic, eventually, hash, managed, quickstart_toml, scrape, start_logged,
+    TestServer, basic, eventually, fingerprint, hash, managed, quickstart_toml, scrape,
+    start_logged,
 };
 
 const CC: &str = "grant_type=client_credentials";
@@ -388,21 +389,21 @@ async fn a_file_written_in_place_in_two_steps_is_applied_whole_not_half() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     f.write_all(&whole.as_bytes()[half..]).unwrap();
     drop(f);
-    let http = server.http.clone();
+    // The whole file in force, seen by its fingerprint: had the half been
+    // applied first, the whole would be generation 3.
+    let whole_in_force = fingerprint(whole.as_bytes());
     let url = server.url("/healthz");
-    eventually(Duration::from_secs(10), "generation 2", || {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            let h: Value = http.get(url).send().await.ok()?.json().await.ok()?;
-            (h["config"]["generation"] == 2).then_some(())
-        }
-    })
+    let h: Value = eventually(
+        Duration::from_secs(10),
+        "the whole file in force",
+        || async {
+            let h: Value = server.http.get(&url).send().await.ok()?.json().await.ok()?;
+            (h["config"]["sha256"] == whole_in_force.as_str()).then_some(h)
+        },
+    )
     .await;
-    assert_eq!(server.basic_status("second", "secret").await, 200);
-    // Had the half been applied first, the whole would be generation 3.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let h: Value = server.get_json("/healthz").await;
     assert_eq!(h["config"]["generation"], 2, "{h}");
+    assert_eq!(server.basic_status("second", "secret").await, 200);
 }
 
 #[tokio::test]

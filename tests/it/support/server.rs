@@ -40,6 +40,14 @@ impl TestServer {
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("identity.toml"), toml).unwrap();
+        Self::spawn_in_with_clock(dir, clock).await
+    }
+
+    /// Serves the identity.toml already in `dir` on a clock the test moves.
+    pub(crate) async fn spawn_in_with_clock(
+        dir: tempfile::TempDir,
+        clock: std::sync::Arc<tollgate_jose::clock::ManualClock>,
+    ) -> TestServer {
         let server = tollgate::Server::builder(&dir.path().join("identity.toml"))
             .listen("127.0.0.1:0")
             .clock(clock)

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use tollgate_jose::clock::ManualClock;
 
+use serde_json::Value;
+
 use crate::support::{
-    TestServer, at, eventually, jwks_kids, jwt_parts, key_files, kid_of, quickstart_toml, start,
-    tollgate_bin, unique, verify_against, write_key,
+    TestServer, at, eventually, jwks_kids, jwt_parts, key_files, kid_of, managed, quickstart_toml,
+    scrape, start, tollgate_bin, unique, verify_against, write_key,
 };
 
 fn mode(p: &Path) -> u32 {
@@ -178,6 +180,44 @@ fn wake_key_maintenance(server: &TestServer) {
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str(&format!("# wake {}\n", unique()));
     std::fs::write(&file, text).unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_key_folder_keeps_the_keys_in_memory_and_is_reported() {
+    let server = TestServer::spawn(&managed(&quickstart_toml())).await;
+    let kid = crate::support::jwks_kids(&server).await;
+    let before = server.token("client", "secret", None).await;
+    std::fs::remove_dir_all(server.dir.path().join("keys")).unwrap();
+    // Any reload wakes the key maintenance.
+    let file = server.dir.path().join("identity.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\n# edited\n");
+    std::fs::write(&file, text).unwrap();
+    let url = server.url("/healthz");
+    let http = server.http.clone();
+    let health: Value = eventually(Duration::from_secs(10), "the fault on /healthz", || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let h: Value = http.get(url).send().await.ok()?.json().await.ok()?;
+            h["keys"]["fault"].is_string().then_some(h)
+        }
+    })
+    .await;
+    assert_eq!(health["status"], "degraded");
+    assert!(
+        !server.dir.path().join("keys").exists(),
+        "nothing was written"
+    );
+    assert_eq!(
+        crate::support::jwks_kids(&server).await,
+        kid,
+        "the same keys are published"
+    );
+    let after = server.token("client", "secret", None).await;
+    let kid_of = |t: &Value| crate::support::kid_of(t["access_token"].as_str().unwrap());
+    assert_eq!(kid_of(&before), kid_of(&after), "and the same key signs");
+    let full = scrape(&server.http, server.management.unwrap()).await;
+    assert!(full.contains("tollgate_signing_key_fault 1"), "{full}");
 }
 
 /// The declared setup of the Kubernetes deployment: one file, key files

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::support::{TestServer, basic, eventually, managed, metric, quickstart_toml};
+use serde_json::Value;
+
+use crate::support::{TestServer, basic, eventually, managed, metric, quickstart_toml, scrape};
 
 /// The management listener's metrics, as Prometheus asks for them.
 async fn metrics(server: &TestServer) -> String {
@@ -179,4 +181,94 @@ async fn scrapers_that_do_not_ask_for_openmetrics_get_the_classic_text_format() 
             "{family}:\n{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn nothing_on_the_public_port_tells_which_client_ids_exist() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    server.token("client", "secret", None).await;
+    assert_eq!(server.basic_status("client", "wrong").await, 401);
+    assert_eq!(server.basic_status("nobody", "wrong").await, 401);
+    let public = scrape(&server.http, server.addr).await;
+    for leak in ["client_id=", "unknown_client", "wrong_secret", "\"client\""] {
+        assert!(
+            !public.contains(leak),
+            "{leak} on the public port:\n{public}"
+        );
+    }
+    assert!(
+        public.contains("tollgate_client_auth_failures_total 2"),
+        "{public}"
+    );
+    assert!(
+        public.contains("tollgate_tokens_issued_total 1"),
+        "{public}"
+    );
+
+    // With a management listener, the detail is there, and the public port
+    // has no metrics at all.
+    let managed = TestServer::spawn(&managed(&quickstart_toml())).await;
+    managed.token("client", "secret", None).await;
+    assert_eq!(managed.basic_status("nobody", "wrong").await, 401);
+    let r = managed
+        .http
+        .get(managed.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let full = scrape(&managed.http, managed.management.unwrap()).await;
+    assert!(
+        full.contains(r#"tollgate_tokens_issued_total{client_id="client"} 1"#),
+        "{full}"
+    );
+    assert!(full.contains(r#"reason="unknown_client""#), "{full}");
+    let health: Value = managed
+        .http
+        .get(format!("http://{}/healthz", managed.management.unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn token_series_do_not_grow_with_scope_order_and_removed_clients_leave() {
+    let two = quickstart_toml().replace(
+        "[[api_scopes]]\nname = \"api1\"\n",
+        "[[api_scopes]]\nname = \"api1\"\n[[api_scopes]]\nname = \"api2\"\n",
+    );
+    let two = two.replace(
+        "allowed_scopes = [\"api1\"]",
+        "allowed_scopes = [\"api1\", \"api2\"]",
+    );
+    let server = TestServer::spawn(&managed(&two)).await;
+    server.token("client", "secret", Some("api1 api2")).await;
+    server.token("client", "secret", Some("api2 api1")).await;
+    let full = scrape(&server.http, server.management.unwrap()).await;
+    let series: Vec<&str> = full
+        .lines()
+        .filter(|l| l.starts_with("tollgate_tokens_issued_total"))
+        .collect();
+    assert_eq!(
+        series,
+        [r#"tollgate_tokens_issued_total{client_id="client"} 2"#]
+    );
+    // The client leaves the file: its series leaves the metrics.
+    let file = server.dir.path().join("identity.toml");
+    let without = managed(&two).replace("client_id = \"client\"", "client_id = \"other\"");
+    std::fs::write(&file, without).unwrap();
+    let http = server.http.clone();
+    let management = server.management.unwrap();
+    eventually(Duration::from_secs(10), "the series to go", || {
+        let http = http.clone();
+        async move {
+            let m = scrape(&http, management).await;
+            (!m.contains(r#"client_id="client""#)).then_some(())
+        }
+    })
+    .await;
 }

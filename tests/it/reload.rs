@@ -1,12 +1,15 @@
 //! Live reload against the real server: every way a file gets updated,
 //! bad edits that change nothing, and no failed request during rewrites.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{TestServer, basic, eventually, fingerprint, hash};
+use crate::support::{
+    TestServer, basic, eventually, fingerprint, hash, quickstart_toml, start_logged,
+};
 
 /// A config with the quickstart client and, optionally, a second one.
 fn toml(extra_client: Option<&str>) -> String {
@@ -394,6 +397,79 @@ async fn a_reload_of_many_clients_applies_each_changed_one_and_keeps_the_rest() 
     assert_eq!(server.basic_status("c5", "other").await, 200);
     assert_eq!(server.basic_status("c8", "secret").await, 200);
     assert_eq!(server.basic_status("added", "secret").await, 401);
+}
+
+#[tokio::test]
+async fn sighup_reloads_instead_of_killing_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(&config, quickstart_toml()).unwrap();
+    let mut server = start_logged(&config, "info", &[]).await;
+    let pid = server.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually(Duration::from_secs(5), "the reload line", || {
+        std::future::ready({
+            server
+                .log
+                .lock()
+                .unwrap()
+                .contains("SIGHUP: reloading the configuration")
+                .then_some(())
+        })
+    })
+    .await;
+    assert!(server.child.try_wait().unwrap().is_none(), "still running");
+    let r = reqwest::Client::new()
+        .get(format!("http://{}/livez", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_file_written_in_place_in_two_steps_is_applied_whole_not_half() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let file = server.dir.path().join("identity.toml");
+    let second = format!(
+        "[[clients]]\nclient_id = \"second\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",
+        hash("secret")
+    );
+    let whole = format!("{}\n# edited\n{second}", quickstart_toml());
+    // A slow writer: the first half (valid TOML on its own), a pause, the
+    // rest.
+    let half = whole.len() - second.len();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&file)
+        .unwrap();
+    f.write_all(&whole.as_bytes()[..half]).unwrap();
+    f.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    f.write_all(&whole.as_bytes()[half..]).unwrap();
+    drop(f);
+    // The whole file in force, seen by its fingerprint: had the half been
+    // applied first, the whole would be generation 3.
+    let whole_in_force = fingerprint(whole.as_bytes());
+    let url = server.url("/healthz");
+    let h: Value = eventually(
+        Duration::from_secs(10),
+        "the whole file in force",
+        || async {
+            let h: Value = server.http.get(&url).send().await.ok()?.json().await.ok()?;
+            (h["config"]["sha256"] == whole_in_force.as_str()).then_some(h)
+        },
+    )
+    .await;
+    assert_eq!(h["config"]["generation"], 2, "{h}");
+    assert_eq!(server.basic_status("second", "secret").await, 200);
 }
 
 /// The health report's `config.last_error`, or "" while there is none.

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::{TestServer, basic, quickstart_toml, start_logged};
+use crate::support::{TestServer, basic, eventually, quickstart_toml, start_logged};
 
 /// Sends raw bytes on a fresh connection and returns the status line.
 fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> String {
@@ -161,9 +161,15 @@ async fn secrets_and_authorization_headers_never_reach_the_log() {
         sent.push(format!("{secret}-post"));
         sent.push(auth.trim_start_matches("Basic ").to_owned());
     }
-    let _ = server.child.kill();
-    let _ = server.child.wait();
-    let log = server.log.lock().unwrap().clone();
+    // Stopped once the audit events of all six requests are written (one
+    // issued, five refused): the log then holds every line they caused.
+    eventually(Duration::from_secs(5), "six audit events", || {
+        let log = server.log.lock().unwrap();
+        let events = log.matches("token issued").count() + log.matches("token refused").count();
+        std::future::ready((events >= 6).then_some(()))
+    })
+    .await;
+    let log = server.stop();
     assert!(
         log.contains("token refused"),
         "the failures are logged: {log}"

@@ -97,8 +97,7 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
         })
     })
     .await;
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    let log = server.stop();
     assert_eq!(audit.len(), 5, "{audit:#?}");
     let fields = |e: &Value| {
         (
@@ -139,6 +138,5 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
         ("refused".into(), "-".into(), "wrong_content_type".into())
     );
     assert_eq!(audit[4]["error"], "invalid_request");
-    let log = server.log.lock().unwrap().clone();
     assert!(!log.contains("wrong\""), "no secret in the log");
 }

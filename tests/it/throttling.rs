@@ -3,7 +3,9 @@
 //! verified client never does, another address's guesses lock no one
 //! out, and the warning about it is one log line per interval.
 
-use crate::support::{TestServer, basic, quickstart_toml, start_logged};
+use std::time::Duration;
+
+use crate::support::{TestServer, basic, eventually, quickstart_toml, start_logged};
 
 const CC: &str = "grant_type=client_credentials";
 
@@ -143,7 +145,13 @@ async fn repeated_throttling_warnings_are_one_line_per_interval() {
         throttled += usize::from(r.status() == 429);
     }
     assert!(throttled >= 28, "{throttled}");
-    let log = server.log.lock().unwrap().clone();
+    // The log read once it holds the audit event of the last request:
+    // every warning about the ones before is written by then.
+    let log = eventually(Duration::from_secs(5), "30 audit events", || {
+        let log = server.log.lock().unwrap().clone();
+        std::future::ready((log.matches("token refused").count() >= 30).then_some(log))
+    })
+    .await;
     let lines = log.matches("client authentication throttled").count();
     assert_eq!(lines, 1, "{log}");
 }

@@ -33,6 +33,21 @@ pub(crate) struct Logged {
     /// The management listener's `host:port`, when the file has one.
     pub management: Option<String>,
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Copies stderr into `log` until the process ends.
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Logged {
+    /// Kills the process and returns its whole log: everything it wrote,
+    /// read to the end of its stderr, not what happened to arrive so far.
+    pub(crate) fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.log.lock().unwrap().clone()
+    }
 }
 
 pub(crate) async fn start_logged(
@@ -57,7 +72,7 @@ pub(crate) async fn start_logged(
     let mut stderr = child.stderr.take().unwrap();
     let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sink = log.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = std::io::Read::read(&mut stderr, &mut buf) {
             if n == 0 {
@@ -96,6 +111,7 @@ pub(crate) async fn start_logged(
         addr,
         management,
         log,
+        reader: Some(reader),
     }
 }
 

@@ -41,7 +41,11 @@ pub fn serve(config: PathBuf, listen: Option<String>, log_format: LogFormat) -> 
                 return ExitCode::FAILURE;
             }
         };
-        let server = match crate::Server::bind(&config, listen.as_deref()).await {
+        let mut builder = crate::Server::builder(&config);
+        if let Some(listen) = &listen {
+            builder = builder.listen(listen);
+        }
+        let server = match builder.bind().await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e:#}");

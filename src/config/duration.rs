@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 
-use super::raw::RawDuration;
+use serde::{Deserialize, Serialize};
 
 /// The accepted strings, as the schema's `pattern`.
 pub const PATTERN: &str = "^([0-9]+[smhd])+$";
@@ -18,6 +18,16 @@ pub const PATTERN: &str = "^([0-9]+[smhd])+$";
 pub const FORMS: &str = "write integer seconds or a number with a unit s, m, h or d (several may follow each other), e.g. 90, \"90s\", \"15m\", \"1h30m\" or \"7d\"";
 
 const UNITS: [(char, u64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
+
+/// Integer seconds or a string such as `"15m"` or `"1h30m"` (its schema: below).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub(super) enum RawDuration {
+    /// Whole seconds.
+    Seconds(u64),
+    /// Numbers with a unit: `s`, `m`, `h`, `d`, e.g. `"15m"`, `"1h30m"`.
+    Text(String),
+}
 
 impl JsonSchema for RawDuration {
     fn schema_name() -> std::borrow::Cow<'static, str> {

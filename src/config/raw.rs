@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub(super) use super::duration::RawDuration;
 pub(super) use super::raw_server::{RawReplay, RawServer, RawThrottle, RawTls};
 
 /// The whole `identity.toml` file.
@@ -293,17 +294,6 @@ pub(super) struct RawSecret {
     /// from then on the secret no longer authenticates.
     #[serde(default)]
     pub expires: Option<RawDateTime>,
-}
-
-/// Integer seconds or a string such as `"15m"` or `"1h30m"` (its schema:
-/// `config::duration`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged)]
-pub(super) enum RawDuration {
-    /// Whole seconds.
-    Seconds(u64),
-    /// Numbers with a unit: `s`, `m`, `h`, `d`, e.g. `"15m"`, `"1h30m"`.
-    Text(String),
 }
 
 /// A TOML date-time (`2027-01-01T00:00:00Z`) or the same as a string.

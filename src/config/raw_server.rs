@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::raw::RawDuration;
+use super::duration::RawDuration;
 
 /// `[throttle]`: how many client authentications that need Argon2 (cache
 /// misses: wrong secrets, unknown clients, first uses) are allowed per

@@ -7,9 +7,6 @@ use tollgate_core::{ErrorCode, OAuthError, Reason, Refusal};
 
 pub(super) const FORM: &str = "application/x-www-form-urlencoded";
 
-/// How long a form body may take to arrive.
-pub(super) const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// The largest form body accepted. A real token request is under 1 KiB;
 /// one with a client assertion and a DPoP proof a few KiB.
 pub(super) const MAX_BODY: usize = 16 * 1024;
@@ -24,7 +21,11 @@ fn is_form(content_type: &str) -> bool {
 /// The body of a form request, or the refusal it deserves. A body over
 /// [`MAX_BODY`] is 413: a declared length is checked before reading (hyper
 /// never reads past it); a chunked body is counted as it arrives.
-pub(super) async fn read(req: &Request, body: Body) -> Result<bytes::Bytes, Refusal> {
+pub(super) async fn read(
+    req: &Request,
+    body: Body,
+    limit: std::time::Duration,
+) -> Result<bytes::Bytes, Refusal> {
     if !req.content_type().is_some_and(is_form) {
         return Err(Refusal::invalid_request(
             Reason::WrongContentType,
@@ -43,7 +44,7 @@ pub(super) async fn read(req: &Request, body: Body) -> Result<bytes::Bytes, Refu
     };
     // A body trickled in byte by byte would hold the request open forever
     // (the connection's idle timeout resets on every byte).
-    let Ok(read) = tokio::time::timeout(BODY_TIMEOUT, read).await else {
+    let Ok(read) = tokio::time::timeout(limit, read).await else {
         return Err(Refusal::invalid_request(
             Reason::BodySlow,
             "the request body did not arrive in time",

@@ -29,7 +29,7 @@ impl poem::Endpoint for IntrospectEndpoint {
         let state = &self.state;
         let body = req.take_body();
         let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
-        let form = match super::form::read(&req, body).await {
+        let form = match super::form::read(&req, body, self.state.body_timeout).await {
             Ok(form) => form,
             Err(refusal) => {
                 super::token::refused(state, &refusal, None, address);

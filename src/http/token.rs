@@ -31,7 +31,7 @@ impl poem::Endpoint for TokenEndpoint {
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let body = req.take_body();
         let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
-        let outcome = match super::form::read(&req, body).await {
+        let outcome = match super::form::read(&req, body, self.state.body_timeout).await {
             Ok(form) => {
                 let started = tokio::time::Instant::now();
                 let outcome = run(&self.state, &req, &form, address).await;

@@ -64,6 +64,8 @@ pub(crate) struct AppState {
     /// them: an edit is judged against these, so reverting one clears the
     /// warning and an unrelated edit keeps it.
     started: StartSettings,
+    /// How long a form body may take to arrive.
+    pub(crate) body_timeout: std::time::Duration,
 }
 
 #[derive(PartialEq)]
@@ -96,6 +98,7 @@ impl AppState {
         keys: Arc<KeyRing>,
         default_issuer: String,
         clock: SharedClock,
+        body_timeout: std::time::Duration,
     ) -> Self {
         let services = Arc::new(Services::new(config.throttle, &clock));
         let services_clock = clock.clone();
@@ -130,6 +133,7 @@ impl AppState {
             replay,
             metrics: crate::observe::metrics::Metrics::default(),
             started,
+            body_timeout,
         }
     }
 

@@ -3,89 +3,20 @@
 //! Kubernetes- and GitHub-Actions-shaped tokens. Time is pinned where
 //! expiry is tested.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tollgate::keys::SigningKey;
 use tollgate_jose::clock::ManualClock;
 
-use crate::support::{TestServer, basic, eventually, managed, scrape};
+use crate::support::{
+    Signer, TestServer, assertion_form, basic, clock_now, eventually, key_server, managed, metric,
+    scrape, start, unique,
+};
 
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-/// A key pair of a client or a platform, and its public JWK.
-pub struct Signer {
-    pub pem: String,
-    pub alg: Algorithm,
-    pub jwk: Value,
-}
-
-impl Signer {
-    pub fn new(alg: tollgate::keys::Algorithm) -> Self {
-        let (key, pem) = SigningKey::generate(alg).unwrap();
-        let jwk = serde_json::to_value(key.jwk()).unwrap();
-        let alg = match alg {
-            tollgate::keys::Algorithm::ES256 => Algorithm::ES256,
-            tollgate::keys::Algorithm::EdDSA => Algorithm::EdDSA,
-            tollgate::keys::Algorithm::RS256 => Algorithm::RS256,
-        };
-        Self { pem, alg, jwk }
-    }
-
-    pub fn kid(&self) -> String {
-        self.jwk["kid"].as_str().unwrap().to_owned()
-    }
-
-    pub fn sign_without_kid(&self, claims: &Value) -> String {
-        self.sign_with(None, claims)
-    }
-
-    pub fn sign(&self, kid: Option<&str>, claims: &Value) -> String {
-        self.sign_with(
-            Some(kid.map(str::to_owned).unwrap_or_else(|| self.kid())),
-            claims,
-        )
-    }
-
-    fn sign_with(&self, kid: Option<String>, claims: &Value) -> String {
-        let key = match self.alg {
-            Algorithm::ES256 => EncodingKey::from_ec_pem(self.pem.as_bytes()),
-            Algorithm::EdDSA => EncodingKey::from_ed_pem(self.pem.as_bytes()),
-            _ => EncodingKey::from_rsa_pem(self.pem.as_bytes()),
-        }
-        .unwrap();
-        let mut header = Header::new(self.alg);
-        header.kid = kid;
-        jsonwebtoken::encode(&header, claims, &key).unwrap()
-    }
-
-    /// The JWK as a TOML inline table.
-    pub fn toml(&self) -> String {
-        let members: Vec<String> = self
-            .jwk
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect();
-        format!("{{ {} }}", members.join(", "))
-    }
-}
-
-pub fn assertion_form(assertion: &str) -> String {
-    format!(
-        "grant_type=client_credentials&client_assertion_type={JWT_BEARER}&client_assertion={assertion}"
-    )
-}
-
-pub fn start() -> time::OffsetDateTime {
-    crate::support::now().replace_nanosecond(0).unwrap()
-}
 
 fn config(signer: &Signer) -> String {
     format!(
@@ -126,7 +57,7 @@ async fn each_rule_of_private_key_jwt_is_a_row_of_the_table() {
     let claims = |overrides: Value| {
         let mut c = json!({
             "iss": "reports", "sub": "reports", "aud": issuer.clone(),
-            "iat": now, "exp": now + 60, "jti": format!("j{}", rand())
+            "iat": now, "exp": now + 60, "jti": format!("j{}", unique())
         });
         for (k, v) in overrides.as_object().unwrap() {
             if v.is_null() {
@@ -297,7 +228,7 @@ async fn each_rule_of_private_key_jwt_is_a_row_of_the_table() {
             let after = scrape(&server.http, server.management.unwrap()).await;
             let series = format!(r#"tollgate_client_auth_failures_total{{reason="{reason}"}}"#);
             assert!(
-                count(&after, &series) == count(&before, &series) + 1.0,
+                metric(&after, &series) == metric(&before, &series) + 1.0,
                 "{what}: {series} did not move:\n{after}"
             );
         } else {
@@ -306,23 +237,6 @@ async fn each_rule_of_private_key_jwt_is_a_row_of_the_table() {
             assert_eq!(payload["client_id"], "reports", "{what}");
         }
     }
-}
-
-fn count(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
-
-fn clock_now(clock: &ManualClock) -> i64 {
-    use tollgate_jose::clock::Clock;
-    clock.now().unix_timestamp()
-}
-
-fn rand() -> u64 {
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
 }
 
 #[tokio::test]
@@ -381,51 +295,6 @@ async fn an_assertion_with_other_authentication_or_a_wrong_type_is_a_bad_request
     }
 }
 
-/// A stub that serves JWKS (and discovery) and counts what it was asked.
-#[derive(Default)]
-pub struct KeyServer {
-    pub url: std::sync::Mutex<String>,
-    pub keys: std::sync::Mutex<Vec<Value>>,
-    pub jwks_fetches: AtomicU64,
-    pub max_age: AtomicU64,
-    /// How long the JWKS takes to answer, in milliseconds.
-    pub delay_ms: AtomicU64,
-}
-
-pub async fn key_server() -> Arc<KeyServer> {
-    use poem::{EndpointExt, IntoResponse, Route, get, handler, web::Data};
-    #[handler]
-    async fn jwks(s: Data<&Arc<KeyServer>>) -> poem::Response {
-        s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-        let delay = s.delay_ms.load(Ordering::SeqCst);
-        if delay > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-        }
-        poem::web::Json(json!({"keys": s.keys.lock().unwrap().clone()}))
-            .with_header(
-                "Cache-Control",
-                format!("max-age={}", s.max_age.load(Ordering::SeqCst)),
-            )
-            .into_response()
-    }
-    #[handler]
-    fn discovery(s: Data<&Arc<KeyServer>>) -> poem::web::Json<Value> {
-        let url = s.url.lock().unwrap().clone();
-        poem::web::Json(json!({"issuer": url, "jwks_uri": format!("{url}/jwks")}))
-    }
-    let s = Arc::new(KeyServer::default());
-    s.max_age.store(60, Ordering::SeqCst);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    *s.url.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
-    let app = Route::new()
-        .at("/jwks", get(jwks))
-        .at("/.well-known/openid-configuration", get(discovery))
-        .data(s.clone());
-    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
-    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
-    s
-}
-
 #[tokio::test]
 async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys() {
     let keys = key_server().await;
@@ -440,7 +309,7 @@ async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys
     let issuer = server.issuer();
     let assertion = |s: &Signer| {
         let now = clock_now(&clock);
-        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", rand())})))
+        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", unique())})))
     };
     let fetches = || keys.jwks_fetches.load(Ordering::SeqCst);
     assert_eq!(
@@ -489,7 +358,7 @@ async fn a_jwks_uri_is_cached_for_its_max_age_and_refetched_for_a_new_kid_at_mos
     let issuer = server.issuer();
     let assertion = |s: &Signer| {
         let now = clock_now(&clock);
-        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", rand())})))
+        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", unique())})))
     };
     let fetches = || keys.jwks_fetches.load(Ordering::SeqCst);
     // The prefetch at start, then cached.
@@ -707,8 +576,8 @@ async fn kubernetes_service_account_tokens_select_exactly_one_client() {
             let after = scrape(&server.http, server.management.unwrap()).await;
             let series = format!(r#"tollgate_client_auth_failures_total{{reason="{expect}"}}"#);
             assert_eq!(
-                count(&after, &series),
-                count(&before, &series) + 1.0,
+                metric(&after, &series),
+                metric(&before, &series) + 1.0,
                 "{what}"
             );
         }

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use tollgate_jose::clock::{Clock, ManualClock};
 use tollgate_resource::{Rejection, TokenValidator};
 
-use crate::assertions::{Signer, assertion_form, start};
-use crate::support::{TestServer, basic, eventually, hash, jwt_parts};
+use crate::support::{
+    Signer, TestServer, assertion_form, basic, eventually, hash, jwt_parts, start, unique,
+};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -46,7 +47,7 @@ impl Dpop {
 
     pub(crate) fn proof(&self, method: &str, url: &str, iat: i64, token: Option<&str>) -> String {
         let mut claims =
-            json!({"htm": method, "htu": url, "iat": iat, "jti": format!("p{}", nonce())});
+            json!({"htm": method, "htu": url, "iat": iat, "jti": format!("p{}", unique())});
         if let Some(t) = token {
             claims["ath"] = json!(B64.encode(aws_lc_rs::digest::digest(
                 &aws_lc_rs::digest::SHA256,
@@ -55,12 +56,6 @@ impl Dpop {
         }
         self.proof_with(|_| {}, &claims)
     }
-}
-
-fn nonce() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
 }
 
 fn config() -> String {
@@ -275,7 +270,7 @@ async fn a_dpop_proof_binds_the_token_and_every_way_to_be_wrong_is_invalid_dpop_
             .is_none()
     );
 
-    let jti = || json!(format!("j{}", nonce()));
+    let jti = || json!(format!("j{}", unique()));
     let private = {
         let mut jwk = key.signer.jwk.clone();
         jwk["d"] = json!("AAAA");
@@ -572,7 +567,7 @@ struct Redis {
 impl Redis {
     /// `None` (and a note) where redis-server is not installed, unless
     /// `REQUIRE_REDIS_FOR_TESTS` says it must be (CI installs it).
-    fn start(extra: &[&str]) -> Option<Redis> {
+    async fn start(extra: &[&str]) -> Option<Redis> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -603,9 +598,10 @@ impl Redis {
                 return None;
             }
         };
-        crate::support::wait_for(Duration::from_secs(10), "redis-server", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-        });
+        crate::support::eventually(Duration::from_secs(10), "redis-server", || {
+            std::future::ready(std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        })
+        .await;
         Some(Redis { child, port })
     }
 }
@@ -620,7 +616,7 @@ impl Drop for Redis {
 #[tokio::test]
 async fn two_replicas_sharing_redis_refuse_a_replayed_assertion_and_proof_and_survive_redis_stopping()
  {
-    let Some(mut redis) = Redis::start(&[]) else {
+    let Some(mut redis) = Redis::start(&[]).await else {
         return;
     };
     let client_key = Signer::new(tollgate::keys::Algorithm::ES256);
@@ -704,7 +700,7 @@ async fn two_replicas_sharing_redis_refuse_a_replayed_assertion_and_proof_and_su
 
 #[tokio::test]
 async fn with_redis_a_client_over_its_quota_is_refused_alone_and_an_evicting_policy_is_reported() {
-    let Some(redis) = Redis::start(&["--maxmemory-policy", "allkeys-lru"]) else {
+    let Some(redis) = Redis::start(&["--maxmemory-policy", "allkeys-lru"]).await else {
         return;
     };
     let client_key = Signer::new(tollgate::keys::Algorithm::ES256);

@@ -293,7 +293,7 @@ async fn serve_on_another_port_than_a_loopback_issuer_warns_and_an_unset_issuer_
         format!("issuer = \"http://localhost:5001\"\n{}", quickstart_toml()),
     )
     .unwrap();
-    let server = crate::support::start_logged(&file, "info", &[]);
+    let server = crate::support::start_logged(&file, "info", &[]).await;
     let log = server.log.lock().unwrap().clone();
     assert!(
         log.contains("the issuer names port 5001 of this machine")
@@ -311,14 +311,14 @@ async fn serve_on_another_port_than_a_loopback_issuer_warns_and_an_unset_issuer_
         ),
     )
     .unwrap();
-    let server = crate::support::start_logged(&file, "info", &[]);
+    let server = crate::support::start_logged(&file, "info", &[]).await;
     let log = server.log.lock().unwrap().clone();
     assert!(!log.contains("the issuer names port"), "{log}");
     drop(server);
     // No issuer: the listen address is the issuer, so discovery's
     // endpoints are where the server is.
     std::fs::write(&file, quickstart_toml()).unwrap();
-    let server = crate::support::start_logged(&file, "info", &[]);
+    let server = crate::support::start_logged(&file, "info", &[]).await;
     let discovery: serde_json::Value = reqwest::get(format!(
         "http://{}/.well-known/openid-configuration",
         server.addr

@@ -1,15 +1,19 @@
 //! Signing keys on a live server: automatic keys (generated private,
-//! reused, rotated on schedule with real short durations), declared keys
+//! reused, rotated on schedule on a clock the test moves), declared keys
 //! (replicas that agree, keys added by editing the file), every algorithm,
 //! and `tollgate keys generate`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tollgate_jose::clock::ManualClock;
+
+use serde_json::Value;
 
 use crate::support::{
-    TestServer, at, eventually, jwks_kids, jwt_parts, key_files, kid_of, quickstart_toml,
-    tollgate_bin, verify_against, write_key,
+    TestServer, at, eventually, jwks_kids, jwt_parts, key_files, kid_of, managed, quickstart_toml,
+    scrape, start, tollgate_bin, unique, verify_against, write_key,
 };
 
 fn mode(p: &Path) -> u32 {
@@ -77,7 +81,9 @@ async fn a_corrupt_key_file_stops_startup_and_is_left_alone() {
     std::fs::create_dir(&keys).unwrap();
     let file = keys.join("20261101T000000Z.es256.pem");
     std::fs::write(&file, "not a key").unwrap();
-    let err = tollgate::Server::bind(&dir.path().join("identity.toml"), Some("127.0.0.1:0"))
+    let err = tollgate::Server::builder(&dir.path().join("identity.toml"))
+        .listen("127.0.0.1:0")
+        .bind()
         .await
         .err()
         .expect("startup fails");
@@ -88,15 +94,16 @@ async fn a_corrupt_key_file_stops_startup_and_is_left_alone() {
     assert_eq!(key_files(&keys).len(), 1, "no replacement key was made");
 }
 
-/// The whole automatic lifecycle on a live server, with durations of
-/// seconds: announce, switch, retain, delete.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// The whole automatic lifecycle on a live server, on a clock the test
+/// moves: announce, switch, retain, delete.
+#[tokio::test]
 async fn automatic_keys_are_announced_switched_retained_and_deleted_on_schedule() {
     let toml = format!(
-        "[keys]\nrotate_every = \"4s\"\nannounce = \"2s\"\nretain = \"2s\"\n{}",
+        "[keys]\nrotate_every = \"1h\"\nannounce = \"10m\"\nretain = \"2h\"\n{}",
         quickstart_toml()
     );
-    let server = TestServer::spawn(&toml).await;
+    let clock = ManualClock::new(start());
+    let server = TestServer::spawn_with_clock(&toml, clock.clone()).await;
     let keys = server.dir.path().join("keys");
     let first = jwks_kids(&server).await;
     assert_eq!(first.len(), 1);
@@ -104,7 +111,10 @@ async fn automatic_keys_are_announced_switched_retained_and_deleted_on_schedule(
     let token_a = access_token(&server).await;
     assert_eq!(kid_of(&token_a), a);
 
-    // The next key is published ahead of its turn, and does not sign yet.
+    // Ten minutes before the switch, the next key is published ahead of
+    // its turn, and does not sign yet.
+    clock.advance(time::Duration::minutes(50));
+    wake_key_maintenance(&server);
     let b = eventually(
         Duration::from_secs(5),
         "the next key is announced",
@@ -122,38 +132,94 @@ async fn automatic_keys_are_announced_switched_retained_and_deleted_on_schedule(
     );
     assert_eq!(key_files(&keys).len(), 2);
 
-    // It takes over; tokens signed before the switch still verify.
-    eventually(Duration::from_secs(5), "the new key signs", || async {
-        (kid_of(&access_token(&server).await) == b).then_some(())
-    })
-    .await;
+    // At the switch it takes over; tokens signed before still verify.
+    clock.advance(time::Duration::minutes(10));
+    assert_eq!(kid_of(&access_token(&server).await), b, "the new key signs");
+    assert_eq!(jwks_kids(&server).await, [b.clone(), a.clone()]);
     verify_against(&server, &token_a).await.unwrap();
 
-    // The old key leaves the JWKS after `retain`, and its file is deleted.
-    eventually(Duration::from_secs(5), "the old key is retired", || async {
-        (!jwks_kids(&server).await.contains(&a)).then_some(())
-    })
-    .await;
+    // Still published just before `retain` is over, gone after.
+    clock.advance(time::Duration::hours(2) - time::Duration::seconds(1));
+    assert!(jwks_kids(&server).await.contains(&a), "retained");
+    clock.advance(time::Duration::seconds(1));
+    assert!(!jwks_kids(&server).await.contains(&a), "retired");
     let health: serde_json::Value = server.get_json("/healthz").await;
     assert_eq!(health["keys"]["mode"], "automatic");
-    eventually(
-        Duration::from_secs(3),
-        "the old key file is deleted",
+
+    // The next maintenance deletes its file and, the active key being due
+    // within `announce`, creates the one after it: once that one is
+    // published, the folder is done. (Polled over HTTP: reading files in
+    // the watched folder would itself be events for the reloader.)
+    wake_key_maintenance(&server);
+    let c = eventually(
+        Duration::from_secs(5),
+        "the maintenance after `retain`",
         || async {
-            let files = key_files(&keys);
-            let kids: Vec<String> = files
-                .iter()
-                .map(|f| {
-                    let pem = std::fs::read_to_string(keys.join(f)).unwrap_or_default();
-                    tollgate::keys::SigningKey::from_pkcs8_pem(&pem)
-                        .map(|k| k.kid().to_owned())
-                        .unwrap_or_default()
-                })
-                .collect();
-            (!kids.contains(&a)).then_some(())
+            let kids = jwks_kids(&server).await;
+            (kids.len() == 2 && kids[1] == b).then(|| kids[0].clone())
         },
     )
     .await;
+    let mut stored: Vec<String> = key_files(&keys)
+        .iter()
+        .map(|f| {
+            let pem = std::fs::read_to_string(keys.join(f)).unwrap();
+            let key = tollgate::keys::SigningKey::from_pkcs8_pem(&pem).unwrap();
+            key.kid().to_owned()
+        })
+        .collect();
+    stored.sort();
+    let mut expected = vec![b, c];
+    expected.sort();
+    assert_eq!(stored, expected, "the old key's file is deleted");
+}
+
+/// Wakes the key maintenance of `server` now rather than at its next
+/// scheduled instant on the wall clock: any reload does, and appending a
+/// comment is one.
+fn wake_key_maintenance(server: &TestServer) {
+    let file = server.dir.path().join("identity.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!("# wake {}\n", unique()));
+    std::fs::write(&file, text).unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_key_folder_keeps_the_keys_in_memory_and_is_reported() {
+    let server = TestServer::spawn(&managed(&quickstart_toml())).await;
+    let kid = crate::support::jwks_kids(&server).await;
+    let before = server.token("client", "secret", None).await;
+    std::fs::remove_dir_all(server.dir.path().join("keys")).unwrap();
+    // Any reload wakes the key maintenance.
+    let file = server.dir.path().join("identity.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\n# edited\n");
+    std::fs::write(&file, text).unwrap();
+    let url = server.url("/healthz");
+    let http = server.http.clone();
+    let health: Value = eventually(Duration::from_secs(10), "the fault on /healthz", || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let h: Value = http.get(url).send().await.ok()?.json().await.ok()?;
+            h["keys"]["fault"].is_string().then_some(h)
+        }
+    })
+    .await;
+    assert_eq!(health["status"], "degraded");
+    assert!(
+        !server.dir.path().join("keys").exists(),
+        "nothing was written"
+    );
+    assert_eq!(
+        crate::support::jwks_kids(&server).await,
+        kid,
+        "the same keys are published"
+    );
+    let after = server.token("client", "secret", None).await;
+    let kid_of = |t: &Value| crate::support::kid_of(t["access_token"].as_str().unwrap());
+    assert_eq!(kid_of(&before), kid_of(&after), "and the same key signs");
+    let full = scrape(&server.http, server.management.unwrap()).await;
+    assert!(full.contains("tollgate_signing_key_fault 1"), "{full}");
 }
 
 /// The declared setup of the Kubernetes deployment: one file, key files
@@ -212,10 +278,12 @@ async fn replicas_with_the_same_declared_keys_verify_each_others_tokens() {
     assert_eq!(health["keys"]["published"].as_array().unwrap().len(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_activation() {
     let (dir, kids) = declared_dir(&[("a.pem", tollgate::keys::Algorithm::ES256, -60)]);
-    let server = TestServer::spawn_in(dir).await;
+    let t0 = start();
+    let clock = ManualClock::new(t0);
+    let server = TestServer::spawn_in_with_clock(dir, clock.clone()).await;
     let token_a = access_token(&server).await;
     assert_eq!(kid_of(&token_a), kids[0]);
 
@@ -226,12 +294,15 @@ async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_ac
     );
     let file = server.dir.path().join("identity.toml");
     let mut toml = std::fs::read_to_string(&file).unwrap();
+    let activate_at = t0 + time::Duration::hours(1);
     toml = toml.replacen(
         "[[keys.signing]]",
-        &format!("{}[[keys.signing]]", declared("keys/b.pem", &at(4))),
+        &format!(
+            "{}[[keys.signing]]",
+            declared("keys/b.pem", &tollgate::keys::rfc3339(activate_at))
+        ),
         1,
     );
-    let edited = Instant::now();
     std::fs::write(&file, toml).unwrap();
     eventually(
         Duration::from_secs(1),
@@ -239,25 +310,24 @@ async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_ac
         || async { jwks_kids(&server).await.contains(&b).then_some(()) },
     )
     .await;
-    if edited.elapsed() < Duration::from_secs(3) {
-        assert_eq!(
-            kid_of(&access_token(&server).await),
-            kids[0],
-            "not before its time"
-        );
-    }
+    assert_eq!(
+        kid_of(&access_token(&server).await),
+        kids[0],
+        "not before its time"
+    );
     let discovery: serde_json::Value = server.get_json("/.well-known/openid-configuration").await;
     assert_eq!(
         discovery["id_token_signing_alg_values_supported"],
         serde_json::json!(["ES256", "EdDSA"])
     );
 
-    // At activate_at it signs (EdDSA), and the older token still verifies.
-    let token_b = eventually(Duration::from_secs(8), "the new key signs", || async {
-        let t = access_token(&server).await;
-        (kid_of(&t) == b).then_some(t)
-    })
-    .await;
+    // A second before activate_at, still the old key; at it, the new one
+    // (EdDSA), and the older token still verifies.
+    clock.advance(activate_at - time::Duration::seconds(1) - t0);
+    assert_eq!(kid_of(&access_token(&server).await), kids[0]);
+    clock.advance(time::Duration::seconds(1));
+    let token_b = access_token(&server).await;
+    assert_eq!(kid_of(&token_b), b, "the new key signs");
     assert_eq!(jwt_parts(&token_b).0["alg"], "EdDSA");
     verify_against(&server, &token_b).await.unwrap();
     verify_against(&server, &token_a).await.unwrap();

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{basic, jwt_parts, quickstart_toml, start_logged, wait_for};
+use crate::support::{basic, eventually, jwt_parts, quickstart_toml, start_logged};
 
 #[tokio::test]
 async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("identity.toml");
     std::fs::write(&config, crate::support::managed(&quickstart_toml())).unwrap();
-    let mut server = start_logged(&config, "info", &["--log-format", "json"]);
+    let mut server = start_logged(&config, "info", &["--log-format", "json"]).await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/connect/token", server.addr);
     let post = |auth: Option<String>, body: &'static str, id: Option<&'static str>| {
@@ -82,19 +82,22 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
         );
     }
 
-    let audit = wait_for(Duration::from_secs(5), "five audit events", || {
-        let log = server.log.lock().unwrap().clone();
-        let events: Vec<Value> = log
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
-            })
-            .filter(|e| e["target"] == "tollgate::audit")
-            .collect();
-        (events.len() >= 5).then_some(events)
-    });
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    let audit = eventually(Duration::from_secs(5), "five audit events", || {
+        std::future::ready({
+            let log = server.log.lock().unwrap().clone();
+            let events: Vec<Value> = log
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<Value>(l)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
+                })
+                .filter(|e| e["target"] == "tollgate::audit")
+                .collect();
+            (events.len() >= 5).then_some(events)
+        })
+    })
+    .await;
+    let log = server.stop();
     assert_eq!(audit.len(), 5, "{audit:#?}");
     let fields = |e: &Value| {
         (
@@ -135,6 +138,5 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
         ("refused".into(), "-".into(), "wrong_content_type".into())
     );
     assert_eq!(audit[4]["error"], "invalid_request");
-    let log = server.log.lock().unwrap().clone();
     assert!(!log.contains("wrong\""), "no secret in the log");
 }

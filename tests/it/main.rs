@@ -1,7 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, real HTTP.
 
 mod architecture;
-pub mod assertions;
+mod assertions;
 mod bound;
 mod cli;
 mod clients_cli;
@@ -20,7 +20,9 @@ mod reload;
 mod replay_quota;
 mod replicas;
 mod samples;
+mod shutdown;
 mod support;
+mod throttling;
 mod tls;
 mod token_endpoint;
 mod tokens;

@@ -1,8 +1,10 @@
 //! `GET /metrics`: every metric moves when what it counts happens.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{TestServer, basic, managed, quickstart_toml};
+use serde_json::Value;
+
+use crate::support::{TestServer, basic, eventually, managed, metric, quickstart_toml, scrape};
 
 /// The management listener's metrics, as Prometheus asks for them.
 async fn metrics(server: &TestServer) -> String {
@@ -26,22 +28,12 @@ async fn metrics(server: &TestServer) -> String {
     r.text().await.unwrap()
 }
 
-/// The value of the sample line that starts with `series`.
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     let server = TestServer::spawn(&managed(&quickstart_toml())).await;
     let before = metrics(&server).await;
     assert!(before.ends_with("# EOF\n"));
-    assert_eq!(value(&before, "tollgate_config_generation"), 1.0);
+    assert_eq!(metric(&before, "tollgate_config_generation"), 1.0);
     for _ in 0..3 {
         assert_eq!(server.basic_status("client", "secret").await, 200);
     }
@@ -62,45 +54,45 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
 
     let after = metrics(&server).await;
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_tokens_issued_total{client_id="client"}"#
         ),
         3.0
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_token_errors_total{error="invalid_client"}"#
         ),
         1.0
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_token_errors_total{error="invalid_request"}"#
         ),
         1.0
     );
     assert_eq!(
-        value(&after, "tollgate_argon2_verifications_total"),
+        metric(&after, "tollgate_argon2_verifications_total"),
         2.0,
         "one miss, one wrong secret"
     );
     assert_eq!(
-        value(&after, "tollgate_secret_cache_hits_total"),
+        metric(&after, "tollgate_secret_cache_hits_total"),
         2.0,
         "the later two tokens; the bad request fails before authentication"
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_request_duration_seconds_count{endpoint="token"}"#
         ),
         5.0
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             r#"tollgate_request_duration_seconds_count{endpoint="jwks"}"#
         ),
@@ -110,32 +102,23 @@ async fn metrics_count_tokens_errors_argon2_cache_latency_and_reloads() {
     // A refused edit, then a good one.
     let file = server.dir.path().join("identity.toml");
     std::fs::write(&file, "colour = 1\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let m = metrics(&server).await;
-        if value(&m, "tollgate_config_reload_failures_total") == 1.0 {
-            assert_eq!(value(&m, "tollgate_config_last_reload_success"), 0.0);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "reload failure not counted:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let m = eventually(
+        Duration::from_secs(5),
+        "the reload failure to be counted",
+        || async {
+            let m = metrics(&server).await;
+            (metric(&m, "tollgate_config_reload_failures_total") == 1.0).then_some(m)
+        },
+    )
+    .await;
+    assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 0.0);
     std::fs::write(&file, quickstart_toml() + "\n# edited\n").unwrap();
-    loop {
+    let m = eventually(Duration::from_secs(5), "generation 2", || async {
         let m = metrics(&server).await;
-        if value(&m, "tollgate_config_generation") == 2.0 {
-            assert_eq!(value(&m, "tollgate_config_last_reload_success"), 1.0);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(5),
-            "reload not seen:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        (metric(&m, "tollgate_config_generation") == 2.0).then_some(m)
+    })
+    .await;
+    assert_eq!(metric(&m, "tollgate_config_last_reload_success"), 1.0);
 }
 
 #[tokio::test]
@@ -147,11 +130,11 @@ async fn metrics_count_down_to_the_next_key_rotation() {
     let clock = tollgate_jose::clock::ManualClock::new(crate::support::now());
     let server = TestServer::spawn_with_clock(&managed(&toml), clock.clone()).await;
     let first = metrics(&server).await;
-    assert_eq!(value(&first, "tollgate_signing_keys_published"), 1.0);
-    let left = value(&first, "tollgate_signing_key_rotation_seconds");
+    assert_eq!(metric(&first, "tollgate_signing_keys_published"), 1.0);
+    let left = metric(&first, "tollgate_signing_key_rotation_seconds");
     assert!(left > 3590.0 && left <= 3600.0, "{left}\n{first}");
     clock.advance(time::Duration::minutes(20));
-    let later = value(
+    let later = metric(
         &metrics(&server).await,
         "tollgate_signing_key_rotation_seconds",
     );
@@ -198,4 +181,94 @@ async fn scrapers_that_do_not_ask_for_openmetrics_get_the_classic_text_format() 
             "{family}:\n{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn nothing_on_the_public_port_tells_which_client_ids_exist() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    server.token("client", "secret", None).await;
+    assert_eq!(server.basic_status("client", "wrong").await, 401);
+    assert_eq!(server.basic_status("nobody", "wrong").await, 401);
+    let public = scrape(&server.http, server.addr).await;
+    for leak in ["client_id=", "unknown_client", "wrong_secret", "\"client\""] {
+        assert!(
+            !public.contains(leak),
+            "{leak} on the public port:\n{public}"
+        );
+    }
+    assert!(
+        public.contains("tollgate_client_auth_failures_total 2"),
+        "{public}"
+    );
+    assert!(
+        public.contains("tollgate_tokens_issued_total 1"),
+        "{public}"
+    );
+
+    // With a management listener, the detail is there, and the public port
+    // has no metrics at all.
+    let managed = TestServer::spawn(&managed(&quickstart_toml())).await;
+    managed.token("client", "secret", None).await;
+    assert_eq!(managed.basic_status("nobody", "wrong").await, 401);
+    let r = managed
+        .http
+        .get(managed.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let full = scrape(&managed.http, managed.management.unwrap()).await;
+    assert!(
+        full.contains(r#"tollgate_tokens_issued_total{client_id="client"} 1"#),
+        "{full}"
+    );
+    assert!(full.contains(r#"reason="unknown_client""#), "{full}");
+    let health: Value = managed
+        .http
+        .get(format!("http://{}/healthz", managed.management.unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn token_series_do_not_grow_with_scope_order_and_removed_clients_leave() {
+    let two = quickstart_toml().replace(
+        "[[api_scopes]]\nname = \"api1\"\n",
+        "[[api_scopes]]\nname = \"api1\"\n[[api_scopes]]\nname = \"api2\"\n",
+    );
+    let two = two.replace(
+        "allowed_scopes = [\"api1\"]",
+        "allowed_scopes = [\"api1\", \"api2\"]",
+    );
+    let server = TestServer::spawn(&managed(&two)).await;
+    server.token("client", "secret", Some("api1 api2")).await;
+    server.token("client", "secret", Some("api2 api1")).await;
+    let full = scrape(&server.http, server.management.unwrap()).await;
+    let series: Vec<&str> = full
+        .lines()
+        .filter(|l| l.starts_with("tollgate_tokens_issued_total"))
+        .collect();
+    assert_eq!(
+        series,
+        [r#"tollgate_tokens_issued_total{client_id="client"} 2"#]
+    );
+    // The client leaves the file: its series leaves the metrics.
+    let file = server.dir.path().join("identity.toml");
+    let without = managed(&two).replace("client_id = \"client\"", "client_id = \"other\"");
+    std::fs::write(&file, without).unwrap();
+    let http = server.http.clone();
+    let management = server.management.unwrap();
+    eventually(Duration::from_secs(10), "the series to go", || {
+        let http = http.clone();
+        async move {
+            let m = scrape(&http, management).await;
+            (!m.contains(r#"client_id="client""#)).then_some(())
+        }
+    })
+    .await;
 }

@@ -1,12 +1,15 @@
 //! Live reload against the real server: every way a file gets updated,
 //! bad edits that change nothing, and no failed request during rewrites.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{TestServer, basic, hash};
+use crate::support::{
+    TestServer, basic, eventually, fingerprint, hash, quickstart_toml, start_logged,
+};
 
 /// A config with the quickstart client and, optionally, a second one.
 fn toml(extra_client: Option<&str>) -> String {
@@ -30,18 +33,11 @@ async fn health(server: &TestServer) -> Value {
 
 /// Polls /healthz until `pred` holds, failing after five seconds.
 async fn wait_health(server: &TestServer, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually(Duration::from_secs(5), what, || async {
         let h = health(server).await;
-        if pred(&h) {
-            return h;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; last health {h}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        pred(&h).then_some(h)
+    })
+    .await
 }
 
 fn generation(h: &Value) -> u64 {
@@ -258,9 +254,16 @@ async fn tokens_keep_flowing_while_the_file_is_rewritten_fifty_times() {
             std::fs::write(&tmp, content).unwrap();
             std::fs::rename(&tmp, &file).unwrap();
         }
+        // Paced so that the reloader applies many of the writes; the
+        // checks below hold whichever it skips.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    wait_health(&server, "the last write applied", |_| true).await;
+    // The last write in force: every write before it was seen.
+    let last = fingerprint(&std::fs::read(&file).unwrap());
+    let h = wait_health(&server, "the last write applied", |h| {
+        h["config"]["sha256"] == last.as_str()
+    })
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (mut ok, mut failed) = (0, Vec::new());
     for w in workers {
@@ -270,8 +273,8 @@ async fn tokens_keep_flowing_while_the_file_is_rewritten_fifty_times() {
     }
     assert!(failed.is_empty(), "non-200 responses: {failed:?}");
     assert!(ok > 50, "only {ok} requests");
-    let h = wait_health(&server, "c49 applied", |h| generation(h) >= 2).await;
-    assert!(h["config"].get("last_error").is_none());
+    assert!(generation(&h) >= 2, "{h}");
+    assert!(h["config"].get("last_error").is_none(), "{h}");
     assert_eq!(server.basic_status("c49", "secret").await, 200);
 }
 
@@ -394,6 +397,79 @@ async fn a_reload_of_many_clients_applies_each_changed_one_and_keeps_the_rest() 
     assert_eq!(server.basic_status("c5", "other").await, 200);
     assert_eq!(server.basic_status("c8", "secret").await, 200);
     assert_eq!(server.basic_status("added", "secret").await, 401);
+}
+
+#[tokio::test]
+async fn sighup_reloads_instead_of_killing_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(&config, quickstart_toml()).unwrap();
+    let mut server = start_logged(&config, "info", &[]).await;
+    let pid = server.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually(Duration::from_secs(5), "the reload line", || {
+        std::future::ready({
+            server
+                .log
+                .lock()
+                .unwrap()
+                .contains("SIGHUP: reloading the configuration")
+                .then_some(())
+        })
+    })
+    .await;
+    assert!(server.child.try_wait().unwrap().is_none(), "still running");
+    let r = reqwest::Client::new()
+        .get(format!("http://{}/livez", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_file_written_in_place_in_two_steps_is_applied_whole_not_half() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let file = server.dir.path().join("identity.toml");
+    let second = format!(
+        "[[clients]]\nclient_id = \"second\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",
+        hash("secret")
+    );
+    let whole = format!("{}\n# edited\n{second}", quickstart_toml());
+    // A slow writer: the first half (valid TOML on its own), a pause, the
+    // rest.
+    let half = whole.len() - second.len();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&file)
+        .unwrap();
+    f.write_all(&whole.as_bytes()[..half]).unwrap();
+    f.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    f.write_all(&whole.as_bytes()[half..]).unwrap();
+    drop(f);
+    // The whole file in force, seen by its fingerprint: had the half been
+    // applied first, the whole would be generation 3.
+    let whole_in_force = fingerprint(whole.as_bytes());
+    let url = server.url("/healthz");
+    let h: Value = eventually(
+        Duration::from_secs(10),
+        "the whole file in force",
+        || async {
+            let h: Value = server.http.get(&url).send().await.ok()?.json().await.ok()?;
+            (h["config"]["sha256"] == whole_in_force.as_str()).then_some(h)
+        },
+    )
+    .await;
+    assert_eq!(h["config"]["generation"], 2, "{h}");
+    assert_eq!(server.basic_status("second", "secret").await, 200);
 }
 
 /// The health report's `config.last_error`, or "" while there is none.

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::assertions::{Signer, assertion_form, start};
 use crate::support::TestServer;
+use crate::support::{Signer, assertion_form, start};
 
 #[tokio::test]
 async fn a_client_over_its_replay_quota_is_refused_alone() {

@@ -64,7 +64,10 @@ async fn three_replicas_agree_on_keys_and_converge_on_every_edit() {
     let file = dir.path().join("identity.toml");
     std::fs::write(&file, config(&[("current.pem", at(-3600))], false)).unwrap();
 
-    let mut replicas: Vec<Logged> = (0..3).map(|_| start_logged(&file, "info", &[])).collect();
+    let mut replicas: Vec<Logged> = Vec::new();
+    for _ in 0..3 {
+        replicas.push(start_logged(&file, "info", &[]).await);
+    }
     let bases: Vec<String> = replicas
         .iter()
         .map(|r| format!("http://{}", r.addr))

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{example, hash, tollgate_bin, wait_for};
+use crate::support::{eventually, example, hash, tollgate_bin};
 
 /// A child process killed when dropped.
 struct Proc(Child);
@@ -21,7 +21,7 @@ impl Drop for Proc {
 
 /// Starts `program` and waits for the stderr line that contains `marker`,
 /// returning the `http://...` address printed after it.
-fn start(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
+async fn start(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
     let mut child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
@@ -38,16 +38,18 @@ fn start(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
     });
     let proc = Proc(child);
     let mut seen = Vec::new();
-    let url = wait_for(Duration::from_secs(30), marker, || {
+    let url = eventually(Duration::from_secs(30), marker, || {
+        let mut url = None;
         while let Ok(line) = rx.try_recv() {
             seen.push(line.clone());
             if let Some(rest) = line.split(marker).nth(1) {
-                let url = rest.split_whitespace().next().unwrap().to_owned();
-                return Some(url);
+                url = Some(rest.split_whitespace().next().unwrap().to_owned());
+                break;
             }
         }
-        None
-    });
+        std::future::ready(url)
+    })
+    .await;
     // Keep draining so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in rx {});
     (proc, url)
@@ -97,12 +99,14 @@ async fn the_quickstart_and_every_experiment_work_as_processes() {
             "127.0.0.1:0",
         ],
         "listening on ",
-    );
+    )
+    .await;
     let (_api, api_base) = start(
         &example("api"),
         &["--authority", &authority, "--listen", "127.0.0.1:0"],
         "API listening on ",
-    );
+    )
+    .await;
     let api = format!("{api_base}/identity");
     let base = ["--authority", &authority, "--api", &api];
     let with = |extra: &[&str]| {
@@ -194,7 +198,8 @@ async fn the_quickstart_and_every_experiment_work_as_processes() {
             "api2",
         ],
         "API listening on ",
-    );
+    )
+    .await;
     let api2 = format!("{api2_base}/identity");
     let forbidden = client(&["--authority", &authority, "--api", &api2, "--scope", "api1"]);
     fails_with(&forbidden, "403");
@@ -245,7 +250,7 @@ fn the_server_refuses_to_start_on_a_broken_file_with_its_line() {
 
 #[tokio::test]
 async fn the_client_gets_tokens_with_its_own_key_and_with_a_platform_token() {
-    use crate::assertions::Signer;
+    use crate::support::Signer;
     let dir = tempfile::tempdir().unwrap();
     // The client's key pair, as an operator makes it.
     let made = Command::new(tollgate_bin())
@@ -316,12 +321,14 @@ claims = {{ "/kubernetes.io/namespace" = "billing" }}
             "127.0.0.1:0",
         ],
         "listening on ",
-    );
+    )
+    .await;
     let (_api, api_base) = start(
         &example("api"),
         &["--authority", &authority, "--listen", "127.0.0.1:0"],
         "API listening on ",
-    );
+    )
+    .await;
     let api = format!("{api_base}/identity");
     let key = dir.path().join("reports.pem");
     let file = dir.path().join("token");
@@ -369,12 +376,14 @@ async fn the_client_and_the_api_speak_dpop() {
             "127.0.0.1:0",
         ],
         "listening on ",
-    );
+    )
+    .await;
     let (_api, api_base) = start(
         &example("api"),
         &["--authority", &authority, "--listen", "127.0.0.1:0"],
         "API listening on ",
-    );
+    )
+    .await;
     let api = format!("{api_base}/identity");
     let out = client(&["--authority", &authority, "--api", &api, "--dpop"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

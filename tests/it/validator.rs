@@ -14,7 +14,7 @@ use tollgate::keys::{Algorithm, SigningKey};
 use tollgate_jose::clock::{ManualClock, SharedClock};
 use tollgate_resource::{Rejection, TokenValidator};
 
-use crate::support::eventually;
+use crate::support::{eventually, start};
 
 /// What the stub authority serves.
 #[derive(Default)]
@@ -68,10 +68,6 @@ fn token(key: &SigningKey, issuer: &str, now: i64) -> String {
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
-}
-
-fn start() -> time::OffsetDateTime {
-    tollgate_jose::clock::system().now()
 }
 
 #[tokio::test]

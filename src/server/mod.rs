@@ -13,12 +13,14 @@ use anyhow::Context;
 use poem::listener::{AcceptorExt, TcpAcceptor};
 
 use crate::config::reload::{Reload, Sink};
-use crate::config::{self, KeyMode, KeysConfig};
+use crate::config::{self, KeyMode};
 use crate::http::connections;
 use crate::http::{self, PublicMetrics};
 use crate::keys;
 use crate::state::AppState;
 use tollgate_jose::clock::SharedClock;
+
+mod tasks;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -26,19 +28,24 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// requests, or its head trickled in) is closed, so stalled or half-open
 /// connections do not pile up.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a form body may take to arrive: a body trickled in byte by
+/// byte would otherwise hold the request open.
+const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 /// After the shutdown signal, connections keep being served this long
 /// (new ones are refused): a request a client already sent on a kept-alive
 /// connection is answered, not dropped with the connection.
 const DRAIN: Duration = Duration::from_millis(500);
 /// The longest the rotation task sleeps: it also notices a key folder
 /// changed by hand, and a clock that jumped.
-const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+pub(super) const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How to start a server.
 pub struct Builder {
     config_path: PathBuf,
     listen: Option<String>,
     clock: SharedClock,
+    head_timeout: Duration,
+    body_timeout: Duration,
 }
 
 impl Builder {
@@ -54,6 +61,21 @@ impl Builder {
         self
     }
 
+    /// How long a connection may wait for a request's head (30 s by
+    /// default): idle between requests, its head trickled in, or an
+    /// HTTP/2 connection with nothing in flight.
+    pub fn head_timeout(mut self, limit: Duration) -> Self {
+        self.head_timeout = limit;
+        self
+    }
+
+    /// How long a token or introspection request's body may take to
+    /// arrive (5 s by default).
+    pub fn body_timeout(mut self, limit: Duration) -> Self {
+        self.body_timeout = limit;
+        self
+    }
+
     /// Loads and validates the file, loads or generates the signing keys,
     /// and binds the listeners.
     pub async fn bind(self) -> anyhow::Result<Server> {
@@ -61,6 +83,8 @@ impl Builder {
             config_path,
             listen,
             clock,
+            head_timeout,
+            body_timeout,
         } = self;
         let now = clock.now();
         let text = config::read(&config_path)?;
@@ -149,6 +173,7 @@ impl Builder {
             ring,
             default_issuer,
             clock.clone(),
+            body_timeout,
         ));
         let measuring = state.clone();
         tokio::task::spawn_blocking(move || {
@@ -171,7 +196,7 @@ impl Builder {
             management,
             addr,
             limits: connections::Limits {
-                head: HEAD_TIMEOUT,
+                head: head_timeout,
                 shutdown_grace: SHUTDOWN_GRACE,
                 drain: DRAIN,
                 max_connections: connections::max_connections(),
@@ -214,24 +239,9 @@ impl Server {
             config_path: config_path.to_owned(),
             listen: None,
             clock: tollgate_jose::clock::system(),
+            head_timeout: HEAD_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
         }
-    }
-
-    /// Loads and validates `config_path`, loads or generates the signing
-    /// key, and binds `listen` (or the file's `server.listen`).
-    pub async fn bind(config_path: &Path, listen: Option<&str>) -> anyhow::Result<Server> {
-        let mut builder = Self::builder(config_path);
-        if let Some(listen) = listen {
-            builder = builder.listen(listen);
-        }
-        builder.bind().await
-    }
-
-    /// Sets how long a connection may wait for a request's head (30 s by
-    /// default): idle between requests, or its head trickled in.
-    pub fn head_timeout(mut self, limit: Duration) -> Self {
-        self.limits.head = limit;
-        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -268,9 +278,9 @@ impl Server {
             crate::runtime::allocator::release_freed,
         )
         .map_err(std::io::Error::other)?;
-        let hangup = tokio::spawn(reload_on_hangup(hangup_signal, reloader.trigger()));
-        let rotation = tokio::spawn(maintain_keys(self.state.clone()));
-        let prefetch = tokio::spawn(prefetch_keys(self.state.clone()));
+        let hangup = tokio::spawn(tasks::reload_on_hangup(hangup_signal, reloader.trigger()));
+        let rotation = tokio::spawn(tasks::maintain_keys(self.state.clone()));
+        let prefetch = tokio::spawn(tasks::prefetch_keys(self.state.clone()));
         let replay_check = tokio::spawn({
             let state = self.state.clone();
             async move { state.replay.check().await }
@@ -326,102 +336,6 @@ impl Server {
         replay_check.abort();
         drop(reloader);
         result
-    }
-}
-
-/// Fetches every key set that lives at a URL (clients' `jwks_uri`, trusted
-/// issuers) when a configuration comes into force, so the first request
-/// does not wait for it and an unreachable URL is in the log at once (the
-/// fetcher logs it; `check` never needs the network).
-async fn prefetch_keys(state: Arc<AppState>) {
-    loop {
-        let config = state.config();
-        let registry = &config.registry;
-        let sources: Vec<tollgate_jose::jose::JwksLocation> = registry
-            .clients()
-            .map(|c| &c.keys)
-            .chain(registry.trusted_issuers().map(|t| &t.keys))
-            .filter_map(|k| match k {
-                tollgate_core::KeySource::Remote(r) => Some(r.clone()),
-                _ => None,
-            })
-            .collect();
-        drop(config);
-        for source in sources {
-            if state.remote_keys.get(&source, false).await.is_ok() {
-                tracing::debug!(url = %source.url, "keys fetched");
-            }
-        }
-        state.config_applied.notified().await;
-    }
-}
-
-/// SIGHUP: terminals, supervisors and people send it expecting a reload,
-/// not an abrupt exit.
-async fn reload_on_hangup(
-    hangup: std::io::Result<tokio::signal::unix::Signal>,
-    trigger: config::reload::Trigger,
-) {
-    let Ok(mut hangup) = hangup else {
-        tracing::warn!("cannot handle SIGHUP");
-        return;
-    };
-    while hangup.recv().await.is_some() {
-        tracing::info!("SIGHUP: reloading the configuration");
-        trigger.reload();
-    }
-}
-
-/// Automatic keys: creates, rotates and deletes key files on schedule and
-/// puts the folder's ring in force. Declared keys need nothing: their ring
-/// is a function of the file (applied on reload) and the clock.
-async fn maintain_keys(state: Arc<AppState>) {
-    static FAULT: crate::observe::log_limit::LogLimit =
-        crate::observe::log_limit::LogLimit::new(KEY_CHECK_INTERVAL);
-    loop {
-        // Not held while sleeping: a reload waits for the old
-        // configuration's last reader before it drops it.
-        let automatic = match &state.config().keys {
-            KeysConfig {
-                mode: KeyMode::Automatic { dir, rotation },
-                ..
-            } => Some((dir.clone(), *rotation)),
-            _ => None,
-        };
-        let now = state.clock.now();
-        let mut wake = KEY_CHECK_INTERVAL;
-        if let Some((dir, rotation)) = automatic {
-            let in_force = state.keys();
-            let maintained = tokio::task::spawn_blocking(move || {
-                keys::auto::maintain(&dir, &rotation, now, Some(&in_force))
-            })
-            .await;
-            match maintained {
-                Ok(Ok((ring, next))) => {
-                    if state.key_fault_now().is_some() {
-                        tracing::info!("the key folder is usable again; key maintenance resumes");
-                    }
-                    state.set_keys(ring);
-                    if let Some(next) = next {
-                        // A little past the instant, so the clock has reached it.
-                        let until = (next - now).unsigned_abs() + Duration::from_millis(20);
-                        wake = wake.min(until);
-                    }
-                }
-                Ok(Err(e)) => {
-                    let first = state.key_fault_now().is_none();
-                    state.key_fault(e.to_string());
-                    if first || FAULT.allow().is_some() {
-                        tracing::error!(error = %e, "signing keys not maintained; the keys in force stay");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "key maintenance task failed"),
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(wake) => {}
-            _ = state.keys_changed.notified() => {}
-        }
     }
 }
 

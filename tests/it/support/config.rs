@@ -1,0 +1,55 @@
+//! Config files: the quickstart, a management listener, secret hashes
+//! computed once per test binary.
+
+use std::sync::OnceLock;
+
+/// Hashes `secret` once per test binary (Argon2 is slow on purpose).
+pub(crate) fn hash(secret: &str) -> String {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(h) = cache.lock().unwrap().get(secret) {
+        return h.clone();
+    }
+    let h = tollgate_core::hash_secret(secret).unwrap();
+    cache.lock().unwrap().insert(secret.to_owned(), h.clone());
+    h
+}
+
+/// The quickstart: scope api1, client "client" / "secret".
+pub(crate) fn quickstart_toml() -> String {
+    format!(
+        r#"
+[[api_scopes]]
+name = "api1"
+
+[[clients]]
+client_id = "client"
+allowed_scopes = ["api1"]
+
+[[clients.secrets]]
+hash = "{}"
+"#,
+        hash("secret")
+    )
+}
+
+/// `toml` with a management listener on an ephemeral port (full metrics
+/// and health there).
+pub(crate) fn managed(toml: &str) -> String {
+    let line = "management_listen = \"127.0.0.1:0\"\n";
+    match toml.find("[server]\n") {
+        Some(i) => {
+            let at = i + "[server]\n".len();
+            format!("{}{line}{}", &toml[..at], &toml[at..])
+        }
+        None => format!("[server]\n{line}{toml}"),
+    }
+}
+
+/// The `config.sha256` that /healthz reports once a file of `bytes` (with
+/// no included files) is in force.
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
+    hex::encode(tollgate_jose::digest::sha256(bytes))
+}

@@ -1,0 +1,22 @@
+//! Test helpers shared by every test file, one file per job. Test files
+//! import them from here, never from each other.
+
+mod clock;
+mod config;
+mod http;
+mod key_server;
+mod keys;
+mod process;
+mod server;
+mod tokens;
+mod wait;
+
+pub(crate) use clock::*;
+pub(crate) use config::*;
+pub(crate) use http::*;
+pub(crate) use key_server::*;
+pub(crate) use keys::*;
+pub(crate) use process::*;
+pub(crate) use server::*;
+pub(crate) use tokens::*;
+pub(crate) use wait::*;

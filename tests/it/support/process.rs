@@ -1,0 +1,124 @@
+//! The binaries and examples as processes, their stderr collected.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::eventually;
+
+/// Where cargo put this package's binaries and examples.
+pub(crate) fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/it-<hash>
+    exe.parent().unwrap().parent().unwrap().to_owned()
+}
+
+pub(crate) fn example(name: &str) -> PathBuf {
+    let path = target_dir().join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} not built (cargo test builds examples)",
+        path.display()
+    );
+    path
+}
+
+pub(crate) fn tollgate_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_tollgate"))
+}
+
+/// A real server process with its stderr collected.
+pub(crate) struct Logged {
+    pub child: std::process::Child,
+    pub addr: String,
+    /// The management listener's `host:port`, when the file has one.
+    pub management: Option<String>,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Copies stderr into `log` until the process ends.
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Logged {
+    /// Kills the process and returns its whole log: everything it wrote,
+    /// read to the end of its stderr, not what happened to arrive so far.
+    pub(crate) fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.log.lock().unwrap().clone()
+    }
+}
+
+pub(crate) async fn start_logged(
+    config: &std::path::Path,
+    log_filter: &str,
+    args: &[&str],
+) -> Logged {
+    let mut child = std::process::Command::new(tollgate_bin())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .env("TOLLGATE_LOG", log_filter)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stderr, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let addr = eventually(Duration::from_secs(30), "the listening line", || {
+        std::future::ready({
+            let text = log.lock().unwrap().clone();
+            text.split("listening on http://").nth(1).map(|rest| {
+                rest.split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+        })
+    })
+    .await;
+    let management = log
+        .lock()
+        .unwrap()
+        .split("management listener (metrics, health) on http://")
+        .nth(1)
+        .map(|rest| {
+            rest.split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
+    Logged {
+        child,
+        addr,
+        management,
+        log,
+        reader: Some(reader),
+    }
+}
+
+impl Drop for Logged {
+    /// A failed test must not leave servers running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -9,13 +9,14 @@ mod keys;
 mod secrets;
 mod serve;
 
+pub use crate::observe::logging::LogFormat;
 pub use check::{Format, check};
 pub use clients::{Action as ClientsAction, clients, list as list_clients};
 pub use diff::diff;
 pub use healthcheck::healthcheck;
 pub use keys::{generate_client_key, generate_key};
 pub use secrets::{generate_secret, hash};
-pub use serve::{LogFormat, serve};
+pub use serve::serve;
 
 /// `1 warning`, `2 warnings`.
 fn count(n: usize, noun: &str) -> String {

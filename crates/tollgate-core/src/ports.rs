@@ -69,6 +69,8 @@ pub trait Ports: Sync {
 pub struct VerifiedToken {
     pub claims: Arc<serde_json::Value>,
     pub exp: i64,
+    /// RFC 7638 thumbprint of the key that verified it.
+    pub key: String,
 }
 
 /// The core's state that outlives requests: the verified-secret cache, the

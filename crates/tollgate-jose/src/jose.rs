@@ -211,6 +211,11 @@ impl PublicKeys {
         })
     }
 
+    /// Whether the key with this RFC 7638 thumbprint is in the set.
+    pub fn has(&self, thumbprint: &str) -> bool {
+        self.0.iter().any(|k| k.thumbprint == thumbprint)
+    }
+
     /// Whether a key has this `kid` (a refetch may find one that is new).
     pub fn has_kid(&self, kid: &str) -> bool {
         self.0.iter().any(|k| k.kid.as_deref() == Some(kid))

@@ -15,7 +15,34 @@ use super::super::client::Client;
 use super::super::federation::{KeySource, TrustedIssuer};
 use super::super::ports::{Context, Ports, VerifiedToken};
 use super::super::refusal::Reason;
+use tollgate_jose::jose::PublicKeys;
 use super::assertion::{LEEWAY, Presented, check_audience, check_header, check_times, signed_by};
+
+/// The issuer's keys as they are now; fetched again first when `kid` is
+/// not among them.
+async fn current_keys<P: Ports>(
+    issuer: &TrustedIssuer,
+    kid: Option<&str>,
+    ports: &P,
+) -> Result<Arc<PublicKeys>, Reason> {
+    match &issuer.keys {
+        KeySource::None => Err(Reason::NoClientKeys),
+        KeySource::Static(keys) => Ok(keys.clone()),
+        KeySource::Remote(source) => {
+            let keys = ports
+                .keys(source, false)
+                .await
+                .map_err(|_| Reason::KeysUnreachable)?;
+            match kid {
+                Some(kid) if !keys.has_kid(kid) => ports
+                    .keys(source, true)
+                    .await
+                    .map_err(|_| Reason::KeysUnreachable),
+                _ => Ok(keys),
+            }
+        }
+    }
+}
 
 /// The client the platform token proves, or why not.
 pub(super) async fn authenticate<P: Ports>(
@@ -28,27 +55,20 @@ pub(super) async fn authenticate<P: Ports>(
     let now = cx.now.unix_timestamp();
     let remembered =
         tollgate_jose::digest::sha256_parts([&issuer.fingerprint[..], presented.token.as_bytes()]);
-    let claims = match cx.services.federated.get(&remembered) {
-        Some(verified) if verified.exp + LEEWAY > now => verified.claims,
+    let cached = cx
+        .services
+        .federated
+        .get(&remembered)
+        .filter(|verified| verified.exp.saturating_add(LEEWAY) > now);
+    let claims = match cached {
+        // Remembered, and the key that verified it is still published: a
+        // key the platform withdrew (a leak) stops admitting its tokens.
+        Some(verified) if current_keys(issuer, None, ports).await?.has(&verified.key) => {
+            verified.claims
+        }
         _ => {
-            let keys = match &issuer.keys {
-                KeySource::None => return Err(Reason::NoClientKeys),
-                KeySource::Static(keys) => keys.clone(),
-                KeySource::Remote(source) => {
-                    let keys = ports
-                        .keys(source, false)
-                        .await
-                        .map_err(|_| Reason::KeysUnreachable)?;
-                    match presented.jwt.header.kid.as_deref() {
-                        Some(kid) if !keys.has_kid(kid) => ports
-                            .keys(source, true)
-                            .await
-                            .map_err(|_| Reason::KeysUnreachable)?,
-                        _ => keys,
-                    }
-                }
-            };
-            signed_by(&presented.token, &presented.jwt, alg, &keys)?;
+            let keys = current_keys(issuer, presented.jwt.header.kid.as_deref(), ports).await?;
+            let key = signed_by(&presented.token, &presented.jwt, alg, &keys)?;
             let exp = check_times(&presented.jwt.claims, now, lifetime(issuer))?;
             let claims = Arc::new(Value::Object(presented.jwt.claims.clone()));
             cx.services.federated.insert(
@@ -56,6 +76,7 @@ pub(super) async fn authenticate<P: Ports>(
                 VerifiedToken {
                     claims: claims.clone(),
                     exp,
+                    key: key.thumbprint.clone(),
                 },
             );
             claims
@@ -126,9 +147,9 @@ mod tests {
         (jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
     }
 
-    /// Counts how often the keys are asked for.
+    /// Counts how often the keys are asked for; the test may withdraw them.
     struct Counting {
-        keys: Arc<PublicKeys>,
+        keys: std::sync::Mutex<Arc<PublicKeys>>,
         asked: AtomicUsize,
     }
 
@@ -144,7 +165,7 @@ mod tests {
         }
         async fn keys(&self, _: &JwksLocation, _: bool) -> Result<Arc<PublicKeys>, PortError> {
             self.asked.fetch_add(1, Ordering::SeqCst);
-            Ok(self.keys.clone())
+            Ok(self.keys.lock().unwrap().clone())
         }
         async fn first_use(
             &self,
@@ -196,7 +217,7 @@ mod tests {
         let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
         let ports = Counting {
-            keys: Arc::new(PublicKeys(vec![public])),
+            keys: std::sync::Mutex::new(Arc::new(PublicKeys(vec![public]))),
             asked: AtomicUsize::new(0),
         };
         let cx = Context {
@@ -216,7 +237,19 @@ mod tests {
             let client = authenticate(&presented, issuer, &cx, &ports).await.unwrap();
             assert_eq!(client.id.as_str(), "billing");
         }
-        assert_eq!(ports.asked.load(Ordering::SeqCst), 1, "one signature check");
+        // Each time the current keys are looked up (the JWKS cache's, no
+        // fetch), to see the verifying key is still published.
+        assert_eq!(ports.asked.load(Ordering::SeqCst), 3);
+        // The platform withdraws the key (a leak): the remembered
+        // verification no longer admits the token.
+        let kept = std::mem::take(&mut *ports.keys.lock().unwrap());
+        assert_eq!(
+            authenticate(&presented, issuer, &cx, &ports)
+                .await
+                .unwrap_err(),
+            Reason::UnknownKey
+        );
+        *ports.keys.lock().unwrap() = kept;
         // Past its expiry the remembered verification no longer counts.
         let later = Context {
             now: now + time::Duration::seconds(700),

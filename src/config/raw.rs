@@ -164,6 +164,10 @@ pub(super) struct RawApiScope {
     /// Human-readable name, shown in docs.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The file it is in: 0 the main file, then the included files in
+    /// order. Not in the file: set where included files are merged.
+    #[serde(skip)]
+    pub origin: usize,
 }
 
 /// `[[api_resources]]`
@@ -179,6 +183,9 @@ pub(super) struct RawApiResource {
     /// Basic or post, its `name` as the client id).
     #[serde(default)]
     pub secrets: Vec<RawSecret>,
+    /// The file it is in, as for scopes.
+    #[serde(skip)]
+    pub origin: usize,
 }
 
 /// `[[clients]]`

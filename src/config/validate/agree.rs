@@ -148,6 +148,19 @@ mod tests {
                 let mut team = String::new();
                 let own = format!("t{t}");
                 let _ = writeln!(team, "[[api_scopes]]\nname = \"{own}\"");
+                // A team's resource, now and then naming a scope of the
+                // main file (which the rules refuse).
+                if rng.one_in(2) {
+                    let foreign = if rng.one_in(4) {
+                        format!(", \"{}\"", scopes[0])
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(
+                        team,
+                        "[[api_resources]]\nname = \"https://team{t}.example\"\nscopes = [\"{own}\"{foreign}]"
+                    );
+                }
                 let mut visible = scopes.clone();
                 visible.push(own);
                 let first = 10_000 * (t as usize + 1);

@@ -82,8 +82,12 @@ pub(super) fn report(
         return None;
     }
     let main_clients = raw.clients.len();
-    for (file, text) in &texts {
+    for (n, (file, text)) in texts.iter().enumerate() {
         let mut part: RawIncluded = toml::from_str(text).ok()?;
+        // The file of each scope and resource, numbered as the full path
+        // numbers them (the main file is 0).
+        part.api_scopes.iter_mut().for_each(|s| s.origin = n + 1);
+        part.api_resources.iter_mut().for_each(|r| r.origin = n + 1);
         let folder = file.parent().unwrap_or(Path::new("."));
         let resolve = |f: &mut Option<String>| {
             if let Some(p) = f

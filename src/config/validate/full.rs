@@ -86,12 +86,22 @@ pub(super) fn report(
         })
         .collect();
     let mut value = document.value;
-    merge(&mut value, &texts, &mut problems);
+    let origins = merge(&mut value, &texts, &mut problems);
     if problems.len() > 0 {
         return Report::failed(problems.sorted());
     }
-    let raw: RawConfig = match serde_json::from_value(value) {
-        Ok(raw) => raw,
+    let raw: RawConfig = match serde_json::from_value::<RawConfig>(value) {
+        Ok(mut raw) => {
+            // The file of each scope and resource, for the rule that a
+            // team's resources list only its own scopes.
+            for (scope, (file, _)) in raw.api_scopes.iter_mut().zip(&origins[0]) {
+                scope.origin = *file;
+            }
+            for (resource, (file, _)) in raw.api_resources.iter_mut().zip(&origins[1]) {
+                resource.origin = *file;
+            }
+            raw
+        }
         // The schema is generated from these types, so this is a bug in
         // the schema generation; still say what is wrong.
         Err(e) => {
@@ -116,15 +126,13 @@ pub(super) fn report(
 
 /// Appends the lists of every included file to `value` (the main
 /// document), each checked against the included-file schema and placed in
-/// its own file for problems.
+/// its own file for problems. Returns where each element of each section
+/// came from: (file, index in it), the main file being 0.
 fn merge<'a>(
     value: &mut Value,
     texts: &'a [(PathBuf, Result<String, String>)],
     problems: &mut Problems<'a>,
-) {
-    if texts.is_empty() {
-        return;
-    }
+) -> Vec<Vec<(usize, usize)>> {
     let mut origins: Vec<Vec<(usize, usize)>> = include::SECTIONS
         .iter()
         .map(|s| {
@@ -184,7 +192,8 @@ fn merge<'a>(
             }
         }
     }
-    for (section, origins) in include::SECTIONS.into_iter().zip(origins) {
-        problems.provenance(section, origins);
+    for (section, origins) in include::SECTIONS.into_iter().zip(&origins) {
+        problems.provenance(section, origins.clone());
     }
+    origins
 }

@@ -75,7 +75,45 @@ fn resources(
 ) -> Vec<ApiResource> {
     let mut resources = Vec::with_capacity(raw.api_resources.len());
     let mut names = HashSet::new();
+    let scope_files: std::collections::HashMap<&str, usize> = raw
+        .api_scopes
+        .iter()
+        .map(|s| (s.name.as_str(), s.origin))
+        .collect();
+    // Tokens granted no resource carry this audience: "any API of this
+    // issuer". A resource of that name would introspect all of them.
+    let reserved = raw
+        .issuer
+        .as_deref()
+        .map(|i| format!("{}/resources", i.trim_end_matches('/')));
     for (i, r) in raw.api_resources.iter().enumerate() {
+        if reserved.as_deref() == Some(r.name.as_str()) {
+            problems.add(
+                format!("api_resources[{i}].name"),
+                format!(
+                    "{} is the audience of tokens granted no resource; a resource may not take it",
+                    r.name
+                ),
+            );
+        }
+        // A team's file is its own: its resources list only the scopes it
+        // declares, or a token for the team's API would carry another
+        // team's audience, and that team could introspect it.
+        if r.origin != 0 {
+            for (j, scope) in r.scopes.iter().enumerate() {
+                if scope_files
+                    .get(scope.as_str())
+                    .is_some_and(|f| *f != r.origin)
+                {
+                    problems.add(
+                        format!("api_resources[{i}].scopes[{j}]"),
+                        format!(
+                            "scope {scope} is declared in another file; a resource in an included file lists only the scopes that file declares"
+                        ),
+                    );
+                }
+            }
+        }
         if r.name.trim().is_empty() {
             problems.add(
                 format!("api_resources[{i}].name"),
@@ -145,5 +183,62 @@ pub(super) fn warn(
                 "this client has no valid secret and cannot authenticate",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use time::macros::datetime;
+
+    use super::super::super::{Overrides, check};
+
+    /// The errors of `main` with `team` as its one included file, as
+    /// `key path: message` lines.
+    fn errors(main: &str, team: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("teams")).unwrap();
+        std::fs::write(dir.path().join("teams/a.toml"), team).unwrap();
+        let path = dir.path().join("identity.toml");
+        let main = format!("issuer = \"https://id.example\"\ninclude = [\"teams/*.toml\"]\n{main}");
+        std::fs::write(&path, &main).unwrap();
+        let report = check(
+            &main,
+            Path::new(&path),
+            Overrides::None,
+            datetime!(2026-12-01 0:00 UTC),
+        );
+        report
+            .errors
+            .iter()
+            .map(|p| format!("{}: {}", p.key_path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_teams_resource_lists_only_its_own_scopes_and_none_takes_the_default_audience() {
+        let main = "[[api_scopes]]\nname = \"shared\"\n";
+        let own = "[[api_scopes]]\nname = \"team.read\"\n[[api_resources]]\nname = \"https://team.example\"\nscopes = [\"team.read\"]\n";
+        assert_eq!(errors(main, own), Vec::<String>::new());
+        let foreign = "[[api_scopes]]\nname = \"team.read\"\n[[api_resources]]\nname = \"https://team.example\"\nscopes = [\"team.read\", \"shared\"]\n";
+        let found = errors(main, foreign);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "api_resources[0].scopes[1]: scope shared is declared in another file"
+            ),
+            "{found:?}"
+        );
+        // The main file's resources may list any scope.
+        let main_resource = "[[api_scopes]]\nname = \"shared\"\n[[api_resources]]\nname = \"https://main.example\"\nscopes = [\"shared\", \"team.read\"]\n";
+        assert_eq!(errors(main_resource, own), Vec::<String>::new());
+        let reserved = "[[api_scopes]]\nname = \"shared\"\n[[api_resources]]\nname = \"https://id.example/resources\"\nscopes = [\"shared\"]\n";
+        let found = errors(reserved, own);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("the audience of tokens granted no resource"),
+            "{found:?}"
+        );
     }
 }

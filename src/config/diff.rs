@@ -14,35 +14,35 @@ use tollgate_core::{Client, KeySource, Secrets};
 
 /// One field of one entry, before and after.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldChange {
+pub(crate) struct FieldChange {
     pub field: String,
     pub old: String,
     pub new: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Changed {
+pub(crate) struct Changed {
     pub id: String,
     pub changes: Vec<FieldChange>,
 }
 
 /// The differences of one kind of entry.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Section {
+pub(crate) struct Section {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<Changed>,
 }
 
 impl Section {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 }
 
 /// Everything an edit changes.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Diff {
+pub(crate) struct Diff {
     pub settings: Vec<FieldChange>,
     pub clients: Section,
     pub scopes: Section,
@@ -52,7 +52,7 @@ pub struct Diff {
 }
 
 impl Diff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.settings.is_empty()
             && [
                 &self.clients,
@@ -249,7 +249,7 @@ fn settings(c: &Config, base: &Path) -> BTreeMap<&'static str, String> {
 
 /// What changes from `old` (read from the file `old_file`) to `new` (from
 /// `new_file`): paths in each are shown relative to its file's folder.
-pub fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path) -> Diff {
+pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path) -> Diff {
     let (old_base, new_base) = (super::folder_of(old_file), super::folder_of(new_file));
     let clients = |c: &Config| -> Summary {
         c.registry

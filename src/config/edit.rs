@@ -23,12 +23,12 @@ fn position(doc: &mut DocumentMut, id: &str) -> Option<usize> {
 }
 
 /// Whether the text registers client `id`.
-pub fn has_client(text: &str, id: &str) -> bool {
+pub(crate) fn has_client(text: &str, id: &str) -> bool {
     parse(text).is_ok_and(|mut doc| position(&mut doc, id).is_some())
 }
 
 /// What `clients add` writes.
-pub struct NewClient<'a> {
+pub(crate) struct NewClient<'a> {
     pub id: &'a str,
     pub scopes: &'a [String],
     pub lifetime: Option<&'a str>,
@@ -37,7 +37,7 @@ pub struct NewClient<'a> {
 }
 
 /// Appends a `[[clients]]` entry.
-pub fn add_client(text: &str, client: &NewClient<'_>) -> Result<String, String> {
+pub(crate) fn add_client(text: &str, client: &NewClient<'_>) -> Result<String, String> {
     let mut doc = parse(text)?;
     // A file of comments only (a team's new file): toml_edit keeps them
     // as the text after the last item, which would put them below the
@@ -81,7 +81,7 @@ pub fn add_client(text: &str, client: &NewClient<'_>) -> Result<String, String> 
 /// Adds a secret to client `id` and makes every other secret that would
 /// outlive `until` expire then. `None` when the text does not register
 /// `id`.
-pub fn rotate_secret(
+pub(crate) fn rotate_secret(
     text: &str,
     id: &str,
     hash: &str,
@@ -123,7 +123,7 @@ pub fn rotate_secret(
 }
 
 /// Removes client `id`. `None` when the text does not register it.
-pub fn remove_client(text: &str, id: &str) -> Result<Option<String>, String> {
+pub(crate) fn remove_client(text: &str, id: &str) -> Result<Option<String>, String> {
     let mut doc = parse(text)?;
     let Some(i) = position(&mut doc, id) else {
         return Ok(None);

@@ -7,16 +7,16 @@
 //! protocol core's [`Registry`] is built here; the core never sees this
 //! module.
 
-pub mod diff;
+pub(crate) mod diff;
 pub mod duration;
-pub mod edit;
+pub(crate) mod edit;
 mod include;
 mod keys;
 mod locate;
 mod problems;
 mod raw;
 mod raw_server;
-pub mod reload;
+pub(crate) mod reload;
 mod shape;
 mod sources;
 mod split;

@@ -26,7 +26,7 @@ const DEBOUNCE: Duration = Duration::from_millis(150);
 const POLL: Duration = Duration::from_secs(5);
 
 /// Where reload outcomes go (the server's state).
-pub trait Sink: Send + Sync + 'static {
+pub(crate) trait Sink: Send + Sync + 'static {
     /// A new configuration, validated, from a file with this SHA-256 (hex).
     fn apply(&self, config: Config, sha256: String);
     /// The latest version of the file was refused, for this reason.
@@ -37,7 +37,7 @@ pub trait Sink: Send + Sync + 'static {
 
 /// What one reload attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Unchanged,
     Applied,
     Rejected(String),
@@ -62,7 +62,7 @@ struct InForce {
 }
 
 /// Reloads one file into a [`Sink`].
-pub struct Reload {
+pub(crate) struct Reload {
     path: PathBuf,
     clock: SharedClock,
     sink: Arc<dyn Sink>,
@@ -73,7 +73,7 @@ impl Reload {
     /// `keys`, `include` and `reuse` are those of the configuration in
     /// force at start, read from files with fingerprint `sha256`
     /// ([`Config::files_fingerprint`]).
-    pub fn new(
+    pub(crate) fn new(
         path: PathBuf,
         sha256: String,
         (keys, include, reuse): (KeysConfig, Vec<String>, Option<Reuse>),
@@ -107,7 +107,7 @@ impl Reload {
 
     /// Reads the file and, if its content changed, validates and applies
     /// it. Blocking: it waits for the content to settle.
-    pub fn once(&self) -> Outcome {
+    pub(crate) fn once(&self) -> Outcome {
         let path = &self.path;
         let unreadable = |e: std::io::Error| {
             format!(
@@ -264,7 +264,7 @@ fn read_settled(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// Keeps the watcher alive; reloading stops when it is dropped.
-pub struct Reloader {
+pub(crate) struct Reloader {
     _watcher: notify::RecommendedWatcher,
     trigger: Trigger,
     task: tokio::task::JoinHandle<()>,
@@ -272,16 +272,16 @@ pub struct Reloader {
 
 /// Asks the reloader to look at the file now (SIGHUP).
 #[derive(Clone)]
-pub struct Trigger(mpsc::UnboundedSender<()>);
+pub(crate) struct Trigger(mpsc::UnboundedSender<()>);
 
 impl Trigger {
-    pub fn reload(&self) {
+    pub(crate) fn reload(&self) {
         let _ = self.0.send(());
     }
 }
 
 impl Reloader {
-    pub fn trigger(&self) -> Trigger {
+    pub(crate) fn trigger(&self) -> Trigger {
         self.trigger.clone()
     }
 }
@@ -294,7 +294,7 @@ impl Drop for Reloader {
 
 /// Starts watching the file's folder and reloading through `reload`.
 /// `after` runs after each reload that read a file (to trim memory).
-pub fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader> {
+pub(crate) fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader> {
     let folder = reload
         .path
         .parent()

@@ -41,11 +41,14 @@ pub(super) struct ReplayHealth {
     /// Whether it answered its last command (memory: whether it has room).
     reachable: bool,
     /// Unexpired ids held now (memory store).
+    #[oai(skip_serializing_if_is_none)]
     entries: Option<u64>,
     /// The most ids it holds (memory store).
+    #[oai(skip_serializing_if_is_none)]
     capacity: Option<u64>,
     /// What threatens single use: nearly full, or a Redis that may evict
     /// used ids (`maxmemory-policy` other than `noeviction`).
+    #[oai(skip_serializing_if_is_none)]
     warning: Option<String>,
 }
 

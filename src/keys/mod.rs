@@ -15,10 +15,8 @@ mod ring;
 mod signing;
 pub mod store;
 
-pub use auto::Rotation;
-pub use ring::{Entry, KeyRing};
+pub(crate) use ring::{Entry, KeyRing};
 pub use signing::{Algorithm, Jwk, SigningKey};
-pub use store::KeyStoreError;
 
 /// Why key material was refused.
 #[derive(Debug, thiserror::Error)]

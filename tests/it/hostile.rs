@@ -118,3 +118,65 @@ hash = "{heavy}"
     );
     eprintln!("failure medians of {ids:?}: {medians:?}");
 }
+
+#[tokio::test]
+async fn a_slow_jwks_uri_does_not_raise_the_time_of_every_other_failure() {
+    use crate::support::{
+        Signer, assertion_form, clock_now, eventually, key_server, start, unique,
+    };
+    use std::sync::atomic::Ordering;
+    let keys = key_server().await;
+    let known = Signer::new(tollgate::keys::Algorithm::ES256);
+    *keys.keys.lock().unwrap() = vec![known.jwk.clone()];
+    let url = keys.url.lock().unwrap().clone();
+    let toml = format!(
+        r#"
+[[api_scopes]]
+name = "api1"
+[[clients]]
+client_id = "reports"
+allowed_scopes = ["api1"]
+jwks_uri = "{url}/jwks"
+[[clients]]
+client_id = "one"
+allowed_scopes = ["api1"]
+[[clients.secrets]]
+hash = "{a}"
+"#,
+        a = hash("a"),
+    );
+    let clock = tollgate_jose::clock::ManualClock::new(start());
+    let server = TestServer::spawn_with_clock(&no_throttle(&toml), clock.clone()).await;
+    eventually(Duration::from_secs(5), "the prefetch", || async {
+        (keys.jwks_fetches.load(Ordering::SeqCst) >= 1).then_some(())
+    })
+    .await;
+    // An unknown kid, past the refetch interval, while the client's JWKS
+    // answers in 4 s: that failure waits for the fetch.
+    clock.advance(time::Duration::seconds(11));
+    keys.delay_ms.store(4_000, Ordering::SeqCst);
+    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let now = clock_now(&clock);
+    let claims = serde_json::json!({"iss": "reports", "sub": "reports", "aud": server.issuer(),
+        "exp": now + 60, "jti": format!("j{}", unique())});
+    let forged = assertion_form(&stranger.sign(Some("forged"), &claims));
+    let started = Instant::now();
+    assert_eq!(server.token_raw(&forged, None).await.status(), 401);
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the fetch was slow"
+    );
+    // A wrong secret now takes what it took before, not the fetch's time.
+    for round in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            server.basic_status("one", &format!("wrong{round}")).await,
+            401
+        );
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(1500),
+            "a wrong secret took {took:?} after a slow key fetch"
+        );
+    }
+}

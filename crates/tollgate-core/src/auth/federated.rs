@@ -68,7 +68,7 @@ pub(super) async fn authenticate<P: Ports>(
         }
         _ => {
             let keys = current_keys(issuer, presented.jwt.header.kid.as_deref(), ports).await?;
-            let key = signed_by(&presented.token, &presented.jwt, alg, &keys)?;
+            let key = ports.timed(|| signed_by(&presented.token, &presented.jwt, alg, &keys))?;
             let exp = check_times(&presented.jwt.claims, now, lifetime(issuer))?;
             let claims = Arc::new(Value::Object(presented.jwt.claims.clone()));
             cx.services.federated.insert(

@@ -738,6 +738,7 @@ fn check_reports_every_mistake_of_keys_and_federation_at_its_line() {
     let rows: Vec<(String, &str, &str)> = vec![
         (client(&format!("jwks = {{ keys = [ {private_toml} ] }}\n")), "clients[0].jwks.keys[0]", "private member `d`"),
         (client(&format!("jwks = {{ keys = [ {} ] }}\njwks_uri = \"https://c.example/jwks\"\n", key.toml())), "clients[0].jwks_uri", "both set"),
+        (client(&format!("jwks = {{ keys = [ {{ kty = \"RSA\", e = \"AQAB\", n = \"{}\" }} ] }}\n", B64.encode([0xc5u8; 1024]))), "clients[0].jwks.keys[0]", "at most 4096 bits (this one: 8192)"),
         (client("jwks_uri = \"http://c.example/jwks\"\n"), "clients[0].jwks_uri", "https"),
         (client("jwks_file = \"missing.json\"\n"), "clients[0].jwks_file", "cannot read"),
         (client("[[clients.federated]]\nissuer = \"nowhere\"\nsubject = \"x\"\n"), "clients[0].federated[0].issuer", "trusted_issuers"),

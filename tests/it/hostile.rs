@@ -180,3 +180,33 @@ hash = "{a}"
         );
     }
 }
+
+#[tokio::test]
+async fn after_a_flood_of_wrong_secrets_a_failure_takes_what_it_took_before() {
+    let toml = format!(
+        "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"one\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",
+        hash("a")
+    );
+    let server = TestServer::spawn(&no_throttle(&toml)).await;
+    // 128 at once queue for two or so Argon2 threads: the last ones wait
+    // for the others' work, which is not theirs.
+    let wrong: Vec<String> = (0..128).map(|i| format!("flood{i}")).collect();
+    let flood = wrong.iter().map(|w| server.basic_status("one", w));
+    let flooded = Instant::now();
+    for status in futures_util::future::join_all(flood).await {
+        assert_eq!(status, 401);
+    }
+    eprintln!("the flood took {:?}", flooded.elapsed());
+    for round in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            server.basic_status("one", &format!("after{round}")).await,
+            401
+        );
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(500),
+            "a wrong secret took {took:?} after the flood"
+        );
+    }
+}

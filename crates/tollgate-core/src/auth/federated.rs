@@ -15,8 +15,8 @@ use super::super::client::Client;
 use super::super::federation::{KeySource, TrustedIssuer};
 use super::super::ports::{Context, Ports, VerifiedToken};
 use super::super::refusal::Reason;
-use tollgate_jose::jose::PublicKeys;
 use super::assertion::{LEEWAY, Presented, check_audience, check_header, check_times, signed_by};
+use tollgate_jose::jose::PublicKeys;
 
 /// The issuer's keys as they are now; fetched again first when `kid` is
 /// not among them.

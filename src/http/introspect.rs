@@ -47,7 +47,14 @@ impl poem::Endpoint for IntrospectEndpoint {
         };
         let started = tokio::time::Instant::now();
         let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-        match introspection::introspect(&cx, &**state, &form, authorization).await {
+        let (outcome, work) = crate::runtime::failure_time::measured(introspection::introspect(
+            &cx,
+            &**state,
+            &form,
+            authorization,
+        ))
+        .await;
+        match outcome {
             Ok((resource, answer)) => {
                 let active = matches!(answer, Introspection::Active(_));
                 crate::observe::audit::introspected(&resource.name, active, address);
@@ -64,7 +71,7 @@ impl poem::Endpoint for IntrospectEndpoint {
                 refusal,
                 claimed_id,
             }) => {
-                super::token::equal_time(state, &refusal, started).await;
+                super::token::equal_time(state, &refusal, started, work).await;
                 super::token::refused(state, &refusal, claimed_id.as_deref(), address);
                 Ok(wire::error_response(&refusal.error))
             }

@@ -11,6 +11,7 @@ use poem::{IntoResponse, Request, Response};
 use super::AppState;
 use super::wire::{self, TokenBody};
 use crate::observe::audit;
+use crate::runtime::failure_time::measured;
 use tollgate_core::token_request::{self, Issued, Refused};
 use tollgate_core::{Context, Reason, Refusal};
 
@@ -34,9 +35,9 @@ impl poem::Endpoint for TokenEndpoint {
         let outcome = match super::form::read(&req, body, self.state.body_timeout).await {
             Ok(form) => {
                 let started = tokio::time::Instant::now();
-                let outcome = run(&self.state, &req, &form, address).await;
+                let (outcome, work) = measured(run(&self.state, &req, &form, address)).await;
                 if let Err(refused) = &outcome {
-                    equal_time(&self.state, &refused.refusal, started).await;
+                    equal_time(&self.state, &refused.refusal, started, work).await;
                 }
                 outcome
             }
@@ -104,11 +105,31 @@ fn respond(
 }
 
 /// A failed client authentication is answered no sooner than any other
-/// (see `timing`): its time says nothing about the client.
-pub(super) async fn equal_time(state: &AppState, refusal: &Refusal, started: tokio::time::Instant) {
+/// (see `runtime::failure_time`): its time says nothing about the client.
+/// `work` is what the request did (measured), not how long it took; when
+/// too many failures wait already, this one is answered at once.
+pub(super) async fn equal_time(
+    state: &AppState,
+    refusal: &Refusal,
+    started: tokio::time::Instant,
+    work: std::time::Duration,
+) {
     if refusal.error.code == tollgate_core::ErrorCode::InvalidClient {
-        state.failure_floor.saw(started.elapsed());
-        tokio::time::sleep_until(started + state.failure_floor.floor()).await;
+        let floor = &state.failure_floor;
+        floor.saw(work);
+        let Some(_parked) = floor.park() else {
+            static WARNED: crate::observe::log_limit::LogLimit =
+                crate::observe::log_limit::LogLimit::new(std::time::Duration::from_secs(10));
+            if let Some(held_back) = WARNED.allow() {
+                tracing::warn!(
+                    waiting = crate::runtime::failure_time::PARKED,
+                    similar_since_last = held_back,
+                    "failed authentications answered at once: too many wait already"
+                );
+            }
+            return;
+        };
+        tokio::time::sleep_until(started + floor.floor()).await;
     }
 }
 

@@ -205,7 +205,7 @@ impl SigningKey {
         match RsaKeyPair::from_pkcs8(der) {
             Ok(pair) => Self::rsa(pair),
             Err(e) => Err(KeyError::Format(format!(
-                "not a P-256, Ed25519 or RSA (2048 to 8192 bits) private key ({e})"
+                "not a P-256, Ed25519 or RSA (2048 to 4096 bits) private key ({e})"
             ))),
         }
     }
@@ -252,6 +252,14 @@ impl SigningKey {
 
     fn rsa(pair: RsaKeyPair) -> Result<Self, KeyError> {
         let public = pair.public_key();
+        // Verifiers (ours included) refuse larger keys: see the JOSE policy.
+        let bits = public.modulus().big_endian_without_leading_zero().len() * 8;
+        if bits > tollgate_jose::jose::MAX_RSA_BITS {
+            return Err(KeyError::Unusable(format!(
+                "RSA signing keys may have at most {} bits (this one: {bits})",
+                tollgate_jose::jose::MAX_RSA_BITS
+            )));
+        }
         let jwk = Jwk {
             kty: "RSA",
             crv: None,

@@ -2,7 +2,8 @@
 //! Argon2 threads (`slow_pool`, below the request threads' priority), at
 //! most one run per core; signatures by the key the ring says is active,
 //! batched with concurrent requests' tokens; remote keys from their
-//! cache; single use from the replay store.
+//! cache; single use from the replay store. Argon2 runs and signature
+//! checks are timed as the request's work (`runtime::failure_time`).
 
 use std::sync::Arc;
 
@@ -28,14 +29,27 @@ impl Ports for AppState {
             })?;
         // The permit goes with the work: a request that is dropped while
         // its Argon2 runs does not let another start beside it.
+        // Timed on its thread: the work of a failure is what sets the
+        // floor of every failure's time, never the wait for a permit.
         let work = move || {
             let _permit = permit;
-            work()
+            let started = std::time::Instant::now();
+            let output = work();
+            (output, started.elapsed())
         };
-        self.argon2_pool.run(work).await.map_err(|_| {
+        let (output, took) = self.argon2_pool.run(work).await.map_err(|_| {
             tracing::error!("slow work failed");
             PortError::Failed
-        })
+        })?;
+        crate::runtime::failure_time::add_work(took);
+        Ok(output)
+    }
+
+    fn timed<T>(&self, check: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let output = check();
+        crate::runtime::failure_time::add_work(started.elapsed());
+        output
     }
 
     async fn sign(&self, claims_json: Vec<u8>, now: OffsetDateTime) -> Result<String, PortError> {

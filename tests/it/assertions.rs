@@ -345,6 +345,41 @@ async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys
 }
 
 #[tokio::test]
+async fn with_more_than_four_keys_a_kid_less_assertion_is_refused_unchecked() {
+    let keys = key_server().await;
+    let signers: Vec<Signer> = (0..5)
+        .map(|_| Signer::new(tollgate::keys::Algorithm::ES256))
+        .collect();
+    *keys.keys.lock().unwrap() = signers.iter().map(|s| s.jwk.clone()).collect();
+    let url = keys.url.lock().unwrap().clone();
+    let toml = format!(
+        "[throttle]\nclient_failures = 0\naddress_failures = 0\n[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"api1\"]\njwks_uri = \"{url}/jwks\"\n"
+    );
+    let clock = ManualClock::new(start());
+    let server = TestServer::spawn_with_clock(&managed(&toml), clock.clone()).await;
+    let issuer = server.issuer();
+    let claims = || {
+        let now = clock_now(&clock);
+        json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", unique())})
+    };
+    let series = r#"tollgate_client_auth_failures_total{reason="too_many_keys"}"#;
+    let before = scrape(&server.http, server.management.unwrap()).await;
+    // Signed by one of the five, but naming none: not tried at all.
+    let kid_less = assertion_form(&signers[4].sign_without_kid(&claims()));
+    let r = server.token_raw(&kid_less, None).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"error":"invalid_client","error_description":"client authentication failed"}"#
+    );
+    let after = scrape(&server.http, server.management.unwrap()).await;
+    assert_eq!(metric(&after, series), metric(&before, series) + 1.0);
+    // With its kid, the same key is found at once.
+    let named = assertion_form(&signers[4].sign(None, &claims()));
+    assert_eq!(server.token_raw(&named, None).await.status(), 200);
+}
+
+#[tokio::test]
 async fn a_jwks_uri_is_cached_for_its_max_age_and_refetched_for_a_new_kid_at_most_every_10_s() {
     let keys = key_server().await;
     let first = Signer::new(tollgate::keys::Algorithm::ES256);
@@ -738,6 +773,7 @@ fn check_reports_every_mistake_of_keys_and_federation_at_its_line() {
     let rows: Vec<(String, &str, &str)> = vec![
         (client(&format!("jwks = {{ keys = [ {private_toml} ] }}\n")), "clients[0].jwks.keys[0]", "private member `d`"),
         (client(&format!("jwks = {{ keys = [ {} ] }}\njwks_uri = \"https://c.example/jwks\"\n", key.toml())), "clients[0].jwks_uri", "both set"),
+        (client(&format!("jwks = {{ keys = [ {{ kty = \"RSA\", e = \"AQAB\", n = \"{}\" }} ] }}\n", B64.encode([0xc5u8; 1024]))), "clients[0].jwks.keys[0]", "at most 4096 bits (this one: 8192)"),
         (client("jwks_uri = \"http://c.example/jwks\"\n"), "clients[0].jwks_uri", "https"),
         (client("jwks_file = \"missing.json\"\n"), "clients[0].jwks_file", "cannot read"),
         (client("[[clients.federated]]\nissuer = \"nowhere\"\nsubject = \"x\"\n"), "clients[0].federated[0].issuer", "trusted_issuers"),

@@ -118,3 +118,95 @@ hash = "{heavy}"
     );
     eprintln!("failure medians of {ids:?}: {medians:?}");
 }
+
+#[tokio::test]
+async fn a_slow_jwks_uri_does_not_raise_the_time_of_every_other_failure() {
+    use crate::support::{
+        Signer, assertion_form, clock_now, eventually, key_server, start, unique,
+    };
+    use std::sync::atomic::Ordering;
+    let keys = key_server().await;
+    let known = Signer::new(tollgate::keys::Algorithm::ES256);
+    *keys.keys.lock().unwrap() = vec![known.jwk.clone()];
+    let url = keys.url.lock().unwrap().clone();
+    let toml = format!(
+        r#"
+[[api_scopes]]
+name = "api1"
+[[clients]]
+client_id = "reports"
+allowed_scopes = ["api1"]
+jwks_uri = "{url}/jwks"
+[[clients]]
+client_id = "one"
+allowed_scopes = ["api1"]
+[[clients.secrets]]
+hash = "{a}"
+"#,
+        a = hash("a"),
+    );
+    let clock = tollgate_jose::clock::ManualClock::new(start());
+    let server = TestServer::spawn_with_clock(&no_throttle(&toml), clock.clone()).await;
+    eventually(Duration::from_secs(5), "the prefetch", || async {
+        (keys.jwks_fetches.load(Ordering::SeqCst) >= 1).then_some(())
+    })
+    .await;
+    // An unknown kid, past the refetch interval, while the client's JWKS
+    // answers in 4 s: that failure waits for the fetch.
+    clock.advance(time::Duration::seconds(11));
+    keys.delay_ms.store(4_000, Ordering::SeqCst);
+    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let now = clock_now(&clock);
+    let claims = serde_json::json!({"iss": "reports", "sub": "reports", "aud": server.issuer(),
+        "exp": now + 60, "jti": format!("j{}", unique())});
+    let forged = assertion_form(&stranger.sign(Some("forged"), &claims));
+    let started = Instant::now();
+    assert_eq!(server.token_raw(&forged, None).await.status(), 401);
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the fetch was slow"
+    );
+    // A wrong secret now takes what it took before, not the fetch's time.
+    for round in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            server.basic_status("one", &format!("wrong{round}")).await,
+            401
+        );
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(1500),
+            "a wrong secret took {took:?} after a slow key fetch"
+        );
+    }
+}
+
+#[tokio::test]
+async fn after_a_flood_of_wrong_secrets_a_failure_takes_what_it_took_before() {
+    let toml = format!(
+        "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"one\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",
+        hash("a")
+    );
+    let server = TestServer::spawn(&no_throttle(&toml)).await;
+    // 128 at once queue for two or so Argon2 threads: the last ones wait
+    // for the others' work, which is not theirs.
+    let wrong: Vec<String> = (0..128).map(|i| format!("flood{i}")).collect();
+    let flood = wrong.iter().map(|w| server.basic_status("one", w));
+    let flooded = Instant::now();
+    for status in futures_util::future::join_all(flood).await {
+        assert_eq!(status, 401);
+    }
+    eprintln!("the flood took {:?}", flooded.elapsed());
+    for round in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            server.basic_status("one", &format!("after{round}")).await,
+            401
+        );
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(500),
+            "a wrong secret took {took:?} after the flood"
+        );
+    }
+}

@@ -39,6 +39,10 @@ pub enum Reason {
     MalformedAssertion,
     UnknownKey,
     BadSignature,
+    /// More keys could have signed the assertion than are tried: it names
+    /// no `kid` (or one several keys share) and more than
+    /// `auth::assertion::MAX_CANDIDATE_KEYS` keys have its algorithm.
+    TooManyKeys,
     AlgorithmNotAllowed,
     AssertionExpired,
     AssertionNotYetValid,
@@ -93,6 +97,7 @@ impl Reason {
             Self::MalformedAssertion => "malformed_assertion",
             Self::UnknownKey => "unknown_key",
             Self::BadSignature => "bad_signature",
+            Self::TooManyKeys => "too_many_keys",
             Self::AlgorithmNotAllowed => "algorithm_not_allowed",
             Self::AssertionExpired => "expired",
             Self::AssertionNotYetValid => "not_yet_valid",

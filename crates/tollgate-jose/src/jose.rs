@@ -39,6 +39,10 @@ pub fn algorithm_name(alg: Algorithm) -> &'static str {
     }
 }
 
+/// The largest RSA key accepted, in bits: checking a signature costs
+/// about the square of the size, and forged signatures are free to send.
+pub const MAX_RSA_BITS: usize = 4096;
+
 /// Members of a JWK that only a private (or symmetric) key has.
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
@@ -118,10 +122,19 @@ pub fn parse_jwk(value: &Value) -> Result<PublicKey, String> {
             vec![Algorithm::EdDSA]
         }
         AlgorithmParameters::RSA(p) => {
-            let bits = B64.decode(&p.n).map(|n| n.len() * 8).unwrap_or(0);
+            let bits = B64
+                .decode(&p.n)
+                .map(|n| n.iter().skip_while(|b| **b == 0).count() * 8)
+                .unwrap_or(0);
             if bits < 2048 {
                 return Err(format!(
                     "RSA keys must have at least 2048 bits (this one: {bits})"
+                ));
+            }
+            if bits > MAX_RSA_BITS {
+                return Err(format!(
+                    "RSA keys may have at most {MAX_RSA_BITS} bits (this one: {bits}); \
+                     larger keys make every signature check dearer"
                 ));
             }
             vec![Algorithm::RS256, Algorithm::PS256]
@@ -321,6 +334,36 @@ mod tests {
         assert!(parse_jwk(&wrong_alg).is_err());
         let small_rsa = json!({"kty":"RSA","n":"AQAB","e":"AQAB"});
         assert!(parse_jwk(&small_rsa).unwrap_err().contains("2048"));
+    }
+
+    #[test]
+    fn rsa_keys_over_4096_bits_are_refused() {
+        let rsa =
+            |bytes: usize| json!({"kty":"RSA","n": B64.encode(vec![0xc5u8; bytes]),"e":"AQAB"});
+        let huge = parse_jwk(&rsa(1024)).unwrap_err();
+        assert!(
+            huge.contains("at most 4096 bits (this one: 8192)"),
+            "{huge}"
+        );
+        assert!(parse_jwk(&rsa(513)).unwrap_err().contains("4096"));
+        // A leading zero octet is not a bit more.
+        let mut padded = vec![0u8];
+        padded.extend(vec![0xc5u8; 512]);
+        let padded = json!({"kty":"RSA","n": B64.encode(padded),"e":"AQAB"});
+        for ok in [rsa(512), rsa(256), padded] {
+            assert!(
+                parse_jwk(&ok)
+                    .as_ref()
+                    .map_err(|e| e.contains("bits"))
+                    .err()
+                    != Some(true),
+                "{ok}"
+            );
+        }
+        // Remote key sets keep their usable keys and report the rest.
+        let (usable, problems) = usable_keys(&json!({"keys": [rsa(1024)]}));
+        assert!(usable.0.is_empty());
+        assert!(problems[0].contains("at most 4096"), "{problems:?}");
     }
 
     #[test]

@@ -87,7 +87,14 @@ pub fn check_header(jwt: &Unverified) -> Result<Algorithm, Reason> {
     Ok(jwt.header.alg)
 }
 
-/// The key of `keys` that signed `token`, if one did.
+/// The most keys one assertion is tried against. A JWS without a `kid`
+/// may have been signed by any key of its algorithm, and a forged one is
+/// tried against each: a key set of 182 RSA keys made every forgery cost
+/// 53 ms of CPU. With more keys than this, the `kid` must name one.
+pub const MAX_CANDIDATE_KEYS: usize = 4;
+
+/// The key of `keys` that signed `token`, if one did; never more than
+/// [`MAX_CANDIDATE_KEYS`] keys tried.
 pub fn signed_by<'a>(
     token: &str,
     jwt: &'a Unverified,
@@ -95,11 +102,18 @@ pub fn signed_by<'a>(
     keys: &'a PublicKeys,
 ) -> Result<&'a PublicKey, Reason> {
     let kid = jwt.header.kid.as_deref();
-    let mut candidates = keys.candidates(kid, alg).peekable();
-    if candidates.peek().is_none() {
+    let candidates: Vec<&PublicKey> = keys
+        .candidates(kid, alg)
+        .take(MAX_CANDIDATE_KEYS + 1)
+        .collect();
+    if candidates.is_empty() {
         return Err(Reason::UnknownKey);
     }
+    if candidates.len() > MAX_CANDIDATE_KEYS {
+        return Err(Reason::TooManyKeys);
+    }
     candidates
+        .into_iter()
         .find(|k| jose::verifies(token, jwt, k))
         .ok_or(Reason::BadSignature)
 }
@@ -200,6 +214,76 @@ mod tests {
         let no_iat = |exp: i64| check_times(&claims(json!({"exp": exp})), NOW, 3600);
         assert_eq!(no_iat(i64::MAX), Err(Reason::AssertionLifetimeTooLong));
         assert_eq!(no_iat(i64::MIN), Err(Reason::AssertionExpired));
+    }
+
+    /// A P-256 key: its signer and its public JWK with `kid`.
+    fn key(kid: &str) -> (jsonwebtoken::EncodingKey, Value) {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let point = pair.public_key().as_ref();
+        let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid,
+            "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+        (jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+    }
+
+    fn signed(signer: &jsonwebtoken::EncodingKey, kid: Option<&str>) -> String {
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, &json!({"iss": "c"}), signer).unwrap()
+    }
+
+    fn check(token: &str, keys: &PublicKeys) -> Result<Option<String>, Reason> {
+        let jwt = jose::peek(token).unwrap();
+        signed_by(token, &jwt, Algorithm::ES256, keys).map(|k| k.kid.clone())
+    }
+
+    #[test]
+    fn an_assertion_is_tried_against_a_few_keys_at_most() {
+        let made: Vec<_> = (0..=MAX_CANDIDATE_KEYS)
+            .map(|i| key(&format!("k{i}")))
+            .collect();
+        let set = |n: usize| {
+            let jwks =
+                json!({"keys": made[..n].iter().map(|(_, j)| j.clone()).collect::<Vec<_>>()});
+            jose::parse_jwk_set(&jwks).unwrap()
+        };
+        let (last, _) = &made[MAX_CANDIDATE_KEYS - 1];
+        let few = set(MAX_CANDIDATE_KEYS);
+        // Without a kid, up to MAX_CANDIDATE_KEYS keys are tried.
+        assert_eq!(
+            check(&signed(last, None), &few),
+            Ok(Some(format!("k{}", MAX_CANDIDATE_KEYS - 1)))
+        );
+        let (stranger, _) = key("x");
+        assert_eq!(
+            check(&signed(&stranger, None), &few).unwrap_err(),
+            Reason::BadSignature
+        );
+        // One more key: a kid is required, and none is tried without it.
+        let many = set(MAX_CANDIDATE_KEYS + 1);
+        assert_eq!(check(&signed(last, None), &many), Err(Reason::TooManyKeys));
+        let kid = format!("k{}", MAX_CANDIDATE_KEYS - 1);
+        assert_eq!(check(&signed(last, Some(&kid)), &many), Ok(Some(kid)));
+        assert_eq!(
+            check(&signed(last, Some("nope")), &many),
+            Err(Reason::UnknownKey)
+        );
+        // Many keys sharing one kid are as many candidates.
+        let shared = json!({"keys": made.iter().map(|(_, j)| {
+            let mut j = j.clone();
+            j["kid"] = json!("same");
+            j
+        }).collect::<Vec<_>>()});
+        let shared = jose::parse_jwk_set(&shared).unwrap();
+        assert_eq!(
+            check(&signed(last, Some("same")), &shared),
+            Err(Reason::TooManyKeys)
+        );
     }
 
     fn claims(v: Value) -> Map<String, Value> {

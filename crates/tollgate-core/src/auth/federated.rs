@@ -15,8 +15,8 @@ use super::super::client::Client;
 use super::super::federation::{KeySource, TrustedIssuer};
 use super::super::ports::{Context, Ports, VerifiedToken};
 use super::super::refusal::Reason;
-use tollgate_jose::jose::PublicKeys;
 use super::assertion::{LEEWAY, Presented, check_audience, check_header, check_times, signed_by};
+use tollgate_jose::jose::PublicKeys;
 
 /// The issuer's keys as they are now; fetched again first when `kid` is
 /// not among them.
@@ -68,7 +68,7 @@ pub(super) async fn authenticate<P: Ports>(
         }
         _ => {
             let keys = current_keys(issuer, presented.jwt.header.kid.as_deref(), ports).await?;
-            let key = signed_by(&presented.token, &presented.jwt, alg, &keys)?;
+            let key = ports.timed(|| signed_by(&presented.token, &presented.jwt, alg, &keys))?;
             let exp = check_times(&presented.jwt.claims, now, lifetime(issuer))?;
             let claims = Arc::new(Value::Object(presented.jwt.claims.clone()));
             cx.services.federated.insert(

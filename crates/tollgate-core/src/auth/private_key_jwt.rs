@@ -60,7 +60,7 @@ pub(super) async fn authenticate<P: Ports>(
             }
         }
     };
-    signed_by(&presented.token, &presented.jwt, alg, &keys)?;
+    ports.timed(|| signed_by(&presented.token, &presented.jwt, alg, &keys))?;
     let token_endpoint = format!("{}/connect/token", cx.issuer);
     check_sole_audience(claims, &[cx.issuer, &token_endpoint])?;
     let now = cx.now.unix_timestamp();

@@ -66,7 +66,10 @@ pub(super) fn render(d: &Diff) -> String {
     ];
     for (what, s) in sections {
         for id in &s.added {
-            out += &format!("+ {what} {id}\n");
+            match s.added_scopes.get(id) {
+                Some(scopes) => out += &format!("+ {what} {id} (scopes: {})\n", shown(scopes)),
+                None => out += &format!("+ {what} {id}\n"),
+            }
         }
         for id in &s.removed {
             out += &format!("- {what} {id}\n");

@@ -30,6 +30,10 @@ pub(crate) struct Changed {
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub(crate) struct Section {
     pub added: Vec<String>,
+    /// The scopes of each entry added, where it has scopes (clients,
+    /// resources): what a reviewer must see of a new one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub added_scopes: BTreeMap<String, String>,
     pub removed: Vec<String>,
     pub changed: Vec<Changed>,
 }
@@ -72,7 +76,12 @@ fn section(old: &Summary, new: &Summary) -> Section {
     let mut out = Section::default();
     for (id, fields) in new {
         match old.get(id) {
-            None => out.added.push(id.clone()),
+            None => {
+                out.added.push(id.clone());
+                if let Some(scopes) = fields.get("scopes").or(fields.get("allowed_scopes")) {
+                    out.added_scopes.insert(id.clone(), scopes.clone());
+                }
+            }
             Some(before) => {
                 let changes: Vec<FieldChange> = fields
                     .iter()

@@ -258,7 +258,7 @@ fn diff_says_what_an_edit_changes_in_text_and_json() {
     std::fs::write(
         &new,
         format!(
-            "{}{secret}[[api_scopes]]\nname = \"api2\"\n[[clients]]\nclient_id = \"billing\"\nallowed_scopes = [\"api2\"]\n{secret}",
+            "{}{secret}[[api_scopes]]\nname = \"api2\"\n[[api_resources]]\nname = \"https://billing.example\"\nscopes = [\"api2\"]\n[[clients]]\nclient_id = \"billing\"\nallowed_scopes = [\"api2\"]\n{secret}",
             COMMENTED.replace("allowed_scopes = [\"api1\"]", "allowed_scopes = [\"api1\", \"api2\"]\naccess_token_lifetime = \"5m\"")
         ),
     )
@@ -281,7 +281,8 @@ fn diff_says_what_an_edit_changes_in_text_and_json() {
     };
     let text = run("text");
     for line in [
-        "+ client billing",
+        "+ client billing (scopes: api2)",
+        "+ resource https://billing.example (scopes: api2)",
         "- client gone",
         "~ client client: allowed_scopes: api1 -> api1 api2",
         "~ client client: access_token_lifetime: 1h -> 5m",
@@ -292,6 +293,10 @@ fn diff_says_what_an_edit_changes_in_text_and_json() {
     assert!(!text.contains("argon2"), "no secret material");
     let json: Value = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(json["clients"]["added"], serde_json::json!(["billing"]));
+    assert_eq!(
+        json["resources"]["added_scopes"]["https://billing.example"],
+        "api2"
+    );
     assert_eq!(json["clients"]["removed"], serde_json::json!(["gone"]));
     assert_eq!(json["scopes"]["added"], serde_json::json!(["api2"]));
 }

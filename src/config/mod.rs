@@ -10,6 +10,7 @@
 pub(crate) mod diff;
 pub mod duration;
 pub(crate) mod edit;
+mod events;
 mod include;
 mod keys;
 mod locate;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+use super::events::Relevant;
 use super::stamp::{Stamp, file_age};
 use super::{Config, ConfigError, KeysConfig, Overrides, Reuse};
 use tollgate_jose::clock::SharedClock;
@@ -22,6 +23,9 @@ use tollgate_jose::clock::SharedClock;
 /// Quiet time after the last event before reading the file: an editor's
 /// save is several events, a ConfigMap update a handful.
 const DEBOUNCE: Duration = Duration::from_millis(150);
+/// The longest the debounce waits after the first event, however many
+/// follow: with the settle rule an edit is read within about a second.
+const DEBOUNCE_LIMIT: Duration = Duration::from_millis(700);
 /// The fallback poll.
 const POLL: Duration = Duration::from_secs(5);
 
@@ -295,35 +299,36 @@ impl Drop for Reloader {
 /// Starts watching the file's folder and reloading through `reload`.
 /// `after` runs after each reload that read a file (to trim memory).
 pub(crate) fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader> {
-    let folder = reload
-        .path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_owned();
+    let folder = super::folder_of(&reload.path).to_owned();
+    // Absolute, so that events name paths the way [`Relevant`] does.
+    let watched = folder.canonicalize().map_err(notify::Error::io)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let events = tx.clone();
+    let relevant = {
+        let (reload, folder, watched) = (reload.clone(), folder.clone(), watched.clone());
+        move || {
+            let in_force = reload.in_force();
+            Relevant::new(
+                &reload.path,
+                (&folder, &watched),
+                &in_force.include,
+                &in_force.keys,
+            )
+        }
+    };
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Any event in the folder may concern the file (through renames and
-        // symlinks); the content hash decides.
-        if event.is_ok() {
+        // Only what can change the configuration (through renames and
+        // symlinks too); the content hash decides.
+        if event.is_ok_and(|e| relevant().counts(&e)) {
             let _ = events.send(());
         }
     })?;
     // Recursively: included files live in sub-folders (`clients.d/`), which
     // may be created after start. Folders of includes elsewhere are
     // watched too when they exist; the poll covers the rest.
-    watcher.watch(&folder, RecursiveMode::Recursive)?;
+    watcher.watch(&watched, RecursiveMode::Recursive)?;
     for pattern in reload.in_force().include.clone() {
-        let fixed: PathBuf = Path::new(&pattern)
-            .components()
-            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-            .collect();
-        let dir = if fixed.is_dir() {
-            fixed
-        } else {
-            fixed.parent().map(Path::to_owned).unwrap_or_default()
-        };
+        let dir = super::events::fixed_folder(Path::new(&pattern));
         if dir.is_dir() && !dir.starts_with(&folder) {
             let _ = watcher.watch(&dir, RecursiveMode::Recursive);
         }
@@ -337,7 +342,19 @@ pub(crate) fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader
                     if event.is_none() {
                         break;
                     }
-                    while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+                    // Quiet for DEBOUNCE, but no longer than DEBOUNCE_LIMIT
+                    // after the first event: a file written without a
+                    // pause is still looked at.
+                    let limit = tokio::time::Instant::now() + DEBOUNCE_LIMIT;
+                    loop {
+                        let quiet = DEBOUNCE.min(limit - tokio::time::Instant::now().min(limit));
+                        if quiet.is_zero() {
+                            break;
+                        }
+                        if !matches!(tokio::time::timeout(quiet, rx.recv()).await, Ok(Some(()))) {
+                            break;
+                        }
+                    }
                 }
                 _ = poll.tick() => {}
             }

@@ -476,3 +476,67 @@ async fn a_file_written_in_place_in_two_steps_is_applied_whole_not_half() {
 fn last_error(h: &serde_json::Value) -> &str {
     h["config"]["last_error"].as_str().unwrap_or_default()
 }
+
+/// A log written beside the file (`tollgate serve > server.log`) and a
+/// reader of the file itself: an event every few tens of milliseconds,
+/// none of which changes the configuration, must not hold an edit back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chatty_file_beside_the_config_does_not_hold_edits_back() {
+    edits_apply_while_a_file_is_written_beside("server.log").await;
+}
+
+/// A file whose events count (a name like a ConfigMap's `..data`) written
+/// without a pause: the debounce has a limit, so edits still go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_that_never_pause_hold_an_edit_back_a_second_at_most() {
+    edits_apply_while_a_file_is_written_beside("..chatter").await;
+}
+
+/// Adds then removes a client twice, by rename, while `chatty` in the
+/// config folder is appended to every 20 to 50 ms and the config file is
+/// read as often; each edit must be in force within 3 s.
+async fn edits_apply_while_a_file_is_written_beside(chatty: &str) {
+    let server = TestServer::spawn(&toml(None)).await;
+    let dir = server.dir.path().to_owned();
+    let file = dir.join("identity.toml");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let chatter = {
+        let (log, file, stop) = (dir.join(chatty), file.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap();
+            // Bounded: at most about a minute of lines.
+            for i in 0..2000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                writeln!(f, "request {i} answered").unwrap();
+                // A reader of the configuration: only access events.
+                let _ = std::fs::read(&file);
+                tokio::time::sleep(Duration::from_millis(20 + (i % 4) * 10)).await;
+            }
+        })
+    };
+    let mut in_force = generation(&health(&server).await);
+    for round in 1..=2 {
+        for (content, expected) in [(toml(Some("added")), 200), (toml(None), 401)] {
+            let tmp = dir.join(".identity.toml.tmp");
+            std::fs::write(&tmp, content).unwrap();
+            std::fs::rename(&tmp, &file).unwrap();
+            in_force += 1;
+            // Seen on /healthz: polling the token endpoint with a client
+            // that does not exist would be throttled.
+            let what = format!("round {round}: generation {in_force}");
+            eventually(Duration::from_secs(3), &what, || async {
+                (generation(&health(&server).await) == in_force).then_some(())
+            })
+            .await;
+            assert_eq!(server.basic_status("added", "secret").await, expected);
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    chatter.await.unwrap();
+}

@@ -61,22 +61,27 @@ pub(super) fn resolve_paths(item: &mut Value, folder: &Path) {
 /// what the reloader compares to notice an edit in any of them.
 /// Without included files it is the main file's own SHA-256.
 pub(super) fn fingerprint(main: &[u8], included: &[PathBuf]) -> String {
+    let contents: Vec<(PathBuf, Vec<u8>)> = included
+        .iter()
+        .map(|p| (p.clone(), std::fs::read(p).unwrap_or_default()))
+        .collect();
+    fingerprint_of(main, &contents)
+}
+
+/// [`fingerprint`] of the included files' contents as already read.
+pub(super) fn fingerprint_of(main: &[u8], included: &[(PathBuf, Vec<u8>)]) -> String {
     if included.is_empty() {
         return hex::encode(tollgate_jose::digest::sha256(main));
     }
-    let contents: Vec<(Vec<u8>, Vec<u8>)> = included
+    let names: Vec<Vec<u8>> = included
         .iter()
-        .map(|p| {
-            (
-                p.to_string_lossy().into_owned().into_bytes(),
-                std::fs::read(p).unwrap_or_default(),
-            )
-        })
+        .map(|(p, _)| p.to_string_lossy().into_owned().into_bytes())
         .collect();
     let parts = std::iter::once(main).chain(
-        contents
+        names
             .iter()
-            .flat_map(|(name, bytes)| [name.as_slice(), bytes.as_slice()]),
+            .zip(included)
+            .flat_map(|(name, (_, bytes))| [name.as_slice(), bytes.as_slice()]),
     );
     hex::encode(tollgate_jose::digest::sha256_parts(parts))
 }

@@ -11,6 +11,7 @@ pub(crate) mod diff;
 pub mod duration;
 pub(crate) mod edit;
 mod events;
+mod files;
 mod include;
 mod keys;
 mod locate;
@@ -162,8 +163,20 @@ pub fn check_reusing(
     now: time::OffsetDateTime,
     previous: Option<&Reuse>,
 ) -> Report {
+    check_given(text, path, (overrides, now), previous, &[])
+}
+
+/// [`check_reusing`] with the included files in `given` read as given (a
+/// reload validates the contents it saw settle, not a later read).
+fn check_given(
+    text: &str,
+    path: &Path,
+    (overrides, now): (Overrides, time::OffsetDateTime),
+    previous: Option<&Reuse>,
+    given: &[(&Path, &str)],
+) -> Report {
     let base = folder_of(path);
-    validate::report(text, path, base, overrides, now, None, previous)
+    validate::report(text, path, base, overrides, now, given, previous)
 }
 
 /// [`check`] of the main file `text` at `path`, with the included file
@@ -181,7 +194,7 @@ pub fn check_edited(
         base,
         Overrides::Environment,
         now,
-        Some(edited),
+        &[edited],
         None,
     )
 }

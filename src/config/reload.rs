@@ -16,7 +16,8 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::events::Relevant;
-use super::stamp::{Stamp, file_age};
+use super::files::{empty, read_settled};
+use super::stamp::Stamp;
 use super::{Config, ConfigError, KeysConfig, Overrides, Reuse};
 use tollgate_jose::clock::SharedClock;
 
@@ -113,10 +114,10 @@ impl Reload {
     /// it. Blocking: it waits for the content to settle.
     pub(crate) fn once(&self) -> Outcome {
         let path = &self.path;
-        let unreadable = |e: std::io::Error| {
+        let unreadable = |file: &Path, e: std::io::Error| {
             format!(
                 "{}: cannot read: {e}; keeping the configuration in force",
-                path.display()
+                file.display()
             )
         };
         // Taken before the read: a write after it changes the stamp, so the
@@ -131,35 +132,58 @@ impl Reload {
             return outcome;
         }
         let started = std::time::Instant::now();
-        let bytes = match read_settled(path) {
-            Ok(b) => b,
-            Err(e) => return self.reject(unreadable(e)),
+        // Every file settled, and validated as read: an included file
+        // caught half written is never applied.
+        let mut included = included;
+        let files = loop {
+            match read_settled(path, &included) {
+                Ok(files) => break files,
+                // An included file removed meanwhile: the set of now.
+                Err((file, e)) if file != *path && self.included() != included => {
+                    tracing::debug!(file = %file.display(), "included file gone: {e}");
+                    included = self.included();
+                }
+                Err((file, e)) => return self.reject(unreadable(&file, e)),
+            }
         };
-        // A file being rewritten in place is empty for a moment; an empty
-        // configuration (no clients at all) is never what an operator meant.
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return self.reject(format!(
-                "{}: the file is empty; keeping the configuration in force",
-                path.display()
-            ));
+        let all = std::iter::once((path.as_path(), &files.main))
+            .chain(files.included.iter().map(|(p, b)| (p.as_path(), b)));
+        for (file, bytes) in all {
+            if empty(bytes) {
+                return self.reject(format!(
+                    "{}: the file is empty; keeping the configuration in force",
+                    file.display()
+                ));
+            }
         }
-        let hash = super::include::fingerprint(&bytes, &included);
+        let hash = super::include::fingerprint_of(&files.main, &files.included);
         if let Some(outcome) = self.unchanged(&hash) {
             self.in_force().stamp = stamp;
             return outcome;
         }
-        let Ok(text) = String::from_utf8(bytes) else {
+        let mut texts = Vec::with_capacity(files.included.len());
+        for (file, bytes) in files.included {
+            match String::from_utf8(bytes) {
+                Ok(text) => texts.push((file, text)),
+                Err(_) => return self.reject(format!("{}: not UTF-8 text", file.display())),
+            }
+        }
+        let Ok(text) = String::from_utf8(files.main) else {
             return self.reject(format!("{}: not UTF-8 text", path.display()));
         };
+        let given: Vec<(&Path, &str)> = texts
+            .iter()
+            .map(|(p, t)| (p.as_path(), t.as_str()))
+            .collect();
         let settled = started.elapsed();
         // Taken out while validating; put back if the file is refused.
         let previous = self.in_force().reuse.take();
-        let mut report = super::check_reusing(
+        let mut report = super::check_given(
             &text,
             path,
-            Overrides::Environment,
-            self.clock.now(),
+            (Overrides::Environment, self.clock.now()),
             previous.as_ref(),
+            &given,
         );
         let validated = started.elapsed();
         match report.config.take() {
@@ -236,36 +260,9 @@ impl Reload {
     }
 }
 
-/// How long the content must stay the same, and at least how old its
-/// last modification must be, before it is applied: an in-place write
-/// (truncate, then write) can be caught half done, and half a file may
-/// well be valid. A writer that pauses longer than this mid-write is not
-/// caught; write the file elsewhere and rename it into place (editors,
-/// `kubectl` and `tollgate clients` do).
-const SETTLE: Duration = Duration::from_millis(250);
 /// How old the files' last change must be for their stamp to stand for
 /// their content: far more than a tick of the file clock.
 const STAMP_SETTLED: Duration = Duration::from_secs(1);
-/// The longest a reload waits for the file to settle.
-const SETTLE_LIMIT: Duration = Duration::from_secs(5);
-
-/// Reads the file once its last modification is [`SETTLE`] old (and was
-/// the same before and after the read).
-fn read_settled(path: &Path) -> std::io::Result<Vec<u8>> {
-    let started = std::time::Instant::now();
-    let modified = || std::fs::metadata(path).map(|m| m.modified().ok());
-    loop {
-        let before = modified()?;
-        let bytes = std::fs::read(path)?;
-        let after = modified()?;
-        // No modification time (an odd file system): the content as read.
-        let age = after.and_then(file_age).unwrap_or(SETTLE);
-        if (before == after && age >= SETTLE) || started.elapsed() >= SETTLE_LIMIT {
-            return Ok(bytes);
-        }
-        std::thread::sleep(SETTLE.saturating_sub(age).max(Duration::from_millis(20)));
-    }
-}
 
 /// Keeps the watcher alive; reloading stops when it is dropped.
 pub(crate) struct Reloader {

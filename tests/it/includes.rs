@@ -2,6 +2,7 @@
 //! at its own file and line, ids unique across files, and reload following
 //! every file (added, edited, removed, a folder created after start).
 
+use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -175,4 +176,84 @@ async fn reload_follows_included_files_and_a_broken_one_keeps_the_last_good_set(
     std::fs::remove_file(d.join("a.toml")).unwrap();
     wait_until(&server, "a removal", "gamma", 401).await;
     assert_eq!(status(&server, "client").await, 200);
+}
+
+/// A team file rewritten in place by a writer that pauses after a client
+/// whose `enabled = false` line is still to come: that half, valid on its
+/// own, must never be applied; the whole file is, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_included_file_written_in_place_in_two_steps_is_applied_whole_not_half() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("identity.toml"), main_toml()).unwrap();
+    std::fs::create_dir(dir.path().join("clients.d")).unwrap();
+    let file = dir.path().join("clients.d/a.toml");
+    std::fs::write(&file, team("alpha")).unwrap();
+    let server = TestServer::spawn_in(dir).await;
+    let generation = || async {
+        let h: Value = server.get_json("/healthz").await;
+        h["config"]["generation"].as_u64().unwrap()
+    };
+    let start = generation().await;
+    let client = |id: &str| {
+        format!(
+            "[[clients]]\nclient_id = \"{id}\"\nallowed_scopes = [\"api1\"]\nsecrets = [{{ hash = \"{}\" }}]\n",
+            hash("secret")
+        )
+    };
+    // Half: `beta` enabled (valid TOML, a valid file); the rest disables
+    // it and adds `gamma`.
+    let half = format!("{}{}", team("alpha"), client("beta"));
+    let rest = format!("enabled = false\n{}", client("gamma"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&file)
+        .unwrap();
+    f.write_all(half.as_bytes()).unwrap();
+    f.flush().unwrap();
+    // The writer pauses (less than the settle time); meanwhile nothing
+    // may be applied.
+    let paused = std::time::Instant::now();
+    while paused.elapsed() < Duration::from_millis(200) {
+        assert_eq!(generation().await, start, "the half file was applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f.write_all(rest.as_bytes()).unwrap();
+    drop(f);
+    let in_force = eventually(
+        Duration::from_secs(10),
+        "the whole file in force",
+        || async {
+            let g = generation().await;
+            (g > start).then_some(g)
+        },
+    )
+    .await;
+    assert_eq!(in_force, start + 1, "the half was applied before the whole");
+    assert_eq!(status(&server, "gamma").await, 200);
+    assert_eq!(status(&server, "beta").await, 401);
+    assert_eq!(status(&server, "alpha").await, 200);
+}
+
+/// Truncated in place: an empty team file is refused like an empty main
+/// file, and the team's clients keep working.
+#[tokio::test]
+async fn an_emptied_included_file_is_refused_and_its_clients_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("identity.toml"), main_toml()).unwrap();
+    std::fs::create_dir(dir.path().join("clients.d")).unwrap();
+    let file = dir.path().join("clients.d/a.toml");
+    std::fs::write(&file, team("alpha")).unwrap();
+    let server = TestServer::spawn_in(dir).await;
+    std::fs::write(&file, "").unwrap();
+    let h: Value = eventually(Duration::from_secs(5), "the refusal", || async {
+        let h: Value = server.get_json("/healthz").await;
+        h["config"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a.toml") && e.contains("empty"))
+            .then_some(h)
+    })
+    .await;
+    assert_eq!(h["config"]["generation"], 1, "{h}");
+    assert_eq!(status(&server, "alpha").await, 200);
 }

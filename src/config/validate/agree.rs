@@ -20,12 +20,12 @@ pub(crate) fn agree(
     base: &Path,
     now: OffsetDateTime,
 ) -> Result<(), (String, String)> {
-    let Some(fast) = fast::report(text, main, base, Overrides::None, now, None, None) else {
+    let Some(fast) = fast::report(text, main, base, Overrides::None, now, &[], None) else {
         return Ok(());
     };
     let (fast, full) = (
         summary(&fast),
-        summary(&full::report(text, main, base, Overrides::None, now, None)),
+        summary(&full::report(text, main, base, Overrides::None, now, &[])),
     );
     if fast == full {
         Ok(())
@@ -190,9 +190,9 @@ mod tests {
                 std::fs::write(dir.path().join("teams").join(name), text).unwrap();
             }
             let base: &Path = dir.path();
-            let full = full::report(&main, &path, base, Overrides::None, now, None);
+            let full = full::report(&main, &path, base, Overrides::None, now, &[]);
             failed += usize::from(full.config.is_none());
-            if fast::report(&main, &path, base, Overrides::None, now, None, None).is_some() {
+            if fast::report(&main, &path, base, Overrides::None, now, &[], None).is_some() {
                 fast_answered += 1;
             }
             if let Err((fast, full)) = agree(&main, &path, base, now) {

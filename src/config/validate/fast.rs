@@ -20,7 +20,7 @@ use super::super::raw::{RawClient, RawConfig, RawIncluded};
 use super::super::sources::{self, Overrides};
 use super::super::split;
 use super::reuse::{self, Reuse};
-use super::{Report, build, same_file, warn};
+use super::{Report, build, given_text, warn};
 use tollgate_core::Client;
 
 /// The report of `text`, or `None` to take the full path. Clients of
@@ -31,7 +31,7 @@ pub(super) fn report(
     base: &Path,
     overrides: Overrides,
     now: OffsetDateTime,
-    edited: Option<(&Path, &str)>,
+    given: &[(&Path, &str)],
     previous: Option<&Reuse>,
 ) -> Option<Report> {
     if overrides == Overrides::Environment && sources::environment_sets_something() {
@@ -47,9 +47,9 @@ pub(super) fn report(
     let included = include::expand(&patterns, main).ok()?;
     let texts = included
         .iter()
-        .map(|file| match edited {
-            Some((path, text)) if same_file(path, file) => Some((file.clone(), text.to_owned())),
-            _ => Some((file.clone(), std::fs::read_to_string(file).ok()?)),
+        .map(|file| match given_text(given, file) {
+            Some(text) => Some((file.clone(), text.to_owned())),
+            None => Some((file.clone(), std::fs::read_to_string(file).ok()?)),
         })
         .collect::<Option<Vec<_>>>()?;
     // Keys of the main file's client elements, when it was split.

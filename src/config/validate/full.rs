@@ -13,7 +13,7 @@ use super::super::problems::{Problem, Problems};
 use super::super::raw::RawConfig;
 use super::super::sources::{self, DocumentError, Overrides};
 use super::super::{include, locate, shape};
-use super::{Report, build, same_file, warn};
+use super::{Report, build, given_text, warn};
 
 /// A problem of the whole text, at a byte offset (or nowhere).
 fn whole(text: &str, offset: Option<usize>, message: String) -> Problem {
@@ -37,7 +37,7 @@ pub(super) fn report(
     base: &Path,
     overrides: Overrides,
     now: OffsetDateTime,
-    edited: Option<(&Path, &str)>,
+    given: &[(&Path, &str)],
 ) -> Report {
     let document = match sources::document(text, overrides) {
         Ok(d) => d,
@@ -73,10 +73,9 @@ pub(super) fn report(
     let texts: Vec<(PathBuf, Result<String, String>)> = included
         .iter()
         .map(|p| {
-            // An edit not yet written is validated in place of its file.
-            if let Some((file, text)) = edited
-                && same_file(file, p)
-            {
+            // An edit not yet written, or what a reload read, is
+            // validated in place of its file.
+            if let Some(text) = given_text(given, p) {
                 return (p.clone(), Ok(text.to_owned()));
             }
             let text = std::fs::read(p)

@@ -62,13 +62,23 @@ pub(super) fn report(
     base: &Path,
     overrides: Overrides,
     now: OffsetDateTime,
-    edited: Option<(&Path, &str)>,
+    given: &[(&Path, &str)],
     previous: Option<&Reuse>,
 ) -> Report {
-    if let Some(report) = fast::report(text, main, base, overrides, now, edited, previous) {
+    if let Some(report) = fast::report(text, main, base, overrides, now, given, previous) {
         return report;
     }
-    full::report(text, main, base, overrides, now, edited)
+    full::report(text, main, base, overrides, now, given)
+}
+
+/// The text `given` for the included file `file`, if any: an edit not yet
+/// written, or what a reload read.
+pub(super) fn given_text<'a>(given: &[(&Path, &'a str)], file: &Path) -> Option<&'a str> {
+    given
+        .iter()
+        .find(|(p, _)| *p == file)
+        .or_else(|| given.iter().find(|(p, _)| same_file(p, file)))
+        .map(|(_, text)| *text)
 }
 
 pub(super) fn same_file(a: &Path, b: &Path) -> bool {

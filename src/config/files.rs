@@ -1,5 +1,6 @@
-//! Reading the files a reload is made of: the main file and every
-//! included file, each read only once it has settled. An in-place write
+//! Reading the configuration's files: none larger than [`MAX_FILE_BYTES`]
+//! (checked before reading), and for a reload the main file and every
+//! included file read only once they have settled. An in-place write
 //! (truncate, then write) can be caught half done, and half a file may
 //! well be valid: a team file caught between a rule and its condition
 //! would apply the rule alone.
@@ -8,6 +9,41 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::stamp::file_age;
+
+/// The largest file the configuration is read from, main or included.
+/// 100,000 clients are about 22 MB in one file, and a file is held about
+/// twice over while it is parsed: 64 MiB leaves room for three times
+/// that, and bounds what a runaway file can cost.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a configuration file, refusing one over [`MAX_FILE_BYTES`]
+/// before reading it (and one that grows past it while read).
+pub(super) fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(too_large(Some(len)));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(None));
+    }
+    Ok(bytes)
+}
+
+fn too_large(len: Option<u64>) -> std::io::Error {
+    let size = len.map_or_else(|| "grew".to_owned(), |n| format!("is {n} bytes,"));
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!(
+            "the file {size} over the limit of {} MiB for a configuration file; \
+             split it with `include`",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+}
 
 /// How long the content must stay the same, and at least how old its
 /// last modification must be, before it is applied. A writer that pauses
@@ -38,7 +74,7 @@ pub(super) fn read_settled(
         let before = modified(&all)?;
         let mut bytes = all
             .iter()
-            .map(|p| std::fs::read(p).map_err(|e| (p.to_path_buf(), e)))
+            .map(|p| read_limited(p).map_err(|e| (p.to_path_buf(), e)))
             .collect::<Result<Vec<_>, _>>()?;
         let after = modified(&all)?;
         // No modification time (an odd file system): the content as read.

@@ -63,7 +63,7 @@ pub(super) fn resolve_paths(item: &mut Value, folder: &Path) {
 pub(super) fn fingerprint(main: &[u8], included: &[PathBuf]) -> String {
     let contents: Vec<(PathBuf, Vec<u8>)> = included
         .iter()
-        .map(|p| (p.clone(), std::fs::read(p).unwrap_or_default()))
+        .map(|p| (p.clone(), super::files::read_limited(p).unwrap_or_default()))
         .collect();
     fingerprint_of(main, &contents)
 }

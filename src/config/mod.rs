@@ -34,6 +34,7 @@ use std::sync::Arc;
 use crate::keys::{KeyRing, SigningKey};
 use tollgate_core::{Registry, ThrottleSettings};
 
+pub use files::MAX_FILE_BYTES;
 pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
 pub use tls::{TlsFiles, TlsPem};
@@ -136,7 +137,7 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
         file: path.to_owned(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = files::read_limited(path).map_err(|e| unreadable(e.to_string()))?;
     String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8 text".into()))
 }
 

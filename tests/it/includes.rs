@@ -257,3 +257,71 @@ async fn an_emptied_included_file_is_refused_and_its_clients_stay() {
     assert_eq!(h["config"]["generation"], 1, "{h}");
     assert_eq!(status(&server, "alpha").await, 200);
 }
+
+/// A file just over the limit, made sparse: nothing is written to disk.
+fn oversized(path: &std::path::Path) {
+    let f = std::fs::File::create(path).unwrap();
+    f.set_len(64 * 1024 * 1024 + 1).unwrap();
+}
+
+fn check_stderr(main: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(crate::support::tollgate_bin())
+        .args(["check", "--config"])
+        .arg(main)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err)
+}
+
+/// An included file over 64 MiB is refused before it is read, by `check`
+/// and by reload, naming the file and the limit; the last good
+/// configuration keeps serving. A main file over it is refused too.
+#[tokio::test]
+async fn a_file_over_the_size_limit_is_refused_naming_it_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("identity.toml");
+    std::fs::write(&main, main_toml()).unwrap();
+    std::fs::create_dir(dir.path().join("clients.d")).unwrap();
+    std::fs::write(dir.path().join("clients.d/a.toml"), team("alpha")).unwrap();
+    let server = TestServer::spawn_in(dir).await;
+    let big = server.dir.path().join("clients.d/big.toml");
+    oversized(&big);
+    let h: Value = eventually(Duration::from_secs(5), "the refusal", || async {
+        let h: Value = server.get_json("/healthz").await;
+        h["config"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("big.toml"))
+            .then_some(h)
+    })
+    .await;
+    let error = h["config"]["last_error"].as_str().unwrap();
+    assert!(error.contains("64 MiB"), "{error}");
+    assert_eq!(h["config"]["generation"], 1, "{h}");
+    assert_eq!(status(&server, "alpha").await, 200);
+
+    let (code, err) = check_stderr(&main);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("big.toml") && err.contains("64 MiB"), "{err}");
+
+    std::fs::remove_file(&big).unwrap();
+    oversized(&main);
+    let (code, err) = check_stderr(&main);
+    // A main file that cannot be read at all: `check`'s exit code 2.
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("identity.toml") && err.contains("64 MiB"),
+        "{err}"
+    );
+    // And reload: the last good configuration keeps serving.
+    let h: Value = eventually(Duration::from_secs(5), "the refusal", || async {
+        let h: Value = server.get_json("/healthz").await;
+        h["config"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("identity.toml") && e.contains("64 MiB"))
+            .then_some(h)
+    })
+    .await;
+    assert_eq!(h["config"]["generation"], 1, "{h}");
+    assert_eq!(status(&server, "alpha").await, 200);
+}

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::super::files::read_limited;
 use super::super::include;
 use super::super::problems::Problems;
 use super::super::raw::{RawClient, RawConfig, RawIncluded};
@@ -49,7 +50,10 @@ pub(super) fn report(
         .iter()
         .map(|file| match given_text(given, file) {
             Some(text) => Some((file.clone(), text.to_owned())),
-            None => Some((file.clone(), std::fs::read_to_string(file).ok()?)),
+            None => {
+                let text = String::from_utf8(read_limited(file).ok()?).ok()?;
+                Some((file.clone(), text))
+            }
         })
         .collect::<Option<Vec<_>>>()?;
     // Keys of the main file's client elements, when it was split.

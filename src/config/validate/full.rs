@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::super::files::read_limited;
 use super::super::problems::{Problem, Problems};
 use super::super::raw::RawConfig;
 use super::super::sources::{self, DocumentError, Overrides};
@@ -78,7 +79,7 @@ pub(super) fn report(
             if let Some(text) = given_text(given, p) {
                 return (p.clone(), Ok(text.to_owned()));
             }
-            let text = std::fs::read(p)
+            let text = read_limited(p)
                 .map_err(|e| format!("cannot read: {e}"))
                 .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()));
             (p.clone(), text)

@@ -77,12 +77,17 @@ impl Relevant {
         if path == self.main || self.files.iter().any(|f| f == path) {
             return true;
         }
-        // A ConfigMap volume: `..data`, `..data_tmp`, `..2026_11_25_…`.
-        let configmap = path.strip_prefix(&self.folder).is_ok_and(|rest| {
-            rest.components()
-                .next()
-                .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(".."))
-        });
+        // A ConfigMap volume, in the folder or mounted where team files
+        // are: `..data`, `..data_tmp`, `..2026_11_25_…`.
+        let configmap = std::iter::once(&self.folder)
+            .chain(&self.pattern_folders)
+            .any(|volume| {
+                path.strip_prefix(volume).is_ok_and(|rest| {
+                    rest.components()
+                        .next()
+                        .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(".."))
+                })
+            });
         configmap
             || self.patterns.iter().any(|p| p.matches_path(path))
             // A folder of team files created or renamed into place.
@@ -153,6 +158,10 @@ mod tests {
             ),
             event(EventKind::Create(CreateKind::Folder), "/srv/conf/clients.d"),
             event(EventKind::Create(CreateKind::Any), "/srv/conf/..data_tmp"),
+            event(
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                "/srv/conf/clients.d/..data",
+            ),
             event(
                 EventKind::Remove(notify::event::RemoveKind::Any),
                 "/srv/conf/..2026_11_25_v1/identity.toml",

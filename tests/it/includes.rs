@@ -212,14 +212,30 @@ async fn an_included_file_written_in_place_in_two_steps_is_applied_whole_not_hal
     f.write_all(half.as_bytes()).unwrap();
     f.flush().unwrap();
     // The writer pauses (less than the settle time); meanwhile nothing
-    // may be applied.
+    // may be applied. A loaded machine may stretch the pause past the
+    // settle time, when applying the half is right: only a pause under it
+    // is judged.
+    let settle = Duration::from_millis(250);
     let paused = std::time::Instant::now();
     while paused.elapsed() < Duration::from_millis(200) {
-        assert_eq!(generation().await, start, "the half file was applied");
+        let g = generation().await;
+        let after = paused.elapsed();
+        assert!(
+            g == start || after >= settle,
+            "the half file was applied {after:?} into the pause"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     f.write_all(rest.as_bytes()).unwrap();
+    let judged = paused.elapsed() < settle;
     drop(f);
+    if !judged {
+        eprintln!(
+            "note: the writer paused {:?}; nothing to judge",
+            paused.elapsed()
+        );
+        return;
+    }
     let in_force = eventually(
         Duration::from_secs(10),
         "the whole file in force",

@@ -60,6 +60,8 @@ pub struct Config {
     pub replay: ReplaySetting,
     /// `[replay] max_per_client`: live ids one client may hold.
     pub replay_max_per_client: usize,
+    /// `[replay] capacity`: ids the memory store holds at most.
+    pub replay_capacity: usize,
     /// `include`'s glob patterns, resolved against the main file's folder.
     pub include: Vec<String>,
     /// The files they named when this configuration was read.

@@ -39,12 +39,20 @@ pub(super) struct RawReplay {
     pub store: Option<String>,
 
     /// The most unexpired assertion and DPoP proof ids one client may
-    /// hold in the store (default 100000): a client over it is refused
-    /// (`503 temporarily_unavailable`, `Retry-After`) until some of its
-    /// ids expire, and only it. Needs a restart to change.
+    /// hold in the store (default 100000). In memory it binds once the
+    /// store is half full; with Redis, always. A client over it is refused
+    /// (`503 temporarily_unavailable`, `Retry-After`) until some of its ids
+    /// expire, and only it. Needs a restart to change.
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_per_client: Option<u64>,
+
+    /// The most ids the memory store holds (default 1000000, about 70 MB).
+    /// Full, it refuses new assertions and proofs rather than forget a
+    /// live one. Needs a restart to change.
+    #[serde(default)]
+    #[schemars(range(min = 2))]
+    pub capacity: Option<u64>,
 }
 
 /// `[server]`

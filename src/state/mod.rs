@@ -76,6 +76,7 @@ struct StartSettings {
     throttle: tollgate_core::ThrottleSettings,
     replay: crate::config::ReplaySetting,
     replay_max_per_client: usize,
+    replay_capacity: usize,
 }
 
 impl StartSettings {
@@ -87,6 +88,7 @@ impl StartSettings {
             throttle: c.throttle,
             replay: c.replay.clone(),
             replay_max_per_client: c.replay_max_per_client,
+            replay_capacity: c.replay_capacity,
         }
     }
 }
@@ -103,7 +105,11 @@ impl AppState {
         let services = Arc::new(Services::new(config.throttle, &clock));
         let services_clock = clock.clone();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let replay = Replay::of(&config.replay, config.replay_max_per_client);
+        let replay = Replay::of(
+            &config.replay,
+            config.replay_capacity,
+            config.replay_max_per_client,
+        );
         let started = StartSettings::of(&config);
         let status = Mutex::new(ConfigStatus {
             generation: 1,
@@ -208,11 +214,11 @@ pub(crate) enum Replay {
 }
 
 impl Replay {
-    fn of(config: &crate::config::ReplaySetting, max_per_client: usize) -> Self {
+    fn of(config: &crate::config::ReplaySetting, capacity: usize, max_per_client: usize) -> Self {
         use crate::config::ReplaySetting;
         let memory = || {
             Self::Memory(tollgate_jose::replay::MemoryReplay::new(
-                tollgate_jose::replay::MEMORY_CAPACITY,
+                capacity,
                 max_per_client,
             ))
         };
@@ -321,6 +327,9 @@ impl crate::config::reload::Sink for AppState {
         }
         if config.replay_max_per_client != started.replay_max_per_client {
             restart.push("replay.max_per_client".to_owned());
+        }
+        if config.replay_capacity != started.replay_capacity {
+            restart.push("replay.capacity".to_owned());
         }
         let before = lock(&self.status).restart_required.clone();
         for r in restart.iter().filter(|r| !before.contains(r)) {

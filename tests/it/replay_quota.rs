@@ -1,6 +1,6 @@
-//! The replay store is shared, and each client's share of it is bounded:
-//! a client that floods it with unique assertion ids is refused alone, and
-//! the other clients' assertions go on.
+//! The replay store is shared, and each client's share of it is bounded
+//! once it is half full: a client that floods it with unique assertion
+//! ids is refused alone, and the other clients' assertions go on.
 
 use serde_json::json;
 
@@ -16,6 +16,7 @@ async fn a_client_over_its_replay_quota_is_refused_alone() {
     let toml = format!(
         r#"
 [replay]
+capacity = 6
 max_per_client = 3
 [[api_scopes]]
 name = "api1"

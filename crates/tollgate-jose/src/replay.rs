@@ -1,9 +1,10 @@
 //! Single use: the `jti`s of client assertions and DPoP proofs, each
 //! remembered until it expires, behind one small interface ("insert if
 //! absent", atomically). Each identifier belongs to a holder (the client,
-//! or the key a token is bound to), and a holder may keep at most its
-//! quota of live identifiers: one client that floods the store is refused
-//! alone, and the others' assertions and proofs go on. In memory here,
+//! or the key a token is bound to), and once the store is half full a
+//! holder may keep at most its quota of live identifiers: one client that
+//! floods the store is refused alone, and the others' assertions and
+//! proofs go on; while there is room, a busy client is not held back. In memory here,
 //! bounded; a shared store for replicas implements the same trait outside
 //! the core.
 
@@ -139,7 +140,11 @@ impl MemoryReplay {
             // Nothing to remember: it cannot be used again.
             return Ok(true);
         }
-        if used.per_holder.get(&holder).copied().unwrap_or(0) >= self.max_per_holder {
+        // Quotas bind once the store is half full: a flood meets them long
+        // before the store is full, a busy client alone never does.
+        if used.keys.len() >= self.capacity / 2
+            && used.per_holder.get(&holder).copied().unwrap_or(0) >= self.max_per_holder
+        {
             return Err(ReplayError::OverQuota);
         }
         // Full of live identifiers: refusing is safe, forgetting one would
@@ -247,7 +252,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_holder_over_its_quota_is_refused_alone() {
-        let store = MemoryReplay::new(100, 3);
+        // Half of 6: quotas bind from 3 ids held on.
+        let store = MemoryReplay::new(6, 3);
         let soon = NOW + time::Duration::seconds(10);
         let late = NOW + time::Duration::hours(1);
         for n in 0..3 {
@@ -274,6 +280,22 @@ mod tests {
             store.first_use(key(1), "flood", late, after).await,
             Ok(false)
         );
+    }
+
+    #[tokio::test]
+    async fn while_the_store_has_room_a_busy_holder_is_not_held_back() {
+        let store = MemoryReplay::new(100, 3);
+        let late = NOW + time::Duration::hours(1);
+        // 50 of one holder's, far over its quota of 3: room left.
+        for n in 0..50 {
+            assert_eq!(store.first_use(key(n), "busy", late, NOW).await, Ok(true));
+        }
+        assert_eq!(
+            store.first_use(key(50), "busy", late, NOW).await,
+            Err(ReplayError::OverQuota),
+            "half full: its quota binds"
+        );
+        assert_eq!(store.first_use(key(51), "other", late, NOW).await, Ok(true));
     }
 
     #[tokio::test]

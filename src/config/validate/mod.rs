@@ -168,11 +168,18 @@ pub(super) fn build(
         .map_or(tollgate_jose::replay::DEFAULT_MAX_PER_HOLDER, |n| {
             usize::try_from(n).unwrap_or(usize::MAX)
         });
+    let replay_capacity = raw
+        .replay
+        .capacity
+        .map_or(tollgate_jose::replay::MEMORY_CAPACITY, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
     Config {
         include: Vec::new(),
         included: Vec::new(),
         replay,
         replay_max_per_client,
+        replay_capacity,
         issuer,
         listen,
         management_listen,

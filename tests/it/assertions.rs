@@ -3,6 +3,7 @@
 //! Kubernetes- and GitHub-Actions-shaped tokens. Time is pinned where
 //! expiry is tested.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -295,22 +296,40 @@ async fn an_assertion_with_other_authentication_or_a_wrong_type_is_a_bad_request
     }
 }
 
-#[tokio::test]
-async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys() {
-    let keys = key_server().await;
-    let known = Signer::new(tollgate::keys::Algorithm::ES256);
-    *keys.keys.lock().unwrap() = vec![known.jwk.clone()];
+/// A server on a pinned clock with client `reports`, whose keys are at
+/// `keys`' `jwks_uri` (holding `signer`'s key), and the clock.
+async fn jwks_uri_client(
+    keys: &crate::support::KeyServer,
+    signer: &Signer,
+) -> (TestServer, Arc<ManualClock>) {
+    *keys.keys.lock().unwrap() = vec![signer.jwk.clone()];
     let url = keys.url.lock().unwrap().clone();
     let toml = format!(
         "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"api1\"]\njwks_uri = \"{url}/jwks\"\n"
     );
     let clock = ManualClock::new(start());
-    let server = TestServer::spawn_with_clock(&toml, clock.clone()).await;
+    (
+        TestServer::spawn_with_clock(&toml, clock.clone()).await,
+        clock,
+    )
+}
+
+/// A fresh assertion of `reports` signed by `signer`, at `clock`'s time.
+fn reports_assertion(signer: &Signer, issuer: &str, clock: &ManualClock) -> String {
+    let now = clock_now(clock);
+    assertion_form(&signer.sign(
+        None,
+        &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", unique())}),
+    ))
+}
+
+#[tokio::test]
+async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys() {
+    let keys = key_server().await;
+    let known = Signer::new(tollgate::keys::Algorithm::ES256);
+    let (server, clock) = jwks_uri_client(&keys, &known).await;
     let issuer = server.issuer();
-    let assertion = |s: &Signer| {
-        let now = clock_now(&clock);
-        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", unique())})))
-    };
+    let assertion = |s: &Signer| reports_assertion(s, &issuer, &clock);
     let fetches = || keys.jwks_fetches.load(Ordering::SeqCst);
     assert_eq!(
         server.token_raw(&assertion(&known), None).await.status(),
@@ -383,18 +402,9 @@ async fn with_more_than_four_keys_a_kid_less_assertion_is_refused_unchecked() {
 async fn a_jwks_uri_is_cached_for_its_max_age_and_refetched_for_a_new_kid_at_most_every_10_s() {
     let keys = key_server().await;
     let first = Signer::new(tollgate::keys::Algorithm::ES256);
-    *keys.keys.lock().unwrap() = vec![first.jwk.clone()];
-    let url = keys.url.lock().unwrap().clone();
-    let toml = format!(
-        "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"api1\"]\njwks_uri = \"{url}/jwks\"\n"
-    );
-    let clock = ManualClock::new(start());
-    let server = TestServer::spawn_with_clock(&toml, clock.clone()).await;
+    let (server, clock) = jwks_uri_client(&keys, &first).await;
     let issuer = server.issuer();
-    let assertion = |s: &Signer| {
-        let now = clock_now(&clock);
-        assertion_form(&s.sign(None, &json!({"iss":"reports","sub":"reports","aud":issuer,"exp":now+60,"jti":format!("j{}", unique())})))
-    };
+    let assertion = |s: &Signer| reports_assertion(s, &issuer, &clock);
     let fetches = || keys.jwks_fetches.load(Ordering::SeqCst);
     // The prefetch at start, then cached.
     for _ in 0..3 {

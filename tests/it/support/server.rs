@@ -101,6 +101,20 @@ impl TestServer {
         r.json().await.unwrap()
     }
 
+    /// `/healthz` once the configuration's `last_error` mentions every one
+    /// of `needles`: a refused edit, waited for by what it must say.
+    pub(crate) async fn refused(&self, needles: &[&str]) -> serde_json::Value {
+        let what = needles.join(" and ");
+        super::eventually(std::time::Duration::from_secs(5), &what, || async {
+            let h: serde_json::Value = self.get_json("/healthz").await;
+            h["config"]["last_error"]
+                .as_str()
+                .is_some_and(|e| needles.iter().all(|n| e.contains(n)))
+                .then_some(h)
+        })
+        .await
+    }
+
     /// POSTs a raw form body with an optional Authorization header.
     pub(crate) async fn token_raw(
         &self,

@@ -237,6 +237,26 @@ pub(super) struct RawClient {
     /// (introspection): revoke every earlier token with one edit.
     #[serde(default)]
     pub tokens_valid_after: Option<RawDateTime>,
+    /// Token exchange (RFC 8693): which tokens this client may exchange,
+    /// and for which APIs. Needs the grant type
+    /// `urn:ietf:params:oauth:grant-type:token-exchange`.
+    #[serde(default)]
+    pub token_exchange: Vec<RawTokenExchange>,
+}
+
+/// `[[clients.token_exchange]]`: one kind of subject token the client may
+/// exchange, and for what.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTokenExchange {
+    /// Whose tokens: `"self"` (tokens tollgate issued) or the `name` of a
+    /// `[[trusted_issuers]]` entry.
+    pub subject_issuer: String,
+    /// The subject token's `aud` must hold this, e.g.
+    /// `"https://orders.example.com"`: the API the token was sent to.
+    pub subject_audience: String,
+    /// The `[[api_resources]]` names the new token may be for.
+    pub resources: Vec<String>,
 }
 
 /// A JWK Set of public keys.
@@ -262,6 +282,13 @@ pub(super) struct RawFederated {
     /// "billing"`).
     #[serde(default)]
     pub claims: BTreeMap<String, serde_json::Value>,
+    /// Claims of the platform token copied into the access token, under
+    /// the names given: `{ repo = "repository", ns =
+    /// "/kubernetes.io/namespace" }` (a claim name or an RFC 6901 JSON
+    /// Pointer). A claim the token lacks is left out; registered claim
+    /// names (`sub`, `aud`, ...) cannot be used.
+    #[serde(default)]
+    pub copy_claims: BTreeMap<String, String>,
 }
 
 /// `[[trusted_issuers]]`: a platform whose tokens prove a workload.

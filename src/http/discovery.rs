@@ -24,7 +24,8 @@ pub struct Discovery {
     introspection_endpoint_auth_methods_supported: Vec<String>,
     /// The algorithms DPoP proofs may be signed with (RFC 9449).
     dpop_signing_alg_values_supported: Vec<String>,
-    /// Always `["client_credentials"]`.
+    /// `client_credentials`, token exchange (RFC 8693) and the JWT bearer
+    /// assertion grant (RFC 7523 §2.1).
     grant_types_supported: Vec<String>,
     /// `client_secret_basic`, `client_secret_post` and `private_key_jwt`
     /// (which also carries platform tokens of trusted issuers).
@@ -106,7 +107,12 @@ impl DiscoveryApi {
             ]),
             dpop_signing_alg_values_supported: algorithms(),
             service_documentation: format!("{issuer}/docs"),
-            grant_types_supported: strings(&["client_credentials"]),
+            grant_types_supported: tollgate_core::GrantType::ALL
+                .iter()
+                .map(|g| g.as_str())
+                .chain([tollgate_core::JWT_BEARER_GRANT])
+                .map(str::to_owned)
+                .collect(),
             token_endpoint_auth_methods_supported: tollgate_core::AuthMethod::ALL
                 .iter()
                 .map(|m| m.as_str().to_owned())

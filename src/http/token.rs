@@ -91,6 +91,10 @@ fn respond(
                 token_type: super::wire::WireTokenType(issued.token_type),
                 expires_in: issued.expires_in,
                 scope: issued.scope,
+                issued_token_type: issued
+                    .delegation
+                    .as_ref()
+                    .map(|_| tollgate_core::exchange::ACCESS_TOKEN_TYPE.to_owned()),
             }
             .into_response()
         }
@@ -114,7 +118,7 @@ pub(super) async fn equal_time(
     started: tokio::time::Instant,
     work: std::time::Duration,
 ) {
-    if refusal.error.code == tollgate_core::ErrorCode::InvalidClient {
+    if refusal.takes_equal_time() {
         let floor = &state.failure_floor;
         floor.saw(work);
         let Some(_parked) = floor.park() else {

@@ -33,7 +33,9 @@ use super::wire::{ErrorBody, TokenBody};
 #[derive(Object)]
 #[oai(rename = "TokenRequest")]
 pub(super) struct TokenRequestForm {
-    /// Must be `client_credentials`.
+    /// `client_credentials`; token exchange (RFC 8693, with
+    /// `subject_token`); or the JWT bearer grant (RFC 7523 §2.1, with
+    /// `assertion`: a trusted platform's token, as a `client_assertion`).
     pub grant_type: GrantTypeParam,
     /// Space-separated scopes; omitted or empty means every scope the
     /// client may use.
@@ -61,6 +63,25 @@ pub(super) struct TokenRequestForm {
     /// token, a GitHub Actions token).
     #[oai(default)]
     pub client_assertion: String,
+    /// JWT bearer grant: the platform's token (or the client's own
+    /// assertion); no other client authentication beside it.
+    #[oai(default)]
+    pub assertion: String,
+    /// Token exchange: the token of the subject the client acts for.
+    #[oai(default)]
+    pub subject_token: String,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`
+    /// (one of tollgate's tokens) or `urn:ietf:params:oauth:token-type:jwt`
+    /// (a trusted issuer's).
+    #[oai(default)]
+    pub subject_token_type: String,
+    /// Token exchange: only `urn:ietf:params:oauth:token-type:access_token`.
+    #[oai(default)]
+    pub requested_token_type: String,
+    /// Token exchange, repeatable: `[[api_resources]]` names the token is
+    /// for (as `resource`).
+    #[oai(default)]
+    pub audience: Vec<String>,
 }
 
 /// The grant types the token endpoint accepts.
@@ -68,6 +89,10 @@ pub(super) struct TokenRequestForm {
 #[oai(rename = "GrantType", rename_all = "snake_case")]
 pub(super) enum GrantTypeParam {
     ClientCredentials,
+    #[oai(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
+    #[oai(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
 }
 
 /// The token endpoint's responses (built by `wire`; listed here for the
@@ -85,9 +110,10 @@ pub enum TokenResponses {
         #[oai(header = "Pragma")]
         String,
     ),
-    /// `invalid_request`, `unauthorized_client`, `unsupported_grant_type`,
-    /// `invalid_scope`, `invalid_target` (RFC 8707) or `invalid_dpop_proof`
-    /// (RFC 9449).
+    /// `invalid_request`, `invalid_grant` (a subject token or an assertion
+    /// grant that does not hold), `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`, `invalid_target` (RFC
+    /// 8707) or `invalid_dpop_proof` (RFC 9449).
     #[oai(status = 400)]
     BadRequest(
         Json<ErrorBody>,

@@ -113,6 +113,11 @@ pub struct TokenBody {
     pub expires_in: u64,
     /// The granted scopes, space-separated.
     pub scope: String,
+    /// Token exchange only (RFC 8693 §2.2.1): always
+    /// `urn:ietf:params:oauth:token-type:access_token`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 /// An error response (RFC 6749 §5.2).

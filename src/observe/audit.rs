@@ -12,17 +12,42 @@ use tollgate_core::Refusal;
 use tollgate_core::token_request::Issued;
 
 pub(crate) fn issued(issued: &Issued, address: Option<IpAddr>) {
+    let Some(delegation) = &issued.delegation else {
+        tracing::info!(
+            target: "tollgate::audit",
+            outcome = "issued",
+            client_id = %untrusted(issued.client.id.as_str()),
+            method = issued.method.as_str(),
+            token_type = issued.token_type.as_str(),
+            scope = issued.scope,
+            jti = issued.jti,
+            expires_in = issued.expires_in,
+            address = address.map(tracing::field::display),
+            "token issued"
+        );
+        return;
+    };
+    // A token exchange: for whom, the chain of actors (the client first),
+    // and the APIs, so one line answers "who acted for whom, where".
+    let actors: Vec<String> = delegation
+        .actors()
+        .into_iter()
+        .map(|a| untrusted(a).to_string())
+        .collect();
     tracing::info!(
         target: "tollgate::audit",
-        outcome = "issued",
+        outcome = "exchanged",
         client_id = %untrusted(issued.client.id.as_str()),
         method = issued.method.as_str(),
+        subject = %untrusted(&delegation.subject),
+        actors = actors.join(" < "),
+        resources = issued.audiences.join(" "),
         token_type = issued.token_type.as_str(),
         scope = issued.scope,
         jti = issued.jti,
         expires_in = issued.expires_in,
         address = address.map(tracing::field::display),
-        "token issued"
+        "token exchanged"
     );
 }
 

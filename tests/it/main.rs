@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, real HTTP.
 
 mod architecture;
+mod assertion_grant;
 mod assertions;
 mod bound;
 mod cli;
@@ -8,6 +9,7 @@ mod clients_cli;
 mod config_file;
 mod connections;
 mod discovery;
+mod exchange;
 mod hardening;
 mod hostile;
 mod includes;

@@ -28,8 +28,14 @@ struct Claims<'a> {
     /// RFC 9449 §6: the thumbprint of the key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
+    /// RFC 8693 §4.1: who acts for the subject (token exchange).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a serde_json::Value>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
+    /// `copy_claims`: checked not to meet registered names or `extra`.
+    #[serde(flatten)]
+    copied: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -87,7 +93,15 @@ pub(crate) fn claims(
     jkt: Option<&str>,
 ) -> Result<Unsigned, serde_json::Error> {
     let client = &grant.client;
-    let lifetime = client.access_token_lifetime.as_secs();
+    let lifetime = i64::try_from(client.access_token_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let mut exp = now.saturating_add(lifetime);
+    let mut sub = client.id.as_str();
+    if let Some(delegation) = &grant.delegation {
+        // RFC 8693: the token is the subject's; it never outlives the
+        // token it was exchanged for.
+        sub = &delegation.subject;
+        exp = exp.min(delegation.not_after);
+    }
     let scope = grant.scopes.to_string();
     let jti = new_jti();
     // RFC 9068 §3 requires `aud`; with no API resource granted, the
@@ -103,21 +117,23 @@ pub(crate) fn claims(
     };
     let claims = Claims {
         iss: issuer,
-        sub: client.id.as_str(),
+        sub,
         client_id: client.id.as_str(),
         aud,
         scope: &scope,
         iat: now,
         nbf: now,
-        exp: now.saturating_add(lifetime as i64),
+        exp,
         jti: &jti,
         cnf: jkt.map(|jkt| Confirmation { jkt }),
+        act: grant.delegation.as_ref().map(|d| &d.act),
         extra: &client.claims,
+        copied: &grant.copied,
     };
     let claims_json = serde_json::to_vec(&claims)?;
     Ok(Unsigned {
         claims_json,
-        expires_in: lifetime,
+        expires_in: u64::try_from(exp.saturating_sub(now)).unwrap_or(0),
         scope,
         jti,
     })

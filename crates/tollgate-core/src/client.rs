@@ -53,14 +53,22 @@ impl fmt::Display for ClientId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GrantType {
     ClientCredentials,
+    /// RFC 8693: a token for a subject, exchanged by this client.
+    TokenExchange,
 }
 
+/// RFC 7523 §2.1: a platform's token presented as the grant. Not a grant
+/// type of its own in the file: it is `client_credentials` with the
+/// credential in another place, so a client needs nothing more for it.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 impl GrantType {
-    pub const ALL: [GrantType; 1] = [GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 2] = [GrantType::ClientCredentials, GrantType::TokenExchange];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientCredentials => "client_credentials",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 }
@@ -71,6 +79,7 @@ impl FromStr for GrantType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "client_credentials" => Ok(Self::ClientCredentials),
+            "urn:ietf:params:oauth:grant-type:token-exchange" => Ok(Self::TokenExchange),
             _ => Err(()),
         }
     }
@@ -223,6 +232,9 @@ pub struct Client {
     /// Tokens issued before this instant are not active (introspection):
     /// one edit revokes every earlier token.
     pub tokens_valid_after: Option<OffsetDateTime>,
+    /// `[[clients.token_exchange]]`: the tokens this client may exchange,
+    /// and for which APIs (RFC 8693).
+    pub token_exchange: Vec<crate::exchange::ExchangeRule>,
 }
 
 /// A secret as the client sent it. Its `Debug` never shows the value, so a

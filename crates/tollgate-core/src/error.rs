@@ -18,6 +18,10 @@ pub enum ErrorCode {
     /// than one mechanism for authenticating the client, or is otherwise
     /// malformed."
     InvalidRequest,
+    /// RFC 6749 §5.2: "The provided authorization grant ... is invalid,
+    /// expired, revoked ...": a subject token (RFC 8693) or a platform's
+    /// assertion presented as the grant (RFC 7523 §2.1) that does not hold.
+    InvalidGrant,
     /// RFC 6749 §5.2: "Client authentication failed (e.g., unknown client,
     /// no client authentication included, or unsupported authentication
     /// method)."
@@ -46,8 +50,9 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         Self::InvalidRequest,
+        Self::InvalidGrant,
         Self::InvalidClient,
         Self::UnauthorizedClient,
         Self::UnsupportedGrantType,
@@ -61,6 +66,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
+            Self::InvalidGrant => "invalid_grant",
             Self::InvalidClient => "invalid_client",
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",

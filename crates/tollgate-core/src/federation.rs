@@ -101,14 +101,29 @@ pub struct ClaimCondition {
 impl ClaimCondition {
     /// Whether `claims` (a JSON object) satisfies the condition.
     pub fn holds(&self, claims: &Value) -> bool {
-        let found = if self.path.starts_with('/') {
-            // serde_json's pointer resolution is RFC 6901's (`~1` is `/`).
-            claims.pointer(&self.path)
-        } else {
-            claims.get(&self.path)
-        };
-        found == Some(&self.value)
+        claim_at(claims, &self.path) == Some(&self.value)
     }
+}
+
+/// The claim at `path`: a top-level name, or an RFC 6901 JSON Pointer
+/// (starting with `/`).
+fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.starts_with('/') {
+        // serde_json's pointer resolution is RFC 6901's (`~1` is `/`).
+        claims.pointer(path)
+    } else {
+        claims.get(path)
+    }
+}
+
+/// `copy_claims`: a claim of the platform token, put into the access
+/// token under `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedClaim {
+    /// The claim's name in the access token.
+    pub name: String,
+    /// Where it is in the platform token: a name or an RFC 6901 pointer.
+    pub path: String,
 }
 
 /// `[[clients.federated]]`: which platform tokens are this client.
@@ -118,6 +133,8 @@ pub struct FederatedRule {
     pub issuer: String,
     pub subject: SubjectPattern,
     pub claims: Vec<ClaimCondition>,
+    /// Claims of the platform token the access token carries too.
+    pub copy: Vec<CopiedClaim>,
 }
 
 impl FederatedRule {
@@ -126,6 +143,15 @@ impl FederatedRule {
         let subject = claims.get("sub").and_then(Value::as_str);
         subject.is_some_and(|s| self.subject.matches(s))
             && self.claims.iter().all(|c| c.holds(claims))
+    }
+
+    /// The claims `copy_claims` takes from a platform token; one the token
+    /// lacks is left out.
+    pub fn copied(&self, claims: &Value) -> serde_json::Map<String, Value> {
+        self.copy
+            .iter()
+            .filter_map(|c| Some((c.name.clone(), claim_at(claims, &c.path)?.clone())))
+            .collect()
     }
 }
 

@@ -16,21 +16,50 @@ pub struct Grant {
     pub scopes: ScopeSet,
     /// The API resources whose scopes were granted (may be empty).
     pub audiences: Vec<String>,
+    /// Token exchange: the subject the token is for, and who acts.
+    pub delegation: Option<Delegation>,
+    /// Claims copied from the platform token that authenticated the
+    /// client (`copy_claims`).
+    pub copied: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Checks the grant type, the resources and the scope of an
-/// authenticated client.
-pub(crate) fn client_credentials(
-    registry: &Registry,
-    client: Arc<Client>,
-    grant_type: &str,
-    requested_scope: Option<&str>,
-    resources: &[&str],
-) -> Result<Grant, OAuthError> {
+/// A token issued for a subject by a client acting for it (RFC 8693).
+#[derive(Debug, Clone)]
+pub struct Delegation {
+    /// The subject token's `sub`.
+    pub subject: String,
+    /// The `act` claim: the client, with the previous actors nested.
+    pub act: serde_json::Value,
+    /// The subject token's `exp`: the new token expires no later.
+    pub not_after: i64,
+}
+
+impl Delegation {
+    /// The actors, the current one first (`act.sub`, `act.act.sub`, ...).
+    pub fn actors(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut at = Some(&self.act);
+        while let Some(act) = at {
+            match act.get("sub").and_then(serde_json::Value::as_str) {
+                Some(sub) => out.push(sub),
+                None => break,
+            }
+            at = act.get("act");
+        }
+        out
+    }
+}
+
+/// The grant type as sent, if tollgate knows it and the client may use it.
+pub(crate) fn allowed(client: &Client, grant_type: &str) -> Result<GrantType, OAuthError> {
     let grant_type: GrantType = grant_type.parse().map_err(|()| {
         OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "only grant_type=client_credentials is supported",
+            format!(
+                "the supported grant types are client_credentials, {} and {}",
+                GrantType::TokenExchange.as_str(),
+                super::client::JWT_BEARER_GRANT
+            ),
         )
     })?;
     if !client.grant_types.contains(&grant_type) {
@@ -39,6 +68,17 @@ pub(crate) fn client_credentials(
             format!("the client may not use {}", grant_type.as_str()),
         ));
     }
+    Ok(grant_type)
+}
+
+/// Checks the grant type, the resources and the scope of an
+/// authenticated client (`client_credentials`, however presented).
+pub(crate) fn client_credentials(
+    registry: &Registry,
+    client: Arc<Client>,
+    requested_scope: Option<&str>,
+    resources: &[&str],
+) -> Result<Grant, OAuthError> {
     let scopes = match requested_scope {
         // RFC 6749 §3.3 lets the server apply a default when scope is
         // omitted; ours is everything the client is allowed.
@@ -78,6 +118,8 @@ pub(crate) fn client_credentials(
         client,
         scopes,
         audiences,
+        delegation: None,
+        copied: serde_json::Map::new(),
     })
 }
 
@@ -143,5 +185,7 @@ fn targeted(
         client,
         scopes: granted,
         audiences,
+        delegation: None,
+        copied: serde_json::Map::new(),
     })
 }

@@ -85,21 +85,7 @@ pub async fn introspect<P: Ports + OwnTokens>(
 
 /// The activity rules, against the file in force.
 fn active(cx: &Context<'_>, resource: &ApiResource, claims: &Map<String, Value>) -> bool {
-    let now = cx.now.unix_timestamp();
-    let number = |name: &str| claims.get(name).and_then(Value::as_i64);
-    let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    if number("exp").is_none_or(|exp| exp <= now) || text("iss") != Some(cx.issuer) {
-        return false;
-    }
-    let Some(client) = text("client_id").and_then(|id| cx.registry.client(id)) else {
-        return false;
-    };
-    if !client.enabled {
-        return false;
-    }
-    if let Some(after) = client.tokens_valid_after
-        && number("iat").is_none_or(|iat| iat < after.unix_timestamp())
-    {
+    if own_token_standing(cx, claims).is_err() {
         return false;
     }
     match claims.get("aud") {
@@ -107,6 +93,38 @@ fn active(cx: &Context<'_>, resource: &ApiResource, claims: &Map<String, Value>)
         Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&resource.name)),
         _ => false,
     }
+}
+
+/// Whether one of our tokens (its signature already checked) still stands
+/// in the file in force: not expired, ours, its client present and
+/// enabled, issued at or after the client's `tokens_valid_after`. Shared
+/// by introspection and token exchange, so a token one refuses the other
+/// refuses too.
+pub(crate) fn own_token_standing(
+    cx: &Context<'_>,
+    claims: &Map<String, Value>,
+) -> Result<(), Reason> {
+    let now = cx.now.unix_timestamp();
+    let number = |name: &str| claims.get(name).and_then(Value::as_i64);
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss") != Some(cx.issuer) {
+        return Err(Reason::InvalidSubjectToken);
+    }
+    if number("exp").is_none_or(|exp| exp <= now) {
+        return Err(Reason::SubjectTokenExpired);
+    }
+    let client = text("client_id")
+        .and_then(|id| cx.registry.client(id))
+        .ok_or(Reason::SubjectClientInactive)?;
+    if !client.enabled {
+        return Err(Reason::SubjectClientInactive);
+    }
+    if let Some(after) = client.tokens_valid_after
+        && number("iat").is_none_or(|iat| iat < after.unix_timestamp())
+    {
+        return Err(Reason::SubjectTokenRevoked);
+    }
+    Ok(())
 }
 
 /// RFC 7662 §2.2: `active` and the token's own claims.
@@ -128,6 +146,7 @@ fn response(claims: Map<String, Value>) -> Map<String, Value> {
         "nbf",
         "jti",
         "cnf",
+        "act",
     ] {
         if let Some(v) = claims.get(name) {
             out.insert(name.into(), v.clone());

@@ -11,6 +11,7 @@ mod access_token;
 pub mod auth;
 mod client;
 mod error;
+pub mod exchange;
 mod federation;
 mod grant;
 pub mod introspection;
@@ -26,12 +27,14 @@ pub mod token_request;
 pub use auth::AuthMethod;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
-    Argon2Cost, Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret,
-    SecretHash, Secrets,
+    Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
+    PresentedSecret, SecretHash, Secrets,
 };
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};
-pub use federation::{ClaimCondition, FederatedRule, KeySource, SubjectPattern, TrustedIssuer};
-pub use grant::Grant;
+pub use federation::{
+    ClaimCondition, CopiedClaim, FederatedRule, KeySource, SubjectPattern, TrustedIssuer,
+};
+pub use grant::{Delegation, Grant};
 pub use ports::{Context, PortError, Ports, Services};
 pub use refusal::{Reason, Refusal};
 pub use registry::{ApiResource, ApiScope, Registry};

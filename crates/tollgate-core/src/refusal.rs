@@ -66,6 +66,20 @@ pub enum Reason {
     DpopRequired,
     DpopReplayed,
 
+    // Token exchange (RFC 8693): the client sees `invalid_grant`, or
+    // `invalid_request` for a token type it cannot exchange.
+    /// Not a JWT of ours or of a trusted issuer, or its signature or
+    /// claims do not check out.
+    InvalidSubjectToken,
+    SubjectTokenExpired,
+    /// The subject token's client was removed or disabled.
+    SubjectClientInactive,
+    /// Issued before its client's `tokens_valid_after`.
+    SubjectTokenRevoked,
+    /// No `[[clients.token_exchange]]` rule of the client takes it.
+    NoExchangeRule,
+    UnsupportedTokenType,
+
     // The server.
     NoActiveKey,
     SigningFailed,
@@ -73,6 +87,38 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// A reason a client's credentials (or an assertion standing for
+    /// them) did not prove it.
+    pub fn authenticates(self) -> bool {
+        matches!(
+            self,
+            Self::NoCredentials
+                | Self::MalformedCredentials
+                | Self::ClientIdTooLong
+                | Self::UnknownClient
+                | Self::WrongSecret
+                | Self::NoValidSecret
+                | Self::DisabledClient
+                | Self::NoClientKeys
+                | Self::KeysUnreachable
+                | Self::MalformedAssertion
+                | Self::UnknownKey
+                | Self::BadSignature
+                | Self::TooManyKeys
+                | Self::AlgorithmNotAllowed
+                | Self::AssertionExpired
+                | Self::AssertionNotYetValid
+                | Self::AssertionLifetimeTooLong
+                | Self::WrongAudience
+                | Self::WrongIssuer
+                | Self::MissingClaim
+                | Self::AssertionReplayed
+                | Self::NoMatchingClient
+                | Self::AmbiguousClient
+                | Self::ClientIdMismatch
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WrongContentType => "wrong_content_type",
@@ -117,6 +163,12 @@ impl Reason {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::DpopRequired => "dpop_required",
             Self::DpopReplayed => "dpop_replayed",
+            Self::InvalidSubjectToken => "invalid_subject_token",
+            Self::SubjectTokenExpired => "subject_token_expired",
+            Self::SubjectClientInactive => "subject_client_inactive",
+            Self::SubjectTokenRevoked => "subject_token_revoked",
+            Self::NoExchangeRule => "no_exchange_rule",
+            Self::UnsupportedTokenType => "unsupported_token_type",
             Self::NoActiveKey => "no_active_key",
             Self::SigningFailed => "signing_failed",
             Self::Internal => "internal",
@@ -156,10 +208,23 @@ impl Refusal {
     }
 
     /// Whether this is a failed client authentication (`invalid_client`,
-    /// or throttled before Argon2 ran): counted by reason, and answered
-    /// only after the same time as every other failure.
+    /// a platform's assertion presented as the grant that did not prove a
+    /// client, or throttled before Argon2 ran): counted by reason.
     pub fn is_authentication_failure(&self) -> bool {
-        self.error.code == ErrorCode::InvalidClient || self.reason == Reason::Throttled
+        self.takes_equal_time() || self.reason == Reason::Throttled
+    }
+
+    /// Whether this failure is answered only after the same time as every
+    /// other failed authentication, so its timing tells nothing: every
+    /// `invalid_client`, and the `invalid_grant` of an assertion grant
+    /// (RFC 7523 §2.1), which authenticates the client as a
+    /// `client_assertion` would.
+    pub fn takes_equal_time(&self) -> bool {
+        match self.error.code {
+            ErrorCode::InvalidClient => true,
+            ErrorCode::InvalidGrant => self.reason.authenticates(),
+            _ => false,
+        }
     }
 }
 
@@ -168,6 +233,7 @@ impl From<OAuthError> for Refusal {
     fn from(error: OAuthError) -> Self {
         let reason = match error.code {
             ErrorCode::InvalidRequest => Reason::MissingParameter,
+            ErrorCode::InvalidGrant => Reason::InvalidSubjectToken,
             ErrorCode::InvalidClient => Reason::MalformedCredentials,
             ErrorCode::UnauthorizedClient => Reason::UnauthorizedClient,
             ErrorCode::UnsupportedGrantType => Reason::UnsupportedGrantType,

@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use super::access_token;
-use super::auth::{self, AuthMethod, Credential};
-use super::client::Client;
+use super::auth::{self, AuthMethod, Credential, assertion};
+use super::client::{Client, GrantType, JWT_BEARER_GRANT};
 use super::error::{ErrorCode, OAuthError};
-use super::grant;
+use super::exchange;
+use super::grant::{self, Delegation};
+use super::introspection::OwnTokens;
 use super::params::Params;
 use super::ports::{Context, PortError, Ports};
 use super::refusal::{Reason, Refusal};
@@ -18,14 +20,25 @@ use tollgate_jose::dpop;
 use tollgate_jose::replay::ReplayError;
 
 /// The parameters a token request may carry; others are ignored.
-const PARAMETERS: [&str; 6] = [
+const PARAMETERS: [&str; 12] = [
     "grant_type",
     "scope",
     "client_id",
     "client_secret",
     "client_assertion",
     "client_assertion_type",
+    // RFC 7523 §2.1.
+    "assertion",
+    // RFC 8693 §2.1.
+    "subject_token",
+    "subject_token_type",
+    "requested_token_type",
+    "actor_token",
+    "actor_token_type",
 ];
+
+/// The parameters that may repeat: RFC 8707's and RFC 8693's targets.
+const REPEATED: [&str; 2] = ["resource", "audience"];
 
 /// An issued access token and what the response says about it.
 #[derive(Debug, Clone)]
@@ -37,6 +50,10 @@ pub struct Issued {
     pub client: Arc<Client>,
     pub method: AuthMethod,
     pub token_type: TokenType,
+    /// The APIs it is for (`aud`; empty: any API of this issuer).
+    pub audiences: Vec<String>,
+    /// A token exchange's subject and actors.
+    pub delegation: Option<Delegation>,
 }
 
 /// How the token is used (RFC 6750 bearer, or bound to a key by DPoP).
@@ -92,24 +109,34 @@ pub struct Parsed {
     pub grant_type: String,
     pub params: Params,
     pub credential: Credential,
+    /// The credential is a platform's assertion presented as the grant
+    /// (RFC 7523 §2.1): its failures are the grant's (`invalid_grant`).
+    pub assertion_grant: bool,
 }
 
 /// Reads a token request: parameters, then credentials.
 pub fn parse(request: Request<'_>) -> Result<Parsed, Refusal> {
-    let mut params = Params::parse(request.body, &PARAMETERS, &["resource"])?;
+    let mut params = Params::parse(request.body, &PARAMETERS, &REPEATED)?;
     let grant_type = params.take("grant_type").ok_or_else(|| {
         Refusal::invalid_request(Reason::MissingParameter, "grant_type is missing")
     })?;
-    let credential = auth::extract(&params, request.authorization)?;
+    let assertion_grant = grant_type == JWT_BEARER_GRANT;
+    let credential = if assertion_grant {
+        assertion::extract_grant(&params, request.authorization)
+            .map(|a| Credential::Assertion(Box::new(a)))?
+    } else {
+        auth::extract(&params, request.authorization)?
+    };
     Ok(Parsed {
         grant_type,
         params,
         credential,
+        assertion_grant,
     })
 }
 
 /// Runs a token request.
-pub async fn token<P: Ports>(
+pub async fn token<P: Ports + OwnTokens>(
     cx: &Context<'_>,
     ports: &P,
     request: Request<'_>,
@@ -118,6 +145,7 @@ pub async fn token<P: Ports>(
         grant_type,
         params,
         credential,
+        assertion_grant,
     } = parse(request)?;
     let claimed = |refusal: Refusal, id: Option<&str>| Refused {
         refusal,
@@ -126,21 +154,45 @@ pub async fn token<P: Ports>(
     let claimed_id = credential.claimed_id().map(str::to_owned);
     let authenticated = match credential.authenticate(cx, ports).await {
         Ok(a) => a,
+        Err(refusal) if assertion_grant && refusal.error.code == ErrorCode::InvalidClient => {
+            let refusal = exchange::invalid_grant(
+                refusal.reason,
+                "the assertion does not prove a registered client",
+            );
+            return Err(claimed(refusal, claimed_id.as_deref()));
+        }
         Err(refusal) => return Err(claimed(refusal, claimed_id.as_deref())),
     };
     let id = Some(authenticated.client.id.as_str());
     let proof = bound_key(cx, ports, &authenticated.client, request.dpop)
         .await
         .map_err(|r| claimed(r, id))?;
-    let resources: Vec<&str> = params.all("resource").collect();
-    let grant = grant::client_credentials(
-        cx.registry,
-        authenticated.client.clone(),
-        &grant_type,
-        params.get("scope"),
-        &resources,
-    )
-    .map_err(|e| claimed(e.into(), id))?;
+    let client = authenticated.client.clone();
+    // RFC 7523 §2.1's grant is client_credentials presented differently.
+    let kind = if assertion_grant {
+        GrantType::ClientCredentials.as_str()
+    } else {
+        &grant_type
+    };
+    let grant = match grant::allowed(&client, kind).map_err(|e| claimed(e.into(), id))? {
+        GrantType::ClientCredentials => {
+            let resources: Vec<&str> = params.all("resource").collect();
+            let mut grant =
+                grant::client_credentials(cx.registry, client, params.get("scope"), &resources)
+                    .map_err(|e| claimed(e.into(), id))?;
+            grant.copied = authenticated.copied;
+            grant
+        }
+        GrantType::TokenExchange => {
+            let targets: Vec<&str> = params
+                .all("resource")
+                .chain(params.all("audience"))
+                .collect();
+            exchange::grant(cx, ports, client, &params, &targets)
+                .await
+                .map_err(|r| claimed(r, id))?
+        }
+    };
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), jkt)
         .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
@@ -165,6 +217,8 @@ pub async fn token<P: Ports>(
             Some(_) => TokenType::DPoP,
             None => TokenType::Bearer,
         },
+        audiences: grant.audiences,
+        delegation: grant.delegation,
     })
 }
 

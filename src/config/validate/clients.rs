@@ -7,12 +7,13 @@ use std::time::Duration;
 use super::super::duration;
 use super::super::problems::{Problems, parse_datetime};
 use super::super::raw::RawClient;
+use super::exchange;
 use super::federation;
 use super::values::{known_scopes, secrets};
-use tollgate_core::{Client, ClientId, GrantType, ScopeSet, TrustedIssuer};
+use tollgate_core::{ApiResource, Client, ClientId, GrantType, ScopeSet, TrustedIssuer};
 
 /// Claims tollgate sets itself; a client's extra claims may not replace them.
-pub const REGISTERED_CLAIMS: [&str; 10] = [
+pub const REGISTERED_CLAIMS: [&str; 11] = [
     "iss",
     "sub",
     "aud",
@@ -23,6 +24,9 @@ pub const REGISTERED_CLAIMS: [&str; 10] = [
     "client_id",
     "scope",
     "cnf",
+    // RFC 8693 §4.1: who acts for the subject (token exchange). `may_act`
+    // stays a client's to set: it says who may exchange its tokens.
+    "act",
 ];
 
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -31,6 +35,7 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 pub(super) struct ClientContext<'a> {
     pub declared: &'a ScopeSet,
     pub issuers: &'a [TrustedIssuer],
+    pub resources: &'a [ApiResource],
     pub base: &'a Path,
 }
 
@@ -87,6 +92,15 @@ pub(super) fn client(
         problems,
     );
     let federated = federation::rules(&c.federated, &at, cx.issuers, problems);
+    copied_names(c, &at, problems);
+    let token_exchange = exchange::rules(
+        &c.token_exchange,
+        &grant_types,
+        &at,
+        cx.issuers,
+        cx.resources,
+        problems,
+    );
     if cx.issuers.iter().any(|t| t.issuer == c.client_id) {
         problems.add(
             at("client_id"),
@@ -114,7 +128,29 @@ pub(super) fn client(
         federated,
         require_dpop: c.require_dpop.unwrap_or(false),
         tokens_valid_after,
+        token_exchange,
     })
+}
+
+/// `copy_claims` names: never a registered claim, nor one of the client's
+/// own `claims` (the token would hold the name twice).
+fn copied_names(c: &RawClient, at: &dyn Fn(&str) -> String, problems: &mut Problems<'_>) {
+    for (k, rule) in c.federated.iter().enumerate() {
+        for name in rule.copy_claims.keys() {
+            let here = || at(&format!("federated[{k}].copy_claims.{name}"));
+            if REGISTERED_CLAIMS.contains(&name.as_str()) {
+                problems.add(
+                    here(),
+                    format!("claim {name:?} is set by tollgate itself and cannot be copied into"),
+                );
+            } else if c.claims.contains_key(name) {
+                problems.add(
+                    here(),
+                    format!("claim {name:?} is also one of the client's claims; give one source"),
+                );
+            }
+        }
+    }
 }
 
 fn grant_types(

@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::super::duration;
 use super::super::problems::Problems;
 use super::super::raw::{RawFederated, RawJwks, RawTrustedIssuer};
-use tollgate_core::{ClaimCondition, FederatedRule, KeySource, SubjectPattern, TrustedIssuer};
+use tollgate_core::{
+    ClaimCondition, CopiedClaim, FederatedRule, KeySource, SubjectPattern, TrustedIssuer,
+};
 use tollgate_jose::jose::{self, JwksLocation, PublicKeys};
 
 const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -192,6 +194,19 @@ pub(super) fn trusted_issuers(
     out
 }
 
+/// What is wrong with a claim name or RFC 6901 pointer, if anything.
+fn pointer_problem(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("name the claim to copy: a claim name or a JSON Pointer such as \"/a/b\"");
+    }
+    // RFC 6901 §3: `~` is only ever `~0` or `~1`.
+    let bad_escape = path.starts_with('/')
+        && path
+            .match_indices('~')
+            .any(|(i, _)| !matches!(path.as_bytes().get(i + 1), Some(b'0' | b'1')));
+    bad_escape.then_some("in a JSON Pointer `~` must be followed by 0 or 1 (RFC 6901)")
+}
+
 /// A client's `[[clients.federated]]` rules.
 pub(super) fn rules(
     raw: &[RawFederated],
@@ -256,10 +271,21 @@ pub(super) fn rules(
                 value: value.clone(),
             });
         }
+        let mut copy = Vec::with_capacity(r.copy_claims.len());
+        for (name, path) in &r.copy_claims {
+            match pointer_problem(path) {
+                Some(why) => problems.add(format!("{}.{name}", here("copy_claims")), why),
+                None => copy.push(CopiedClaim {
+                    name: name.clone(),
+                    path: path.clone(),
+                }),
+            }
+        }
         out.push(FederatedRule {
             issuer: r.issuer.clone(),
             subject,
             claims,
+            copy,
         });
     }
     out

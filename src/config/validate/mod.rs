@@ -4,6 +4,7 @@
 
 pub(super) mod agree;
 mod clients;
+mod exchange;
 mod fast;
 mod federation;
 mod full;

@@ -29,6 +29,7 @@ pub(super) fn build(
     let cx = ClientContext {
         declared: &declared,
         issuers: &issuers,
+        resources: &resources,
         base,
     };
     let mut clients: Vec<Arc<Client>> = Vec::with_capacity(raw.clients.len());

@@ -75,6 +75,36 @@ pub fn extract(params: &Params) -> Option<Result<Presented, Refusal>> {
     })())
 }
 
+/// RFC 7523 §2.1: a platform's token (or a client's own assertion)
+/// presented as the grant, in `assertion`. It is the request's credential,
+/// as `client_assertion` would be, so another one beside it is refused.
+pub fn extract_grant(params: &Params, authorization: Option<&[u8]>) -> Result<Presented, Refusal> {
+    let other = authorization.is_some()
+        || ["client_secret", "client_assertion", "client_assertion_type"]
+            .iter()
+            .any(|p| params.get(p).is_some());
+    if other {
+        return Err(Refusal::invalid_request(
+            Reason::SeveralAuthMethods,
+            "the assertion is this grant's credential: send no other client authentication",
+        ));
+    }
+    let assertion = params
+        .get("assertion")
+        .map(|a| a.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .ok_or_else(|| {
+            Refusal::invalid_request(Reason::MissingParameter, "assertion is missing")
+        })?;
+    let jwt = jose::peek(assertion).ok_or_else(|| {
+        crate::exchange::invalid_grant(Reason::MalformedAssertion, "the assertion is not a JWT")
+    })?;
+    Ok(Presented {
+        token: assertion.to_owned(),
+        jwt,
+        client_id: params.get("client_id").map(str::to_owned),
+    })
+}
+
 /// The header rules: an asymmetric algorithm we accept, no `crit`.
 pub fn check_header(jwt: &Unverified) -> Result<Algorithm, Reason> {
     if !ALGORITHMS.contains(&jwt.header.alg) {

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::super::client::Client;
 use super::super::federation::{KeySource, TrustedIssuer};
@@ -20,7 +20,7 @@ use tollgate_jose::jose::PublicKeys;
 
 /// The issuer's keys as they are now; fetched again first when `kid` is
 /// not among them.
-async fn current_keys<P: Ports>(
+pub(crate) async fn current_keys<P: Ports>(
     issuer: &TrustedIssuer,
     kid: Option<&str>,
     ports: &P,
@@ -44,13 +44,14 @@ async fn current_keys<P: Ports>(
     }
 }
 
-/// The client the platform token proves, or why not.
+/// The client the platform token proves and the claims its rule copies
+/// (of the first matching rule), or why not.
 pub(super) async fn authenticate<P: Ports>(
     presented: &Presented,
     issuer: &Arc<TrustedIssuer>,
     cx: &Context<'_>,
     ports: &P,
-) -> Result<Arc<Client>, Reason> {
+) -> Result<(Arc<Client>, Map<String, Value>), Reason> {
     let alg = check_header(&presented.jwt)?;
     let now = cx.now.unix_timestamp();
     let remembered =
@@ -90,12 +91,15 @@ pub(super) async fn authenticate<P: Ports>(
         .registry
         .federated(&issuer.name)
         .iter()
-        .filter(|(_, rule)| rule.matches(&claims))
-        .map(|(client, _)| client);
-    let client = match (matching.next(), matching.next()) {
+        .filter(|(_, rule)| rule.matches(&claims));
+    let (client, rule) = match (matching.next(), matching.next()) {
         (None, _) => return Err(Reason::NoMatchingClient),
-        (Some(one), None) => one,
-        (Some(a), Some(b)) if Arc::ptr_eq(a, b) && matching.all(|c| Arc::ptr_eq(a, c)) => a,
+        (Some((one, rule)), None) => (one, rule),
+        (Some((a, rule)), Some((b, _)))
+            if Arc::ptr_eq(a, b) && matching.all(|(c, _)| Arc::ptr_eq(a, c)) =>
+        {
+            (a, rule)
+        }
         (Some(_), Some(_)) => return Err(Reason::AmbiguousClient),
     };
     if presented
@@ -108,10 +112,11 @@ pub(super) async fn authenticate<P: Ports>(
     if !client.enabled {
         return Err(Reason::DisabledClient);
     }
-    Ok(client.clone())
+    Ok((client.clone(), rule.copied(&claims)))
 }
 
-fn lifetime(issuer: &TrustedIssuer) -> i64 {
+/// The longest lifetime the issuer's tokens may have, in seconds.
+pub(crate) fn lifetime(issuer: &TrustedIssuer) -> i64 {
     i64::try_from(issuer.max_token_lifetime.as_secs()).unwrap_or(i64::MAX)
 }
 
@@ -200,6 +205,7 @@ mod tests {
                 issuer: "cluster".into(),
                 subject: SubjectPattern::new("system:serviceaccount:billing:*").unwrap(),
                 claims: Vec::new(),
+                copy: Vec::new(),
             }],
             ..Client::default()
         };
@@ -234,7 +240,7 @@ mod tests {
         };
         let issuer = registry.trusted_issuer("https://k8s.example").unwrap();
         for _ in 0..3 {
-            let client = authenticate(&presented, issuer, &cx, &ports).await.unwrap();
+            let (client, _) = authenticate(&presented, issuer, &cx, &ports).await.unwrap();
             assert_eq!(client.id.as_str(), "billing");
         }
         // Each time the current keys are looked up (the JWKS cache's, no

@@ -6,7 +6,7 @@
 //! [`extract`] and in [`Credential::authenticate`].
 
 pub mod assertion;
-mod federated;
+pub(crate) mod federated;
 mod private_key_jwt;
 pub mod secret;
 
@@ -64,6 +64,9 @@ pub enum Credential {
 pub struct Authenticated {
     pub client: Arc<Client>,
     pub method: AuthMethod,
+    /// Claims its platform token's rule copies into the access token
+    /// (`copy_claims`); empty for every other method.
+    pub copied: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Finds the one method the request used (RFC 6749 §2.3: a client "MUST
@@ -107,7 +110,11 @@ impl Credential {
                     secret::SecretMethod::Post => AuthMethod::ClientSecretPost,
                 };
                 let client = secret::verify::<Client, P>(presented, cx, ports).await?;
-                Ok(Authenticated { client, method })
+                Ok(Authenticated {
+                    client,
+                    method,
+                    copied: serde_json::Map::new(),
+                })
             }
             Self::Assertion(presented) => {
                 let trusted = presented
@@ -119,12 +126,18 @@ impl Credential {
                         AuthMethod::Federated,
                     ),
                     None => (
-                        private_key_jwt::authenticate(&presented, cx, ports).await,
+                        private_key_jwt::authenticate(&presented, cx, ports)
+                            .await
+                            .map(|client| (client, serde_json::Map::new())),
                         AuthMethod::PrivateKeyJwt,
                     ),
                 };
                 match client {
-                    Ok(client) => Ok(Authenticated { client, method }),
+                    Ok((client, copied)) => Ok(Authenticated {
+                        client,
+                        method,
+                        copied,
+                    }),
                     Err(Reason::ReplayStoreUnavailable) => Err(Refusal::new(
                         OAuthError::unavailable(std::time::Duration::from_secs(1)),
                         Reason::ReplayStoreUnavailable,

@@ -70,6 +70,17 @@ with open(path, "w") as f:
     # itself (with it on, one address's flood is answered by cheap 429s).
     f.write('[throttle]\nclient_failures = 0\naddress_failures = 0\n\n')
     f.write('[[api_scopes]]\nname = "api1"\n\n')
+    # Token exchange: "frontend" gets a token for orders; "exchanger" trades
+    # it for one to inventory, acting for the frontend.
+    f.write('[[api_scopes]]\nname = "orders.read"\n[[api_scopes]]\nname = "inventory.read"\n'
+            '[[api_resources]]\nname = "https://orders.example.com"\nscopes = ["orders.read"]\n'
+            '[[api_resources]]\nname = "https://inventory.example.com"\nscopes = ["inventory.read"]\n\n')
+    f.write(f'[[clients]]\nclient_id = "frontend"\nallowed_scopes = ["orders.read"]\n[[clients.secrets]]\nhash = "{h}"\n\n')
+    f.write(f'[[clients]]\nclient_id = "exchanger"\nallowed_scopes = ["inventory.read"]\n'
+            'allowed_grant_types = ["urn:ietf:params:oauth:grant-type:token-exchange"]\n'
+            f'[[clients.secrets]]\nhash = "{h}"\n'
+            '[[clients.token_exchange]]\nsubject_issuer = "self"\nsubject_audience = "https://orders.example.com"\n'
+            'resources = ["https://inventory.example.com"]\n\n')
     f.write(f'[[clients]]\nclient_id = "client"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{h}"\n\n')
     f.write('[[clients]]\nclient_id = "client-jwt"\nallowed_scopes = ["api1"]\njwks_file = "jwt.jwks.json"\n\n')
     f.write('[[clients]]\nclient_id = "worker"\nallowed_scopes = ["api1"]\n[[clients.federated]]\nissuer = "cluster"\n'
@@ -142,6 +153,14 @@ wrk_json dpop "$root/bench/dpop.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
   WRK_PROOFS="$work/proofs.txt" WRK_AUTHZ="Basic $(printf 'client:secret' | base64 -w0)"
 wrk_json plain "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
   WRK_BODY="grant_type=client_credentials&scope=api1" WRK_AUTHZ="Basic $(printf 'client:secret' | base64 -w0)"
+echo "# token exchange: one subject token exchanged again and again; the JWT bearer grant: a platform token as the grant" >&2
+subject="$(curl -sS --fail -u frontend:secret -d grant_type=client_credentials "http://127.0.0.1:$TG_PORT/connect/token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+wrk_json exchange "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
+  WRK_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=$subject&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token" \
+  WRK_AUTHZ="Basic $(printf 'exchanger:secret' | base64 -w0)"
+wrk_json jwtbearer "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
+  WRK_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&scope=api1&assertion=$(cat "$work/platform.jwt")"
 
 echo "# the physical limit: a bare poem handler, one ES256 signature (CPU $SERVER_CPU)" >&2
 taskset -c "$SERVER_CPU" "$ceiling" serve "127.0.0.1:$BARE_PORT" > "$OUT_DIR/bare.log" 2>&1 &

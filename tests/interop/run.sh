@@ -96,6 +96,21 @@ hash = "$odd_hash"
 client_id = "signed"
 allowed_scopes = ["api1"]
 jwks = { keys = [ $jwk_es256, $jwk_rs256, $jwk_eddsa ] }
+[[api_scopes]]
+name = "inventory.read"
+[[api_resources]]
+name = "https://inventory.example.com"
+scopes = ["inventory.read"]
+[[clients]]
+client_id = "orders-service"
+allowed_grant_types = ["urn:ietf:params:oauth:grant-type:token-exchange"]
+allowed_scopes = ["inventory.read"]
+[[clients.secrets]]
+hash = "$plain_hash"
+[[clients.token_exchange]]
+subject_issuer = "self"
+subject_audience = "orders"
+resources = ["https://inventory.example.com"]
 TOML
 "$bin" serve --config "$work/identity.toml" > "$work/server.log" 2>&1 &
 pids+=($!)
@@ -132,6 +147,12 @@ check "$py" "$here/authlib_client_secret.py" "$issuer" client "$secret" api1
 check "$py" "$here/authlib_private_key_jwt.py" "$issuer" signed "$work/signed-ES256.pem" api1
 check node "$here/openid_client_dpop.mjs" "$issuer" client "$secret" api1 "$api_url"
 check "$here/curl.sh" "$issuer" client "$secret" api1
+check "$here/token_exchange.sh" "$issuer" client "$secret" orders-service "$secret" \
+  orders.read https://inventory.example.com
+exchanged="$("$here/token_exchange.sh" "$issuer" client "$secret" orders-service "$secret" \
+  orders.read https://inventory.example.com 2>&1 || true)"
+check grep -q '"act":{"sub":"orders-service"}' <<<"$exchanged"
+check grep -q '"sub":"client"' <<<"$exchanged"
 echo "interop: $passed passed, $failed failed"
 if ((failed > 0)); then
   echo "--- server log" >&2; cat "$work/server.log" >&2

@@ -20,7 +20,11 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
     assert_eq!(oidc["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
     assert_eq!(
         oidc["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!([
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        ])
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],

@@ -247,6 +247,29 @@ async fn a_trusted_issuers_token_is_a_subject_when_a_rule_names_that_issuer() {
     );
     assert_eq!(claims["exp"].as_i64().unwrap(), now + 300);
 
+    // A subject token whose may_act names another actor (RFC 8693 §4.4).
+    let restricted = idp.sign(
+        None,
+        &json!({"iss": IDP, "sub": "alice", "aud": ORDERS, "iat": now, "exp": now + 300,
+                "may_act": {"sub": "someone-else"}}),
+    );
+    let (status, body) = exchange(&server, "orders", &subject(&restricted, JWT)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let admitted = idp.sign(
+        None,
+        &json!({"iss": IDP, "sub": "alice", "aud": ORDERS, "iat": now, "exp": now + 300,
+                "may_act": {"sub": "orders"}}),
+    );
+    assert_eq!(
+        exchange(&server, "orders", &subject(&admitted, JWT))
+            .await
+            .0,
+        200
+    );
+
     // For another audience than the rule's: no rule takes it.
     let (status, body) = exchange(&server, "orders", &subject(&user_token(STOCK, None), JWT)).await;
     assert_eq!(

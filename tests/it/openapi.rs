@@ -16,7 +16,14 @@ async fn the_openapi_document_describes_the_token_endpoint_precisely() {
     let grant_ref = grant_type["allOf"][0]["$ref"].as_str().unwrap();
     assert_eq!(grant_ref, "#/components/schemas/GrantType");
     let grant_enum = &schemas["GrantType"]["enum"];
-    assert_eq!(grant_enum, &serde_json::json!(["client_credentials"]));
+    assert_eq!(
+        grant_enum,
+        &serde_json::json!([
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        ])
+    );
     for status in ["200", "400", "401", "500"] {
         assert!(
             token["responses"][status].is_object(),

@@ -56,6 +56,8 @@ struct Subject {
     aud: Vec<String>,
     /// Its own `act`: who acted for the subject before.
     act: Option<Value>,
+    /// RFC 8693 §4.4: who may act for the subject, if the token says.
+    may_act: Option<Value>,
 }
 
 /// The grant of a token exchange by `client` (already authenticated and
@@ -101,6 +103,16 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
     let subject = subject(cx, ports, token)
         .await
         .map_err(|reason| invalid_grant(reason, "the subject token is not valid"))?;
+    // §4.4: a subject token naming who may act for it admits that actor
+    // alone.
+    if let Some(may_act) = &subject.may_act
+        && may_act.get("sub").and_then(Value::as_str) != Some(client.id.as_str())
+    {
+        return Err(invalid_grant(
+            Reason::NoExchangeRule,
+            "the subject token's may_act does not name this client",
+        ));
+    }
     let rules: Vec<&ExchangeRule> = client
         .token_exchange
         .iter()
@@ -272,6 +284,7 @@ async fn subject<P: Ports + OwnTokens>(
         exp,
         aud,
         act: claims.get("act").cloned(),
+        may_act: claims.get("may_act").cloned(),
     })
 }
 

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use tollgate_jose::clock::ManualClock;
 
 use crate::support::{
-    Signer, TestServer, basic, clock_now, eventually, form, hash, jwt_parts, start, start_logged,
+    Dpop, Signer, TestServer, basic, clock_now, eventually, form, hash, jwt_parts, start,
+    start_logged,
 };
 
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -180,6 +181,30 @@ async fn an_exchanged_token_keeps_the_subject_names_the_actor_and_nests_the_chai
         json!({"sub": "inventory", "act": {"sub": "orders"}})
     );
     assert!(chained["exp"].as_i64().unwrap() <= claims["exp"].as_i64().unwrap());
+
+    // With a DPoP proof the exchanged token is bound to its key.
+    let dpop = Dpop::new();
+    let proof = dpop.proof("POST", &server.url("/connect/token"), now, None);
+    let r = server
+        .http
+        .post(server.url("/connect/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", basic("orders", "secret"))
+        .header("DPoP", proof)
+        .body(format!(
+            "grant_type={}&{}",
+            form(EXCHANGE),
+            subject(&access_token(&frontend), ACCESS_TOKEN)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bound: Value = r.json().await.unwrap();
+    assert_eq!(bound["token_type"], "DPoP");
+    let (_, bound_claims) = jwt_parts(&access_token(&bound));
+    assert_eq!(bound_claims["cnf"], json!({"jkt": dpop.jkt()}));
+    assert_eq!(bound_claims["act"], json!({"sub": "orders"}));
 
     // Without resource or audience: the rule's resources; with a scope:
     // narrowed to it.

@@ -3,6 +3,7 @@
 
 mod clock;
 mod config;
+mod dpop;
 mod http;
 mod key_server;
 mod keys;
@@ -13,6 +14,7 @@ mod wait;
 
 pub(crate) use clock::*;
 pub(crate) use config::*;
+pub(crate) use dpop::*;
 pub(crate) use http::*;
 pub(crate) use key_server::*;
 pub(crate) use keys::*;

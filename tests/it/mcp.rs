@@ -273,3 +273,68 @@ async fn the_mcp_server_takes_only_tokens_whose_audience_is_its_resource() {
     let served = post_mcp(&s, Some(format!("Bearer {here}"))).await;
     assert_eq!(served.status(), 200);
 }
+
+/// examples/mcp_client.rs with `args`; its output.
+async fn rmcp_client(args: Vec<String>) -> std::process::Output {
+    let program = example("mcp_client");
+    tokio::task::spawn_blocking(move || Command::new(program).args(args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rmcps_client_credentials_auth_calls_the_mcp_server_with_a_secret_and_with_private_key_jwt()
+{
+    let s = setup().await;
+    let key = s.server.dir.path().join("mcp-signer.pem");
+    std::fs::write(&key, &s.signer.pem).unwrap();
+    let with = |extra: &[&str]| {
+        let mut args = vec!["--server".to_owned(), s.resource.clone()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        args
+    };
+    for (args, id) in [
+        (
+            with(&[
+                "--client-id",
+                "mcp-agent",
+                "--client-secret",
+                "agent-secret",
+            ]),
+            "mcp-agent",
+        ),
+        (
+            with(&[
+                "--client-id",
+                "mcp-signer",
+                "--private-key",
+                key.to_str().unwrap(),
+            ]),
+            "mcp-signer",
+        ),
+    ] {
+        let out = rmcp_client(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout, format!("whoami: {id}\n"));
+    }
+
+    // A wrong secret: one clear line, exit 1.
+    let out = rmcp_client(with(&[
+        "--client-id",
+        "mcp-agent",
+        "--client-secret",
+        "wrong",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: no token") && err.contains("invalid_client"),
+        "{err}"
+    );
+}

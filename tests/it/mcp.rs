@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Proc, Signer, TestServer, basic, example, form, hash, start_process};
+use crate::support::{Proc, Signer, TestServer, basic, example, form, start_process};
 
 /// The SDK's folder (tests/mcp), or `None` (and a note) where node or the
 /// SDK (`npm ci` there) is missing, unless `REQUIRE_MCP_SDK_FOR_TESTS` says
@@ -48,49 +48,35 @@ struct Setup {
     signer: Signer,
 }
 
-/// Scope `mcp:tools`; client `mcp-agent` (secret `agent-secret`) and
-/// client `mcp-signer` (private_key_jwt); and, once the MCP server is up
-/// and its address known, its resource — plus a second resource holding
-/// the same scope, so a token can carry the scope for another audience.
-fn identity(signer: &Signer, resource: Option<&str>) -> String {
-    let resources = match resource {
-        Some(r) => format!(
-            r#"
-[[api_resources]]
-name = "{r}"
-scopes = ["mcp:tools"]
-"#
-        ),
-        None => String::new(),
-    };
+/// The page's file, examples/clients.d/mcp.toml (scope `mcp:tools`, the
+/// MCP server's resource, client `mcp-agent` with secret `secret`), its
+/// resource moved to where the MCP server listens; and, for the tests,
+/// client `mcp-signer` (private_key_jwt) and a second resource holding the
+/// same scope, so a token can carry the scope for another audience.
+fn identity(signer: &Signer, resource: &str) -> String {
+    let shipped = include_str!("../../examples/clients.d/mcp.toml");
+    let documented = r#"name = "http://127.0.0.1:7001/mcp""#;
+    assert!(shipped.contains(documented));
     format!(
-        r#"
-[[api_scopes]]
-name = "mcp:tools"
-{resources}
+        r#"{}
 [[api_resources]]
 name = "https://other.example/mcp"
 scopes = ["mcp:tools"]
-
-[[clients]]
-client_id = "mcp-agent"
-allowed_scopes = ["mcp:tools"]
-[[clients.secrets]]
-hash = "{}"
 
 [[clients]]
 client_id = "mcp-signer"
 allowed_scopes = ["mcp:tools"]
 jwks = {{ keys = [ {} ] }}
 "#,
-        hash("agent-secret"),
+        shipped.replace(documented, &format!("name = \"{resource}\"")),
         signer.toml()
     )
 }
 
 async fn setup() -> Setup {
     let signer = Signer::new(tollgate::keys::Algorithm::ES256);
-    let server = TestServer::spawn(&identity(&signer, None)).await;
+    // Until the MCP server is up, its resource is a placeholder.
+    let server = TestServer::spawn(&identity(&signer, "http://127.0.0.1:1/mcp")).await;
     let (mcp, resource) = start_process(
         &example("mcp"),
         &["--authority", &server.issuer(), "--listen", "127.0.0.1:0"],
@@ -100,7 +86,7 @@ async fn setup() -> Setup {
     // The MCP server's address is known only now: register its resource.
     std::fs::write(
         server.dir.path().join("identity.toml"),
-        identity(&signer, Some(&resource)),
+        identity(&signer, &resource),
     )
     .unwrap();
     crate::support::eventually(Duration::from_secs(10), "the resource applied", || async {
@@ -164,7 +150,7 @@ async fn the_typescript_sdk_calls_the_mcp_server_with_a_secret_and_with_private_
 
     // ClientCredentialsProvider: client_secret_basic.
     let mut env = common("mcp-agent");
-    env.push(("MCP_CLIENT_SECRET", "agent-secret".into()));
+    env.push(("MCP_CLIENT_SECRET", "secret".into()));
     let out = whoami(sdk.clone(), env).await;
     assert!(out.contains("whoami: mcp-agent\n"), "{out}");
 
@@ -249,7 +235,7 @@ async fn the_mcp_server_takes_only_tokens_whose_audience_is_its_resource() {
                 form(&resource)
             );
             let r = server
-                .token_raw(&body, Some(&basic("mcp-agent", "agent-secret")))
+                .token_raw(&body, Some(&basic("mcp-agent", "secret")))
                 .await;
             assert_eq!(r.status(), 200);
             let json: Value = r.json().await.unwrap();
@@ -295,12 +281,7 @@ async fn rmcps_client_credentials_auth_calls_the_mcp_server_with_a_secret_and_wi
     };
     for (args, id) in [
         (
-            with(&[
-                "--client-id",
-                "mcp-agent",
-                "--client-secret",
-                "agent-secret",
-            ]),
+            with(&["--client-id", "mcp-agent", "--client-secret", "secret"]),
             "mcp-agent",
         ),
         (

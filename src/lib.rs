@@ -20,3 +20,6 @@ mod state;
 
 pub use runtime::allocator;
 pub use server::{Builder, Server};
+/// The validator for API authors (`tollgate-resource`), also reachable
+/// as `tollgate::resource`; an API takes that crate alone.
+pub use tollgate_resource as resource;

@@ -13,6 +13,11 @@ use super::{ApiTags, AppState, public_metadata};
 pub struct Discovery {
     /// The issuer identifier: the `iss` of every token.
     issuer: String,
+    /// URL of the authorization endpoint. It refuses every request (400,
+    /// RFC 6749 §4.1.2.1, never a redirect): no response type is
+    /// supported. It is named because RFC 8414 §2 requires the member
+    /// and clients such as the MCP SDKs refuse a document without it.
+    authorization_endpoint: String,
     /// URL of the token endpoint.
     token_endpoint: String,
     /// URL of the JWK Set with the token signing keys.
@@ -34,8 +39,8 @@ pub struct Discovery {
     token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// Every scope declared in identity.toml.
     scopes_supported: Vec<String>,
-    /// Empty: tollgate has no authorization endpoint. RFC 8414 makes the
-    /// member required, so it is present.
+    /// Empty: the authorization endpoint supports no response type.
+    /// RFC 8414 makes the member required, so it is present.
     response_types_supported: Vec<String>,
     /// `["public"]`; required by OIDC Discovery.
     subject_types_supported: Vec<String>,
@@ -98,6 +103,7 @@ impl DiscoveryApi {
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let claims = strings(&crate::config::REGISTERED_CLAIMS);
         Discovery {
+            authorization_endpoint: format!("{issuer}/connect/authorize"),
             token_endpoint: format!("{issuer}/connect/token"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
             introspection_endpoint: format!("{issuer}/connect/introspect"),

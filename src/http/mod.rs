@@ -3,6 +3,7 @@
 //! the OpenAPI document and the docs UI, [`management_routes`] the
 //! operator's (full metrics and health).
 
+mod authorize;
 pub(crate) mod connections;
 mod discovery;
 mod form;
@@ -42,6 +43,7 @@ type Apis = (
     jwks::JwksApi,
     token_doc::TokenApi,
     introspect_doc::IntrospectApi,
+    authorize::AuthorizeApi,
     health::HealthApi,
 );
 
@@ -56,6 +58,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             },
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
+            authorize::AuthorizeApi,
             health::HealthApi {
                 state: state.clone(),
                 detail,

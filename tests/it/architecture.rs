@@ -153,11 +153,24 @@ fn the_validator_takes_none_of_the_servers_dependencies() {
     for forbidden in SERVER_ONLY
         .iter()
         .chain(&["tollgate", "tollgate-core", "argon2", "governor"])
+        // The MCP samples' crates are the samples' alone.
+        .chain(&["rmcp", "axum"])
     {
         assert!(
             !tree.contains(*forbidden),
             "tollgate-resource depends on {forbidden}"
         );
+    }
+}
+
+/// rmcp (and axum under it) serve the MCP samples in examples/: the
+/// server itself never takes them.
+#[test]
+fn the_mcp_sdk_is_only_a_dependency_of_the_samples() {
+    let tree = normal_dependencies("tollgate");
+    assert!(tree.contains("poem"), "{tree:?}");
+    for forbidden in ["rmcp", "axum"] {
+        assert!(!tree.contains(forbidden), "tollgate depends on {forbidden}");
     }
 }
 

@@ -26,6 +26,33 @@ fn the_shipped_identity_toml_is_valid() {
     assert!(config.registry.client("client").is_some());
 }
 
+/// The MCP page's step: the quickstart's file with one `include` line
+/// under `issuer` takes examples/clients.d/mcp.toml.
+#[test]
+fn the_shipped_identity_toml_takes_the_mcp_page_s_file_with_one_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("identity.toml")).unwrap();
+    let issuer = "issuer = \"http://localhost:5001\"\n";
+    let edited = shipped.replacen(
+        issuer,
+        &format!("{issuer}include = [\"examples/clients.d/mcp.toml\"]\n"),
+        1,
+    );
+    assert_ne!(edited, shipped);
+    // The repository's layout, in a folder of its own.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("examples/clients.d")).unwrap();
+    std::fs::copy(
+        root.join("examples/clients.d/mcp.toml"),
+        dir.path().join("examples/clients.d/mcp.toml"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("identity.toml"), edited).unwrap();
+    let config = Config::load(&dir.path().join("identity.toml"), now()).unwrap();
+    assert!(config.registry.client("client").is_some());
+    assert!(config.registry.client("mcp-agent").is_some());
+}
+
 #[test]
 fn broken_files_name_the_key_and_the_line() {
     let h = hash("secret");

@@ -35,7 +35,11 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
         ])
     );
     assert_eq!(oidc["scopes_supported"], serde_json::json!(["api1"]));
-    assert!(oidc["response_types_supported"].is_array());
+    assert_eq!(
+        oidc["authorization_endpoint"],
+        format!("{issuer}/connect/authorize")
+    );
+    assert_eq!(oidc["response_types_supported"], serde_json::json!([]));
     assert_eq!(
         oidc["subject_types_supported"],
         serde_json::json!(["public"])
@@ -44,6 +48,48 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
         oidc["id_token_signing_alg_values_supported"],
         serde_json::json!(["ES256"])
     );
+}
+
+/// The authorization endpoint is named (RFC 8414 §2; the MCP SDKs refuse
+/// metadata without it) only because it answers: every request gets the
+/// RFC 6749 §4.1.2.1 error in a 400, never a redirect to the URI it names.
+#[tokio::test]
+async fn the_authorization_endpoint_refuses_every_request_without_redirecting() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cases = [
+        ("", "invalid_request"),
+        ("?client_id=client", "invalid_request"),
+        (
+            "?response_type=code&client_id=client&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&state=s",
+            "unsupported_response_type",
+        ),
+        (
+            "?response_type=token&client_id=nobody",
+            "unsupported_response_type",
+        ),
+    ];
+    for (query, error) in cases {
+        let r = http
+            .get(server.url(&format!("/connect/authorize{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        assert!(r.headers().get("location").is_none(), "{query}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], error, "{query}: {body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("token endpoint")
+        );
+    }
 }
 
 #[tokio::test]

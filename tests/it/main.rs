@@ -16,6 +16,7 @@ mod includes;
 mod keys;
 mod keys_config;
 mod logs;
+mod mcp;
 mod metrics;
 mod openapi;
 mod reload;

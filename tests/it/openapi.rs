@@ -47,9 +47,16 @@ async fn the_openapi_document_describes_the_token_endpoint_precisely() {
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
         "/healthz",
+        "/connect/authorize",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
     }
+    // The authorization endpoint's one answer: 400 with the RFC 6749 error.
+    let authorize = &doc["paths"]["/connect/authorize"]["get"]["responses"];
+    assert_eq!(
+        authorize.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["400"]
+    );
 }
 
 #[tokio::test]

@@ -1,59 +1,9 @@
 //! The quickstart as a user runs it: tollgate, the sample API and the sample
 //! client as separate processes, through every experiment of the README.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
-use crate::support::{eventually, example, hash, tollgate_bin};
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `program` and waits for the stderr line that contains `marker`,
-/// returning the `http://...` address printed after it.
-async fn start(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .env("NO_COLOR", "1")
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let proc = Proc(child);
-    let mut seen = Vec::new();
-    let url = eventually(Duration::from_secs(30), marker, || {
-        let mut url = None;
-        while let Ok(line) = rx.try_recv() {
-            seen.push(line.clone());
-            if let Some(rest) = line.split(marker).nth(1) {
-                url = Some(rest.split_whitespace().next().unwrap().to_owned());
-                break;
-            }
-        }
-        std::future::ready(url)
-    })
-    .await;
-    // Keep draining so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in rx {});
-    (proc, url)
-}
+use crate::support::{example, hash, start_process, tollgate_bin};
 
 fn client(args: &[&str]) -> Output {
     Command::new(example("client")).args(args).output().unwrap()
@@ -89,7 +39,7 @@ async fn the_quickstart_and_every_experiment_work_as_processes() {
         ),
     )
     .unwrap();
-    let (_server, authority) = start(
+    let (_server, authority) = start_process(
         tollgate_bin(),
         &[
             "serve",
@@ -101,7 +51,7 @@ async fn the_quickstart_and_every_experiment_work_as_processes() {
         "listening on ",
     )
     .await;
-    let (_api, api_base) = start(
+    let (_api, api_base) = start_process(
         &example("api"),
         &["--authority", &authority, "--listen", "127.0.0.1:0"],
         "API listening on ",
@@ -187,7 +137,7 @@ async fn the_quickstart_and_every_experiment_work_as_processes() {
     );
 
     // An API that requires api2, and a token with only api1: 403.
-    let (_api2, api2_base) = start(
+    let (_api2, api2_base) = start_process(
         &example("api"),
         &[
             "--authority",
@@ -311,7 +261,7 @@ claims = {{ "/kubernetes.io/namespace" = "billing" }}
         ),
     )
     .unwrap();
-    let (_server, authority) = start(
+    let (_server, authority) = start_process(
         tollgate_bin(),
         &[
             "serve",
@@ -323,7 +273,7 @@ claims = {{ "/kubernetes.io/namespace" = "billing" }}
         "listening on ",
     )
     .await;
-    let (_api, api_base) = start(
+    let (_api, api_base) = start_process(
         &example("api"),
         &["--authority", &authority, "--listen", "127.0.0.1:0"],
         "API listening on ",
@@ -366,7 +316,7 @@ async fn the_client_and_the_api_speak_dpop() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("identity.toml");
     std::fs::write(&config, crate::support::quickstart_toml()).unwrap();
-    let (_server, authority) = start(
+    let (_server, authority) = start_process(
         tollgate_bin(),
         &[
             "serve",
@@ -378,7 +328,7 @@ async fn the_client_and_the_api_speak_dpop() {
         "listening on ",
     )
     .await;
-    let (_api, api_base) = start(
+    let (_api, api_base) = start_process(
         &example("api"),
         &["--authority", &authority, "--listen", "127.0.0.1:0"],
         "API listening on ",

@@ -8,10 +8,13 @@
 //! `aud`, and a required scope; DPoP-bound tokens (RFC 9449) are accepted
 //! only with a proof of the request, each proof once. A refusal is a
 //! [`Rejection`] that knows its RFC 6750 status and challenge.
+//! [`ResourceMetadata`] is the resource's RFC 9728 metadata (which
+//! authorization server guards it: what an MCP client reads first), and
+//! adds `resource_metadata` to the 401 challenges.
 //!
 //! The core is framework-neutral; thin adapters sit behind features:
 //! `poem` (an endpoint middleware) and `tower` (a `Layer` for axum, tonic
-//! and hyper).
+//! and hyper); given the metadata, both serve it at its well-known path.
 //!
 //! ```no_run
 //! # async fn f() {
@@ -28,6 +31,7 @@
 
 mod http_client;
 pub mod jwks;
+mod metadata;
 #[cfg(feature = "poem")]
 pub mod poem;
 mod rejection;
@@ -35,5 +39,6 @@ mod rejection;
 pub mod tower;
 mod validator;
 
+pub use metadata::{InvalidResource, ResourceMetadata};
 pub use rejection::Rejection;
 pub use validator::{Claims, TokenValidator};

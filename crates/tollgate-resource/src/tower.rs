@@ -2,6 +2,8 @@
 //! request passes with a valid token (its [`Claims`] in the request's
 //! extensions: axum's `Extension<Claims>`), or is answered with the
 //! [`Rejection`](crate::Rejection)'s status, challenge and RFC 6750 error body.
+//! With [`ResourceMetadata`], it also answers its well-known path with the
+//! document, and names it in every challenge.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +13,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response, StatusCode, header};
 use tower::{Layer, Service};
 
-use crate::{Claims, TokenValidator};
+use crate::{Claims, ResourceMetadata, TokenValidator};
 
 /// A layer that requires a valid access token.
 ///
@@ -22,6 +24,7 @@ use crate::{Claims, TokenValidator};
 pub struct RequireTokenLayer {
     validator: Arc<TokenValidator>,
     public_url: Arc<str>,
+    metadata: Option<Arc<ResourceMetadata>>,
 }
 
 impl RequireTokenLayer {
@@ -31,7 +34,17 @@ impl RequireTokenLayer {
         Self {
             validator,
             public_url: public_url.trim_end_matches('/').into(),
+            metadata: None,
         }
+    }
+
+    /// Serves `metadata` (RFC 9728) at its path, to anyone, and names it in
+    /// the `resource_metadata` parameter of every challenge. The path must
+    /// reach this layer: with axum, route it (or put the layer around the
+    /// whole router with `Router::layer` after a fallback).
+    pub fn with_metadata(mut self, metadata: ResourceMetadata) -> Self {
+        self.metadata = Some(Arc::new(metadata));
+        self
     }
 }
 
@@ -43,6 +56,7 @@ impl<S> Layer<S> for RequireTokenLayer {
             inner,
             validator: self.validator.clone(),
             public_url: self.public_url.clone(),
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -53,6 +67,7 @@ pub struct RequireToken<S> {
     inner: S,
     validator: Arc<TokenValidator>,
     public_url: Arc<str>,
+    metadata: Option<Arc<ResourceMetadata>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireToken<S>
@@ -71,6 +86,14 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        if let Some(metadata) = &self.metadata
+            && req.uri().path() == metadata.path()
+            && (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
+        {
+            let metadata = metadata.clone();
+            return Box::pin(async move { Ok(metadata_response(&metadata)) });
+        }
+        let metadata = self.metadata.clone();
         // The service that was polled ready serves this request; a clone
         // takes its place for the next one (tower's documented pattern).
         let clone = self.inner.clone();
@@ -109,9 +132,12 @@ where
                         header::CONTENT_TYPE,
                         http::HeaderValue::from_static("application/json"),
                     );
-                    if let Some(challenge) = rejection
-                        .www_authenticate()
-                        .and_then(|c| http::HeaderValue::try_from(c).ok())
+                    let challenge = match &metadata {
+                        Some(metadata) => metadata.challenge(&rejection),
+                        None => rejection.www_authenticate(),
+                    };
+                    if let Some(challenge) =
+                        challenge.and_then(|c| http::HeaderValue::try_from(c).ok())
                     {
                         headers.insert(header::WWW_AUTHENTICATE, challenge);
                     }
@@ -120,4 +146,24 @@ where
             }
         })
     }
+}
+
+/// The metadata document: public, readable from any origin (browser-based
+/// MCP clients fetch it), cacheable for a while.
+pub fn metadata_response<B: From<String>>(metadata: &ResourceMetadata) -> Response<B> {
+    let mut response = Response::new(B::from(metadata.document()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        http::HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
 }

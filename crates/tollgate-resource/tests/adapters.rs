@@ -168,3 +168,117 @@ async fn the_tower_layer_admits_valid_tokens_and_refuses_the_rest() {
         }
     }
 }
+
+/// The RFC 9728 document of the resource `http://api.test/hello`.
+fn metadata(a: &Authority) -> tollgate_resource::ResourceMetadata {
+    tollgate_resource::ResourceMetadata::new("http://api.test/hello", &a.issuer)
+        .unwrap()
+        .with_scopes(["api1"])
+}
+
+const METADATA_URL: &str = "http://api.test/.well-known/oauth-protected-resource/hello";
+
+/// What both adapters must answer once given the metadata: the document to
+/// anyone, and challenges that name it.
+fn assert_metadata_served(a: &Authority, status: u16, body: &str) {
+    assert_eq!(status, 200, "{body}");
+    let doc: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        doc,
+        json!({
+            "resource": "http://api.test/hello",
+            "authorization_servers": [a.issuer],
+            "scopes_supported": ["api1"],
+            "bearer_methods_supported": ["header"],
+        })
+    );
+}
+
+fn assert_challenge_names_metadata(status: u16, challenge: Option<&str>) {
+    assert_eq!(status, 401);
+    let challenge = challenge.expect("a challenge");
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+    assert!(
+        challenge.contains(&format!(r#"resource_metadata="{METADATA_URL}""#)),
+        "{challenge}"
+    );
+}
+
+#[tokio::test]
+async fn the_poem_middleware_serves_the_resource_metadata_and_names_it_in_challenges() {
+    use poem::{EndpointExt, Route, get, handler, test::TestClient};
+    #[handler]
+    fn hello() -> &'static str {
+        "hello"
+    }
+    let a = authority().await;
+    let validator = Arc::new(TokenValidator::new(&a.issuer, Some("api1")));
+    let app = Route::new().at("/hello", get(hello)).with(
+        tollgate_resource::poem::RequireToken::new(validator, "http://api.test")
+            .with_metadata(metadata(&a)),
+    );
+    let client = TestClient::new(app);
+    let response = client
+        .get("/.well-known/oauth-protected-resource/hello")
+        .send()
+        .await;
+    let status = response.0.status().as_u16();
+    let body = response.0.into_body().into_string().await.unwrap();
+    assert_metadata_served(&a, status, &body);
+
+    for authorization in [None, Some("Bearer not-a-token")] {
+        let mut request = client.get("/hello");
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await;
+        let challenge = response.0.headers().get("WWW-Authenticate").cloned();
+        assert_challenge_names_metadata(
+            response.0.status().as_u16(),
+            challenge.as_ref().and_then(|c| c.to_str().ok()),
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_tower_layer_serves_the_resource_metadata_and_names_it_in_challenges() {
+    use axum::Router;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    let a = authority().await;
+    let validator = Arc::new(TokenValidator::new(&a.issuer, Some("api1")));
+    // The fallback makes every path a route, so the layer sees the
+    // metadata's path too.
+    let app = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .fallback(|| async { (http::StatusCode::NOT_FOUND, "no such page") })
+        .layer(
+            tollgate_resource::tower::RequireTokenLayer::new(validator, "http://api.test")
+                .with_metadata(metadata(&a)),
+        );
+    let send = |path: &str, authorization: Option<&str>| {
+        let mut request = http::Request::get(path);
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        app.clone()
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+    };
+    let response = send("/.well-known/oauth-protected-resource/hello", None)
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    assert_metadata_served(&a, status, std::str::from_utf8(&body).unwrap());
+
+    for authorization in [None, Some("Bearer not-a-token")] {
+        let response = send("/hello", authorization).await.unwrap();
+        let challenge = response.headers().get("WWW-Authenticate").cloned();
+        assert_challenge_names_metadata(
+            response.status().as_u16(),
+            challenge.as_ref().and_then(|c| c.to_str().ok()),
+        );
+    }
+}

@@ -122,3 +122,49 @@ impl Drop for Logged {
         let _ = self.child.wait();
     }
 }
+
+/// A child process killed when dropped.
+pub(crate) struct Proc(pub(crate) std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `program` and waits for the stderr line that contains `marker`,
+/// returning the `http://...` address printed after it.
+pub(crate) async fn start_process(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .env("NO_COLOR", "1")
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let proc = Proc(child);
+    let mut seen = Vec::new();
+    let url = eventually(Duration::from_secs(30), marker, || {
+        let mut url = None;
+        while let Ok(line) = rx.try_recv() {
+            seen.push(line.clone());
+            if let Some(rest) = line.split(marker).nth(1) {
+                url = Some(rest.split_whitespace().next().unwrap().to_owned());
+                break;
+            }
+        }
+        std::future::ready(url)
+    })
+    .await;
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in rx {});
+    (proc, url)
+}

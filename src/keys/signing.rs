@@ -1,5 +1,6 @@
-//! One private signing key: parsed once, its public JWK and RFC 7638 `kid`,
-//! the JWT header pre-encoded, and compact JWS signing.
+//! One private signing key: parsed once (or found in a PKCS#11 token), its
+//! public JWK and RFC 7638 `kid`, the JWT header pre-encoded, and compact
+//! JWS signing: in software, or through the token's module.
 //!
 //! p256 reads and writes ES256 key material (PKCS#8 PEM, curve checks);
 //! aws-lc-rs signs with every algorithm, because it is about three times
@@ -19,6 +20,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::Serialize;
 
 use super::KeyError;
+use super::pkcs11::HsmKey;
 
 /// A JWS algorithm tollgate signs access tokens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -117,10 +119,13 @@ impl Jwk {
     }
 }
 
+/// What makes the signature: a key in memory, or a key in hardware that
+/// never leaves its token.
 enum Signer {
     Ecdsa(EcdsaKeyPair, SystemRandom),
     Ed25519(Ed25519KeyPair),
     Rsa(RsaKeyPair, SystemRandom),
+    Hardware(Box<HsmKey>),
 }
 
 /// A private key ready to sign, with its public JWK.
@@ -221,17 +226,7 @@ impl SigningKey {
         if point.len() != 65 || point[0] != 4 {
             return Err(KeyError::Unusable("unexpected public key encoding".into()));
         }
-        let jwk = Jwk {
-            kty: "EC",
-            crv: Some("P-256"),
-            x: Some(B64.encode(&point[1..33])),
-            y: Some(B64.encode(&point[33..])),
-            n: None,
-            e: None,
-            kid: String::new(),
-            alg: "ES256",
-            use_: "sig",
-        };
+        let jwk = ec_jwk(point);
         Ok(Self::finish(Signer::Ecdsa(pair, SystemRandom::new()), jwk))
     }
 
@@ -260,18 +255,25 @@ impl SigningKey {
                 tollgate_jose::jose::MAX_RSA_BITS
             )));
         }
-        let jwk = Jwk {
-            kty: "RSA",
-            crv: None,
-            x: None,
-            y: None,
-            n: Some(B64.encode(public.modulus().big_endian_without_leading_zero())),
-            e: Some(B64.encode(public.exponent().big_endian_without_leading_zero())),
-            kid: String::new(),
-            alg: "RS256",
-            use_: "sig",
-        };
+        let jwk = rsa_jwk(
+            public.modulus().big_endian_without_leading_zero(),
+            public.exponent().big_endian_without_leading_zero(),
+        );
         Ok(Self::finish(Signer::Rsa(pair, SystemRandom::new()), jwk))
+    }
+
+    /// A key in a token, with the public JWK read from it (`kid` computed
+    /// here, by the same RFC 7638 rule as every key).
+    pub(crate) fn from_hardware(key: HsmKey, jwk: Jwk) -> Self {
+        Self::finish(Signer::Hardware(Box::new(key)), jwk)
+    }
+
+    /// The key in hardware, if it is one.
+    pub(crate) fn hardware(&self) -> Option<&HsmKey> {
+        match &self.signer {
+            Signer::Hardware(key) => Some(key),
+            _ => None,
+        }
     }
 
     fn finish(signer: Signer, mut jwk: Jwk) -> Self {
@@ -294,10 +296,11 @@ impl SigningKey {
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        match self.signer {
+        match &self.signer {
             Signer::Ecdsa(..) => Algorithm::ES256,
             Signer::Ed25519(_) => Algorithm::EdDSA,
             Signer::Rsa(..) => Algorithm::RS256,
+            Signer::Hardware(key) => key.algorithm(),
         }
     }
 
@@ -326,10 +329,42 @@ impl SigningKey {
                     .map_err(unusable)?;
                 B64.encode(sig)
             }
+            Signer::Hardware(key) => B64.encode(key.sign(jwt.as_bytes())?),
         };
         jwt.push('.');
         jwt.push_str(&signature);
         Ok(jwt)
+    }
+}
+
+/// The public JWK of an uncompressed P-256 point (`0x04 || x || y`); its
+/// `kid` is set by [`SigningKey::finish`].
+pub(super) fn ec_jwk(point: &[u8]) -> Jwk {
+    Jwk {
+        kty: "EC",
+        crv: Some("P-256"),
+        x: Some(B64.encode(&point[1..33])),
+        y: Some(B64.encode(&point[33..])),
+        n: None,
+        e: None,
+        kid: String::new(),
+        alg: "ES256",
+        use_: "sig",
+    }
+}
+
+/// The public JWK of an RSA key (big-endian modulus and exponent).
+pub(super) fn rsa_jwk(n: &[u8], e: &[u8]) -> Jwk {
+    Jwk {
+        kty: "RSA",
+        crv: None,
+        x: None,
+        y: None,
+        n: Some(B64.encode(n)),
+        e: Some(B64.encode(e)),
+        kid: String::new(),
+        alg: "RS256",
+        use_: "sig",
     }
 }
 

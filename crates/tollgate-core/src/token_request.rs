@@ -12,7 +12,7 @@ use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::grant;
 use super::params::Params;
-use super::ports::{Context, PortError, Ports};
+use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
 use tollgate_jose::dpop;
 use tollgate_jose::replay::ReplayError;
@@ -147,13 +147,7 @@ pub async fn token<P: Ports>(
     let access_token = ports
         .sign(unsigned.claims_json, cx.now)
         .await
-        .map_err(|e| {
-            let reason = match e {
-                PortError::NoActiveKey => Reason::NoActiveKey,
-                PortError::Failed => Reason::SigningFailed,
-            };
-            claimed(Refusal::server_error(reason), id)
-        })?;
+        .map_err(|e| claimed(Refusal::not_signed(e), id))?;
     Ok(Issued {
         access_token,
         expires_in: unsigned.expires_in,

@@ -1,0 +1,417 @@
+//! A signing key that stays in a PKCS#11 token: found by label, its public
+//! key read once (the JWKS keeps answering while the token is away), and
+//! signatures made by the module through a small pool of logged-in
+//! sessions. A failure makes the key unavailable, loudly, until a
+//! reconnection (the module finalized and initialized again) succeeds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::Session;
+
+use super::pkcs11_module::{self as module, Module, Pkcs11Key};
+use super::{Algorithm, Jwk, KeyError, SigningKey};
+
+/// How long after a failure the token is tried again. Recovery comes
+/// within this (and the health probe's period) of the token's return.
+pub(crate) const RETRY: Duration = Duration::from_secs(5);
+
+/// DER of the P-256 curve's OID (1.2.840.10045.3.1.7): `CKA_EC_PARAMS`.
+pub(crate) const P256_PARAMS: [u8; 10] =
+    [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+/// The key in the token, and what it takes to sign with it.
+pub(crate) struct HsmKey {
+    spec: Pkcs11Key,
+    module: Arc<Module>,
+    algorithm: Algorithm,
+    /// Idle sessions, logged in. A PKCS#11 session runs one operation at a
+    /// time, so concurrent signatures each take one.
+    pool: Mutex<Vec<Pooled>>,
+    health: Mutex<Health>,
+    /// Held by the one caller that reconnects; the others answer at once.
+    reconnecting: Mutex<()>,
+}
+
+struct Pooled {
+    session: Session,
+    key: ObjectHandle,
+    generation: u64,
+}
+
+enum Health {
+    Up,
+    Down {
+        why: String,
+        /// The module generation that failed (reset before retrying).
+        generation: u64,
+        retry_at: Instant,
+    },
+}
+
+/// At most this many idle sessions are kept: enough for every core.
+fn pool_size() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 16))
+}
+
+/// The key `spec` names, opened once per process and shared by every
+/// configuration that lists it (a reload does not log in again, and a
+/// token that is away does not fail a reload that keeps its key).
+pub(crate) fn signing_key(spec: &Pkcs11Key) -> Result<Arc<SigningKey>, KeyError> {
+    static OPEN: LazyLock<Mutex<HashMap<Pkcs11Key, Weak<SigningKey>>>> =
+        LazyLock::new(Mutex::default);
+    let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(key) = open.get(spec).and_then(Weak::upgrade) {
+        return Ok(key);
+    }
+    let key = Arc::new(HsmKey::open(spec.clone())?);
+    open.retain(|_, k| k.strong_count() > 0);
+    open.insert(spec.clone(), Arc::downgrade(&key));
+    Ok(key)
+}
+
+impl HsmKey {
+    /// Finds the key pair labelled `spec.label` in the token and reads its
+    /// public key; the session it used is the pool's first.
+    fn open(spec: Pkcs11Key) -> Result<SigningKey, KeyError> {
+        let module = module::module(&spec.module);
+        let unusable = KeyError::Unusable;
+        let (context, generation) = module.context().map_err(unusable)?;
+        let slot = module::find_token(&context, &spec.token).map_err(unusable)?;
+        let session = module::open_session(&context, slot, &spec.pin, false).map_err(unusable)?;
+        let found = find_pair(&session, &spec.label);
+        let (key, public) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = session.close();
+                return Err(KeyError::Unusable(e));
+            }
+        };
+        let (algorithm, jwk) = public;
+        let hsm = HsmKey {
+            spec,
+            module,
+            algorithm,
+            pool: Mutex::new(vec![Pooled {
+                session,
+                key,
+                generation,
+            }]),
+            health: Mutex::new(Health::Up),
+            reconnecting: Mutex::new(()),
+        };
+        Ok(SigningKey::from_hardware(hsm, jwk))
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Why the key cannot sign now, if it cannot.
+    pub(crate) fn fault(&self) -> Option<String> {
+        match &*self.health.lock().unwrap_or_else(|e| e.into_inner()) {
+            Health::Up => None,
+            Health::Down { why, .. } => Some(why.clone()),
+        }
+    }
+
+    /// The signature of `input` (the JWS signing input), as the JWS
+    /// encodes it (ECDSA: `r || s`). Blocks on the module.
+    pub(crate) fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.ready()?;
+        // A pooled session may have gone stale on its own (a module that
+        // timed it out): one more try with a fresh session before the key
+        // is declared unavailable.
+        let mut why = String::new();
+        let mut failed_generation = None;
+        for _ in 0..2 {
+            let (pooled, generation) = match self.take() {
+                Ok(p) => p,
+                Err(e) => return Err(self.failed(e, None)),
+            };
+            let result = match self.algorithm {
+                Algorithm::ES256 => {
+                    let digest = tollgate_jose::digest::sha256(input);
+                    pooled.session.sign(&Mechanism::Ecdsa, pooled.key, &digest)
+                }
+                Algorithm::RS256 => {
+                    pooled
+                        .session
+                        .sign(&Mechanism::Sha256RsaPkcs, pooled.key, input)
+                }
+                Algorithm::EdDSA => Err(cryptoki::error::Error::NotSupported),
+            };
+            match result {
+                Ok(signature) => {
+                    self.give_back(pooled);
+                    return Ok(signature);
+                }
+                // The session is not returned: whatever it was, it is
+                // suspect.
+                Err(e) => {
+                    if pooled.generation == self.module.generation() {
+                        let _ = pooled.session.close();
+                    }
+                    why = format!("the token did not sign: {e}");
+                    failed_generation = Some(generation);
+                }
+            }
+        }
+        Err(self.failed(why, failed_generation))
+    }
+
+    /// Tries the token once if it is down and a retry is due: the health
+    /// probe calls this so that recovery does not wait for a request.
+    pub(crate) fn probe(&self) {
+        if self.fault().is_some() {
+            let _ = self.ready();
+        } else if let Err(e) = self.sign(b"tollgate health probe") {
+            tracing::debug!(error = %e, "the token failed its probe");
+        }
+    }
+
+    /// `Ok` if the key may be used now; while it is down, the refusal with
+    /// how long to wait, or (a retry being due) the reconnection's result.
+    fn ready(&self) -> Result<(), KeyError> {
+        let (why, generation, wait) = {
+            match &*self.health.lock().unwrap_or_else(|e| e.into_inner()) {
+                Health::Up => return Ok(()),
+                Health::Down {
+                    why,
+                    generation,
+                    retry_at,
+                } => (
+                    why.clone(),
+                    *generation,
+                    retry_at.saturating_duration_since(Instant::now()),
+                ),
+            }
+        };
+        let unavailable = |retry| KeyError::Unavailable { why, retry };
+        if !wait.is_zero() {
+            return Err(unavailable(wait));
+        }
+        // One caller reconnects; the rest are told to come back shortly.
+        let Ok(_reconnecting) = self.reconnecting.try_lock() else {
+            return Err(unavailable(Duration::from_secs(1)));
+        };
+        self.module.reset(generation);
+        match self.take() {
+            Ok((pooled, _)) => {
+                self.give_back(pooled);
+                *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::Up;
+                tracing::warn!(
+                    token = %self.spec.token, label = %self.spec.label,
+                    "the signing key's token is available again"
+                );
+                Ok(())
+            }
+            Err(why) => Err(self.failed(why, None)),
+        }
+    }
+
+    /// Records a failure and returns the refusal it makes.
+    fn failed(&self, why: String, generation: Option<u64>) -> KeyError {
+        let generation = generation.unwrap_or_else(|| self.module.generation());
+        let why = format!(
+            "the signing key {:?} in token {:?} is unavailable: {why}",
+            self.spec.label, self.spec.token
+        );
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*health, Health::Up) {
+            tracing::error!(reason = %why, "signing with a hardware key failed; token requests get 503 until it is back");
+        }
+        *health = Health::Down {
+            why: why.clone(),
+            generation,
+            retry_at: Instant::now() + RETRY,
+        };
+        KeyError::Unavailable { why, retry: RETRY }
+    }
+
+    /// An idle session of the current generation, or a new one.
+    fn take(&self) -> Result<(Pooled, u64), String> {
+        let current = self.module.generation();
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            // Sessions of an older generation were closed by its reset.
+            pool.retain(|p| p.generation == current);
+            if let Some(pooled) = pool.pop() {
+                return Ok((pooled, current));
+            }
+        }
+        let (context, generation) = self.module.context()?;
+        let slot = module::find_token(&context, &self.spec.token)?;
+        let session = module::open_session(&context, slot, &self.spec.pin, false)?;
+        match find_private(&session, &self.spec.label) {
+            Ok(key) => Ok((
+                Pooled {
+                    session,
+                    key,
+                    generation,
+                },
+                generation,
+            )),
+            Err(e) => {
+                let _ = session.close();
+                Err(e)
+            }
+        }
+    }
+
+    fn give_back(&self, pooled: Pooled) {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < pool_size() {
+            pool.push(pooled);
+        } else if pooled.generation == self.module.generation() {
+            let _ = pooled.session.close();
+        }
+    }
+}
+
+impl Drop for HsmKey {
+    /// Closes the idle sessions that are still open (a key dropped from
+    /// the configuration).
+    fn drop(&mut self) {
+        let current = self.module.generation();
+        for pooled in std::mem::take(self.pool.get_mut().unwrap_or_else(|e| e.into_inner())) {
+            if pooled.generation == current {
+                let _ = pooled.session.close();
+            }
+        }
+    }
+}
+
+/// The handle of the private key labelled `label`.
+fn find_private(session: &Session, label: &str) -> Result<ObjectHandle, String> {
+    let found = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(|e| format!("cannot search the token: {e}"))?;
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!("the token has no private key labelled {label:?}")),
+        _ => Err(format!(
+            "the token has {} private keys labelled {label:?}; labels must be unique",
+            found.len()
+        )),
+    }
+}
+
+/// The private key labelled `label` and its algorithm and public JWK (the
+/// `kid` still to be computed), read from the public key of that label.
+fn find_pair(session: &Session, label: &str) -> Result<(ObjectHandle, (Algorithm, Jwk)), String> {
+    let private = find_private(session, label)?;
+    let public = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(|e| format!("cannot search the token: {e}"))?;
+    let [public] = public.as_slice() else {
+        return Err(format!(
+            "the token has {} public keys labelled {label:?}; tollgate publishes the one \
+             public key of the pair",
+            public.len()
+        ));
+    };
+    let attributes = session
+        .get_attributes(
+            *public,
+            &[
+                AttributeType::KeyType,
+                AttributeType::EcParams,
+                AttributeType::EcPoint,
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
+            ],
+        )
+        .map_err(|e| format!("cannot read the public key: {e}"))?;
+    let mut kind = None;
+    let (mut params, mut point, mut n, mut e) = (None, None, None, None);
+    for a in attributes {
+        match a {
+            Attribute::KeyType(k) => kind = Some(k),
+            Attribute::EcParams(v) => params = Some(v),
+            Attribute::EcPoint(v) => point = Some(v),
+            Attribute::Modulus(v) => n = Some(v),
+            Attribute::PublicExponent(v) => e = Some(v),
+            _ => {}
+        }
+    }
+    let jwk = match (kind, params, point, n, e) {
+        (Some(k), Some(params), Some(point), _, _) if k == KeyType::EC => {
+            if params != P256_PARAMS {
+                return Err("the key is on a curve other than P-256 (ES256 needs P-256)".into());
+            }
+            let point = unwrap_octet_string(&point);
+            if point.len() != 65 || point[0] != 4 {
+                return Err("the public key is not an uncompressed P-256 point".into());
+            }
+            (Algorithm::ES256, super::signing::ec_jwk(point))
+        }
+        (Some(k), _, _, Some(n), Some(e)) if k == KeyType::RSA => {
+            let n = strip_zeros(&n);
+            if n.len() * 8 > tollgate_jose::jose::MAX_RSA_BITS || n.len() < 256 {
+                return Err(format!(
+                    "RSA signing keys must have 2048 to {} bits (this one: {})",
+                    tollgate_jose::jose::MAX_RSA_BITS,
+                    n.len() * 8
+                ));
+            }
+            (
+                Algorithm::RS256,
+                super::signing::rsa_jwk(n, strip_zeros(&e)),
+            )
+        }
+        (Some(k), ..) => {
+            return Err(format!(
+                "the key's type ({k}) is not one tollgate signs with from a token (EC P-256, RSA)"
+            ));
+        }
+        _ => return Err("cannot read the public key's type and value".into()),
+    };
+    Ok((private, jwk))
+}
+
+/// `CKA_EC_POINT` is a DER OCTET STRING holding the point; some modules
+/// give the bare point.
+fn unwrap_octet_string(v: &[u8]) -> &[u8] {
+    match v {
+        [0x04, len, rest @ ..] if usize::from(*len) == rest.len() && *len < 0x80 => rest,
+        [0x04, 0x81, len, rest @ ..] if usize::from(*len) == rest.len() => rest,
+        _ => v,
+    }
+}
+
+fn strip_zeros(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+    &v[start..]
+}
+
+/// A short printable id for `CKA_ID`: the first bytes of a random value.
+pub(crate) fn random_id() -> Vec<u8> {
+    let mut id = [0u8; 8];
+    let _ = aws_lc_rs::rand::fill(&mut id);
+    id.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ec_points_come_wrapped_in_an_octet_string_or_bare() {
+        let point: Vec<u8> = std::iter::once(4).chain(1..=64).collect();
+        let mut wrapped = vec![0x04, 65];
+        wrapped.extend(&point);
+        assert_eq!(unwrap_octet_string(&wrapped), point.as_slice());
+        assert_eq!(unwrap_octet_string(&point), point.as_slice());
+        assert_eq!(strip_zeros(&[0, 0, 1, 0]), &[1, 0]);
+    }
+}

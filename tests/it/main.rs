@@ -9,6 +9,7 @@ mod config_file;
 mod connections;
 mod discovery;
 mod hardening;
+mod hardware_keys;
 mod hostile;
 mod includes;
 mod keys;

@@ -129,7 +129,7 @@ pub(super) fn build(
                 let Some(spec) = pkcs11_spec(raw, base, &path, problems) else {
                     continue;
                 };
-                match crate::keys::pkcs11::signing_key(&spec) {
+                match SigningKey::in_token(&spec) {
                     Ok(key) => (KeySource::Pkcs11(spec), key, "pkcs11"),
                     Err(e) => {
                         problems.add(

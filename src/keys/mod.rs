@@ -15,13 +15,15 @@ pub(crate) mod batch;
 pub(crate) mod pkcs11;
 pub(crate) mod pkcs11_generate;
 pub(crate) mod pkcs11_module;
+mod public;
 mod ring;
 mod signing;
 pub mod store;
 
 pub use pkcs11_module::{PinSource, Pkcs11Key};
+pub use public::{Algorithm, Jwk};
 pub(crate) use ring::{Entry, KeyRing};
-pub use signing::{Algorithm, Jwk, SigningKey};
+pub use signing::SigningKey;
 
 /// Why key material was refused.
 #[derive(Debug, thiserror::Error)]

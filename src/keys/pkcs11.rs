@@ -4,16 +4,16 @@
 //! sessions. A failure makes the key unavailable, loudly, until a
 //! reconnection (the module finalized and initialized again) succeeds.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 
+use super::KeyError;
 use super::pkcs11_module::{self as module, Module, Pkcs11Key};
-use super::{Algorithm, Jwk, KeyError, SigningKey};
+use super::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
 
 /// How long after a failure the token is tried again. Recovery comes
 /// within this (and the health probe's period) of the token's return.
@@ -57,26 +57,11 @@ fn pool_size() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 16))
 }
 
-/// The key `spec` names, opened once per process and shared by every
-/// configuration that lists it (a reload does not log in again, and a
-/// token that is away does not fail a reload that keeps its key).
-pub(crate) fn signing_key(spec: &Pkcs11Key) -> Result<Arc<SigningKey>, KeyError> {
-    static OPEN: LazyLock<Mutex<HashMap<Pkcs11Key, Weak<SigningKey>>>> =
-        LazyLock::new(Mutex::default);
-    let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(key) = open.get(spec).and_then(Weak::upgrade) {
-        return Ok(key);
-    }
-    let key = Arc::new(HsmKey::open(spec.clone())?);
-    open.retain(|_, k| k.strong_count() > 0);
-    open.insert(spec.clone(), Arc::downgrade(&key));
-    Ok(key)
-}
-
 impl HsmKey {
     /// Finds the key pair labelled `spec.label` in the token and reads its
-    /// public key; the session it used is the pool's first.
-    fn open(spec: Pkcs11Key) -> Result<SigningKey, KeyError> {
+    /// public key (its JWK, the `kid` still to be set); the session it used
+    /// is the pool's first.
+    pub(crate) fn open(spec: Pkcs11Key) -> Result<(HsmKey, Jwk), KeyError> {
         let module = module::module(&spec.module);
         let unusable = KeyError::Unusable;
         let (context, generation) = module.context().map_err(unusable)?;
@@ -103,7 +88,7 @@ impl HsmKey {
             health: Mutex::new(Health::Up),
             reconnecting: Mutex::new(()),
         };
-        Ok(SigningKey::from_hardware(hsm, jwk))
+        Ok((hsm, jwk))
     }
 
     pub(crate) fn algorithm(&self) -> Algorithm {
@@ -353,7 +338,7 @@ fn find_pair(session: &Session, label: &str) -> Result<(ObjectHandle, (Algorithm
             if point.len() != 65 || point[0] != 4 {
                 return Err("the public key is not an uncompressed P-256 point".into());
             }
-            (Algorithm::ES256, super::signing::ec_jwk(point))
+            (Algorithm::ES256, ec_jwk(point))
         }
         (Some(k), _, _, Some(n), Some(e)) if k == KeyType::RSA => {
             let n = strip_zeros(&n);
@@ -364,10 +349,7 @@ fn find_pair(session: &Session, label: &str) -> Result<(ObjectHandle, (Algorithm
                     n.len() * 8
                 ));
             }
-            (
-                Algorithm::RS256,
-                super::signing::rsa_jwk(n, strip_zeros(&e)),
-            )
+            (Algorithm::RS256, rsa_jwk(n, strip_zeros(&e)))
         }
         (Some(k), ..) => {
             return Err(format!(

@@ -25,7 +25,7 @@ pub(crate) fn generate(
     let made = make_pair(&session, &spec.label, algorithm);
     let _ = session.close();
     made?;
-    super::pkcs11::signing_key(spec)
+    SigningKey::in_token(spec)
 }
 
 fn make_pair(

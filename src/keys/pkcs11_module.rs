@@ -137,10 +137,10 @@ impl Module {
             return; // someone else already did
         }
         live.generation += 1;
-        if let Some(context) = live.context.take() {
-            if let Err(e) = context.finalize() {
-                tracing::debug!(module = %self.path.display(), error = %e, "C_Finalize failed");
-            }
+        if let Some(context) = live.context.take()
+            && let Err(e) = context.finalize()
+        {
+            tracing::debug!(module = %self.path.display(), error = %e, "C_Finalize failed");
         }
     }
 

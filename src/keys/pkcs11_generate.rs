@@ -54,6 +54,8 @@ fn make_pair(
     public.extend([
         Attribute::Class(ObjectClass::PUBLIC_KEY),
         Attribute::Verify(true),
+        Attribute::Encrypt(false),
+        Attribute::Wrap(false),
     ]);
     let mut private = common(true);
     private.extend([
@@ -61,6 +63,10 @@ fn make_pair(
         Attribute::Sign(true),
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
+        // A signing key only: a module's defaults may allow more.
+        Attribute::Decrypt(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
     ]);
     let mechanism = match algorithm {
         Algorithm::ES256 => {

@@ -504,3 +504,24 @@ fn check_names_a_module_that_cannot_be_loaded_a_label_the_token_lacks_and_a_refu
         "{text}"
     );
 }
+
+#[test]
+fn the_handbooks_softhsm_walkthrough_runs() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hardware/softhsm.sh");
+    let out = crate::support::ok(
+        std::process::Command::new("bash")
+            .arg(script)
+            .arg(tollgate_bin())
+            .current_dir(hsm.dir.path())
+            .env("SOFTHSM2_MODULE", &hsm.module)
+            .env("SERVE", "0"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("identity.toml: ok"), "{stdout}");
+    assert!(stdout.contains("never extractable"), "{stdout}");
+    assert!(
+        stdout.contains("Usage:      sign\n"),
+        "a signing-only key: {stdout}"
+    );
+}

@@ -34,6 +34,8 @@ pub(crate) struct HsmKey {
     health: Mutex<Health>,
     /// Held by the one caller that reconnects; the others answer at once.
     reconnecting: Mutex<()>,
+    /// SHA-256 of the last PIN the token refused (in memory only).
+    refused_pin: Mutex<Option<[u8; 32]>>,
 }
 
 struct Pooled {
@@ -66,7 +68,9 @@ impl HsmKey {
         let unusable = KeyError::Unusable;
         let (context, generation) = module.context().map_err(unusable)?;
         let slot = module::find_token(&context, &spec.token).map_err(unusable)?;
-        let session = module::open_session(&context, slot, &spec.pin, false).map_err(unusable)?;
+        let pin = spec.pin.read().map_err(unusable)?;
+        let session = module::open_session(&context, slot, &pin, false)
+            .map_err(|e| KeyError::Unusable(e.to_string()))?;
         let found = find_pair(&session, &spec.label);
         let (key, public) = match found {
             Ok(found) => found,
@@ -87,6 +91,7 @@ impl HsmKey {
             }]),
             health: Mutex::new(Health::Up),
             reconnecting: Mutex::new(()),
+            refused_pin: Mutex::new(None),
         };
         Ok((hsm, jwk))
     }
@@ -230,7 +235,7 @@ impl HsmKey {
         }
         let (context, generation) = self.module.context()?;
         let slot = module::find_token(&context, &self.spec.token)?;
-        let session = module::open_session(&context, slot, &self.spec.pin, false)?;
+        let session = self.log_in(&context, slot)?;
         match find_private(&session, &self.spec.label) {
             Ok(key) => Ok((
                 Pooled {
@@ -245,6 +250,33 @@ impl HsmKey {
                 Err(e)
             }
         }
+    }
+
+    /// A new session, logged in; a PIN the token refused is not tried
+    /// again (tokens lock the user after a few wrong PINs), only a
+    /// changed one.
+    fn log_in(
+        &self,
+        context: &cryptoki::context::Pkcs11,
+        slot: cryptoki::slot::Slot,
+    ) -> Result<Session, String> {
+        use secrecy::ExposeSecret;
+        let pin = self.spec.pin.read()?;
+        let digest = tollgate_jose::digest::sha256(pin.expose_secret().as_bytes());
+        let mut refused = self.refused_pin.lock().unwrap_or_else(|e| e.into_inner());
+        if *refused == Some(digest) {
+            return Err(format!(
+                "the token refused this PIN before; it is not tried again (a token locks \
+                 after a few wrong PINs): correct {}",
+                self.spec.pin
+            ));
+        }
+        module::open_session(context, slot, &pin, false).map_err(|e| {
+            if matches!(e, module::OpenError::PinRefused) {
+                *refused = Some(digest);
+            }
+            e.to_string()
+        })
     }
 
     fn give_back(&self, pooled: Pooled) {

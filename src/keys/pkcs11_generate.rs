@@ -21,7 +21,9 @@ pub(crate) fn generate(
     let module = module::module(&spec.module);
     let (context, _) = module.context().map_err(unusable)?;
     let slot = module::find_token(&context, &spec.token).map_err(unusable)?;
-    let session = module::open_session(&context, slot, &spec.pin, true).map_err(unusable)?;
+    let pin = spec.pin.read().map_err(unusable)?;
+    let session = module::open_session(&context, slot, &pin, true)
+        .map_err(|e| KeyError::Unusable(e.to_string()))?;
     let made = make_pair(&session, &spec.label, algorithm);
     let _ = session.close();
     made?;

@@ -64,6 +64,15 @@ impl PinSource {
     }
 }
 
+impl std::fmt::Display for PinSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "the PIN file {}", path.display()),
+            Self::Env(var) => write!(f, "the PIN variable {var}"),
+        }
+    }
+}
+
 /// A module file and its context, if initialized.
 pub(crate) struct Module {
     path: PathBuf,
@@ -176,34 +185,50 @@ pub(crate) fn find_token(context: &Pkcs11, token: &str) -> Result<Slot, String> 
     })
 }
 
-/// A session on `slot`, logged in as the user with the PIN from `pin`.
-/// Not closed on drop: a reset closes every session of its generation at
-/// once, and a handle dropped afterwards must not close a newer session
-/// that happens to get the same number.
+/// Why a session could not be opened and logged in.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// `CKR_PIN_INCORRECT`: trying the same PIN again only brings the
+    /// token closer to locking it.
+    PinRefused,
+    Other(String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PinRefused => f.write_str("the token refused the PIN (CKR_PIN_INCORRECT)"),
+            Self::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A session on `slot`, logged in as the user with `pin`. Not closed on
+/// drop: a reset closes every session of its generation at once, and a
+/// handle dropped afterwards must not close a newer session that happens
+/// to get the same number.
 pub(crate) fn open_session(
     context: &Pkcs11,
     slot: Slot,
-    pin: &PinSource,
+    pin: &AuthPin,
     read_write: bool,
-) -> Result<Session, String> {
+) -> Result<Session, OpenError> {
     let session = if read_write {
         context.open_rw_session_no_drop(slot)
     } else {
         context.open_ro_session_no_drop(slot)
     }
-    .map_err(|e| format!("cannot open a session: {e}"))?;
-    let pin = pin.read()?;
+    .map_err(|e| OpenError::Other(format!("cannot open a session: {e}")))?;
     // Login is per token and application: the pool's later sessions find
     // it done.
-    match session.login(UserType::User, Some(&pin)) {
+    match session.login(UserType::User, Some(pin)) {
         Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
-        Err(Error::Pkcs11(RvError::PinIncorrect, _)) => {
-            let _ = session.close();
-            Err("the token refused the PIN (CKR_PIN_INCORRECT)".into())
-        }
         Err(e) => {
             let _ = session.close();
-            Err(format!("cannot log in to the token: {e}"))
+            Err(match e {
+                Error::Pkcs11(RvError::PinIncorrect, _) => OpenError::PinRefused,
+                e => OpenError::Other(format!("cannot log in to the token: {e}")),
+            })
         }
     }
 }

@@ -525,3 +525,70 @@ fn the_handbooks_softhsm_walkthrough_runs() {
         "a signing-only key: {stdout}"
     );
 }
+
+#[tokio::test]
+async fn a_pin_the_token_refuses_is_a_503_that_says_so_is_not_tried_again_and_a_corrected_pin_file_recovers()
+ {
+    let Some(hsm) = SoftHsm::new() else { return };
+    hsm.init_token("rekeyed");
+    hsm.keypairgen("rekeyed", "EC:prime256v1", "signer", "0e05");
+    let pin = pin_file(hsm.dir.path(), "pin", true);
+    let keys = format!(
+        "[[keys.signing]]\n{}\nactivate_at = 2026-01-01T00:00:00Z\n",
+        hsm.entry("rekeyed", "signer", "pin_file = \"pin\"")
+    );
+    let mut server = serve(&hsm, &keys, &[]).await;
+    let management = server.management.clone().unwrap();
+    let http = reqwest::Client::new();
+    issued(&http, &server.addr).await;
+    // The PIN changes on the token; the server's sessions are dropped by
+    // taking the token away and back, so it must log in again.
+    hsm.pkcs11_tool("rekeyed", &["--change-pin", "--new-pin", "2222-new"]);
+    let away = hsm.dir.path().join("tokens.away");
+    std::fs::rename(hsm.tokens(), &away).unwrap();
+    let why = |http: reqwest::Client, at: String| async move {
+        let health: serde_json::Value = http
+            .get(format!("http://{at}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        health["keys"]["unavailable"][0].as_str().map(str::to_owned)
+    };
+    eventually(Duration::from_secs(30), "the token away", || {
+        why(http.clone(), management.clone())
+    })
+    .await;
+    std::fs::rename(&away, hsm.tokens()).unwrap();
+    eventually(Duration::from_secs(60), "the PIN refused", || {
+        let w = why(http.clone(), management.clone());
+        async move { w.await.filter(|w| w.contains("refused the PIN")) }
+    })
+    .await;
+    let (status, retry, body) = token(&http, &server.addr).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable"))
+    );
+    assert!(retry.is_some());
+    // The next attempts do not offer the token the same PIN again.
+    eventually(Duration::from_secs(60), "not tried again", || {
+        let w = why(http.clone(), management.clone());
+        async move { w.await.filter(|w| w.contains("not tried again")) }
+    })
+    .await;
+    // The corrected PIN file: tokens flow again, by themselves.
+    std::fs::write(&pin, "2222-new\n").unwrap();
+    eventually(Duration::from_secs(60), "tokens with the new PIN", || {
+        let (http, addr) = (http.clone(), server.addr.clone());
+        async move { (token(&http, &addr).await.0 == 200).then_some(()) }
+    })
+    .await;
+    let log = server.stop();
+    assert!(
+        !log.contains("2222-new") && !log.contains(USER_PIN),
+        "{log}"
+    );
+}

@@ -3,11 +3,13 @@
 //! instant ([`ring`], pure), automatic rotation in a folder ([`auto`]), the
 //! files ([`store`]), signing concurrent requests' tokens back to back
 //! ([`batch`]), and keys that stay in a PKCS#11 token ([`pkcs11`] signs,
-//! [`pkcs11_module`] holds the modules, [`pkcs11_generate`] makes pairs).
+//! [`pkcs11_module`] holds the modules, [`pkcs11_objects`] reads keys,
+//! [`pkcs11_generate`] makes pairs).
 //!
 //! Two modes, chosen in `[keys]`: automatic (tollgate creates, rotates and
 //! deletes keys in `keys.dir`) and declared (`[[keys.signing]]` lists key
-//! files with their activation; tollgate never writes a key, and the active
+//! files or keys in tokens with their activation; tollgate never writes a
+//! key file, and the active
 //! key is a function of the file and the clock, so replicas agree).
 
 pub(crate) mod auto;
@@ -15,6 +17,7 @@ pub(crate) mod batch;
 pub(crate) mod pkcs11;
 pub(crate) mod pkcs11_generate;
 pub(crate) mod pkcs11_module;
+mod pkcs11_objects;
 mod public;
 mod ring;
 mod signing;

@@ -9,8 +9,8 @@
 //! Two modes, chosen in `[keys]`: automatic (tollgate creates, rotates and
 //! deletes keys in `keys.dir`) and declared (`[[keys.signing]]` lists key
 //! files or keys in tokens with their activation; tollgate never writes a
-//! key file, and the active
-//! key is a function of the file and the clock, so replicas agree).
+//! key file, and the active key is a function of the file and the clock,
+//! so replicas agree).
 
 pub(crate) mod auto;
 pub(crate) mod batch;

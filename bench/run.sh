@@ -200,6 +200,9 @@ start_peer ""; peer_node="$(pgrep -P "$peer_pid" -f server.mjs || echo "$peer_pi
 bench peer "http://127.0.0.1:$PEER_PORT" /token "$peer_node" token 64 unpinned
 pkill -f "oidc-provider-peer.*server.mjs" 2>/dev/null || true
 
+echo "# a signing key in a PKCS#11 token (SoftHSM2) next to a key file (CPU $SERVER_CPU)" >&2
+SERVER_CPU="$SERVER_CPU" LOADGEN_CPU="$LOADGEN_CPU" DURATION="$DURATION" "$root/bench/hsm.sh" "$bin" > "$OUT_DIR/hsm.md"
+
 if [[ "$PROFILES" != 0 ]]; then
   echo "# the first run: fresh builds with fat, thin and no LTO, and what each serves" >&2
   OUT_DIR="$OUT_DIR" RUNS="$RUNS" DURATION="$DURATION" SERVER_CPU="$SERVER_CPU" LOADGEN_CPU="$LOADGEN_CPU" \

@@ -184,4 +184,5 @@ def section(title, name):
 
 
 section("The first run: release profile, fresh build and tokens/s", "profiles.md")
+section("Signing key in a hardware token (PKCS#11, SoftHSM2) next to a key file", "hsm.md")
 section("Scale", "scale.md")

@@ -122,12 +122,29 @@ enum Command {
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Write a new private signing key (PKCS#8 PEM, mode 0600; never
-    /// overwrites) and print its kid and a [[keys.signing]] snippet.
+    /// overwrites), or with --pkcs11 make one inside a hardware token
+    /// (writing no file), and print its kid and a [[keys.signing]] snippet.
     Generate {
-        /// The key file to create.
-        #[arg(long)]
-        out: PathBuf,
-        /// ES256, EdDSA or RS256.
+        /// The key file to create (not with --pkcs11).
+        #[arg(long, required_unless_present = "pkcs11", conflicts_with = "pkcs11")]
+        out: Option<PathBuf>,
+        /// Make the key pair inside a token instead: the PKCS#11 module
+        /// (shared library) of the token.
+        #[arg(long, value_name = "MODULE", requires_all = ["token", "label"])]
+        pkcs11: Option<PathBuf>,
+        /// With --pkcs11: the token's label.
+        #[arg(long, requires = "pkcs11")]
+        token: Option<String>,
+        /// With --pkcs11: the new key pair's label (CKA_LABEL).
+        #[arg(long, requires = "pkcs11")]
+        label: Option<String>,
+        /// With --pkcs11: a file holding the user PIN.
+        #[arg(long, requires = "pkcs11", conflicts_with = "pin_env", required_unless_present_any = ["pin_env", "out"])]
+        pin_file: Option<PathBuf>,
+        /// With --pkcs11: the environment variable holding the user PIN.
+        #[arg(long, requires = "pkcs11")]
+        pin_env: Option<String>,
+        /// ES256, EdDSA or RS256 (in a token: ES256 or RS256).
         #[arg(long, default_value = "ES256")]
         algorithm: tollgate::keys::Algorithm,
         /// The snippet's activate_at: an RFC 3339 date-time or `now`.
@@ -322,10 +339,32 @@ fn main() -> ExitCode {
             command:
                 KeysCommand::Generate {
                     out,
+                    pkcs11,
+                    token,
+                    label,
+                    pin_file,
+                    pin_env,
                     algorithm,
                     activate_at,
                 },
-        } => cli::generate_key(&out, algorithm, activate_at.as_deref()),
+        } => match (out, pkcs11, token, label) {
+            (Some(out), None, ..) => cli::generate_key(&out, algorithm, activate_at.as_deref()),
+            (None, Some(module), Some(token), Some(label)) => {
+                let pin = match (pin_file, pin_env) {
+                    (Some(file), None) => tollgate::keys::PinSource::File(file),
+                    (None, Some(var)) => tollgate::keys::PinSource::Env(var),
+                    _ => unreachable!("clap requires exactly one of --pin-file and --pin-env"),
+                };
+                let spec = tollgate::keys::Pkcs11Key {
+                    module,
+                    token,
+                    label,
+                    pin,
+                };
+                cli::generate_pkcs11_key(&spec, algorithm, activate_at.as_deref())
+            }
+            _ => unreachable!("clap requires --out, or --pkcs11 with --token and --label"),
+        },
         Command::Keys {
             command: KeysCommand::Client { out, algorithm },
         } => cli::generate_client_key(&out, algorithm),

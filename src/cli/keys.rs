@@ -1,30 +1,36 @@
-//! `tollgate keys generate`: a new private signing key, never overwriting,
-//! and the `[[keys.signing]]` entry to paste.
+//! `tollgate keys generate`: a new private signing key, never overwriting
+//! (or made inside a PKCS#11 token), and the `[[keys.signing]]` entry to
+//! paste.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use time::format_description::well_known::Rfc3339;
 
-use crate::keys::{Algorithm, SigningKey, store};
+use crate::keys::{Algorithm, PinSource, Pkcs11Key, SigningKey, store};
 
-pub fn generate_key(out: &Path, algorithm: Algorithm, activate_at: Option<&str>) -> ExitCode {
+/// `--activate-at`: `now`, a date-time, or (absent) a day from now.
+fn activation(activate_at: Option<&str>) -> Result<time::OffsetDateTime, ExitCode> {
     let now = tollgate_jose::clock::system()
         .now()
         .replace_nanosecond(0)
         .expect("0 is a nanosecond");
-    let activate_at = match activate_at {
-        None => now + time::Duration::days(1),
-        Some("now") => now,
-        Some(text) => match time::OffsetDateTime::parse(text, &Rfc3339) {
-            Ok(t) => t,
-            Err(_) => {
-                eprintln!(
-                    "error: --activate-at {text:?} is not `now` or an RFC 3339 date-time like 2027-01-01T00:00:00Z"
-                );
-                return ExitCode::from(2);
-            }
-        },
+    match activate_at {
+        None => Ok(now + time::Duration::days(1)),
+        Some("now") => Ok(now),
+        Some(text) => time::OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            eprintln!(
+                "error: --activate-at {text:?} is not `now` or an RFC 3339 date-time like 2027-01-01T00:00:00Z"
+            );
+            ExitCode::from(2)
+        }),
+    }
+}
+
+pub fn generate_key(out: &Path, algorithm: Algorithm, activate_at: Option<&str>) -> ExitCode {
+    let activate_at = match activation(activate_at) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let (key, pem) = match SigningKey::generate(algorithm) {
         Ok(k) => k,
@@ -58,6 +64,63 @@ pub fn generate_key(out: &Path, algorithm: Algorithm, activate_at: Option<&str>)
     println!("[[keys.signing]]");
     println!("file = {:?}", out.display().to_string());
     println!("activate_at = {stamp}");
+    ExitCode::SUCCESS
+}
+
+/// `tollgate keys generate --pkcs11`: a key pair made inside the token
+/// (nothing written here) and its `[[keys.signing]]` entry, last on stdout.
+pub fn generate_pkcs11_key(
+    spec: &Pkcs11Key,
+    algorithm: Algorithm,
+    activate_at: Option<&str>,
+) -> ExitCode {
+    let activate_at = match activation(activate_at) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let key = match crate::keys::pkcs11_generate::generate(spec, algorithm) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!(
+                "error: making the key {:?} in token {:?}: {e}",
+                spec.label, spec.token
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let quoted = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let pin = match &spec.pin {
+        // Absolute: the entry is pasted into a file in another folder.
+        PinSource::File(file) => format!(
+            "pin_file = {}",
+            quoted(
+                &std::path::absolute(file)
+                    .unwrap_or_else(|_| file.clone())
+                    .display()
+                    .to_string()
+            )
+        ),
+        PinSource::Env(var) => format!("pin_env = {}", quoted(var)),
+    };
+    println!(
+        "# kid {} ({algorithm}), made in token {:?} as {:?}: the private key is sensitive \
+         and not extractable; no file was written",
+        key.kid(),
+        spec.token,
+        spec.label
+    );
+    println!("# Published from the moment it is listed; signs from activate_at.");
+    println!("[[keys.signing]]");
+    println!(
+        "pkcs11 = {{ module = {}, token = {}, label = {}, {pin} }}",
+        quoted(&spec.module.display().to_string()),
+        quoted(&spec.token),
+        quoted(&spec.label)
+    );
+    println!(
+        "activate_at = {}",
+        activate_at.format(&Rfc3339).unwrap_or_default()
+    );
     ExitCode::SUCCESS
 }
 

@@ -14,7 +14,7 @@ pub use check::{Format, check};
 pub use clients::{Action as ClientsAction, clients, list as list_clients};
 pub use diff::diff;
 pub use healthcheck::healthcheck;
-pub use keys::{generate_client_key, generate_key};
+pub use keys::{generate_client_key, generate_key, generate_pkcs11_key};
 pub use secrets::{generate_secret, hash};
 pub use serve::serve;
 

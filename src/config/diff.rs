@@ -323,7 +323,15 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
                     (
                         k.key.kid().to_owned(),
                         BTreeMap::from([
-                            ("file", as_written(base, &k.file)),
+                            match &k.source {
+                                super::KeySource::File { path, .. } => {
+                                    ("file", as_written(base, path))
+                                }
+                                super::KeySource::Pkcs11(p) => (
+                                    "pkcs11",
+                                    format!("token {:?}, label {:?}", p.token, p.label),
+                                ),
+                            },
                             ("algorithm", k.key.algorithm().to_string()),
                             ("activate_at", crate::keys::rfc3339(k.activate_at)),
                             (

@@ -49,7 +49,9 @@ impl Relevant {
             pattern_folders.push(fixed_folder(&placed));
         }
         let files = match &keys.mode {
-            KeyMode::Declared { keys, .. } => keys.iter().map(|k| place(&k.file)).collect(),
+            KeyMode::Declared { keys, .. } => {
+                keys.iter().filter_map(|k| k.file()).map(place).collect()
+            }
             KeyMode::Automatic { .. } => Vec::new(),
         };
         Self {

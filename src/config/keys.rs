@@ -9,10 +9,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::problems::{Problems, parse_datetime};
-use super::raw::{RawAlgorithm, RawKeys};
-use super::{Config, DeclaredKey, KeyMode, KeysConfig, duration};
+use super::raw::{RawAlgorithm, RawKeys, RawPkcs11};
+use super::{Config, DeclaredKey, KeyMode, KeySource, KeysConfig, duration};
 use crate::keys::auto::Rotation;
-use crate::keys::{Algorithm, SigningKey, rfc3339, store};
+use crate::keys::{Algorithm, PinSource, Pkcs11Key, SigningKey, rfc3339, store};
 
 const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
 
@@ -93,7 +93,6 @@ pub(super) fn build(
     let mut declared: Vec<DeclaredKey> = Vec::new();
     for (i, k) in raw.signing.iter().enumerate() {
         let path = |key: &str| format!("keys.signing[{i}].{key}");
-        let file = base.join(&k.file);
         let activate_at = parse_datetime(&k.activate_at)
             .inspect_err(|e| problems.add(path("activate_at"), e.clone()))
             .ok();
@@ -111,27 +110,63 @@ pub(super) fn build(
                 "retire_at must be later than activate_at",
             );
         }
-        let (key, sha256) = match read_key(&file) {
-            Ok(read) => read,
-            Err(e) => {
-                problems.add(path("file"), format!("{}: {e}", file.display()));
+        let (source, key, at) = match (&k.file, &k.pkcs11) {
+            (Some(file), None) => {
+                let file = base.join(file);
+                match read_key(&file) {
+                    Ok((key, sha256)) => (
+                        KeySource::File { path: file, sha256 },
+                        Arc::new(key),
+                        "file",
+                    ),
+                    Err(e) => {
+                        problems.add(path("file"), format!("{}: {e}", file.display()));
+                        continue;
+                    }
+                }
+            }
+            (None, Some(raw)) => {
+                let Some(spec) = pkcs11_spec(raw, base, &path, problems) else {
+                    continue;
+                };
+                match SigningKey::in_token(&spec) {
+                    Ok(key) => (KeySource::Pkcs11(spec), key, "pkcs11"),
+                    Err(e) => {
+                        problems.add(
+                            path("pkcs11"),
+                            format!(
+                                "the key labelled {:?} in token {:?} ({}): {e}",
+                                spec.label,
+                                spec.token,
+                                spec.module.display()
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                problems.add_hinted(
+                    format!("keys.signing[{i}]"),
+                    "a declared key needs exactly one of file and pkcs11",
+                    Some("file = \"key.pem\" for a key file, pkcs11 = { module, token, label, pin_file } for a key in a token"),
+                );
                 continue;
             }
         };
         if let Some(j) = declared.iter().position(|d| d.key.kid() == key.kid()) {
             problems.add(
-                path("file"),
+                path(at),
                 format!("the same key as keys.signing[{j}] (kid {})", key.kid()),
             );
             continue;
         }
         if let Some(activate_at) = activate_at {
             declared.push(DeclaredKey {
-                file,
-                key: Arc::new(key),
+                source,
+                key,
                 activate_at,
                 retire_at,
-                sha256,
             });
         }
     }
@@ -155,6 +190,40 @@ pub(super) fn build(
         );
     }
     keys
+}
+
+/// Where a `pkcs11 = { ... }` key is, its paths resolved against `base`
+/// (a module named without a folder is left to the dynamic loader).
+fn pkcs11_spec(
+    raw: &RawPkcs11,
+    base: &Path,
+    path: &dyn Fn(&str) -> String,
+    problems: &mut Problems<'_>,
+) -> Option<Pkcs11Key> {
+    let pin = match (&raw.pin_file, &raw.pin_env) {
+        (Some(file), None) => PinSource::File(base.join(file)),
+        (None, Some(var)) => PinSource::Env(var.clone()),
+        _ => {
+            problems.add_hinted(
+                path("pkcs11"),
+                "needs exactly one of pin_file and pin_env",
+                Some("the PIN is never written in this file: put it in a file (pin_file) or an environment variable (pin_env)"),
+            );
+            return None;
+        }
+    };
+    let module = Path::new(&raw.module);
+    let module = if module.is_relative() && module.components().count() > 1 {
+        base.join(module)
+    } else {
+        module.to_owned()
+    };
+    Some(Pkcs11Key {
+        module,
+        token: raw.token.clone(),
+        label: raw.label.clone(),
+        pin,
+    })
 }
 
 /// The key in `file` and the SHA-256 of the bytes it was read from.
@@ -233,10 +302,20 @@ fn warn_declared(
     let index = |kid: &str| declared.iter().position(|d| d.key.kid() == kid);
     let cache = time::Duration::try_from(keys.jwks_max_age).unwrap_or(time::Duration::MAX);
     for (i, d) in declared.iter().enumerate() {
-        if store::readable_by_others(&d.file) {
+        let secret = match &d.source {
+            KeySource::File { path, .. } => Some(("file", path)),
+            KeySource::Pkcs11(Pkcs11Key {
+                pin: PinSource::File(path),
+                ..
+            }) => Some(("pkcs11", path)),
+            KeySource::Pkcs11(_) => None,
+        };
+        if let Some((key, file)) = secret
+            && store::readable_by_others(file)
+        {
             problems.add_hinted(
-                format!("keys.signing[{i}].file"),
-                format!("{} is readable by other users", d.file.display()),
+                format!("keys.signing[{i}].{key}"),
+                format!("{} is readable by other users", file.display()),
                 Some("chmod 600 it (a Kubernetes Secret volume: defaultMode: 0440 with the pod's fsGroup)"),
             );
         }

@@ -239,15 +239,33 @@ pub enum KeyMode {
     },
 }
 
-/// One `[[keys.signing]]` entry, its key file parsed.
+/// One `[[keys.signing]]` entry, its key file parsed or its token key
+/// found.
 #[derive(Debug, Clone)]
 pub struct DeclaredKey {
-    pub file: PathBuf,
+    pub source: KeySource,
     pub key: Arc<SigningKey>,
     pub activate_at: time::OffsetDateTime,
     pub retire_at: Option<time::OffsetDateTime>,
-    /// SHA-256 of the file as it was read.
-    pub sha256: [u8; 32],
+}
+
+/// Where a declared key is.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A key file, and the SHA-256 of it as it was read.
+    File { path: PathBuf, sha256: [u8; 32] },
+    /// A key in a PKCS#11 token (paths resolved).
+    Pkcs11(crate::keys::Pkcs11Key),
+}
+
+impl DeclaredKey {
+    /// The key file, for a key in a file.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.source {
+            KeySource::File { path, .. } => Some(path),
+            KeySource::Pkcs11(_) => None,
+        }
+    }
 }
 
 impl KeyMode {
@@ -273,10 +291,11 @@ impl KeysConfig {
         let KeyMode::Declared { keys, .. } = &self.mode else {
             return false;
         };
-        keys.iter().any(|k| {
-            std::fs::read(&k.file).map_or(true, |bytes| {
-                tollgate_jose::digest::sha256(&bytes) != k.sha256
-            })
+        keys.iter().any(|k| match &k.source {
+            KeySource::File { path, sha256 } => std::fs::read(path).map_or(true, |bytes| {
+                tollgate_jose::digest::sha256(&bytes) != *sha256
+            }),
+            KeySource::Pkcs11(_) => false,
         })
     }
 }

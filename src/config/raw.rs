@@ -134,13 +134,44 @@ pub(super) struct RawKeys {
 pub(super) struct RawSigningKey {
     /// Unencrypted PKCS#8 PEM private key (P-256, Ed25519 or RSA), relative
     /// to this file; `tollgate keys generate` writes one. Published in the
-    /// JWKS from the moment it is listed.
-    pub file: String,
+    /// JWKS from the moment it is listed. Exactly one of `file` and
+    /// `pkcs11`.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// A key in a hardware token (PKCS#11), which never leaves it:
+    /// tollgate reads its public key and signs through the module.
+    /// `tollgate keys generate --pkcs11` makes one. Exactly one of `file`
+    /// and `pkcs11`.
+    #[serde(default)]
+    pub pkcs11: Option<RawPkcs11>,
     /// Signs from this instant until a later-activated key takes over.
     pub activate_at: RawDateTime,
     /// Dropped from the JWKS at this instant; never signs again.
     #[serde(default)]
     pub retire_at: Option<RawDateTime>,
+}
+
+/// `pkcs11 = { module, token, label, pin_file | pin_env }`: where a
+/// hardware key is and how to log in to its token.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPkcs11 {
+    /// The PKCS#11 module (shared library) of the token, e.g.
+    /// `"/usr/lib/softhsm/libsofthsm2.so"`.
+    pub module: String,
+    /// The token's label.
+    pub token: String,
+    /// The key pair's label (`CKA_LABEL` of its private and public key).
+    pub label: String,
+    /// A file holding the user PIN (one trailing newline is ignored),
+    /// relative to this file; keep it 0600. Exactly one of `pin_file` and
+    /// `pin_env`: the PIN itself is never written in this file.
+    #[serde(default)]
+    pub pin_file: Option<String>,
+    /// The environment variable holding the user PIN. Exactly one of
+    /// `pin_file` and `pin_env`.
+    #[serde(default)]
+    pub pin_env: Option<String>,
 }
 
 /// A JWS algorithm name.

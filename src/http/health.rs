@@ -25,7 +25,9 @@ pub(super) enum Detail {
 #[derive(Object)]
 pub struct Health {
     /// `ok` while the server can issue tokens; `degraded` while it can but
-    /// key maintenance fails; `unavailable` when no key signs.
+    /// key maintenance fails (or a published key in hardware is away);
+    /// `unavailable` when no key signs, or the active key is in a token
+    /// that cannot sign now.
     status: String,
     config: ConfigHealth,
     keys: KeysHealth,
@@ -102,6 +104,10 @@ pub(super) struct KeysHealth {
     /// memory keep serving and nothing is created or deleted).
     #[oai(skip_serializing_if_is_none)]
     fault: Option<String>,
+    /// Published keys in a hardware token (PKCS#11) that cannot sign now,
+    /// each as `kid: why` (token away, session lost, PIN refused), the
+    /// active key's first. Empty while every token answers.
+    unavailable: Vec<String>,
 }
 
 /// A probe's answer.
@@ -121,7 +127,7 @@ impl HealthApi {
     /// Health
     ///
     /// 200 while the server can issue tokens; 503 when no signing key is
-    /// active.
+    /// active or the active one is in a token that cannot sign now.
     #[oai(
         path = "/healthz",
         method = "get",
@@ -130,9 +136,9 @@ impl HealthApi {
     )]
     async fn healthz(&self) -> HealthResponse {
         let health = self.health();
-        match health.keys.active_kid {
-            Some(_) => HealthResponse::Ok(Json(health)),
-            None => HealthResponse::Unavailable(Json(health)),
+        match health.status.as_str() {
+            "unavailable" => HealthResponse::Unavailable(Json(health)),
+            _ => HealthResponse::Ok(Json(health)),
         }
     }
 
@@ -153,8 +159,9 @@ impl HealthApi {
 
     /// Readiness
     ///
-    /// 200 while a signing key is active, 503 when none is (take the
-    /// replica out of the Service; restarting it would not help).
+    /// 200 while a signing key is active, 503 when none is, or when it is
+    /// in a token that cannot sign now (take the replica out of the
+    /// Service; restarting it would not help).
     #[oai(
         path = "/readyz",
         method = "get",
@@ -162,13 +169,20 @@ impl HealthApi {
         operation_id = "ready"
     )]
     async fn readyz(&self) -> ProbeResponse {
-        match self.state.keys().active(self.state.clock.now()) {
-            Some(_) => ProbeResponse::Ok(Json(Probe {
+        let now = self.state.clock.now();
+        let active_fault = self
+            .state
+            .hardware_faults(now)
+            .into_iter()
+            .find_map(|(active, why)| active.then_some(why));
+        match (self.state.keys().active(now), active_fault) {
+            (Some(_), None) => ProbeResponse::Ok(Json(Probe {
                 status: "ok".into(),
             })),
-            None => ProbeResponse::Unavailable(Json(Probe {
+            (None, _) => ProbeResponse::Unavailable(Json(Probe {
                 status: "no signing key is active".into(),
             })),
+            (Some(_), Some(why)) => ProbeResponse::Unavailable(Json(Probe { status: why })),
         }
     }
 }
@@ -185,10 +199,14 @@ impl HealthApi {
             Detail::Full => status.last_error,
             Detail::Public => status.last_error.as_deref().map(masked),
         };
+        let unavailable = self.state.hardware_faults(now);
+        let active_down = unavailable.first().is_some_and(|(active, _)| *active);
         Health {
             status: match (active, &fault, self.state.replay.health().1) {
                 (None, _, _) => "unavailable",
+                (Some(_), _, _) if active_down => "unavailable",
                 (Some(_), Some(_), _) | (Some(_), None, false) => "degraded",
+                (Some(_), None, true) if !unavailable.is_empty() => "degraded",
                 (Some(_), None, true) => "ok",
             }
             .into(),
@@ -213,6 +231,7 @@ impl HealthApi {
                     .map(|e| e.key.kid().to_owned())
                     .collect(),
                 fault,
+                unavailable: unavailable.into_iter().map(|(_, why)| why).collect(),
             },
             replay: {
                 let (store, reachable) = self.state.replay.health();

@@ -1,22 +1,32 @@
 //! Signing keys: the key material ([`signing`]: ES256, EdDSA, RS256, the
 //! RFC 7638 `kid`), the schedule of what is published and what signs at an
 //! instant ([`ring`], pure), automatic rotation in a folder ([`auto`]), the
-//! files ([`store`]), and signing concurrent requests' tokens back to back
-//! ([`batch`]).
+//! files ([`store`]), signing concurrent requests' tokens back to back
+//! ([`batch`]), and keys that stay in a PKCS#11 token ([`pkcs11`] signs,
+//! [`pkcs11_module`] holds the modules, [`pkcs11_objects`] reads keys,
+//! [`pkcs11_generate`] makes pairs).
 //!
 //! Two modes, chosen in `[keys]`: automatic (tollgate creates, rotates and
 //! deletes keys in `keys.dir`) and declared (`[[keys.signing]]` lists key
-//! files with their activation; tollgate never writes a key, and the active
-//! key is a function of the file and the clock, so replicas agree).
+//! files or keys in tokens with their activation; tollgate never writes a
+//! key file, and the active key is a function of the file and the clock,
+//! so replicas agree).
 
 pub(crate) mod auto;
 pub(crate) mod batch;
+pub(crate) mod pkcs11;
+pub(crate) mod pkcs11_generate;
+pub(crate) mod pkcs11_module;
+mod pkcs11_objects;
+mod public;
 mod ring;
 mod signing;
 pub mod store;
 
+pub use pkcs11_module::{PinSource, Pkcs11Key};
+pub use public::{Algorithm, Jwk};
 pub(crate) use ring::{Entry, KeyRing};
-pub use signing::{Algorithm, Jwk, SigningKey};
+pub use signing::SigningKey;
 
 /// Why key material was refused.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +35,13 @@ pub enum KeyError {
     Format(String),
     #[error("the key could not be used for signing ({0})")]
     Unusable(String),
+    /// A key in hardware cannot sign now (token away, session lost, PIN
+    /// refused); it is tried again after `retry`.
+    #[error("{why}")]
+    Unavailable {
+        why: String,
+        retry: std::time::Duration,
+    },
 }
 
 /// An instant as RFC 3339 (`2026-11-25T21:07:02Z`), for logs and messages.

@@ -1,10 +1,14 @@
-//! One private signing key: parsed once, its public JWK and RFC 7638 `kid`,
-//! the JWT header pre-encoded, and compact JWS signing.
+//! One private signing key: parsed once (or found in a PKCS#11 token), its
+//! public JWK and RFC 7638 `kid`, the JWT header pre-encoded, and compact
+//! JWS signing: in software, or through the token's module.
 //!
 //! p256 reads and writes ES256 key material (PKCS#8 PEM, curve checks);
 //! aws-lc-rs signs with every algorithm, because it is about three times
 //! faster than the pure-Rust implementations and signing is the floor of
 //! token throughput.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rand::SystemRandom;
@@ -16,111 +20,19 @@ use aws_lc_rs::signature::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use serde::Serialize;
 
 use super::KeyError;
+use super::pkcs11::HsmKey;
+use super::pkcs11_module::Pkcs11Key;
+use super::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
 
-/// A JWS algorithm tollgate signs access tokens with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Algorithm {
-    /// ECDSA P-256 with SHA-256: small, fast, the default.
-    ES256,
-    /// Ed25519 (RFC 8037).
-    EdDSA,
-    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys when generated.
-    RS256,
-}
-
-impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [Self::ES256, Self::EdDSA, Self::RS256];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ES256 => "ES256",
-            Self::EdDSA => "EdDSA",
-            Self::RS256 => "RS256",
-        }
-    }
-
-    /// Lower case, for file names.
-    pub fn file_tag(self) -> &'static str {
-        match self {
-            Self::ES256 => "es256",
-            Self::EdDSA => "eddsa",
-            Self::RS256 => "rs256",
-        }
-    }
-
-    pub fn from_file_tag(tag: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.file_tag() == tag)
-    }
-}
-
-impl std::fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Algorithm {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("{s:?} is not one of ES256, EdDSA, RS256"))
-    }
-}
-
-/// A public key as published in the JWKS (RFC 7517; EC and RSA members from
-/// RFC 7518 §6, OKP from RFC 8037). Only the members of its type are set.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Jwk {
-    pub kty: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub crv: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub n: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub e: Option<String>,
-    pub kid: String,
-    pub alg: &'static str,
-    #[serde(rename = "use")]
-    pub use_: &'static str,
-}
-
-impl Jwk {
-    /// The members RFC 7638 hashes, in lexicographic order, no whitespace.
-    fn thumbprint_input(&self) -> String {
-        match self.kty {
-            "EC" => format!(
-                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
-                self.crv.unwrap_or_default(),
-                self.x.as_deref().unwrap_or_default(),
-                self.y.as_deref().unwrap_or_default()
-            ),
-            "OKP" => format!(
-                r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
-                self.crv.unwrap_or_default(),
-                self.x.as_deref().unwrap_or_default()
-            ),
-            _ => format!(
-                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-                self.e.as_deref().unwrap_or_default(),
-                self.n.as_deref().unwrap_or_default()
-            ),
-        }
-    }
-}
-
+/// What makes the signature: a key in memory, or a key in hardware that
+/// never leaves its token.
 enum Signer {
     Ecdsa(EcdsaKeyPair, SystemRandom),
     Ed25519(Ed25519KeyPair),
     Rsa(RsaKeyPair, SystemRandom),
+    Hardware(Box<HsmKey>),
 }
 
 /// A private key ready to sign, with its public JWK.
@@ -221,17 +133,7 @@ impl SigningKey {
         if point.len() != 65 || point[0] != 4 {
             return Err(KeyError::Unusable("unexpected public key encoding".into()));
         }
-        let jwk = Jwk {
-            kty: "EC",
-            crv: Some("P-256"),
-            x: Some(B64.encode(&point[1..33])),
-            y: Some(B64.encode(&point[33..])),
-            n: None,
-            e: None,
-            kid: String::new(),
-            alg: "ES256",
-            use_: "sig",
-        };
+        let jwk = ec_jwk(point);
         Ok(Self::finish(Signer::Ecdsa(pair, SystemRandom::new()), jwk))
     }
 
@@ -260,18 +162,37 @@ impl SigningKey {
                 tollgate_jose::jose::MAX_RSA_BITS
             )));
         }
-        let jwk = Jwk {
-            kty: "RSA",
-            crv: None,
-            x: None,
-            y: None,
-            n: Some(B64.encode(public.modulus().big_endian_without_leading_zero())),
-            e: Some(B64.encode(public.exponent().big_endian_without_leading_zero())),
-            kid: String::new(),
-            alg: "RS256",
-            use_: "sig",
-        };
+        let jwk = rsa_jwk(
+            public.modulus().big_endian_without_leading_zero(),
+            public.exponent().big_endian_without_leading_zero(),
+        );
         Ok(Self::finish(Signer::Rsa(pair, SystemRandom::new()), jwk))
+    }
+
+    /// The key `spec` names in a PKCS#11 token, its `kid` by the same RFC
+    /// 7638 rule as every key. Opened once per process and shared by every
+    /// configuration that lists it: a reload does not log in again, and a
+    /// token that is away does not fail a reload that keeps its key.
+    pub(crate) fn in_token(spec: &Pkcs11Key) -> Result<Arc<Self>, KeyError> {
+        static OPEN: LazyLock<Mutex<HashMap<Pkcs11Key, Weak<SigningKey>>>> =
+            LazyLock::new(Mutex::default);
+        let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = open.get(spec).and_then(Weak::upgrade) {
+            return Ok(key);
+        }
+        let (hsm, jwk) = HsmKey::open(spec.clone())?;
+        let key = Arc::new(Self::finish(Signer::Hardware(Box::new(hsm)), jwk));
+        open.retain(|_, k| k.strong_count() > 0);
+        open.insert(spec.clone(), Arc::downgrade(&key));
+        Ok(key)
+    }
+
+    /// The key in hardware, if it is one.
+    pub(crate) fn hardware(&self) -> Option<&HsmKey> {
+        match &self.signer {
+            Signer::Hardware(key) => Some(key),
+            _ => None,
+        }
     }
 
     fn finish(signer: Signer, mut jwk: Jwk) -> Self {
@@ -294,10 +215,11 @@ impl SigningKey {
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        match self.signer {
+        match &self.signer {
             Signer::Ecdsa(..) => Algorithm::ES256,
             Signer::Ed25519(_) => Algorithm::EdDSA,
             Signer::Rsa(..) => Algorithm::RS256,
+            Signer::Hardware(key) => key.algorithm(),
         }
     }
 
@@ -326,6 +248,7 @@ impl SigningKey {
                     .map_err(unusable)?;
                 B64.encode(sig)
             }
+            Signer::Hardware(key) => B64.encode(key.sign(jwt.as_bytes())?),
         };
         jwt.push('.');
         jwt.push_str(&signature);
@@ -369,43 +292,6 @@ pub(super) fn verify_jwt(key: &SigningKey, jwt: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc_7638_thumbprint_input_has_exactly_the_required_members_in_order() {
-        let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
-        let jwk = key.jwk();
-        assert_eq!(
-            jwk.thumbprint_input(),
-            format!(
-                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-                jwk.x.as_ref().unwrap(),
-                jwk.y.as_ref().unwrap()
-            )
-        );
-        assert_eq!(key.kid().len(), 43);
-    }
-
-    #[test]
-    fn rfc_7638_section_3_1_example_thumbprint() {
-        // The RSA key of RFC 7638 §3.1 and its published thumbprint.
-        let jwk = Jwk {
-            kty: "RSA",
-            crv: None,
-            x: None,
-            y: None,
-            n: Some("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into()),
-            e: Some("AQAB".into()),
-            kid: String::new(),
-            alg: "RS256",
-            use_: "sig",
-        };
-        assert_eq!(
-            B64.encode(tollgate_jose::digest::sha256(
-                jwk.thumbprint_input().as_bytes()
-            )),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
-    }
 
     #[test]
     fn every_algorithm_round_trips_through_pem_and_verifies_with_its_jwk() {

@@ -281,6 +281,7 @@ impl Server {
         let hangup = tokio::spawn(tasks::reload_on_hangup(hangup_signal, reloader.trigger()));
         let rotation = tokio::spawn(tasks::maintain_keys(self.state.clone()));
         let prefetch = tokio::spawn(tasks::prefetch_keys(self.state.clone()));
+        let hardware = tokio::spawn(tasks::probe_hardware_keys(self.state.clone()));
         let replay_check = tokio::spawn({
             let state = self.state.clone();
             async move { state.replay.check().await }
@@ -333,6 +334,7 @@ impl Server {
         hangup.abort();
         rotation.abort();
         prefetch.abort();
+        hardware.abort();
         replay_check.abort();
         drop(reloader);
         result

@@ -1,6 +1,6 @@
 //! The tasks that run beside serving: key sets fetched when a
-//! configuration comes into force, SIGHUP as a reload, and automatic key
-//! maintenance.
+//! configuration comes into force, SIGHUP as a reload, automatic key
+//! maintenance, and the probe of keys in hardware.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,5 +104,36 @@ pub(super) async fn maintain_keys(state: Arc<AppState>) {
             _ = tokio::time::sleep(wake) => {}
             _ = state.keys_changed.notified() => {}
         }
+    }
+}
+
+/// How often keys in hardware are probed: a token that went away shows in
+/// `/healthz` without waiting for a token request, and one that came back
+/// is reconnected (within this and `keys::pkcs11::RETRY`).
+const HARDWARE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Probes the published keys that live in a token (one signature each, or
+/// a reconnection while one is down).
+pub(super) async fn probe_hardware_keys(state: Arc<AppState>) {
+    loop {
+        let now = state.clock.now();
+        let hardware: Vec<Arc<keys::SigningKey>> = state
+            .keys()
+            .published(now)
+            .filter(|e| e.key.hardware().is_some())
+            .map(|e| e.key.clone())
+            .collect();
+        for key in hardware {
+            let probed = tokio::task::spawn_blocking(move || {
+                if let Some(hsm) = key.hardware() {
+                    hsm.probe();
+                }
+            })
+            .await;
+            if let Err(e) = probed {
+                tracing::error!(error = %e, "the hardware key probe failed");
+            }
+        }
+        tokio::time::sleep(HARDWARE_PROBE_INTERVAL).await;
     }
 }

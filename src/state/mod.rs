@@ -175,6 +175,23 @@ impl AppState {
         lock(&self.key_fault).clone()
     }
 
+    /// Why published keys in hardware cannot sign now, each with its
+    /// `kid`; the active key's first.
+    pub(crate) fn hardware_faults(&self, now: time::OffsetDateTime) -> Vec<(bool, String)> {
+        let keys = self.keys();
+        let active = keys.active(now).map(|k| k.kid().to_owned());
+        let mut faults: Vec<(bool, String)> = keys
+            .published(now)
+            .filter_map(|e| {
+                let why = e.key.hardware()?.fault()?;
+                let is_active = active.as_deref() == Some(e.key.kid());
+                Some((is_active, format!("{}: {why}", e.key.kid())))
+            })
+            .collect();
+        faults.sort_by_key(|(is_active, _)| !is_active);
+        faults
+    }
+
     /// The issuer of `config`: the configured one, else the default.
     pub(crate) fn issuer(&self, config: &Config) -> String {
         config
@@ -201,6 +218,7 @@ impl AppState {
                 .active_until(now)
                 .map(|t| (t - now).as_seconds_f64().max(0.0)),
             signing_key_fault: self.key_fault_now().is_some(),
+            signing_keys_unavailable: self.hardware_faults(now).len() as u64,
             replay_store_up: self.replay.health().1,
             replay_store_fill: self.replay.fill(),
         }

@@ -1,7 +1,8 @@
 //! How the protocol core's requests are carried out: slow work on the
 //! Argon2 threads (`slow_pool`, below the request threads' priority), at
 //! most one run per core; signatures by the key the ring says is active,
-//! batched with concurrent requests' tokens; remote keys from their
+//! batched with concurrent requests' tokens (a key in hardware: on the
+//! blocking threads, through its session pool); remote keys from their
 //! cache; single use from the replay store. Argon2 runs and signature
 //! checks are timed as the request's work (`runtime::failure_time`).
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::keys::KeyError;
 use crate::state::AppState;
 use tollgate_core::{PortError, Ports};
 use tollgate_jose::jose::JwksLocation;
@@ -62,12 +64,23 @@ impl Ports for AppState {
             // The ring is not held while the token waits for its signature.
             key.clone()
         };
-        crate::keys::batch::sign_jwt(key, claims_json)
-            .await
-            .map_err(|e| {
+        let signed = if key.hardware().is_some() {
+            // The module blocks (a network HSM for milliseconds): off the
+            // request threads, each signature on a pooled session.
+            tokio::task::spawn_blocking(move || key.sign_jwt(&claims_json))
+                .await
+                .unwrap_or_else(|e| Err(KeyError::Unusable(e.to_string())))
+        } else {
+            crate::keys::batch::sign_jwt(key, claims_json).await
+        };
+        signed.map_err(|e| match e {
+            // Logged by the key when it goes down, not per request.
+            KeyError::Unavailable { retry, .. } => PortError::KeyUnavailable(retry),
+            e => {
                 tracing::error!(error = %e, "signing failed");
                 PortError::Failed
-            })
+            }
+        })
     }
 
     async fn keys(

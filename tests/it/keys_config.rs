@@ -275,3 +275,57 @@ fn automatic_rotations_that_outrun_caches_or_tokens_are_warnings() {
         c.warnings
     );
 }
+
+#[test]
+fn a_declared_key_is_a_file_or_a_token_key_and_a_token_key_names_where_its_pin_is() {
+    let both = "[[keys.signing]]\nfile = \"a.pem\"\npkcs11 = { module = \"m.so\", token = \"t\", label = \"l\", pin_env = \"P\" }\nactivate_at = 2026-08-01T00:00:00Z\n";
+    let c = check(both, &["a.pem"]);
+    assert!(
+        has(
+            &c.errors,
+            "keys.signing[0]",
+            2,
+            "exactly one of file and pkcs11"
+        ),
+        "{:?}",
+        c.errors
+    );
+    let neither = "[[keys.signing]]\nactivate_at = 2026-08-01T00:00:00Z\n";
+    let c = check(neither, &[]);
+    assert!(
+        has(
+            &c.errors,
+            "keys.signing[0]",
+            2,
+            "exactly one of file and pkcs11"
+        ),
+        "{:?}",
+        c.errors
+    );
+    // Both PIN sources (or none): refused before any module is loaded.
+    let two_pins = "[[keys.signing]]\npkcs11 = { module = \"m.so\", token = \"t\", label = \"l\", pin_env = \"P\", pin_file = \"p\" }\nactivate_at = 2026-08-01T00:00:00Z\n";
+    let c = check(two_pins, &[]);
+    assert!(
+        has(
+            &c.errors,
+            "keys.signing[0].pkcs11",
+            3,
+            "exactly one of pin_file and pin_env"
+        ),
+        "{:?}",
+        c.errors
+    );
+    // A module that is not there: the path in the message, at its line.
+    let absent = "[[keys.signing]]\npkcs11 = { module = \"lib/absent-pkcs11.so\", token = \"t\", label = \"l\", pin_env = \"P\" }\nactivate_at = 2026-08-01T00:00:00Z\n";
+    let c = check(absent, &[]);
+    assert!(
+        has(
+            &c.errors,
+            "keys.signing[0].pkcs11",
+            3,
+            "cannot load the PKCS#11 module"
+        ) && c.errors[0].2.contains("absent-pkcs11.so"),
+        "{:?}",
+        c.errors
+    );
+}

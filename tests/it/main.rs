@@ -11,6 +11,7 @@ mod connections;
 mod discovery;
 mod exchange;
 mod hardening;
+mod hardware_keys;
 mod hostile;
 mod includes;
 mod keys;

@@ -24,6 +24,10 @@ pub enum PortError {
     NoActiveKey,
     /// Signing failed, or blocking work could not run.
     Failed,
+    /// The active key cannot sign for now (a key in hardware whose token
+    /// is away); it is tried again after this long. Never a reason to sign
+    /// with another key.
+    KeyUnavailable(std::time::Duration),
 }
 
 pub trait Ports: Sync {

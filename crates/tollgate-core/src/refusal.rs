@@ -83,6 +83,8 @@ pub enum Reason {
     // The server.
     NoActiveKey,
     SigningFailed,
+    /// The active key is in hardware and its token cannot sign now.
+    SigningKeyUnavailable,
     Internal,
 }
 
@@ -171,6 +173,7 @@ impl Reason {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::NoActiveKey => "no_active_key",
             Self::SigningFailed => "signing_failed",
+            Self::SigningKeyUnavailable => "signing_key_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -205,6 +208,24 @@ impl Refusal {
 
     pub fn server_error(reason: Reason) -> Self {
         Self::new(OAuthError::server_error(), reason)
+    }
+
+    /// Why a token was not signed: a key in hardware that cannot sign now
+    /// is a 503 `temporarily_unavailable` with `Retry-After` (as an
+    /// unreachable replay store is); anything else is the server's error.
+    pub fn not_signed(error: crate::ports::PortError) -> Self {
+        use crate::ports::PortError;
+        match error {
+            PortError::NoActiveKey => Self::server_error(Reason::NoActiveKey),
+            PortError::Failed => Self::server_error(Reason::SigningFailed),
+            PortError::KeyUnavailable(retry) => Self::new(
+                OAuthError {
+                    description: "the server cannot sign tokens right now; retry later".into(),
+                    ..OAuthError::unavailable(retry)
+                },
+                Reason::SigningKeyUnavailable,
+            ),
+        }
     }
 
     /// Whether this is a failed client authentication (`invalid_client`,

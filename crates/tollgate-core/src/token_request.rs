@@ -14,7 +14,7 @@ use super::exchange;
 use super::grant::{self, Delegation};
 use super::introspection::OwnTokens;
 use super::params::Params;
-use super::ports::{Context, PortError, Ports};
+use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
 use tollgate_jose::dpop;
 use tollgate_jose::replay::ReplayError;
@@ -199,13 +199,7 @@ pub async fn token<P: Ports + OwnTokens>(
     let access_token = ports
         .sign(unsigned.claims_json, cx.now)
         .await
-        .map_err(|e| {
-            let reason = match e {
-                PortError::NoActiveKey => Reason::NoActiveKey,
-                PortError::Failed => Reason::SigningFailed,
-            };
-            claimed(Refusal::server_error(reason), id)
-        })?;
+        .map_err(|e| claimed(Refusal::not_signed(e), id))?;
     Ok(Issued {
         access_token,
         expires_in: unsigned.expires_in,

@@ -281,6 +281,7 @@ mod tests {
             signing_keys_published: 1,
             signing_key_rotation_seconds: Some(10.0),
             signing_key_fault: false,
+            signing_keys_unavailable: 0,
             replay_store_up: true,
             replay_store_fill: None,
         }

@@ -21,6 +21,8 @@ pub(crate) struct Snapshot {
     pub signing_key_rotation_seconds: Option<f64>,
     /// Automatic key maintenance is failing (the keys in force stay).
     pub signing_key_fault: bool,
+    /// Published keys in hardware whose token cannot sign now.
+    pub signing_keys_unavailable: u64,
     /// The replay store answered its last command.
     pub replay_store_up: bool,
     /// Ids the replay store holds and the most it holds, where known.
@@ -55,6 +57,13 @@ impl Collector for Snapshot {
                 "1 while automatic key maintenance fails (the key folder is gone or \
                  unwritable); the keys in memory keep serving",
                 i64::from(self.signing_key_fault),
+            ),
+            (
+                "signing_keys_unavailable",
+                "Published keys in a hardware token (PKCS#11) that cannot sign now (token \
+                 away, session lost, PIN refused); while the active one is, token requests \
+                 get temporarily_unavailable",
+                self.signing_keys_unavailable as i64,
             ),
             (
                 "replay_store_up",

@@ -9,6 +9,7 @@ mod key_server;
 mod keys;
 mod process;
 mod server;
+mod softhsm;
 mod tokens;
 mod wait;
 
@@ -20,5 +21,6 @@ pub(crate) use key_server::*;
 pub(crate) use keys::*;
 pub(crate) use process::*;
 pub(crate) use server::*;
+pub(crate) use softhsm::*;
 pub(crate) use tokens::*;
 pub(crate) use wait::*;

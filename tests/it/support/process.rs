@@ -55,6 +55,17 @@ pub(crate) async fn start_logged(
     log_filter: &str,
     args: &[&str],
 ) -> Logged {
+    start_logged_with_env(config, log_filter, args, &[]).await
+}
+
+/// [`start_logged`] with environment variables of its own (process-wide
+/// settings such as a PKCS#11 module's configuration file).
+pub(crate) async fn start_logged_with_env(
+    config: &std::path::Path,
+    log_filter: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Logged {
     let mut child = std::process::Command::new(tollgate_bin())
         .args([
             "serve",
@@ -64,6 +75,7 @@ pub(crate) async fn start_logged(
             "127.0.0.1:0",
         ])
         .args(args)
+        .envs(env.iter().copied())
         .env("TOLLGATE_LOG", log_filter)
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

@@ -216,7 +216,7 @@ pub async fn verify<H: SecretHolder, P: Ports>(
         .await;
     match checked {
         Ok(outcome) => outcome,
-        Err(PortError::NoActiveKey | PortError::Failed) => {
+        Err(PortError::NoActiveKey | PortError::Failed | PortError::KeyUnavailable(_)) => {
             Err(Refusal::server_error(Reason::Internal))
         }
     }

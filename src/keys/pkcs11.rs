@@ -1,0 +1,314 @@
+//! A signing key that stays in a PKCS#11 token: found by label, its public
+//! key read once (the JWKS keeps answering while the token is away), and
+//! signatures made by the module through a small pool of logged-in
+//! sessions. A failure makes the key unavailable, loudly, until a
+//! reconnection (the module finalized and initialized again) succeeds.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::Session;
+
+use super::KeyError;
+use super::pkcs11_module::{self as module, Module, Pkcs11Key};
+use super::pkcs11_objects::{find_pair, find_private};
+use super::public::{Algorithm, Jwk};
+
+/// How long after a failure the token is tried again. Recovery comes
+/// within this (and the health probe's period) of the token's return.
+pub(crate) const RETRY: Duration = Duration::from_secs(5);
+
+/// The key in the token, and what it takes to sign with it.
+pub(crate) struct HsmKey {
+    spec: Pkcs11Key,
+    module: Arc<Module>,
+    algorithm: Algorithm,
+    /// Idle sessions, logged in. A PKCS#11 session runs one operation at a
+    /// time, so concurrent signatures each take one.
+    pool: Mutex<Vec<Pooled>>,
+    health: Mutex<Health>,
+    /// Held by the one caller that reconnects; the others answer at once.
+    reconnecting: Mutex<()>,
+    /// SHA-256 of the last PIN the token refused (in memory only).
+    refused_pin: Mutex<Option<[u8; 32]>>,
+}
+
+struct Pooled {
+    session: Session,
+    key: ObjectHandle,
+    generation: u64,
+}
+
+enum Health {
+    Up,
+    Down {
+        why: String,
+        /// The module generation that failed (reset before retrying).
+        generation: u64,
+        retry_at: Instant,
+    },
+}
+
+/// At most this many idle sessions are kept: enough for every core.
+fn pool_size() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 16))
+}
+
+impl HsmKey {
+    /// Finds the key pair labelled `spec.label` in the token and reads its
+    /// public key (its JWK, the `kid` still to be set); the session it used
+    /// is the pool's first.
+    pub(crate) fn open(spec: Pkcs11Key) -> Result<(HsmKey, Jwk), KeyError> {
+        let module = module::module(&spec.module);
+        let unusable = KeyError::Unusable;
+        let (context, generation) = module.context().map_err(unusable)?;
+        let slot = module::find_token(&context, &spec.token).map_err(unusable)?;
+        let pin = spec.pin.read().map_err(unusable)?;
+        let session = module::open_session(&context, slot, &pin, false)
+            .map_err(|e| KeyError::Unusable(e.to_string()))?;
+        let found = find_pair(&session, &spec.label);
+        let (key, public) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = session.close();
+                return Err(KeyError::Unusable(e));
+            }
+        };
+        let (algorithm, jwk) = public;
+        let hsm = HsmKey {
+            spec,
+            module,
+            algorithm,
+            pool: Mutex::new(vec![Pooled {
+                session,
+                key,
+                generation,
+            }]),
+            health: Mutex::new(Health::Up),
+            reconnecting: Mutex::new(()),
+            refused_pin: Mutex::new(None),
+        };
+        Ok((hsm, jwk))
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Why the key cannot sign now, if it cannot.
+    pub(crate) fn fault(&self) -> Option<String> {
+        match &*self.health.lock().unwrap_or_else(|e| e.into_inner()) {
+            Health::Up => None,
+            Health::Down { why, .. } => Some(why.clone()),
+        }
+    }
+
+    /// The signature of `input` (the JWS signing input), as the JWS
+    /// encodes it (ECDSA: `r || s`). Blocks on the module.
+    pub(crate) fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.ready()?;
+        // A pooled session may have gone stale on its own (a module that
+        // timed it out): one more try with a fresh session before the key
+        // is declared unavailable.
+        let mut why = String::new();
+        let mut failed_generation = None;
+        for _ in 0..2 {
+            let (pooled, generation) = match self.take() {
+                Ok(p) => p,
+                Err(e) => return Err(self.failed(e, None)),
+            };
+            let result = match self.algorithm {
+                Algorithm::ES256 => {
+                    let digest = tollgate_jose::digest::sha256(input);
+                    pooled.session.sign(&Mechanism::Ecdsa, pooled.key, &digest)
+                }
+                Algorithm::RS256 => {
+                    pooled
+                        .session
+                        .sign(&Mechanism::Sha256RsaPkcs, pooled.key, input)
+                }
+                Algorithm::EdDSA => Err(cryptoki::error::Error::NotSupported),
+            };
+            match result {
+                Ok(signature) if self.algorithm != Algorithm::ES256 || signature.len() == 64 => {
+                    self.give_back(pooled);
+                    return Ok(signature);
+                }
+                Ok(signature) => {
+                    why = format!(
+                        "the module returned a {}-byte ECDSA signature, not r || s (64 bytes)",
+                        signature.len()
+                    );
+                    self.give_back(pooled);
+                    break;
+                }
+                // Neither this session nor its idle siblings are returned:
+                // whatever happened to one likely happened to all, and the
+                // second try must be on a fresh session.
+                Err(e) => {
+                    let current = self.module.generation();
+                    let idle =
+                        std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
+                    for p in idle.into_iter().chain([pooled]) {
+                        if p.generation == current {
+                            let _ = p.session.close();
+                        }
+                    }
+                    why = format!("the token did not sign: {e}");
+                    failed_generation = Some(generation);
+                }
+            }
+        }
+        Err(self.failed(why, failed_generation))
+    }
+
+    /// Tries the token once if it is down and a retry is due: the health
+    /// probe calls this so that recovery does not wait for a request.
+    pub(crate) fn probe(&self) {
+        if self.fault().is_some() {
+            let _ = self.ready();
+        } else if let Err(e) = self.sign(b"tollgate health probe") {
+            tracing::debug!(error = %e, "the token failed its probe");
+        }
+    }
+
+    /// `Ok` if the key may be used now; while it is down, the refusal with
+    /// how long to wait, or (a retry being due) the reconnection's result.
+    fn ready(&self) -> Result<(), KeyError> {
+        let (why, generation, wait) = {
+            match &*self.health.lock().unwrap_or_else(|e| e.into_inner()) {
+                Health::Up => return Ok(()),
+                Health::Down {
+                    why,
+                    generation,
+                    retry_at,
+                } => (
+                    why.clone(),
+                    *generation,
+                    retry_at.saturating_duration_since(Instant::now()),
+                ),
+            }
+        };
+        let unavailable = |retry| KeyError::Unavailable { why, retry };
+        if !wait.is_zero() {
+            return Err(unavailable(wait));
+        }
+        // One caller reconnects; the rest are told to come back shortly.
+        let Ok(_reconnecting) = self.reconnecting.try_lock() else {
+            return Err(unavailable(Duration::from_secs(1)));
+        };
+        self.module.reset(generation);
+        match self.take() {
+            Ok((pooled, _)) => {
+                self.give_back(pooled);
+                *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::Up;
+                tracing::warn!(
+                    token = %self.spec.token, label = %self.spec.label,
+                    "the signing key's token is available again"
+                );
+                Ok(())
+            }
+            Err(why) => Err(self.failed(why, None)),
+        }
+    }
+
+    /// Records a failure and returns the refusal it makes.
+    fn failed(&self, why: String, generation: Option<u64>) -> KeyError {
+        let generation = generation.unwrap_or_else(|| self.module.generation());
+        let why = format!(
+            "the signing key {:?} in token {:?} is unavailable: {why}",
+            self.spec.label, self.spec.token
+        );
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*health, Health::Up) {
+            tracing::error!(reason = %why, "signing with a hardware key failed; token requests get 503 until it is back");
+        }
+        *health = Health::Down {
+            why: why.clone(),
+            generation,
+            retry_at: Instant::now() + RETRY,
+        };
+        KeyError::Unavailable { why, retry: RETRY }
+    }
+
+    /// An idle session of the current generation, or a new one.
+    fn take(&self) -> Result<(Pooled, u64), String> {
+        let current = self.module.generation();
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            // Sessions of an older generation were closed by its reset.
+            pool.retain(|p| p.generation == current);
+            if let Some(pooled) = pool.pop() {
+                return Ok((pooled, current));
+            }
+        }
+        let (context, generation) = self.module.context()?;
+        let slot = module::find_token(&context, &self.spec.token)?;
+        let session = self.log_in(&context, slot)?;
+        match find_private(&session, &self.spec.label) {
+            Ok(key) => Ok((
+                Pooled {
+                    session,
+                    key,
+                    generation,
+                },
+                generation,
+            )),
+            Err(e) => {
+                let _ = session.close();
+                Err(e)
+            }
+        }
+    }
+
+    /// A new session, logged in; a PIN the token refused is not tried
+    /// again (tokens lock the user after a few wrong PINs), only a
+    /// changed one.
+    fn log_in(
+        &self,
+        context: &cryptoki::context::Pkcs11,
+        slot: cryptoki::slot::Slot,
+    ) -> Result<Session, String> {
+        use secrecy::ExposeSecret;
+        let pin = self.spec.pin.read()?;
+        let digest = tollgate_jose::digest::sha256(pin.expose_secret().as_bytes());
+        let mut refused = self.refused_pin.lock().unwrap_or_else(|e| e.into_inner());
+        if *refused == Some(digest) {
+            return Err(format!(
+                "the token refused this PIN before; it is not tried again (a token locks \
+                 after a few wrong PINs): correct {}",
+                self.spec.pin
+            ));
+        }
+        module::open_session(context, slot, &pin, false).map_err(|e| {
+            if matches!(e, module::OpenError::PinRefused) {
+                *refused = Some(digest);
+            }
+            e.to_string()
+        })
+    }
+
+    fn give_back(&self, pooled: Pooled) {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < pool_size() {
+            pool.push(pooled);
+        } else if pooled.generation == self.module.generation() {
+            let _ = pooled.session.close();
+        }
+    }
+}
+
+impl Drop for HsmKey {
+    /// Closes the idle sessions that are still open (a key dropped from
+    /// the configuration).
+    fn drop(&mut self) {
+        let current = self.module.generation();
+        for pooled in std::mem::take(self.pool.get_mut().unwrap_or_else(|e| e.into_inner())) {
+            if pooled.generation == current {
+                let _ = pooled.session.close();
+            }
+        }
+    }
+}

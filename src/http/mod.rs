@@ -3,6 +3,7 @@
 //! the OpenAPI document and the docs UI, [`management_routes`] the
 //! operator's (full metrics and health).
 
+mod client_cert;
 pub(crate) mod connections;
 mod discovery;
 mod form;
@@ -14,6 +15,7 @@ mod metrics;
 mod payload;
 mod request_id;
 pub(crate) mod tls;
+pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
 mod wire;

@@ -91,6 +91,10 @@ impl Ports for AppState {
     ) -> Result<bool, ReplayError> {
         self.replay.store().first_use(key, holder, until, now).await
     }
+
+    fn trust_anchors(&self) -> Option<Arc<tollgate_core::TrustAnchors>> {
+        Some(AppState::trust_anchors(self).trust.clone())
+    }
 }
 
 /// Our own tokens, checked against the keys published now.

@@ -10,6 +10,7 @@
 mod access_token;
 pub mod auth;
 mod client;
+mod dn;
 mod error;
 mod federation;
 mod grant;
@@ -22,8 +23,12 @@ mod scope;
 mod secret_cache;
 mod throttle;
 pub mod token_request;
+mod trust;
 
 pub use auth::AuthMethod;
+pub use auth::certificate::{CertificateRule, spiffe_trust_domain};
+pub use dn::DistinguishedName;
+pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret,

@@ -82,6 +82,8 @@ pub struct Request<'a> {
     pub authorization: Option<&'a [u8]>,
     /// Every `DPoP` header the request carried (RFC 9449 allows one).
     pub dpop: &'a [&'a [u8]],
+    /// The client certificate of the connection (RFC 8705), if any.
+    pub certificate: Option<&'a crate::trust::ClientCertificate>,
 }
 
 /// A token request read, not yet judged: what it asks for and the
@@ -100,7 +102,7 @@ pub fn parse(request: Request<'_>) -> Result<Parsed, Refusal> {
     let grant_type = params.take("grant_type").ok_or_else(|| {
         Refusal::invalid_request(Reason::MissingParameter, "grant_type is missing")
     })?;
-    let credential = auth::extract(&params, request.authorization)?;
+    let credential = auth::extract(&params, request.authorization, request.certificate)?;
     Ok(Parsed {
         grant_type,
         params,
@@ -141,8 +143,11 @@ pub async fn token<P: Ports>(
         &resources,
     )
     .map_err(|e| claimed(e.into(), id))?;
-    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), jkt)
+    let binding = access_token::Binding {
+        jkt: proof.as_ref().map(|p| p.jkt.as_str()),
+        x5t_s256: authenticated.certificate.as_deref(),
+    };
+    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), binding)
         .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
     let access_token = ports
         .sign(unsigned.claims_json, cx.now)

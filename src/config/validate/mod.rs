@@ -119,6 +119,7 @@ pub(super) fn build(
         );
     }
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
+    let certificates = super::certificates::build(raw, base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
     let registry = registry::build(raw, base, problems, reused);
     let defaults = ThrottleSettings::default();
@@ -184,6 +185,7 @@ pub(super) fn build(
         listen,
         management_listen,
         tls,
+        certificates,
         keys,
         registry: std::sync::Arc::new(registry),
         throttle,

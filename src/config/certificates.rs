@@ -42,6 +42,8 @@ pub struct CertificateSettings {
     pub domains: Vec<(String, PathBuf)>,
     pub proxies: Vec<ipnet::IpNet>,
     pub header: Option<ProxyHeader>,
+    /// Some client authenticates with a self-signed certificate.
+    pub self_signed: bool,
     /// The CAs as read at validation.
     pub anchors: Arc<Anchors>,
 }
@@ -57,7 +59,7 @@ impl CertificateSettings {
     /// Whether certificates can authenticate anyone here: the TLS
     /// listener asks for one only then (a browser would prompt for one).
     pub fn offered(&self) -> bool {
-        self.client_ca.is_some() || !self.domains.is_empty()
+        self.client_ca.is_some() || !self.domains.is_empty() || self.self_signed
     }
 
     /// Whether `address` is a declared proxy.
@@ -76,16 +78,16 @@ impl CertificateSettings {
         if let Some(path) = &self.client_ca {
             let key = "server.tls.client_ca".to_owned();
             let pem = read(path).map_err(|e| (key.clone(), e))?;
-            let set = AnchorSet::from_pem(&pem)
-                .map_err(|e| (key, format!("{}: {e}", path.display())))?;
+            let set =
+                AnchorSet::from_pem(&pem).map_err(|e| (key, format!("{}: {e}", path.display())))?;
             trust.client_ca = Some(set);
             parts.push(pem);
         }
         for (i, (name, path)) in self.domains.iter().enumerate() {
             let key = format!("trust_domains[{i}].bundle_file");
             let pem = read(path).map_err(|e| (key.clone(), e))?;
-            let set = AnchorSet::from_pem(&pem)
-                .map_err(|e| (key, format!("{}: {e}", path.display())))?;
+            let set =
+                AnchorSet::from_pem(&pem).map_err(|e| (key, format!("{}: {e}", path.display())))?;
             trust.domains.insert(name.clone(), set);
             parts.push(name.as_bytes().to_vec());
             parts.push(pem);
@@ -124,7 +126,10 @@ pub(super) fn build(
             continue;
         }
         if settings.domains.iter().any(|(n, _)| *n == d.name) {
-            problems.add(at("name"), format!("trust domain {:?} is declared twice", d.name));
+            problems.add(
+                at("name"),
+                format!("trust domain {:?} is declared twice", d.name),
+            );
             continue;
         }
         match &d.bundle_file {
@@ -150,16 +155,26 @@ pub(super) fn build(
             ),
         }
     }
-    settings.header = tls.client_cert_header.as_deref().map(|h| {
-        match h.to_ascii_lowercase() {
+    settings.header = tls
+        .client_cert_header
+        .as_deref()
+        .map(|h| match h.to_ascii_lowercase() {
             h if h == XFCC => ProxyHeader::Xfcc,
             h => ProxyHeader::EscapedPem(h),
-        }
-    });
+        });
+    // RFC 9110 §5.1: a field name is a token.
+    let token = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
     if let Some(h) = &tls.client_cert_header
-        && poem::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        && !token(h)
     {
-        problems.add("server.tls.client_cert_header", format!("{h:?} is not a header name"));
+        problems.add(
+            "server.tls.client_cert_header",
+            format!("{h:?} is not a header name"),
+        );
     }
     match (settings.header.is_some(), tls.trusted_proxies.is_empty()) {
         (true, true) => problems.add(

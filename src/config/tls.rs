@@ -60,11 +60,17 @@ pub(super) fn build(
         // Client certificates from a proxy only: TLS ends before tollgate.
         (None, None) => return None,
         (Some(_), None) => {
-            problems.add("server.tls.cert", "cert is set without key: set both, or neither");
+            problems.add(
+                "server.tls.cert",
+                "cert is set without key: set both, or neither",
+            );
             return None;
         }
         (None, Some(_)) => {
-            problems.add("server.tls.key", "key is set without cert: set both, or neither");
+            problems.add(
+                "server.tls.key",
+                "key is set without cert: set both, or neither",
+            );
             return None;
         }
     };

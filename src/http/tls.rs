@@ -89,7 +89,9 @@ pub(crate) async fn trust_anchors(state: Arc<AppState>) {
         match read {
             Ok(Ok(anchors)) => {
                 if state.set_trust_anchors(Arc::new(anchors)) {
-                    tracing::info!("client CA or trust domain bundle changed; the new one is in force");
+                    tracing::info!(
+                        "client CA or trust domain bundle changed; the new one is in force"
+                    );
                 }
             }
             Ok(Err((at, message))) => {

@@ -68,7 +68,7 @@ pub(crate) struct AppState {
     pub(crate) body_timeout: std::time::Duration,
     /// The client CAs and trust domain bundles in force: the file's, as
     /// validated, then as re-read when they change.
-    trust: ArcSwap<crate::config::certificates::Anchors>,
+    pub(crate) trust: ArcSwap<crate::config::certificates::Anchors>,
 }
 
 #[derive(PartialEq)]
@@ -180,14 +180,12 @@ impl AppState {
         lock(&self.key_fault).clone()
     }
 
-    /// The client CAs and bundles in force.
-    pub(crate) fn trust_anchors(&self) -> Arc<crate::config::certificates::Anchors> {
-        self.trust.load_full()
-    }
-
     /// Puts CAs read from their files in force; whether they differ from
-    /// the ones in force.
-    pub(crate) fn set_trust_anchors(&self, anchors: Arc<crate::config::certificates::Anchors>) -> bool {
+    /// the ones in force (read by `Ports::trust_anchors`).
+    pub(crate) fn set_trust_anchors(
+        &self,
+        anchors: Arc<crate::config::certificates::Anchors>,
+    ) -> bool {
         if self.trust.load().digest == anchors.digest {
             return false;
         }

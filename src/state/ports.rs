@@ -93,7 +93,7 @@ impl Ports for AppState {
     }
 
     fn trust_anchors(&self) -> Option<Arc<tollgate_core::TrustAnchors>> {
-        Some(AppState::trust_anchors(self).trust.clone())
+        Some(self.trust.load().trust.clone())
     }
 }
 

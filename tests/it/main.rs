@@ -3,6 +3,7 @@
 mod architecture;
 mod assertions;
 mod bound;
+mod certificates;
 mod cli;
 mod clients_cli;
 mod config_file;

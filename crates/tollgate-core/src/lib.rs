@@ -27,13 +27,12 @@ mod trust;
 
 pub use auth::AuthMethod;
 pub use auth::certificate::{CertificateRule, spiffe_trust_domain};
-pub use dn::DistinguishedName;
-pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, MAX_CLIENT_ID_LEN, PresentedSecret,
     SecretHash, Secrets,
 };
+pub use dn::DistinguishedName;
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};
 pub use federation::{ClaimCondition, FederatedRule, KeySource, SubjectPattern, TrustedIssuer};
 pub use grant::Grant;
@@ -43,3 +42,4 @@ pub use registry::{ApiResource, ApiScope, Registry};
 pub use scope::{ScopeError, ScopeSet, ScopeToken};
 pub use secret_cache::CacheStats;
 pub use throttle::ThrottleSettings;
+pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};

@@ -90,7 +90,9 @@ impl AnchorSet {
         if anchors.is_empty() {
             return Err(match certificates {
                 0 => "holds no PEM CERTIFICATE".into(),
-                n => format!("holds no CA certificate ({n} certificates, none with basicConstraints cA=TRUE)"),
+                n => format!(
+                    "holds no CA certificate ({n} certificates, none with basicConstraints cA=TRUE)"
+                ),
             });
         }
         Ok(Self { anchors })
@@ -99,7 +101,8 @@ impl AnchorSet {
     /// Whether `certificate` chains to one of these anchors at `now` (Unix
     /// seconds), for client authentication.
     pub fn verifies(&self, certificate: &ClientCertificate, now: i64) -> Result<(), String> {
-        let leaf = webpki::EndEntityCert::try_from(certificate.leaf()).map_err(|e| e.to_string())?;
+        let leaf =
+            webpki::EndEntityCert::try_from(certificate.leaf()).map_err(|e| e.to_string())?;
         let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(now).unwrap_or(0),
         ));

@@ -138,9 +138,18 @@ fn certificate_rule(
     problems: &mut Problems<'_>,
 ) -> Option<CertificateRule> {
     let set: Vec<&str> = [
-        ("tls_client_auth_subject_dn", c.tls_client_auth_subject_dn.is_some()),
-        ("tls_client_auth_san_dns", c.tls_client_auth_san_dns.is_some()),
-        ("tls_client_auth_san_uri", c.tls_client_auth_san_uri.is_some()),
+        (
+            "tls_client_auth_subject_dn",
+            c.tls_client_auth_subject_dn.is_some(),
+        ),
+        (
+            "tls_client_auth_san_dns",
+            c.tls_client_auth_san_dns.is_some(),
+        ),
+        (
+            "tls_client_auth_san_uri",
+            c.tls_client_auth_san_uri.is_some(),
+        ),
         (
             "self_signed_tls_client_auth",
             c.self_signed_tls_client_auth == Some(true),
@@ -152,9 +161,7 @@ fn certificate_rule(
     if let [first, second, ..] = set.as_slice() {
         problems.add(
             at(second),
-            format!(
-                "a client has one certificate rule, but {first} and {second} are both set"
-            ),
+            format!("a client has one certificate rule, but {first} and {second} are both set"),
         );
         return None;
     }
@@ -177,7 +184,10 @@ fn certificate_rule(
     let uri = c.tls_client_auth_san_uri.as_deref()?;
     let path = at("tls_client_auth_san_uri");
     if uri.trim_matches('*').is_empty() {
-        problems.add(path, "a URI SAN pattern of `*` alone would let any certificate in; name the URI");
+        problems.add(
+            path,
+            "a URI SAN pattern of `*` alone would let any certificate in; name the URI",
+        );
         return None;
     }
     let Some(domain) = tollgate_core::spiffe_trust_domain(uri) else {
@@ -188,12 +198,16 @@ fn certificate_rule(
             );
             return None;
         }
-        return Some(CertificateRule::SanUri(SubjectPattern::Exact(uri.to_owned())));
+        return Some(CertificateRule::SanUri(SubjectPattern::Exact(
+            uri.to_owned(),
+        )));
     };
     if domain.contains('*') {
         problems.add(
             path,
-            format!("{uri:?}: the trust domain of a SPIFFE ID is named in full (`*` only in its path)"),
+            format!(
+                "{uri:?}: the trust domain of a SPIFFE ID is named in full (`*` only in its path)"
+            ),
         );
         return None;
     }

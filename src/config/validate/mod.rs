@@ -119,9 +119,10 @@ pub(super) fn build(
         );
     }
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
-    let certificates = super::certificates::build(raw, base, problems);
+    let mut certificates = super::certificates::build(raw, base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
     let registry = registry::build(raw, base, problems, reused);
+    certificates.self_signed = registry.clients().any(|c| c.self_signed_certificate);
     let defaults = ThrottleSettings::default();
     let throttle = ThrottleSettings {
         client_failures: raw

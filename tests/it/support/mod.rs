@@ -1,6 +1,7 @@
 //! Test helpers shared by every test file, one file per job. Test files
 //! import them from here, never from each other.
 
+mod certs;
 mod clock;
 mod config;
 mod http;
@@ -11,6 +12,7 @@ mod server;
 mod tokens;
 mod wait;
 
+pub(crate) use certs::*;
 pub(crate) use clock::*;
 pub(crate) use config::*;
 pub(crate) use http::*;

@@ -210,7 +210,8 @@ fn key_thumbprint(parsed: &X509Certificate<'_>) -> Option<String> {
             json!({"kty": "EC", "crv": crv, "x": b64(x), "y": b64(y)})
         }
         SpkiKey::RSA(rsa) => {
-            let trim = |b: &'_ [u8]| -> Vec<u8> { b.iter().skip_while(|x| **x == 0).copied().collect() };
+            let trim =
+                |b: &'_ [u8]| -> Vec<u8> { b.iter().skip_while(|x| **x == 0).copied().collect() };
             json!({"kty": "RSA", "n": b64(&trim(rsa.modulus)), "e": b64(&trim(rsa.exponent))})
         }
         SpkiKey::Unknown(raw) if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => {

@@ -2,6 +2,10 @@
 //! request passes with a valid token (its [`Claims`] in the request's
 //! extensions: axum's `Extension<Claims>`), or is answered with the
 //! [`Rejection`](crate::Rejection)'s status, challenge and RFC 6750 error body.
+//! A certificate-bound token (RFC 8705) passes only if the request's
+//! extensions hold its [`ClientCertificate`]: with hyper and tokio-rustls,
+//! take `peer_certificates()` of the accepted connection and add it to each
+//! request (e.g. a `map_request` layer around the connection's service).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +15,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response, StatusCode, header};
 use tower::{Layer, Service};
 
-use crate::{Claims, TokenValidator};
+use crate::{Claims, ClientCertificate, TokenValidator};
 
 /// A layer that requires a valid access token.
 ///
@@ -84,14 +88,16 @@ where
                 .map(str::to_owned)
         };
         let (authorization, dpop) = (header("authorization"), header("dpop"));
+        let certificate = req.extensions().get::<ClientCertificate>().cloned();
         let method = req.method().clone();
         Box::pin(async move {
             let judged = validator
-                .validate_request(
+                .validate_request_with_certificate(
                     authorization.as_deref(),
                     dpop.as_deref(),
                     method.as_str(),
                     &url,
+                    certificate.as_ref(),
                 )
                 .await;
             match judged {

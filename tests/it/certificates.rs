@@ -454,3 +454,81 @@ fn check_refuses_certificate_settings_that_cannot_work() {
         "{text}"
     );
 }
+
+/// Whether the handbook's tools are here; a note when they are not,
+/// unless `REQUIRE_OPENSSL_FOR_TESTS` says they must be (CI installs them).
+fn have(tools: &[&str]) -> bool {
+    let missing: Vec<_> = tools
+        .iter()
+        .filter(|t| {
+            std::process::Command::new(t)
+                .arg("--version")
+                .output()
+                .is_err()
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("REQUIRE_OPENSSL_FOR_TESTS").is_none(),
+        "REQUIRE_OPENSSL_FOR_TESTS is set but {missing:?} is missing"
+    );
+    eprintln!(
+        "note: {missing:?} not installed; the handbook's certificate commands are not tested"
+    );
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handbooks_openssl_certificates_get_bound_tokens_with_curl() {
+    if !have(&["openssl", "curl"]) {
+        return;
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/certificates");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |script: &str, args: &[&str]| {
+        let out = std::process::Command::new(here.join(script))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run("make-certs.sh", &[dir.path().to_str().unwrap()]);
+    std::fs::copy(here.join("identity.toml"), dir.path().join("identity.toml")).unwrap();
+    let path = dir.path().to_owned();
+    let server = TestServer::spawn_in(dir).await;
+    let issuer = format!("https://{}", server.addr);
+    let script = here.join("token.sh");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(script)
+            .arg(&issuer)
+            .current_dir(&path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (body, cert) in bodies.iter().zip(["ledger.pem", "svid.pem"]) {
+        let pem = std::fs::read(server.dir.path().join(cert)).unwrap();
+        let der = tollgate_core::ClientCertificate::from_pem(&pem).unwrap();
+        assert_eq!(cnf(body)["x5t#S256"], der.thumbprint(), "{cert}: {body}");
+    }
+    assert_eq!(bodies.len(), 2);
+}

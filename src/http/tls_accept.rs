@@ -165,15 +165,21 @@ pub(crate) struct TlsIo {
     certificate: Arc<OnceLock<ClientCertificate>>,
 }
 
+/// The stream itself is not boxed: every read and write goes through it,
+/// and the handshake (boxed) is what is short-lived.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the large variant is the one in use for the connection's life"
+)]
 enum State {
-    Handshaking(tokio_rustls::Accept<TcpStream>),
-    Ready(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    Handshaking(Box<tokio_rustls::Accept<TcpStream>>),
+    Ready(tokio_rustls::server::TlsStream<TcpStream>),
 }
 
 impl TlsIo {
     fn new(handshake: tokio_rustls::Accept<TcpStream>) -> Self {
         Self {
-            state: State::Handshaking(handshake),
+            state: State::Handshaking(Box::new(handshake)),
             certificate: Arc::default(),
         }
     }
@@ -183,12 +189,12 @@ impl TlsIo {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<&mut tokio_rustls::server::TlsStream<TcpStream>>> {
         if let State::Handshaking(handshake) = &mut self.state {
-            let stream = std::task::ready!(Pin::new(handshake).poll(cx))?;
+            let stream = std::task::ready!(Pin::new(&mut **handshake).poll(cx))?;
             let chain = stream.get_ref().1.peer_certificates().map(|c| c.to_vec());
             if let Some(certificate) = chain.and_then(ClientCertificate::new) {
                 let _ = self.certificate.set(certificate);
             }
-            self.state = State::Ready(Box::new(stream));
+            self.state = State::Ready(stream);
         }
         match &mut self.state {
             State::Ready(stream) => Poll::Ready(Ok(stream)),

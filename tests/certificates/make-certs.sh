@@ -10,9 +10,11 @@ mkdir -p "$1"
 cd "$1"
 ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
 
-# The server's HTTPS certificate (self-signed here; cert-manager's in production).
+# The server's HTTPS certificate (self-signed here; cert-manager's in
+# production), not a CA, so that rustls clients accept it as a leaf.
 openssl req -x509 $ec -days 30 -subj "/CN=localhost" \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -addext "basicConstraints=critical,CA:FALSE" \
   -keyout server.key -out server.pem
 
 # A company CA: [server.tls] client_ca = "clients-ca.pem".

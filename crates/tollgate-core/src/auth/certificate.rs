@@ -223,3 +223,26 @@ fn key_thumbprint(parsed: &X509Certificate<'_>) -> Option<String> {
         .ok()
         .map(|k| k.thumbprint)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_domain_is_the_authority_of_a_spiffe_id() {
+        assert_eq!(
+            spiffe_trust_domain("spiffe://example.org/ns/a/sa/b"),
+            Some("example.org")
+        );
+        assert_eq!(
+            spiffe_trust_domain("spiffe://example.org"),
+            Some("example.org")
+        );
+        assert_eq!(spiffe_trust_domain("spiffe:///path"), None);
+        assert_eq!(spiffe_trust_domain("https://example.org/x"), None);
+        let rule = CertificateRule::SanUri(SubjectPattern::new("spiffe://td/ns/*").unwrap());
+        assert_eq!(rule.trust_domain(), Some("td"));
+        let rule = CertificateRule::SanDns("a.test".into());
+        assert_eq!(rule.trust_domain(), None);
+    }
+}

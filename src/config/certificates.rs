@@ -193,3 +193,38 @@ pub(super) fn build(
     }
     settings
 }
+
+/// Certificate rules no certificate can satisfy: a SPIFFE ID of a trust
+/// domain the file does not declare, a DN or DNS rule without `client_ca`.
+pub(super) fn warn(config: &super::Config, raw: &RawConfig, problems: &mut Problems<'_>) {
+    use tollgate_core::CertificateRule;
+    let settings = &config.certificates;
+    for (i, c) in raw.clients.iter().enumerate() {
+        let Some(rule) = config
+            .registry
+            .client(&c.client_id)
+            .and_then(|c| c.certificate.as_ref())
+        else {
+            continue;
+        };
+        let (key, missing) = match (rule, rule.trust_domain()) {
+            (_, Some(domain)) if !settings.domains.iter().any(|(n, _)| n == domain) => (
+                "tls_client_auth_san_uri",
+                format!(
+                    "trust domain {domain:?} has no [[trust_domains]] entry: no certificate can match"
+                ),
+            ),
+            (CertificateRule::SanUri(_), Some(_)) => continue,
+            (_, None) if settings.client_ca.is_none() => (
+                match rule {
+                    CertificateRule::SubjectDn(_) => "tls_client_auth_subject_dn",
+                    CertificateRule::SanDns(_) => "tls_client_auth_san_dns",
+                    CertificateRule::SanUri(_) => "tls_client_auth_san_uri",
+                },
+                "[server.tls] has no client_ca: no certificate can match".to_owned(),
+            ),
+            _ => continue,
+        };
+        problems.add(format!("clients[{i}].{key}"), missing);
+    }
+}

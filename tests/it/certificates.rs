@@ -532,3 +532,38 @@ async fn the_handbooks_openssl_certificates_get_bound_tokens_with_curl() {
     }
     assert_eq!(bodies.len(), 2);
 }
+
+#[test]
+fn check_warns_of_certificate_rules_no_certificate_can_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("identity.toml");
+    let client = |id: &str, rule: &str| {
+        format!("[[clients]]\nclient_id = \"{id}\"\nallowed_scopes = [\"api1\"]\n{rule}\n")
+    };
+    let text = format!(
+        "{}{}{}",
+        secret_client(),
+        client("p", "tls_client_auth_san_uri = \"spiffe://nowhere.org/x\""),
+        client("l", "tls_client_auth_san_dns = \"a.test\""),
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(crate::support::tollgate_bin())
+        .args(["check", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "warnings only: {text}");
+    assert!(
+        text.contains("\"nowhere.org\" has no [[trust_domains]] entry"),
+        "{text}"
+    );
+    assert!(text.contains("has no client_ca"), "{text}");
+    assert!(
+        !text.contains("no valid secret"),
+        "a certificate client can authenticate: {text}"
+    );
+}

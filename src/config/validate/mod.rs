@@ -254,4 +254,5 @@ pub(super) fn warn(
         );
     }
     registry::warn(config, raw, now, problems);
+    super::certificates::warn(config, raw, problems);
 }

@@ -29,6 +29,7 @@ PROFILES="${PROFILES:-1}"
 OUT_DIR="${OUT_DIR:-$root/bench-results-$(date +%Y%m%d-%H%M%S)}"
 TG_PORT=5201
 BARE_PORT=5202
+TLS_PORT=5203
 PEER_PORT=5101
 load="$PEERS_DIR/bench-token-endpoint.sh"
 # shellcheck source=bench/common.sh
@@ -43,9 +44,10 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 echo "# building tollgate and the ceiling probe (release: fat LTO, see bench/profiles.sh)" >&2
-(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example ceiling)
+(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example ceiling --example mtls_load)
 bin="$root/target/release/tollgate"
 ceiling="$root/target/release/examples/ceiling"
+mtls_load="$root/target/release/examples/mtls_load"
 
 # Keys and tokens for the private_key_jwt, federated and DPoP rows.
 venv="$root/target/bench-venv"
@@ -161,6 +163,32 @@ wrk_json exchange "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect
   WRK_AUTHZ="Basic $(printf 'exchanger:secret' | base64 -w0)"
 wrk_json jwtbearer "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
   WRK_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&scope=api1&assertion=$(cat "$work/platform.jwt")"
+
+# Mutual TLS: the handbook's openssl certificates (tests/certificates), the
+# ledger client (tls_client_auth, subject DN through the client CA), over
+# TLS on the same CPU. wrk presents no client certificate, so
+# examples/mtls_load makes these requests (16 connections, pinned); the
+# secret client over the same TLS listener is wrk's. The peer serves no
+# TLS (its server says TLS is out of scope for a loopback benchmark), so
+# these rows have no peer beside them.
+echo "# mutual TLS: a handshake per token, kept-alive connections, and a secret over TLS" >&2
+"$root/tests/certificates/make-certs.sh" "$work/mtls" > "$OUT_DIR/make-certs.log" 2>&1
+cp "$root/tests/certificates/identity.toml" "$work/mtls/identity.toml"
+printf '\n[[clients]]\nclient_id = "client"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "%s"\n' "$hash" \
+  >> "$work/mtls/identity.toml"
+taskset -c "$SERVER_CPU" "$bin" serve --config "$work/mtls/identity.toml" --listen "127.0.0.1:$TLS_PORT" \
+  > "$OUT_DIR/tollgate-tls.log" 2>&1 &
+tls_pid=$!; pids+=("$tls_pid")
+CURL_CA_BUNDLE="$work/mtls/server.pem" wait_http "https://127.0.0.1:$TLS_PORT/healthz" "$tls_pid"
+for mode in handshake keepalive; do
+  flag=(); [[ "$mode" == handshake ]] && flag=(--handshake-per-token)
+  (cd "$work/mtls" && taskset -c "$LOADGEN_CPU" "$mtls_load" "https://127.0.0.1:$TLS_PORT" --ca server.pem \
+    --cert ledger.pem --key ledger.key --client-id ledger --connections 16 \
+    --duration "${DURATION%s}" "${flag[@]}" > "$OUT_DIR/mtls-$mode.json" 2>&1)
+done
+wrk_json tls-secret "$PEERS_DIR/token-post.lua" "https://127.0.0.1:$TLS_PORT/connect/token" \
+  WRK_BODY="grant_type=client_credentials&scope=api1" WRK_AUTHZ="Basic $(printf 'client:secret' | base64 -w0)"
+kill "$tls_pid"
 
 echo "# the physical limit: a bare poem handler, one ES256 signature (CPU $SERVER_CPU)" >&2
 taskset -c "$SERVER_CPU" "$ceiling" serve "127.0.0.1:$BARE_PORT" > "$OUT_DIR/bare.log" 2>&1 &

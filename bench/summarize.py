@@ -161,7 +161,10 @@ for label, name in (("client_secret_basic (the plain path)", "plain"),
                     ("federated: the same platform token again", "federated"),
                     ("DPoP: a fresh proof per request (Basic)", "dpop"),
                     ("token exchange: a subject token of ours exchanged (Basic)", "exchange"),
-                    ("JWT bearer grant: the same platform token as the grant", "jwtbearer")):
+                    ("JWT bearer grant: the same platform token as the grant", "jwtbearer"),
+                    ("client_secret_basic over TLS, kept alive (wrk)", "tls-secret"),
+                    ("mutual TLS (tls_client_auth), kept-alive connections", "mtls-keepalive"),
+                    ("mutual TLS (tls_client_auth), a full handshake per token", "mtls-handshake")):
     j = wrk(name)
     if j:
         print(f"| {label} | {j['rps']:.0f} | {j['lat_p50_us']/1000:.2f} | {j['lat_p99_us']/1000:.2f} | {j['non2xx']} |")

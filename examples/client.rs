@@ -4,13 +4,16 @@
 //!
 //! `cargo run --example client -- [--authority URL] [--client-id ID]
 //!  [--client-secret SECRET | --private-key FILE [--kid KID] |
-//!  --assertion-file FILE] [--dpop] [--scope SCOPE] [--api URL]`
+//!  --assertion-file FILE | --cert FILE --key FILE] [--ca FILE] [--dpop]
+//!  [--scope SCOPE] [--api URL]`
 //!
 //! Without a secret: `--private-key` signs a fresh `private_key_jwt`
 //! assertion for each request with the client's own key (PKCS#8 PEM, as
 //! `tollgate keys client` writes it); `--assertion-file` sends the
 //! platform token in the file (re-read each time: a projected Kubernetes
-//! service-account token is renewed in place).
+//! service-account token is renewed in place); `--cert` and `--key`
+//! present a client certificate in the TLS handshakes (mutual TLS, RFC
+//! 8705: the token is bound to it, and the API must see it too).
 
 use std::process::ExitCode;
 
@@ -40,6 +43,16 @@ struct Args {
     /// Authenticate with the platform token in this file.
     #[arg(long)]
     assertion_file: Option<std::path::PathBuf>,
+    /// Authenticate with this client certificate (PEM) over mutual TLS,
+    /// and present it to the API too.
+    #[arg(long, requires = "key", conflicts_with_all = ["private_key", "assertion_file"])]
+    cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of `--cert`.
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// Also trust this CA (PEM) for HTTPS, e.g. a test server's certificate.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
     /// Bind the token to a key made for this run (DPoP, RFC 9449): a
     /// fresh proof for the token request and for the API call.
     #[arg(long)]
@@ -75,8 +88,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+    if let Some(ca) = &args.ca {
+        let ca = reqwest::Certificate::from_pem(&read(ca)?)
+            .map_err(|e| format!("--ca is not a PEM certificate: {e}"))?;
+        builder = builder.add_root_certificate(ca);
+    }
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        let pem = [read(cert)?, read(key)?].concat();
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("--cert and --key are not a PEM certificate and key: {e}"))?;
+        builder = builder.identity(identity);
+    }
+    let http = builder
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
 
@@ -125,6 +152,10 @@ async fn run(args: Args) -> Result<(), String> {
         form.push(("client_id", client_id.clone()));
         form.push(("client_assertion_type", JWT_BEARER.into()));
         form.push(("client_assertion", assertion));
+    } else if args.cert.is_some() {
+        // Mutual TLS: the certificate authenticates; the body names the
+        // client (RFC 8705 §2).
+        form.push(("client_id", client_id.clone()));
     } else if let Some(file) = &args.assertion_file {
         let token = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read the assertion {}: {e}", file.display()))?;

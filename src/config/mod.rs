@@ -7,6 +7,7 @@
 //! protocol core's [`Registry`] is built here; the core never sees this
 //! module.
 
+pub(crate) mod certificates;
 pub(crate) mod diff;
 pub mod duration;
 pub(crate) mod edit;
@@ -53,6 +54,8 @@ pub struct Config {
     pub management_listen: Option<SocketAddr>,
     /// `[server.tls]`: serve HTTPS with these files.
     pub tls: Option<TlsFiles>,
+    /// Client certificates: `client_ca`, trust domains, proxies.
+    pub certificates: certificates::CertificateSettings,
     pub keys: KeysConfig,
     /// Clients, scopes and resources, for the protocol core.
     pub registry: Arc<Registry>,

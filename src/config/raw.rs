@@ -56,6 +56,11 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub trusted_issuers: Vec<RawTrustedIssuer>,
 
+    /// SPIFFE trust domains: the X.509 bundle that the certificates of each
+    /// domain's workloads (X.509-SVIDs) chain to.
+    #[serde(default)]
+    pub trust_domains: Vec<RawTrustDomain>,
+
     /// Throttling of failed client authentication.
     #[serde(default)]
     pub throttle: RawThrottle,
@@ -273,6 +278,28 @@ pub(super) struct RawClient {
     /// `urn:ietf:params:oauth:grant-type:token-exchange`.
     #[serde(default)]
     pub token_exchange: Vec<RawTokenExchange>,
+    /// `tls_client_auth` (RFC 8705): the subject of the client's
+    /// certificate, in RFC 4514 form (`"CN=ledger.acme.test,OU=Finance,O=Acme,C=US"`),
+    /// compared as a DN; the chain must verify to `[server.tls] client_ca`.
+    /// One certificate rule per client.
+    #[serde(default)]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// `tls_client_auth`: a DNS name among the certificate's subject
+    /// alternative names; the chain must verify to `client_ca`.
+    #[serde(default)]
+    pub tls_client_auth_san_dns: Option<String>,
+    /// `tls_client_auth`: a URI among the certificate's subject alternative
+    /// names. A SPIFFE ID (`"spiffe://example.org/ns/payments/sa/api"`,
+    /// `*` matching any run of characters in the path) takes an
+    /// X.509-SVID: exactly one URI SAN, chained to the bundle of its
+    /// `[[trust_domains]]` entry. Any other URI chains to `client_ca`.
+    #[serde(default)]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// `self_signed_tls_client_auth` (RFC 8705 §2.2): the certificate's
+    /// public key is one of the client's `jwks`, `jwks_uri` or `jwks_file`
+    /// keys. Default `false`.
+    #[serde(default)]
+    pub self_signed_tls_client_auth: Option<bool>,
 }
 
 /// `[[clients.token_exchange]]`: one kind of subject token the client may
@@ -288,6 +315,18 @@ pub(super) struct RawTokenExchange {
     pub subject_audience: String,
     /// The `[[api_resources]]` names the new token may be for.
     pub resources: Vec<String>,
+}
+
+/// `[[trust_domains]]`: a SPIFFE trust domain and its X.509 bundle.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrustDomain {
+    /// The trust domain, as in `spiffe://<name>/...`, e.g. `"example.org"`.
+    pub name: String,
+    /// Its CA certificates (PEM), relative to this file, e.g. what SPIRE's
+    /// `spire-server bundle show` prints; re-read when it changes.
+    #[serde(default)]
+    pub bundle_file: Option<String>,
 }
 
 /// A JWK Set of public keys.

@@ -80,13 +80,38 @@ pub(super) struct RawServer {
     pub tls: Option<RawTls>,
 }
 
-/// `[server.tls]`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// `[server.tls]`: HTTPS (`cert` and `key`) and client certificates
+/// (RFC 8705 mutual TLS), on this listener or from a proxy in front.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTls {
-    /// PEM certificate chain, leaf first; relative to this file.
-    pub cert: String,
+    /// PEM certificate chain, leaf first; relative to this file. With
+    /// `key`, tollgate serves HTTPS; without both, plain HTTP (TLS ends at
+    /// a proxy: see `trusted_proxies`).
+    #[serde(default)]
+    pub cert: Option<String>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the leaf; relative to
     /// this file.
-    pub key: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    /// PEM file of the CAs whose client certificates authenticate clients
+    /// with `tls_client_auth_subject_dn` or `tls_client_auth_san_dns` (and
+    /// non-SPIFFE `tls_client_auth_san_uri`); relative to this file, re-read
+    /// when it changes. The listener asks every client for a certificate
+    /// and never requires one.
+    #[serde(default)]
+    pub client_ca: Option<String>,
+    /// Proxies (addresses or CIDR ranges, e.g. `["10.0.0.0/8"]`) whose
+    /// `client_cert_header` carries the client's certificate where TLS ends
+    /// before tollgate (an ingress, a mesh sidecar). From any other address
+    /// the header is ignored; from these, only the header counts.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy puts the client certificate in:
+    /// `"x-forwarded-client-cert"` (Envoy's XFCC, its `Cert="..."` element)
+    /// or any other name for a URL-escaped PEM, e.g. `"ssl-client-cert"`
+    /// set from NGINX's `$ssl_client_escaped_cert`. Goes with
+    /// `trusted_proxies`.
+    #[serde(default)]
+    pub client_cert_header: Option<String>,
 }

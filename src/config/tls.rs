@@ -55,9 +55,28 @@ pub(super) fn build(
     problems: &mut Problems<'_>,
 ) -> Option<TlsFiles> {
     let raw = raw?;
+    let (cert, key) = match (&raw.cert, &raw.key) {
+        (Some(cert), Some(key)) => (cert, key),
+        // Client certificates from a proxy only: TLS ends before tollgate.
+        (None, None) => return None,
+        (Some(_), None) => {
+            problems.add(
+                "server.tls.cert",
+                "cert is set without key: set both, or neither",
+            );
+            return None;
+        }
+        (None, Some(_)) => {
+            problems.add(
+                "server.tls.key",
+                "key is set without cert: set both, or neither",
+            );
+            return None;
+        }
+    };
     let files = TlsFiles {
-        cert: base.join(&raw.cert),
-        key: base.join(&raw.key),
+        cert: base.join(cert),
+        key: base.join(key),
     };
     if let Err((which, message)) = files.read() {
         problems.add(format!("server.tls.{which}"), message);

@@ -25,7 +25,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,6 +35,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use poem::listener::Acceptor;
 use poem::{Endpoint, EndpointExt, Request};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tollgate_core::ClientCertificate;
 
 /// The time limits of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +80,16 @@ pub(crate) fn max_connections() -> usize {
         .clamp(64, 1_000_000)
 }
 
+/// A connection that may have presented a client certificate: where the
+/// TLS handshake puts it, for every request of the connection to carry.
+pub(crate) trait PeerCertificates {
+    fn certificate_slot(&self) -> Option<Arc<OnceLock<ClientCertificate>>> {
+        None
+    }
+}
+
+impl PeerCertificates for tokio::net::TcpStream {}
+
 /// The body type poem's responses convert to.
 type ResponseBody = http_body_util::combinators::BoxBody<bytes::Bytes, std::io::Error>;
 
@@ -87,7 +98,7 @@ type ResponseBody = http_body_util::combinators::BoxBody<bytes::Bytes, std::io::
 /// drain time, lets each finish the request it is serving (HTTP/1.1
 /// keep-alive connections close after it, HTTP/2 ones get GOAWAY), and
 /// returns once they are done or the grace period is over.
-pub(crate) async fn serve<A: Acceptor>(
+pub(crate) async fn serve<A: Acceptor<Io: PeerCertificates>>(
     mut acceptor: A,
     endpoint: impl Endpoint + 'static,
     shutdown: impl Future<Output = ()>,
@@ -128,11 +139,17 @@ pub(crate) async fn serve<A: Acceptor>(
         };
         let activity = Arc::new(Activity::default());
         let endpoint = endpoint.clone();
+        let certificate = io.certificate_slot();
         let service = hyper::service::service_fn({
             let activity = activity.clone();
             move |req| {
                 let endpoint = endpoint.clone();
-                let req = Request::from((req, local.clone(), remote.clone(), scheme.clone()));
+                let mut req = Request::from((req, local.clone(), remote.clone(), scheme.clone()));
+                // Set once the handshake is done, which is before any request.
+                if let Some(presented) = certificate.as_ref().and_then(|c| c.get()) {
+                    req.extensions_mut()
+                        .insert(super::client_cert::PeerCertificate(presented.clone()));
+                }
                 let in_flight = activity.start();
                 async move {
                     let response = endpoint.get_response(req).await;

@@ -32,9 +32,13 @@ pub struct Discovery {
     /// `client_credentials`, token exchange (RFC 8693) and the JWT bearer
     /// assertion grant (RFC 7523 §2.1).
     grant_types_supported: Vec<String>,
-    /// `client_secret_basic`, `client_secret_post` and `private_key_jwt`
-    /// (which also carries platform tokens of trusted issuers).
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+    /// (which also carries platform tokens of trusted issuers),
+    /// `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705).
     token_endpoint_auth_methods_supported: Vec<String>,
+    /// `true`: tokens of a client that authenticated with a certificate
+    /// are bound to it (`cnf.x5t#S256`, RFC 8705 §3).
+    tls_client_certificate_bound_access_tokens: bool,
     /// The algorithms client assertions may be signed with.
     token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// Every scope declared in identity.toml.
@@ -123,6 +127,7 @@ impl DiscoveryApi {
                 .iter()
                 .map(|m| m.as_str().to_owned())
                 .collect(),
+            tls_client_certificate_bound_access_tokens: true,
             token_endpoint_auth_signing_alg_values_supported: algorithms(),
             scopes_supported: config
                 .registry

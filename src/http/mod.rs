@@ -4,6 +4,7 @@
 //! operator's (full metrics and health).
 
 mod authorize;
+mod client_cert;
 pub(crate) mod connections;
 mod discovery;
 mod form;
@@ -15,6 +16,7 @@ mod metrics;
 mod payload;
 mod request_id;
 pub(crate) mod tls;
+pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
 mod wire;

@@ -68,10 +68,12 @@ async fn run(
         .iter()
         .map(|v| v.as_bytes())
         .collect();
+    let certificate = super::client_cert::of(req, &config.certificates, address);
     let request = token_request::Request {
         body: form,
         authorization: req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()),
         dpop: &dpop,
+        certificate: certificate.as_ref(),
     };
     token_request::token(&cx, &**state, request).await
 }

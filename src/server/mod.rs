@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::listener::{AcceptorExt, TcpAcceptor};
+use poem::listener::TcpAcceptor;
 
 use crate::config::reload::{Reload, Sink};
 use crate::config::{self, KeyMode};
@@ -282,6 +282,7 @@ impl Server {
         let rotation = tokio::spawn(tasks::maintain_keys(self.state.clone()));
         let prefetch = tokio::spawn(tasks::prefetch_keys(self.state.clone()));
         let hardware = tokio::spawn(tasks::probe_hardware_keys(self.state.clone()));
+        let anchors = tokio::spawn(crate::http::tls::trust_anchors(self.state.clone()));
         let replay_check = tokio::spawn({
             let state = self.state.clone();
             async move { state.replay.check().await }
@@ -324,7 +325,10 @@ impl Server {
         let result = match tls_on {
             false => connections::serve(tcp, routes, stopping, limits).await,
             true => {
-                let tls = tcp.rustls(crate::http::tls::configs(self.state.clone()));
+                let tls = crate::http::tls_accept::TlsAcceptor::new(
+                    tcp,
+                    crate::http::tls::configs(self.state.clone()),
+                );
                 connections::serve(tls, routes, stopping, limits).await
             }
         };
@@ -332,6 +336,7 @@ impl Server {
             let _ = management.await;
         }
         hangup.abort();
+        anchors.abort();
         rotation.abort();
         prefetch.abort();
         hardware.abort();

@@ -66,6 +66,9 @@ pub(crate) struct AppState {
     started: StartSettings,
     /// How long a form body may take to arrive.
     pub(crate) body_timeout: std::time::Duration,
+    /// The client CAs and trust domain bundles in force: the file's, as
+    /// validated, then as re-read when they change.
+    pub(crate) trust: ArcSwap<crate::config::certificates::Anchors>,
 }
 
 #[derive(PartialEq)]
@@ -111,6 +114,7 @@ impl AppState {
             config.replay_max_per_client,
         );
         let started = StartSettings::of(&config);
+        let trust = ArcSwap::new(config.certificates.anchors.clone());
         let status = Mutex::new(ConfigStatus {
             generation: 1,
             sha256,
@@ -140,6 +144,7 @@ impl AppState {
             metrics: crate::observe::metrics::Metrics::default(),
             started,
             body_timeout,
+            trust,
         }
     }
 
@@ -190,6 +195,19 @@ impl AppState {
             .collect();
         faults.sort_by_key(|(is_active, _)| !is_active);
         faults
+    }
+
+    /// Puts CAs read from their files in force; whether they differ from
+    /// the ones in force (read by `Ports::trust_anchors`).
+    pub(crate) fn set_trust_anchors(
+        &self,
+        anchors: Arc<crate::config::certificates::Anchors>,
+    ) -> bool {
+        if self.trust.load().digest == anchors.digest {
+            return false;
+        }
+        self.trust.store(anchors);
+        true
     }
 
     /// The issuer of `config`: the configured one, else the default.
@@ -366,6 +384,7 @@ impl crate::config::reload::Sink for AppState {
                 .map(|c| c.id.as_str())
                 .filter(|id| config.registry.client(id).is_none()),
         );
+        self.set_trust_anchors(config.certificates.anchors.clone());
         self.config.store(Arc::new(config));
         release(current);
         self.keys_changed.notify_one();

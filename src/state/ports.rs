@@ -104,6 +104,10 @@ impl Ports for AppState {
     ) -> Result<bool, ReplayError> {
         self.replay.store().first_use(key, holder, until, now).await
     }
+
+    fn trust_anchors(&self) -> Option<Arc<tollgate_core::TrustAnchors>> {
+        Some(self.trust.load().trust.clone())
+    }
 }
 
 /// Our own tokens, checked against the keys published now.

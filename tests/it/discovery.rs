@@ -31,7 +31,9 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
         serde_json::json!([
             "client_secret_basic",
             "client_secret_post",
-            "private_key_jwt"
+            "private_key_jwt",
+            "tls_client_auth",
+            "self_signed_tls_client_auth"
         ])
     );
     assert_eq!(oidc["scopes_supported"], serde_json::json!(["api1"]));

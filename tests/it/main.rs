@@ -4,6 +4,7 @@ mod architecture;
 mod assertion_grant;
 mod assertions;
 mod bound;
+mod certificates;
 mod cli;
 mod clients_cli;
 mod config_file;

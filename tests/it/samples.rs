@@ -1,9 +1,10 @@
 //! The quickstart as a user runs it: tollgate, the sample API and the sample
 //! client as separate processes, through every experiment of the README.
 
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::{example, hash, start_process, tollgate_bin};
+use crate::support::{example, hash, start_process, start_process_with, tollgate_bin};
 
 fn client(args: &[&str]) -> Output {
     Command::new(example("client")).args(args).output().unwrap()
@@ -348,4 +349,102 @@ async fn the_client_and_the_api_speak_dpop() {
         stdout.contains(r#""type": "cnf""#),
         "the API saw the binding: {stdout}"
     );
+}
+
+#[tokio::test]
+async fn the_client_and_the_api_speak_mutual_tls_and_the_api_wants_the_certificate() {
+    use crate::support::{TestCa, https_client, server_pair};
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (server_cert, server_key) = server_pair();
+    let ca = TestCa::new("Acme Clients CA");
+    let reports = ca.client(&[], &["reports.acme.test"]);
+    let (cert, key) = (
+        file("server.pem", &server_cert),
+        file("server.key", &server_key),
+    );
+    let client_ca = file("ca.pem", &ca.pem());
+    let (client_cert, client_key) = (
+        file("reports.pem", &reports.pem),
+        file("reports.key", &reports.key.serialize_pem()),
+    );
+    let config = file(
+        "identity.toml",
+        "[server.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n\
+         [[api_scopes]]\nname = \"api1\"\n\
+         [[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"api1\"]\ntls_client_auth_san_dns = \"reports.acme.test\"\n",
+    );
+    let (_server, authority) = start_process(
+        tollgate_bin(),
+        &["serve", "--config", &config, "--listen", "127.0.0.1:0"],
+        "listening on ",
+    )
+    .await;
+    assert!(authority.starts_with("https://"), "{authority}");
+    // The API fetches tollgate's keys over HTTPS: it trusts the test's
+    // server certificate through the platform store's SSL_CERT_FILE.
+    let (_api, api_base) = start_process_with(
+        &example("api"),
+        &[
+            "--authority",
+            &authority,
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--client-ca",
+            &client_ca,
+        ],
+        &[("SSL_CERT_FILE", Path::new(&cert))],
+        "API listening on ",
+    )
+    .await;
+    let api = format!("{api_base}/identity");
+    let out = client(&[
+        "--authority",
+        &authority,
+        "--api",
+        &api,
+        "--client-id",
+        "reports",
+        "--cert",
+        &client_cert,
+        "--key",
+        &client_key,
+        "--ca",
+        &cert,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(r#""token_type": "Bearer""#), "{stdout}");
+    assert!(
+        stdout.contains(&reports.thumbprint()),
+        "the API saw the binding: {stdout}"
+    );
+    // The same token on a connection without the certificate is refused.
+    let token: serde_json::Value = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    let r = https_client(&server_cert)
+        .get(&api)
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
 }

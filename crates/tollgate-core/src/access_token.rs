@@ -38,9 +38,14 @@ struct Claims<'a> {
     copied: &'a serde_json::Map<String, serde_json::Value>,
 }
 
+/// RFC 7800 `cnf`: the DPoP key (RFC 9449 §6) and/or the client
+/// certificate (RFC 8705 §3.1) the token is bound to.
 #[derive(Serialize)]
 struct Confirmation<'a> {
-    jkt: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jkt: Option<&'a str>,
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    x5t_s256: Option<&'a str>,
 }
 
 /// A fresh `jti`: 128 random bits, base64url.
@@ -84,13 +89,21 @@ pub(crate) struct Unsigned {
     pub jti: String,
 }
 
-/// The claims of the access token for `grant`, bound to the key with
-/// thumbprint `jkt` if there is one. `now` is Unix seconds.
+/// What a token is bound to: a DPoP key's thumbprint (`jkt`), a client
+/// certificate's (`x5t#S256`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Binding<'a> {
+    pub jkt: Option<&'a str>,
+    pub x5t_s256: Option<&'a str>,
+}
+
+/// The claims of the access token for `grant`, bound as `binding` says.
+/// `now` is Unix seconds.
 pub(crate) fn claims(
     grant: &Grant,
     issuer: &str,
     now: i64,
-    jkt: Option<&str>,
+    binding: Binding<'_>,
 ) -> Result<Unsigned, serde_json::Error> {
     let client = &grant.client;
     let lifetime = i64::try_from(client.access_token_lifetime.as_secs()).unwrap_or(i64::MAX);
@@ -125,7 +138,10 @@ pub(crate) fn claims(
         nbf: now,
         exp,
         jti: &jti,
-        cnf: jkt.map(|jkt| Confirmation { jkt }),
+        cnf: (binding.jkt.is_some() || binding.x5t_s256.is_some()).then_some(Confirmation {
+            jkt: binding.jkt,
+            x5t_s256: binding.x5t_s256,
+        }),
         act: grant.delegation.as_ref().map(|d| &d.act),
         extra: &client.claims,
         copied: &grant.copied,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use argon2::password_hash::phc::PasswordHash;
 use time::OffsetDateTime;
 
+use super::auth::certificate::CertificateRule;
 use super::federation::{FederatedRule, KeySource};
 use super::scope::ScopeSet;
 
@@ -229,6 +230,11 @@ pub struct Client {
     pub federated: Vec<FederatedRule>,
     /// Tokens only with a DPoP proof (RFC 9449).
     pub require_dpop: bool,
+    /// `tls_client_auth` (RFC 8705 §2.1): what its certificate must say.
+    pub certificate: Option<CertificateRule>,
+    /// `self_signed_tls_client_auth` (RFC 8705 §2.2): a certificate whose
+    /// key is one of [`Client::keys`].
+    pub self_signed_certificate: bool,
     /// Tokens issued before this instant are not active (introspection):
     /// one edit revokes every earlier token.
     pub tokens_valid_after: Option<OffsetDateTime>,

@@ -131,7 +131,9 @@ pub(crate) fn own_token_standing(
 fn response(claims: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("active".into(), Value::Bool(true));
-    let token_type = match claims.get("cnf") {
+    // A certificate-bound token (`x5t#S256` alone) stays a bearer token
+    // in form (RFC 8705 §3); only a DPoP key makes it DPoP.
+    let token_type = match claims.get("cnf").and_then(|c| c.get("jkt")) {
         Some(_) => TokenType::DPoP,
         None => TokenType::Bearer,
     };

@@ -10,6 +10,7 @@
 mod access_token;
 pub mod auth;
 mod client;
+mod dn;
 mod error;
 pub mod exchange;
 mod federation;
@@ -23,13 +24,16 @@ mod scope;
 mod secret_cache;
 mod throttle;
 pub mod token_request;
+mod trust;
 
 pub use auth::AuthMethod;
+pub use auth::certificate::{CertificateRule, spiffe_trust_domain};
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
     PresentedSecret, SecretHash, Secrets,
 };
+pub use dn::DistinguishedName;
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};
 pub use federation::{
     ClaimCondition, CopiedClaim, FederatedRule, KeySource, SubjectPattern, TrustedIssuer,
@@ -41,3 +45,4 @@ pub use registry::{ApiResource, ApiScope, Registry};
 pub use scope::{ScopeError, ScopeSet, ScopeToken};
 pub use secret_cache::CacheStats;
 pub use throttle::ThrottleSettings;
+pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::registry::Registry;
 use super::secret_cache::SecretCache;
 use super::throttle::{Throttle, ThrottleSettings};
+use super::trust::TrustAnchors;
 use tollgate_jose::clock::SharedClock;
 use tollgate_jose::jose::JwksLocation;
 use tollgate_jose::jose::PublicKeys;
@@ -72,6 +73,13 @@ pub trait Ports: Sync {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, ReplayError>> + Send;
+
+    /// The CAs client certificates chain to (the client CA, the trust
+    /// domains' bundles), as last read; `None`: none are configured, and
+    /// no certificate chains anywhere.
+    fn trust_anchors(&self) -> Option<Arc<TrustAnchors>> {
+        None
+    }
 }
 
 /// A platform token whose signature checked out, remembered until it

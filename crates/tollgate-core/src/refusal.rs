@@ -56,6 +56,18 @@ pub enum Reason {
     ReplayStoreUnavailable,
     /// The client holds its quota of unexpired assertion and proof ids.
     ReplayQuotaExceeded,
+    /// A client certificate that does not parse.
+    MalformedCertificate,
+    /// The chain does not verify to the client CA or the trust domain's
+    /// bundle (or there is none).
+    UntrustedCertificate,
+    /// A `spiffe://` rule, and the certificate holds not exactly one
+    /// `spiffe://` URI SAN.
+    NotAnSvid,
+    /// The certificate's subject, SAN or key is not the client's.
+    CertificateMismatch,
+    /// A certificate for a client that authenticates otherwise.
+    NoCertificateRule,
 
     // The grant.
     UnsupportedGrantType,
@@ -158,6 +170,11 @@ impl Reason {
             Self::AmbiguousClient => "ambiguous_client",
             Self::ReplayStoreUnavailable => "replay_store_unavailable",
             Self::ReplayQuotaExceeded => "replay_quota_exceeded",
+            Self::MalformedCertificate => "malformed_certificate",
+            Self::UntrustedCertificate => "untrusted_certificate",
+            Self::NotAnSvid => "not_an_svid",
+            Self::CertificateMismatch => "certificate_mismatch",
+            Self::NoCertificateRule => "no_certificate_rule",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnauthorizedClient => "unauthorized_client",
             Self::InvalidScope => "invalid_scope",

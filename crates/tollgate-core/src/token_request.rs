@@ -99,6 +99,8 @@ pub struct Request<'a> {
     pub authorization: Option<&'a [u8]>,
     /// Every `DPoP` header the request carried (RFC 9449 allows one).
     pub dpop: &'a [&'a [u8]],
+    /// The client certificate of the connection (RFC 8705), if any.
+    pub certificate: Option<&'a crate::trust::ClientCertificate>,
 }
 
 /// A token request read, not yet judged: what it asks for and the
@@ -125,7 +127,7 @@ pub fn parse(request: Request<'_>) -> Result<Parsed, Refusal> {
         assertion::extract_grant(&params, request.authorization)
             .map(|a| Credential::Assertion(Box::new(a)))?
     } else {
-        auth::extract(&params, request.authorization)?
+        auth::extract(&params, request.authorization, request.certificate)?
     };
     Ok(Parsed {
         grant_type,
@@ -152,7 +154,7 @@ pub async fn token<P: Ports + OwnTokens>(
         claimed_id: id.map(str::to_owned),
     };
     let claimed_id = credential.claimed_id().map(str::to_owned);
-    let authenticated = match credential.authenticate(cx, ports).await {
+    let mut authenticated = match credential.authenticate(cx, ports).await {
         Ok(a) => a,
         Err(refusal) if assertion_grant && refusal.error.code == ErrorCode::InvalidClient => {
             let refusal = exchange::invalid_grant(
@@ -180,7 +182,7 @@ pub async fn token<P: Ports + OwnTokens>(
             let mut grant =
                 grant::client_credentials(cx.registry, client, params.get("scope"), &resources)
                     .map_err(|e| claimed(e.into(), id))?;
-            grant.copied = authenticated.copied;
+            grant.copied = std::mem::take(&mut authenticated.copied);
             grant
         }
         GrantType::TokenExchange => {
@@ -193,8 +195,11 @@ pub async fn token<P: Ports + OwnTokens>(
                 .map_err(|r| claimed(r, id))?
         }
     };
-    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), jkt)
+    let binding = access_token::Binding {
+        jkt: proof.as_ref().map(|p| p.jkt.as_str()),
+        x5t_s256: authenticated.certificate.as_deref(),
+    };
+    let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), binding)
         .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
     let access_token = ports
         .sign(unsigned.claims_json, cx.now)

@@ -6,7 +6,9 @@
 //! JWKS says, refetched for a new `kid`: [`jwks`]), checks the signature
 //! under the key's own algorithm, `typ`, `iss`, `exp`, `nbf`, optionally
 //! `aud`, and a required scope; DPoP-bound tokens (RFC 9449) are accepted
-//! only with a proof of the request, each proof once. A refusal is a
+//! only with a proof of the request, each proof once; certificate-bound
+//! tokens (RFC 8705) only on a connection that presented that certificate
+//! ([`ClientCertificate`]). A refusal is a
 //! [`Rejection`] that knows its RFC 6750 status and challenge.
 //! [`ResourceMetadata`] is the resource's RFC 9728 metadata (which
 //! authorization server guards it: what an MCP client reads first), and
@@ -29,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod certificate;
 mod http_client;
 pub mod jwks;
 mod metadata;
@@ -39,6 +42,7 @@ mod rejection;
 pub mod tower;
 mod validator;
 
+pub use certificate::ClientCertificate;
 pub use metadata::{InvalidResource, ResourceMetadata};
 pub use rejection::Rejection;
 pub use validator::{Claims, TokenValidator};

@@ -3,14 +3,18 @@
 //! `Data<&Claims>`), or is answered with the [`Rejection`]'s status,
 //! challenge and RFC 6750 error body. With [`ResourceMetadata`], it also
 //! answers its well-known path with the document, and names it in every
-//! challenge.
+//! challenge. A certificate-bound token (RFC 8705)
+//! passes only if the request's extensions hold its
+//! [`ClientCertificate`]: poem's own listeners do not expose the peer's
+//! certificate, so insert it where the connection is accepted (or, behind
+//! a proxy you trust, from its header) before this middleware.
 
 use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
-use crate::{Claims, Rejection, ResourceMetadata, TokenValidator};
+use crate::{Claims, ClientCertificate, Rejection, ResourceMetadata, TokenValidator};
 
 /// Middleware that requires a valid access token.
 ///
@@ -78,11 +82,12 @@ impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
         let url = format!("{}{}", self.public_url, req.uri().path());
         let judged = self
             .validator
-            .validate_request(
+            .validate_request_with_certificate(
                 header("authorization"),
                 header("dpop"),
                 req.method().as_str(),
                 &url,
+                req.extensions().get::<ClientCertificate>(),
             )
             .await;
         match judged {

@@ -4,6 +4,10 @@
 //! [`Rejection`](crate::Rejection)'s status, challenge and RFC 6750 error body.
 //! With [`ResourceMetadata`], it also answers its well-known path with the
 //! document, and names it in every challenge.
+//! A certificate-bound token (RFC 8705) passes only if the request's
+//! extensions hold its [`ClientCertificate`]: with hyper and tokio-rustls,
+//! take `peer_certificates()` of the accepted connection and add it to each
+//! request (e.g. a `map_request` layer around the connection's service).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +17,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response, StatusCode, header};
 use tower::{Layer, Service};
 
-use crate::{Claims, ResourceMetadata, TokenValidator};
+use crate::{Claims, ClientCertificate, ResourceMetadata, TokenValidator};
 
 /// A layer that requires a valid access token.
 ///
@@ -107,14 +111,16 @@ where
                 .map(str::to_owned)
         };
         let (authorization, dpop) = (header("authorization"), header("dpop"));
+        let certificate = req.extensions().get::<ClientCertificate>().cloned();
         let method = req.method().clone();
         Box::pin(async move {
             let judged = validator
-                .validate_request(
+                .validate_request_with_certificate(
                     authorization.as_deref(),
                     dpop.as_deref(),
                     method.as_str(),
                     &url,
+                    certificate.as_ref(),
                 )
                 .await;
             match judged {

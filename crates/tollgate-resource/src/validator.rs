@@ -3,7 +3,9 @@
 //! JWKS ([`crate::jwks`]), the signature under the key's own algorithm,
 //! `typ`, no `crit`, `iss`, `sub`, `exp`, `nbf`, optionally `aud`, and the
 //! required scope; DPoP-bound tokens (RFC 9449) with a proof of the
-//! request (`htm`, `htu`, `ath`, the token's key, used once).
+//! request (`htm`, `htu`, `ath`, the token's key, used once);
+//! certificate-bound tokens (RFC 8705) on the connection of that
+//! certificate ([`crate::certificate`]).
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use tollgate_jose::dpop;
 use tollgate_jose::jose::{self, JwksLocation};
 use tollgate_jose::replay::{MemoryReplay, ReplayError, ReplayStore};
 
+use crate::certificate::{self, ClientCertificate};
 use crate::jwks::{JwksCache, KeySet, Transport, Unavailable};
 use crate::rejection::Rejection;
 
@@ -98,11 +101,32 @@ impl TokenValidator {
         method: &str,
         url: &str,
     ) -> Result<Claims, Rejection> {
+        self.validate_request_with_certificate(authorization, dpop, method, url, None)
+            .await
+    }
+
+    /// As [`Self::validate_request`], on a connection that presented
+    /// `certificate` (or none): a token bound to a certificate (RFC 8705
+    /// §3, `cnf.x5t#S256`) is valid only with that certificate.
+    pub async fn validate_request_with_certificate(
+        &self,
+        authorization: Option<&str>,
+        dpop: Option<&str>,
+        method: &str,
+        url: &str,
+        certificate: Option<&ClientCertificate>,
+    ) -> Result<Claims, Rejection> {
         let (scheme, token) = credentials(authorization).ok_or(Rejection::MissingToken)?;
         match scheme {
             Scheme::Bearer => {
                 let claims = self.validate_token(token).await?;
-                if claims.get("cnf").is_some() {
+                // A certificate-bound token stays a bearer token in form.
+                let certificate_only = claims.get("cnf").is_none_or(|c| {
+                    c.as_object()
+                        .is_some_and(|o| o.len() == 1 && o.contains_key(certificate::X5T_S256))
+                });
+                certificate::check(&claims, certificate)?;
+                if !certificate_only {
                     // RFC 9449 §7.2: a bound token presented as a bearer one
                     // is refused, or a thief could use it without the key.
                     return Err(Rejection::InvalidToken(
@@ -123,6 +147,10 @@ impl TokenValidator {
                     .ok_or_else(|| {
                         Rejection::InvalidDpopToken("the token is not DPoP-bound".into())
                     })?;
+                certificate::check(&claims, certificate).map_err(|r| match r {
+                    Rejection::InvalidToken(why) => Rejection::InvalidDpopToken(why),
+                    other => other,
+                })?;
                 let proof =
                     dpop.ok_or_else(|| Rejection::InvalidDpopProof("no DPoP proof".into()))?;
                 let checked = self.check_proof(proof, method, url, token, jkt)?;

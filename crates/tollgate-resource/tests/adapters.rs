@@ -282,3 +282,67 @@ async fn the_tower_layer_serves_the_resource_metadata_and_names_it_in_challenges
         );
     }
 }
+
+/// A token bound to the certificate whose DER is `der` (RFC 8705 §3).
+fn bound_token(a: &Authority, der: &[u8]) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    header.typ = Some("at+jwt".into());
+    let now = tollgate_jose::clock::system().now().unix_timestamp();
+    let x5t = tollgate_resource::ClientCertificate(der.to_vec()).thumbprint();
+    let claims = json!({"iss": a.issuer, "sub": "c", "client_id": "c", "scope": "api1",
+                        "iat": now, "exp": now + 300, "cnf": {"x5t#S256": x5t}});
+    jsonwebtoken::encode(&header, &claims, &a.key).unwrap()
+}
+
+#[tokio::test]
+async fn a_certificate_bound_token_passes_only_with_its_certificate_in_both_adapters() {
+    use tollgate_resource::ClientCertificate;
+    let a = authority().await;
+    let (ours, theirs) = (b"our certificate".to_vec(), b"another one".to_vec());
+    let authorization = format!("Bearer {}", bound_token(&a, &ours));
+    let validator = Arc::new(TokenValidator::new(&a.issuer, Some("api1")));
+    // (the connection's certificate, expected status)
+    let cases = [(Some(&ours), 200), (None, 401), (Some(&theirs), 401)];
+
+    use poem::{EndpointExt, Route, handler, test::TestClient};
+    #[handler]
+    fn hello() -> &'static str {
+        "hello"
+    }
+    let app = Route::new().at("/hello", poem::get(hello)).with(
+        tollgate_resource::poem::RequireToken::new(validator.clone(), "http://api.test"),
+    );
+    let client = TestClient::new(app);
+    for (certificate, status) in &cases {
+        let mut request = client.get("/hello").header("Authorization", &authorization);
+        if let Some(der) = certificate {
+            request = request.data(ClientCertificate((*der).clone()));
+        }
+        let response = request.send().await;
+        response.assert_status(poem::http::StatusCode::from_u16(*status).unwrap());
+    }
+
+    use tower::ServiceExt;
+    let app = axum::Router::new()
+        .route("/hello", axum::routing::get(|| async { "hello" }))
+        .layer(tollgate_resource::tower::RequireTokenLayer::new(
+            validator.clone(),
+            "http://api.test",
+        ));
+    for (certificate, status) in &cases {
+        let mut request = http::Request::get("/hello").header("Authorization", &authorization);
+        if let Some(der) = certificate {
+            request = request.extension(ClientCertificate((*der).clone()));
+        }
+        let response = app
+            .clone()
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), *status);
+    }
+    // Without the adapters: the plain call knows no certificate.
+    let refused = validator.validate(Some(&authorization)).await.unwrap_err();
+    assert_eq!(refused.status(), 401);
+}

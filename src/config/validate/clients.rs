@@ -10,7 +10,10 @@ use super::super::raw::RawClient;
 use super::exchange;
 use super::federation;
 use super::values::{known_scopes, secrets};
-use tollgate_core::{ApiResource, Client, ClientId, GrantType, ScopeSet, TrustedIssuer};
+use tollgate_core::{
+    ApiResource, CertificateRule, Client, ClientId, DistinguishedName, GrantType, ScopeSet,
+    SubjectPattern, TrustedIssuer,
+};
 
 /// Claims tollgate sets itself; a client's extra claims may not replace them.
 pub const REGISTERED_CLAIMS: [&str; 11] = [
@@ -101,6 +104,14 @@ pub(super) fn client(
         cx.resources,
         problems,
     );
+    let certificate = certificate_rule(c, &at, problems);
+    let self_signed_certificate = c.self_signed_tls_client_auth.unwrap_or(false);
+    if self_signed_certificate && matches!(keys, tollgate_core::KeySource::None) {
+        problems.add(
+            at("self_signed_tls_client_auth"),
+            "self_signed_tls_client_auth needs the client's keys: set jwks, jwks_uri or jwks_file",
+        );
+    }
     if cx.issuers.iter().any(|t| t.issuer == c.client_id) {
         problems.add(
             at("client_id"),
@@ -129,6 +140,8 @@ pub(super) fn client(
         require_dpop: c.require_dpop.unwrap_or(false),
         tokens_valid_after,
         token_exchange,
+        certificate,
+        self_signed_certificate,
     })
 }
 
@@ -151,6 +164,93 @@ fn copied_names(c: &RawClient, at: &dyn Fn(&str) -> String, problems: &mut Probl
             }
         }
     }
+}
+
+/// The one certificate rule of a client (RFC 8705 §2.1.2: a client
+/// registers one of them), or none.
+fn certificate_rule(
+    c: &RawClient,
+    at: &dyn Fn(&str) -> String,
+    problems: &mut Problems<'_>,
+) -> Option<CertificateRule> {
+    let set: Vec<&str> = [
+        (
+            "tls_client_auth_subject_dn",
+            c.tls_client_auth_subject_dn.is_some(),
+        ),
+        (
+            "tls_client_auth_san_dns",
+            c.tls_client_auth_san_dns.is_some(),
+        ),
+        (
+            "tls_client_auth_san_uri",
+            c.tls_client_auth_san_uri.is_some(),
+        ),
+        (
+            "self_signed_tls_client_auth",
+            c.self_signed_tls_client_auth == Some(true),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    if let [first, second, ..] = set.as_slice() {
+        problems.add(
+            at(second),
+            format!("a client has one certificate rule, but {first} and {second} are both set"),
+        );
+        return None;
+    }
+    if let Some(dn) = &c.tls_client_auth_subject_dn {
+        return DistinguishedName::parse(dn)
+            .map(CertificateRule::SubjectDn)
+            .map_err(|e| problems.add(at("tls_client_auth_subject_dn"), e))
+            .ok();
+    }
+    if let Some(dns) = &c.tls_client_auth_san_dns {
+        if dns.is_empty() || dns.contains('*') || dns.contains(char::is_whitespace) {
+            problems.add(
+                at("tls_client_auth_san_dns"),
+                format!("{dns:?} is not a DNS name (no wildcards: name the client's own)"),
+            );
+            return None;
+        }
+        return Some(CertificateRule::SanDns(dns.to_ascii_lowercase()));
+    }
+    let uri = c.tls_client_auth_san_uri.as_deref()?;
+    let path = at("tls_client_auth_san_uri");
+    if uri.trim_matches('*').is_empty() {
+        problems.add(
+            path,
+            "a URI SAN pattern of `*` alone would let any certificate in; name the URI",
+        );
+        return None;
+    }
+    let Some(domain) = tollgate_core::spiffe_trust_domain(uri) else {
+        if uri.contains('*') || url::Url::parse(uri).is_err() {
+            problems.add(
+                path,
+                format!("{uri:?} is not an absolute URI (`*` is allowed only in the path of a spiffe:// ID)"),
+            );
+            return None;
+        }
+        return Some(CertificateRule::SanUri(SubjectPattern::Exact(
+            uri.to_owned(),
+        )));
+    };
+    if domain.contains('*') {
+        problems.add(
+            path,
+            format!(
+                "{uri:?}: the trust domain of a SPIFFE ID is named in full (`*` only in its path)"
+            ),
+        );
+        return None;
+    }
+    SubjectPattern::new(uri)
+        .map(CertificateRule::SanUri)
+        .map_err(|e| problems.add(at("tls_client_auth_san_uri"), e))
+        .ok()
 }
 
 fn grant_types(

@@ -120,8 +120,10 @@ pub(super) fn build(
         );
     }
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
+    let mut certificates = super::certificates::build(raw, base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
     let registry = registry::build(raw, base, problems, reused);
+    certificates.self_signed = registry.clients().any(|c| c.self_signed_certificate);
     let defaults = ThrottleSettings::default();
     let throttle = ThrottleSettings {
         client_failures: raw
@@ -185,6 +187,7 @@ pub(super) fn build(
         listen,
         management_listen,
         tls,
+        certificates,
         keys,
         registry: std::sync::Arc::new(registry),
         throttle,
@@ -252,4 +255,5 @@ pub(super) fn warn(
         );
     }
     registry::warn(config, raw, now, problems);
+    super::certificates::warn(config, raw, problems);
 }

@@ -176,8 +176,9 @@ pub(super) fn warn(
                 }
             }
         }
-        let other_ways =
-            !matches!(client.keys, tollgate_core::KeySource::None) || !client.federated.is_empty();
+        let other_ways = !matches!(client.keys, tollgate_core::KeySource::None)
+            || !client.federated.is_empty()
+            || client.certificate.is_some();
         if client.enabled && !other_ways && client.secrets.valid_at(now).next().is_none() {
             problems.add(
                 format!("clients[{i}]"),

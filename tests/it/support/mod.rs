@@ -1,6 +1,7 @@
 //! Test helpers shared by every test file, one file per job. Test files
 //! import them from here, never from each other.
 
+mod certs;
 mod clock;
 mod config;
 mod dpop;
@@ -13,6 +14,7 @@ mod softhsm;
 mod tokens;
 mod wait;
 
+pub(crate) use certs::*;
 pub(crate) use clock::*;
 pub(crate) use config::*;
 pub(crate) use dpop::*;

@@ -148,8 +148,19 @@ impl Drop for Proc {
 /// Starts `program` and waits for the stderr line that contains `marker`,
 /// returning the `http://...` address printed after it.
 pub(crate) async fn start_process(program: &Path, args: &[&str], marker: &str) -> (Proc, String) {
+    start_process_with(program, args, &[], marker).await
+}
+
+/// [`start_process`], with environment variables set for the child.
+pub(crate) async fn start_process_with(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+    marker: &str,
+) -> (Proc, String) {
     let mut child = std::process::Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .env("NO_COLOR", "1")

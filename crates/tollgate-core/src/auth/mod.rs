@@ -6,6 +6,7 @@
 //! [`extract`] and in [`Credential::authenticate`].
 
 pub mod assertion;
+pub mod certificate;
 pub(crate) mod federated;
 mod private_key_jwt;
 pub mod secret;
@@ -17,6 +18,7 @@ use super::error::{Challenge, OAuthError};
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
+use super::trust::ClientCertificate;
 
 /// When a client over its replay quota may try again: its oldest ids
 /// expire within an assertion's lifetime; a minute is a fair wait.
@@ -31,14 +33,21 @@ pub enum AuthMethod {
     /// A platform's token: a client assertion too, so discovery lists it
     /// as `private_key_jwt`; the audit trail tells it apart.
     Federated,
+    /// RFC 8705 §2.1: a certificate chained to a CA, its subject or SAN
+    /// the client's.
+    TlsClientAuth,
+    /// RFC 8705 §2.2: a certificate whose key is one of the client's keys.
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
     /// The methods discovery advertises, in its order.
-    pub const ALL: [AuthMethod; 3] = [
+    pub const ALL: [AuthMethod; 5] = [
         Self::ClientSecretBasic,
         Self::ClientSecretPost,
         Self::PrivateKeyJwt,
+        Self::TlsClientAuth,
+        Self::SelfSignedTlsClientAuth,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +56,8 @@ impl AuthMethod {
             Self::ClientSecretPost => "client_secret_post",
             Self::PrivateKeyJwt => "private_key_jwt",
             Self::Federated => "federated",
+            Self::TlsClientAuth => "tls_client_auth",
+            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
 }
@@ -57,6 +68,7 @@ pub enum Credential {
     Secret(secret::Presented),
     /// Boxed: a parsed JWT header is large.
     Assertion(Box<assertion::Presented>),
+    Certificate(certificate::Presented),
 }
 
 /// A client whose credentials checked out.
@@ -67,11 +79,20 @@ pub struct Authenticated {
     /// Claims its platform token's rule copies into the access token
     /// (`copy_claims`); empty for every other method.
     pub copied: serde_json::Map<String, serde_json::Value>,
+    /// The `x5t#S256` of the certificate it authenticated with: its
+    /// tokens are bound to it (RFC 8705 §3).
+    pub certificate: Option<String>,
 }
 
 /// Finds the one method the request used (RFC 6749 §2.3: a client "MUST
-/// NOT use more than one authentication method in each request").
-pub fn extract(params: &Params, authorization: Option<&[u8]>) -> Result<Credential, Refusal> {
+/// NOT use more than one authentication method in each request"). A
+/// client certificate is the connection's: it is the method only of a
+/// request that carries no other credentials.
+pub fn extract(
+    params: &Params,
+    authorization: Option<&[u8]>,
+    certificate: Option<&ClientCertificate>,
+) -> Result<Credential, Refusal> {
     let found = [
         secret::extract(params, authorization).map(|r| r.map(Credential::Secret)),
         assertion::extract(params).map(|r| r.map(|a| Credential::Assertion(Box::new(a)))),
@@ -83,8 +104,11 @@ pub fn extract(params: &Params, authorization: Option<&[u8]>) -> Result<Credenti
             Reason::SeveralAuthMethods,
             "the request uses more than one client authentication method",
         )),
-        // No authentication, or a public client (tollgate has none).
-        (None, _) => Err(Refusal::client(Reason::NoCredentials, Challenge::None)),
+        (None, _) => match certificate::extract(params, certificate) {
+            Some(presented) => Ok(Credential::Certificate(presented)),
+            // No authentication, or a public client (tollgate has none).
+            None => Err(Refusal::client(Reason::NoCredentials, Challenge::None)),
+        },
     }
 }
 
@@ -95,6 +119,7 @@ impl Credential {
         match self {
             Self::Secret(s) => Some(&s.id),
             Self::Assertion(a) => a.claimed_id(),
+            Self::Certificate(c) => Some(&c.client_id),
         }
     }
 
@@ -114,7 +139,22 @@ impl Credential {
                     client,
                     method,
                     copied: serde_json::Map::new(),
+                    certificate: None,
                 })
+            }
+            Self::Certificate(presented) => {
+                match certificate::authenticate(&presented, cx, ports).await {
+                    Ok((client, kind)) => Ok(Authenticated {
+                        client,
+                        method: match kind {
+                            certificate::Kind::Pki => AuthMethod::TlsClientAuth,
+                            certificate::Kind::SelfSigned => AuthMethod::SelfSignedTlsClientAuth,
+                        },
+                        copied: serde_json::Map::new(),
+                        certificate: Some(presented.certificate.thumbprint().to_owned()),
+                    }),
+                    Err(reason) => Err(Refusal::client(reason, Challenge::None)),
+                }
             }
             Self::Assertion(presented) => {
                 let trusted = presented
@@ -137,6 +177,7 @@ impl Credential {
                         client,
                         method,
                         copied,
+                        certificate: None,
                     }),
                     Err(Reason::ReplayStoreUnavailable) => Err(Refusal::new(
                         OAuthError::unavailable(std::time::Duration::from_secs(1)),

@@ -133,7 +133,7 @@ fn basic(raw: &str) -> Vec<u8> {
 
 fn extract_from(body: &[u8], authorization: Option<&[u8]>) -> Result<Credential, Refusal> {
     let params = Params::parse(body, &["grant_type", "client_id", "client_secret"], &[])?;
-    auth::extract(&params, authorization)
+    auth::extract(&params, authorization, None)
 }
 
 #[test]

@@ -1,0 +1,248 @@
+//! Mutual TLS client authentication (RFC 8705 §2): the certificate of the
+//! connection (or of a declared proxy's header) and `client_id` in the
+//! body. `tls_client_auth`: the chain verifies to the client CA, or, for
+//! a `spiffe://` rule, to the bundle of the trust domain the certificate's
+//! one URI SAN names, and the named subject DN or SAN matches.
+//! `self_signed_tls_client_auth`: the certificate's public key is one of
+//! the client's keys. The TLS handshake already proved the key's holder.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::json;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::public_key::PublicKey as SpkiKey;
+
+use super::super::client::Client;
+use super::super::dn::DistinguishedName;
+use super::super::federation::{KeySource, SubjectPattern};
+use super::super::params::Params;
+use super::super::ports::{Context, Ports};
+use super::super::refusal::Reason;
+use super::super::trust::ClientCertificate;
+
+/// What a client's certificate must say (`tls_client_auth`): one rule.
+#[derive(Debug, Clone)]
+pub enum CertificateRule {
+    /// `tls_client_auth_subject_dn`.
+    SubjectDn(DistinguishedName),
+    /// `tls_client_auth_san_dns`: a DNS name, compared without case.
+    SanDns(String),
+    /// `tls_client_auth_san_uri`: a URI; in a `spiffe://` one, `*` matches
+    /// any run of characters of the path.
+    SanUri(SubjectPattern),
+}
+
+impl CertificateRule {
+    /// The trust domain of a `spiffe://` URI rule.
+    pub fn trust_domain(&self) -> Option<&str> {
+        match self {
+            Self::SanUri(p) => spiffe_trust_domain(p.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// `example.org` of `spiffe://example.org/path`.
+pub fn spiffe_trust_domain(uri: &str) -> Option<&str> {
+    let rest = uri.strip_prefix("spiffe://")?;
+    let domain = rest.split('/').next().unwrap_or(rest);
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// A certificate presented with a `client_id` and nothing else.
+#[derive(Debug)]
+pub struct Presented {
+    pub client_id: String,
+    pub certificate: ClientCertificate,
+}
+
+/// The certificate credentials of a request: the connection's
+/// certificate and `client_id`, when the request carries no other
+/// credentials (a certificate belongs to the connection, so a secret sent
+/// over the same connection is the request's method).
+pub fn extract(params: &Params, certificate: Option<&ClientCertificate>) -> Option<Presented> {
+    let client_id = params.get("client_id")?;
+    Some(Presented {
+        client_id: client_id.to_owned(),
+        certificate: certificate?.clone(),
+    })
+}
+
+/// How the certificate authenticated the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Through a CA and a subject rule.
+    Pki,
+    /// Its key is one of the client's keys.
+    SelfSigned,
+}
+
+/// The client the certificate proves, or why not.
+pub(super) async fn authenticate<P: Ports>(
+    presented: &Presented,
+    cx: &Context<'_>,
+    ports: &P,
+) -> Result<(Arc<Client>, Kind), Reason> {
+    let client = cx
+        .registry
+        .client(&presented.client_id)
+        .ok_or(Reason::UnknownClient)?;
+    if !client.enabled {
+        return Err(Reason::DisabledClient);
+    }
+    let leaf = presented.certificate.leaf();
+    let (_, parsed) = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|_| Reason::MalformedCertificate)?;
+    if let Some(rule) = &client.certificate {
+        ports.timed(|| check_pki(rule, &parsed, &presented.certificate, cx, ports))?;
+        return Ok((client.clone(), Kind::Pki));
+    }
+    if client.self_signed_certificate {
+        let thumbprint = key_thumbprint(&parsed).ok_or(Reason::CertificateMismatch)?;
+        let keys = match &client.keys {
+            KeySource::None => return Err(Reason::NoClientKeys),
+            KeySource::Static(keys) => keys.clone(),
+            KeySource::Remote(source) => {
+                let keys = ports
+                    .keys(source, false)
+                    .await
+                    .map_err(|_| Reason::KeysUnreachable)?;
+                if keys.has(&thumbprint) {
+                    keys
+                } else {
+                    // A key the cached set does not know: the client may
+                    // have rotated; look again (as often as allowed).
+                    ports
+                        .keys(source, true)
+                        .await
+                        .map_err(|_| Reason::KeysUnreachable)?
+                }
+            }
+        };
+        return match keys.has(&thumbprint) {
+            true => Ok((client.clone(), Kind::SelfSigned)),
+            false => Err(Reason::CertificateMismatch),
+        };
+    }
+    Err(Reason::NoCertificateRule)
+}
+
+/// `tls_client_auth`: the chain, then the rule.
+fn check_pki<P: Ports>(
+    rule: &CertificateRule,
+    parsed: &X509Certificate<'_>,
+    certificate: &ClientCertificate,
+    cx: &Context<'_>,
+    ports: &P,
+) -> Result<(), Reason> {
+    let uris = names(parsed, |n| match n {
+        GeneralName::URI(u) => Some(*u),
+        _ => None,
+    })?;
+    let trust = ports.trust_anchors().ok_or(Reason::UntrustedCertificate)?;
+    let anchors = match rule.trust_domain() {
+        // An X.509-SVID holds exactly one URI SAN, the SPIFFE ID, and its
+        // trust domain names the bundle it must chain to.
+        Some(_) => {
+            let [uri] = uris.as_slice() else {
+                return Err(Reason::NotAnSvid);
+            };
+            let domain = spiffe_trust_domain(uri).ok_or(Reason::NotAnSvid)?;
+            trust
+                .domains
+                .get(domain)
+                .ok_or(Reason::UntrustedCertificate)?
+        }
+        None => trust
+            .client_ca
+            .as_ref()
+            .ok_or(Reason::UntrustedCertificate)?,
+    };
+    anchors
+        .verifies(certificate, cx.now.unix_timestamp())
+        .map_err(|_| Reason::UntrustedCertificate)?;
+    let matched = match rule {
+        CertificateRule::SubjectDn(dn) => dn.matches(parsed.subject()),
+        CertificateRule::SanDns(name) => names(parsed, |n| match n {
+            GeneralName::DNSName(d) => Some(*d),
+            _ => None,
+        })?
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(name)),
+        CertificateRule::SanUri(pattern) => uris.iter().any(|u| pattern.matches(u)),
+    };
+    matched.then_some(()).ok_or(Reason::CertificateMismatch)
+}
+
+/// The subject alternative names of one kind.
+fn names<'a>(
+    parsed: &'a X509Certificate<'_>,
+    pick: impl Fn(&GeneralName<'a>) -> Option<&'a str>,
+) -> Result<Vec<&'a str>, Reason> {
+    let san = parsed
+        .subject_alternative_name()
+        .map_err(|_| Reason::MalformedCertificate)?;
+    Ok(san
+        .map(|ext| ext.value.general_names.iter().filter_map(pick).collect())
+        .unwrap_or_default())
+}
+
+/// The RFC 7638 thumbprint of the certificate's public key, as a JWK of
+/// the client's key set would have it.
+fn key_thumbprint(parsed: &X509Certificate<'_>) -> Option<String> {
+    let spki = parsed.public_key();
+    let b64 = |b: &[u8]| B64.encode(b);
+    let jwk = match spki.parsed().ok()? {
+        SpkiKey::EC(point) => {
+            let data = point.data();
+            let (crv, size) = match data.len() {
+                65 => ("P-256", 32),
+                97 => ("P-384", 48),
+                _ => return None,
+            };
+            if data[0] != 4 {
+                return None;
+            }
+            let (x, y) = data[1..].split_at(size);
+            json!({"kty": "EC", "crv": crv, "x": b64(x), "y": b64(y)})
+        }
+        SpkiKey::RSA(rsa) => {
+            let trim =
+                |b: &'_ [u8]| -> Vec<u8> { b.iter().skip_while(|x| **x == 0).copied().collect() };
+            json!({"kty": "RSA", "n": b64(&trim(rsa.modulus)), "e": b64(&trim(rsa.exponent))})
+        }
+        SpkiKey::Unknown(raw) if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => {
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64(raw)})
+        }
+        _ => return None,
+    };
+    tollgate_jose::jose::parse_jwk(&jwk)
+        .ok()
+        .map(|k| k.thumbprint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_domain_is_the_authority_of_a_spiffe_id() {
+        assert_eq!(
+            spiffe_trust_domain("spiffe://example.org/ns/a/sa/b"),
+            Some("example.org")
+        );
+        assert_eq!(
+            spiffe_trust_domain("spiffe://example.org"),
+            Some("example.org")
+        );
+        assert_eq!(spiffe_trust_domain("spiffe:///path"), None);
+        assert_eq!(spiffe_trust_domain("https://example.org/x"), None);
+        let rule = CertificateRule::SanUri(SubjectPattern::new("spiffe://td/ns/*").unwrap());
+        assert_eq!(rule.trust_domain(), Some("td"));
+        let rule = CertificateRule::SanDns("a.test".into());
+        assert_eq!(rule.trust_domain(), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! Certificates made in the test (rcgen): CAs, X.509-SVIDs, company
+//! client certificates, self-signed ones, and HTTPS clients that present
+//! them.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
+};
+
+/// A CA: its certificate (PEM) and what signs with it.
+pub(crate) struct TestCa {
+    pub issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A client certificate and its key.
+pub(crate) struct TestCert {
+    pub pem: String,
+    pub der: Vec<u8>,
+    pub key: KeyPair,
+}
+
+impl TestCa {
+    pub(crate) fn new(name: &str) -> Self {
+        let mut params = CertificateParams::default();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Self { issuer }
+    }
+
+    pub(crate) fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// An X.509-SVID (or any client certificate) with these URI SANs.
+    pub(crate) fn svid(&self, uris: &[&str]) -> TestCert {
+        let mut params = client_params();
+        params.subject_alt_names = uris
+            .iter()
+            .map(|u| SanType::URI((*u).try_into().unwrap()))
+            .collect();
+        self.sign(params)
+    }
+
+    /// A client certificate with this subject (most significant first:
+    /// `[(C, "US"), (O, "Acme"), ...]`) and DNS SANs.
+    pub(crate) fn client(&self, subject: &[(DnType, &str)], dns: &[&str]) -> TestCert {
+        let mut params = client_params();
+        for (t, v) in subject {
+            params.distinguished_name.push(t.clone(), *v);
+        }
+        params.subject_alt_names = dns
+            .iter()
+            .map(|d| SanType::DnsName((*d).try_into().unwrap()))
+            .collect();
+        self.sign(params)
+    }
+
+    fn sign(&self, params: CertificateParams) -> TestCert {
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        TestCert {
+            pem: cert.pem(),
+            der: cert.der().to_vec(),
+            key,
+        }
+    }
+}
+
+fn client_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params
+}
+
+impl TestCert {
+    /// A self-signed client certificate with a fresh P-256 key.
+    pub(crate) fn self_signed(cn: &str) -> Self {
+        let mut params = client_params();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        TestCert {
+            pem: cert.pem(),
+            der: cert.der().to_vec(),
+            key,
+        }
+    }
+
+    /// RFC 8705 §3.1: base64url SHA-256 of the DER.
+    pub(crate) fn thumbprint(&self) -> String {
+        B64.encode(tollgate_jose::digest::sha256(&self.der))
+    }
+
+    /// The public key as a JWK (P-256).
+    pub(crate) fn jwk(&self) -> serde_json::Value {
+        let point = self.key.public_key_raw();
+        assert_eq!(point.len(), 65, "a P-256 key");
+        serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "cert",
+            "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..65])})
+    }
+
+    /// An HTTPS client that presents this certificate and trusts `server`.
+    pub(crate) fn https(&self, server_pem: &str) -> reqwest::Client {
+        let identity = format!("{}{}", self.pem, self.key.serialize_pem());
+        https_builder(server_pem)
+            .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    }
+}
+
+/// An HTTPS client without a certificate that trusts `server`.
+pub(crate) fn https_client(server_pem: &str) -> reqwest::Client {
+    https_builder(server_pem).build().unwrap()
+}
+
+fn https_builder(server_pem: &str) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(server_pem.as_bytes()).unwrap())
+        .pool_max_idle_per_host(0)
+}
+
+/// A server certificate for 127.0.0.1: (cert PEM, key PEM).
+pub(crate) fn server_pair() -> (String, String) {
+    let c =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    (c.cert.pem(), c.signing_key.serialize_pem())
+}

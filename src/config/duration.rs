@@ -1,4 +1,5 @@
-//! Durations in the config file and on the command line: integer seconds,
+//! Durations in the config file and on the command line (and, beside
+//! them, the file's one date-time form, [`RawDateTime`]): integer seconds,
 //! or a string of one or more numbers each followed by a unit, `s`, `m`,
 //! `h` or `d` (`"90s"`, `"15m"`, `"1h30m"`, `"7d"`), and nothing else: no
 //! spaces, no words (`"1 hour"`), no months. Shown in the largest unit
@@ -105,6 +106,31 @@ pub fn show(d: Duration) -> String {
         .find(|(_, size)| seconds.is_multiple_of(*size))
         .expect("every whole number of seconds is a number of seconds");
     format!("{}{unit}", seconds / size)
+}
+
+/// A TOML date-time (`2027-01-01T00:00:00Z`) or the same as a string.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub(super) enum RawDateTime {
+    /// A native TOML offset date-time.
+    Toml(toml::value::Datetime),
+    /// An RFC 3339 string, e.g. from an environment override.
+    Text(String),
+}
+
+impl JsonSchema for RawDateTime {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DateTime".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Taplo validates TOML date-times against `format: date-time`.
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 date-time with offset, e.g. 2027-01-01T00:00:00Z"
+        })
+    }
 }
 
 #[cfg(test)]

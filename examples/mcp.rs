@@ -88,7 +88,13 @@ async fn main() -> std::process::ExitCode {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    let base = format!("http://{addr}");
+    // The resource is `http://ADDR/mcp` as ADDR was given (a host name
+    // stays a host name); with port 0 only the bound address can say which.
+    let base = if args.listen.ends_with(":0") {
+        format!("http://{addr}")
+    } else {
+        format!("http://{}", args.listen)
+    };
     let resource = format!("{base}/mcp");
     let metadata = match ResourceMetadata::new(&resource, &args.authority) {
         Ok(m) => m

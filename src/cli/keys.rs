@@ -113,7 +113,7 @@ pub fn generate_pkcs11_key(
     println!("[[keys.signing]]");
     println!(
         "pkcs11 = {{ module = {}, token = {}, label = {}, {pin} }}",
-        quoted(&spec.module.display().to_string()),
+        quoted(&module_path(&spec.module).display().to_string()),
         quoted(&spec.token),
         quoted(&spec.label)
     );
@@ -159,4 +159,15 @@ pub fn generate_client_key(out: &Path, algorithm: Algorithm) -> ExitCode {
     println!("# In the client's [[clients]] entry:");
     println!("jwks = {{ keys = [ {{ {} }} ] }}", members.join(", "));
     ExitCode::SUCCESS
+}
+
+/// The module as the printed entry must name it: a bare file name stays
+/// one (the loader's search path finds it), any other relative path is
+/// made absolute, since the configuration reads it against its own folder.
+fn module_path(module: &std::path::Path) -> std::path::PathBuf {
+    if module.is_relative() && module.components().count() > 1 {
+        std::path::absolute(module).unwrap_or_else(|_| module.to_owned())
+    } else {
+        module.to_owned()
+    }
 }

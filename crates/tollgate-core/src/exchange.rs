@@ -207,9 +207,13 @@ fn scopes(
             if asked.is_empty() {
                 continue;
             }
-            return Err(invalid_scope(format!(
-                "none of the requested scopes belongs to resource {name}"
-            )));
+            return Err(Refusal::new(
+                OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("none of the requested scopes belongs to resource {name}"),
+                ),
+                Reason::InvalidTarget,
+            ));
         }
         its.for_each(|s| {
             granted.insert(s.clone());

@@ -163,10 +163,11 @@ fn targeted(
             .filter(|s| scopes.contains(s))
             .peekable();
         if its.peek().is_none() {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                format!("none of the requested scopes belongs to resource {name}"),
-            ));
+            // RFC 8707 §2: a resource the server will not issue a token
+            // for, as requested, is `invalid_target`.
+            return Err(invalid(format!(
+                "none of the requested scopes belongs to resource {name}"
+            )));
         }
         its.for_each(|s| {
             granted.insert(s.clone());

@@ -68,9 +68,10 @@ impl ResourceMetadata {
         }
         http_url("authorization server", authorization_server)?;
         // §3.1: the well-known name goes between the host and the path; a
-        // resource at the root has no path to append.
-        let path = match parsed.path().trim_end_matches('/') {
-            "" => WELL_KNOWN.to_owned(),
+        // resource at the root has no path to append. Only the slash right
+        // after the host goes: `/mcp/` keeps its own trailing slash.
+        let path = match parsed.path() {
+            "" | "/" => WELL_KNOWN.to_owned(),
             rest => format!("{WELL_KNOWN}{rest}"),
         };
         let origin = parsed.origin().ascii_serialization();
@@ -162,6 +163,12 @@ mod tests {
         assert_eq!(
             m.url(),
             "https://api.example.com:8443/.well-known/oauth-protected-resource/v1/mcp"
+        );
+        // Only the slash after the host is dropped, never the path's own.
+        let trailing = ResourceMetadata::new("https://h.example/mcp/", "https://as").unwrap();
+        assert_eq!(
+            trailing.url(),
+            "https://h.example/.well-known/oauth-protected-resource/mcp/"
         );
         let doc: serde_json::Value = serde_json::from_str(&m.document()).unwrap();
         assert_eq!(

@@ -151,6 +151,13 @@ where
                 },
                 accepted = self.tcp.accept() => {
                     let (tcp, local, remote, _) = accepted?;
+                    // TLS 1.3 sends its session tickets just after the
+                    // handshake, and the response follows as a second small
+                    // write: with Nagle on, that write waited for the
+                    // client's delayed ACK, 40 ms a new connection.
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY not set");
+                    }
                     let io = TlsIo::new(acceptor.accept(tcp));
                     return Ok((io, local, remote, Scheme::HTTPS));
                 }

@@ -411,16 +411,14 @@ fn problems(files: &[(&str, &str)], toml: &str) -> String {
     }
     let path = dir.path().join("identity.toml");
     std::fs::write(&path, format!("{toml}\n{}", secret_client())).unwrap();
-    let out = std::process::Command::new(crate::support::tollgate_bin())
-        .args(["check", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (code, text) = crate::support::run_printed(
+        std::process::Command::new(crate::support::tollgate_bin()).args([
+            "check",
+            "--config",
+            path.to_str().unwrap(),
+        ]),
     );
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(code, Some(1), "{text}");
     text
 }
 
@@ -547,16 +545,14 @@ fn check_warns_of_certificate_rules_no_certificate_can_match() {
         client("l", "tls_client_auth_san_dns = \"a.test\""),
     );
     std::fs::write(&path, text).unwrap();
-    let out = std::process::Command::new(crate::support::tollgate_bin())
-        .args(["check", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (code, text) = crate::support::run_printed(
+        std::process::Command::new(crate::support::tollgate_bin()).args([
+            "check",
+            "--config",
+            path.to_str().unwrap(),
+        ]),
     );
-    assert_eq!(out.status.code(), Some(0), "warnings only: {text}");
+    assert_eq!(code, Some(0), "warnings only: {text}");
     assert!(
         text.contains("\"nowhere.org\" has no [[trust_domains]] entry"),
         "{text}"

@@ -421,18 +421,12 @@ async fn a_token_that_goes_away_gets_503_with_retry_after_never_another_keys_tok
 fn check(hsm: &SoftHsm, keys: &str) -> (i32, String) {
     let file = hsm.dir.path().join("check.toml");
     std::fs::write(&file, format!("{keys}{}", quickstart_toml())).unwrap();
-    let out = hsm
-        .command(tollgate_bin())
-        .args(["check", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (code, text) = crate::support::run_printed(
+        hsm.command(tollgate_bin())
+            .args(["check", "--config"])
+            .arg(&file),
     );
-    (out.status.code().unwrap(), text)
+    (code.unwrap(), text)
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::auth::assertion::{check_header, check_times, signed_by};
 use super::auth::federated::{current_keys, lifetime};
 use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
-use super::grant::{Delegation, Grant};
+use super::grant::{Delegation, Grant, requested_scopes};
 use super::introspection::{OwnTokens, own_token_standing};
 use super::params::Params;
 use super::ports::{Context, Ports};
@@ -133,13 +133,9 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
         asked => dedup(asked.iter().copied()),
     };
     if let Some(outside) = targets.iter().find(|t| !allowed.contains(t)) {
-        return Err(Refusal::new(
-            OAuthError::new(
-                ErrorCode::InvalidTarget,
-                format!("resource {outside} is not one this client may exchange tokens for"),
-            ),
-            Reason::InvalidTarget,
-        ));
+        return Err(invalid_target(format!(
+            "resource {outside} is not one this client may exchange tokens for"
+        )));
     }
     let (scopes, audiences) = scopes(cx, &client, params.get("scope"), &targets, resources)?;
     let mut act = Map::new();
@@ -170,33 +166,12 @@ fn scopes(
     targets: &[&str],
     asked: &[&str],
 ) -> Result<(ScopeSet, Vec<String>), Refusal> {
-    let invalid_scope = |why: String| Refusal::from(OAuthError::new(ErrorCode::InvalidScope, why));
-    let base = match requested {
-        None => client.allowed_scopes.clone(),
-        Some(raw) => {
-            let requested: ScopeSet = raw.parse().map_err(|e| invalid_scope(format!("{e}")))?;
-            if let Some(bad) = requested
-                .iter()
-                .find(|s| !client.allowed_scopes.contains(s))
-            {
-                return Err(invalid_scope(format!(
-                    "scope {bad} is unknown or not allowed for this client"
-                )));
-            }
-            requested
-        }
-    };
+    let base = requested_scopes(client, requested)?;
     let mut granted = ScopeSet::default();
     let mut audiences = Vec::with_capacity(targets.len());
     for name in targets {
         let Some(resource) = cx.registry.resource(name) else {
-            return Err(Refusal::new(
-                OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    format!("resource {name} is unknown"),
-                ),
-                Reason::InvalidTarget,
-            ));
+            return Err(invalid_target(format!("resource {name} is unknown")));
         };
         let mut its = resource
             .scopes
@@ -207,13 +182,9 @@ fn scopes(
             if asked.is_empty() {
                 continue;
             }
-            return Err(Refusal::new(
-                OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    format!("none of the requested scopes belongs to resource {name}"),
-                ),
-                Reason::InvalidTarget,
-            ));
+            return Err(invalid_target(format!(
+                "none of the requested scopes belongs to resource {name}"
+            )));
         }
         its.for_each(|s| {
             granted.insert(s.clone());
@@ -226,9 +197,11 @@ fn scopes(
         .cloned()
         .collect();
     if granted.is_empty() {
-        return Err(invalid_scope(
-            "none of the client's scopes belongs to a resource it may exchange tokens for".into(),
-        ));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "none of the client's scopes belongs to a resource it may exchange tokens for",
+        )
+        .into());
     }
     Ok((granted, audiences))
 }
@@ -298,6 +271,11 @@ pub(crate) fn invalid_grant(reason: Reason, description: &'static str) -> Refusa
         OAuthError::new(ErrorCode::InvalidGrant, description),
         reason,
     )
+}
+
+/// RFC 8707's `invalid_target` (the refusal's reason follows the code).
+fn invalid_target(why: String) -> Refusal {
+    OAuthError::new(ErrorCode::InvalidTarget, why).into()
 }
 
 /// In order, each once.

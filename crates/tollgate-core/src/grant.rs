@@ -71,6 +71,31 @@ pub(crate) fn allowed(client: &Client, grant_type: &str) -> Result<GrantType, OA
     Ok(grant_type)
 }
 
+/// The scopes a request asks for, each one the client may have; without
+/// `scope`, every scope it may have (RFC 6749 §3.3 lets the server apply
+/// a default). Shared by every grant.
+pub(crate) fn requested_scopes(
+    client: &Client,
+    requested: Option<&str>,
+) -> Result<ScopeSet, OAuthError> {
+    let Some(raw) = requested else {
+        return Ok(client.allowed_scopes.clone());
+    };
+    let requested: ScopeSet = raw
+        .parse()
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, format!("{e}")))?;
+    if let Some(bad) = requested
+        .iter()
+        .find(|s| !client.allowed_scopes.contains(s))
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope {bad} is unknown or not allowed for this client"),
+        ));
+    }
+    Ok(requested)
+}
+
 /// Checks the grant type, the resources and the scope of an
 /// authenticated client (`client_credentials`, however presented).
 pub(crate) fn client_credentials(
@@ -79,26 +104,7 @@ pub(crate) fn client_credentials(
     requested_scope: Option<&str>,
     resources: &[&str],
 ) -> Result<Grant, OAuthError> {
-    let scopes = match requested_scope {
-        // RFC 6749 §3.3 lets the server apply a default when scope is
-        // omitted; ours is everything the client is allowed.
-        None => client.allowed_scopes.clone(),
-        Some(raw) => {
-            let requested: ScopeSet = raw
-                .parse()
-                .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, format!("{e}")))?;
-            if let Some(bad) = requested
-                .iter()
-                .find(|s| !client.allowed_scopes.contains(s))
-            {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!("scope {bad} is unknown or not allowed for this client"),
-                ));
-            }
-            requested
-        }
-    };
+    let scopes = requested_scopes(&client, requested_scope)?;
     if scopes.is_empty() {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,

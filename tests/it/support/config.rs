@@ -53,3 +53,20 @@ pub(crate) fn managed(toml: &str) -> String {
 pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     hex::encode(tollgate_jose::digest::sha256(bytes))
 }
+
+/// The problem `check` reports at `key_path` for `toml` as identity.toml,
+/// which it must refuse; the problem has a line.
+pub(crate) fn refused_at(toml: &str, key_path: &str) -> tollgate::config::Problem {
+    let report = tollgate::config::check(
+        toml,
+        std::path::Path::new("identity.toml"),
+        tollgate::config::Overrides::None,
+        super::now(),
+    );
+    assert!(report.config.is_none(), "accepted: {toml}");
+    let problem = report.errors.iter().find(|p| p.key_path == key_path);
+    let problem =
+        problem.unwrap_or_else(|| panic!("no problem at {key_path}: {:?}", report.errors));
+    assert!(problem.line.is_some(), "{key_path} has a line");
+    problem.clone()
+}

@@ -191,3 +191,15 @@ pub(crate) async fn start_process_with(
     std::thread::spawn(move || for _ in rx {});
     (proc, url)
 }
+
+/// Runs `command` to its end: its exit code and everything it printed
+/// (stdout, then stderr), as a user at a terminal sees it.
+pub(crate) fn run_printed(command: &mut std::process::Command) -> (Option<i32>, String) {
+    let out = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::support::{
     TestCa, TestCert, TestServer, basic, eventually, hash, https_client, jwt_parts, server_pair,
+    start_logged,
 };
 
 /// A folder with a TLS pair, the given extra files, and `toml` (which
@@ -204,6 +205,49 @@ async fn svids_of_the_named_trust_domain_get_tokens_bound_to_their_certificate()
     );
 }
 
+/// Round four: a URI SAN that is not a SPIFFE ID, a leaf that may sign
+/// certificates, and a `*` asked to cross `/` were all accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_valid_spiffe_ids_in_svid_leaves_match_and_a_star_stays_in_its_segment() {
+    let domain = TestCa::new("example.org");
+    let rules = format!(
+        "{SPIFFE_CLIENT}\n[[clients]]\nclient_id = \"team\"\nallowed_scopes = [\"api1\"]\n\
+         tls_client_auth_san_uri = \"spiffe://example.org/ns/*/sa/api\"\n"
+    );
+    let (dir, server_pem) = folder("", &[("example.org.pem", &domain.pem())], &rules);
+    let server = TestServer::spawn_in(dir).await;
+    let base = format!("https://{}", server.addr);
+    let refused = wrong_secret(&base, &server_pem).await;
+
+    let team = domain.svid(&["spiffe://example.org/ns/billing/sa/api"]);
+    assert_eq!(token(&team.https(&server_pem), &base, "team").await.0, 200);
+    let deeper = domain.svid(&["spiffe://example.org/ns/team/evil/sa/api"]);
+    let got = token(&deeper.https(&server_pem), &base, "team").await;
+    assert_eq!(got, refused, "`*` crossing a `/`");
+
+    for uri in [
+        "spiffe://example.org/ns/payments/sa/../../admin/sa/api",
+        "spiffe://example.org/ns/payments/sa/api?x=1",
+        "spiffe://example.org/ns/payments/sa/api#f",
+        "spiffe://example.org/ns/payments/sa/a%2Fb",
+    ] {
+        let svid = domain.svid(&[uri]);
+        let got = token(&svid.https(&server_pem), &base, "payments").await;
+        assert_eq!(got, refused, "{uri}");
+    }
+    let signer = domain.svid_with_usage(
+        &["spiffe://example.org/ns/payments/sa/api"],
+        vec![rcgen::KeyUsagePurpose::KeyCertSign],
+    );
+    let got = token(&signer.https(&server_pem), &base, "payments").await;
+    assert_eq!(got, refused, "a leaf for certificate signing only");
+    let fine = domain.svid(&["spiffe://example.org/ns/payments/sa/api"]);
+    assert_eq!(
+        token(&fine.https(&server_pem), &base, "payments").await.0,
+        200
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subject_dn_and_dns_san_rules_chain_to_the_client_ca() {
     let company = TestCa::new("Acme Clients CA");
@@ -317,6 +361,11 @@ self_signed_tls_client_auth = true
 /// A server behind a proxy: plain HTTP (TLS ends at the proxy), a client
 /// CA, and the proxies and header given.
 async fn behind_proxy(proxies: &str, header: &str, ca: &TestCa) -> TestServer {
+    TestServer::spawn_in(proxy_folder(proxies, header, ca)).await
+}
+
+/// The folder of [`behind_proxy`]'s server.
+fn proxy_folder(proxies: &str, header: &str, ca: &TestCa) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
     let text = format!(
@@ -325,14 +374,54 @@ async fn behind_proxy(proxies: &str, header: &str, ca: &TestCa) -> TestServer {
         secret_client()
     );
     std::fs::write(dir.path().join("identity.toml"), text).unwrap();
-    TestServer::spawn_in(dir).await
+    dir
+}
+
+/// Round four: a client id longer than any can be, sent with a
+/// certificate, was looked up and audited as `unknown_client`.
+#[tokio::test]
+async fn an_impossibly_long_client_id_with_a_certificate_is_audited_as_too_long() {
+    let ca = TestCa::new("Acme Clients CA");
+    let cert = ca.client(&[], &["ledger.acme.test"]);
+    let dir = proxy_folder("[\"127.0.0.1/32\"]", "ssl-client-cert", &ca);
+    let server = start_logged(&dir.path().join("identity.toml"), "info", &[]).await;
+    let escaped =
+        percent_encoding::utf8_percent_encode(&cert.pem, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let long = "A".repeat(12_000);
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/connect/token", server.addr))
+        .header("ssl-client-cert", escaped)
+        .form(&[("grant_type", "client_credentials"), ("client_id", &long)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    eventually(Duration::from_secs(5), "the audit line", || {
+        std::future::ready(
+            server
+                .log
+                .lock()
+                .unwrap()
+                .contains("client_id_too_long")
+                .then_some(()),
+        )
+    })
+    .await;
+    assert!(!server.log.lock().unwrap().contains("unknown_client"));
 }
 
 async fn via_header(server: &TestServer, header: &str, value: &str) -> (u16, Value) {
-    let r = server
-        .http
-        .post(server.url("/connect/token"))
-        .header(header, value)
+    via_header_lines(server, header, &[value]).await
+}
+
+/// The token request with `header` sent once per value, each its own line.
+async fn via_header_lines(server: &TestServer, header: &str, values: &[&str]) -> (u16, Value) {
+    let mut request = server.http.post(server.url("/connect/token"));
+    for value in values {
+        request = request.header(header, *value);
+    }
+    let r = request
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", "ledger"),
@@ -378,6 +467,50 @@ async fn a_proxy_header_carries_the_certificate_only_from_a_declared_proxy() {
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
     );
+}
+
+/// The red team's impersonation (round four): a client of the declared
+/// proxy sends the public certificate of `ledger` in an XFCC element of
+/// its own, shaped to swallow the comma before the element the proxy
+/// appends, or as a header line before the proxy's. Each is refused as a
+/// request without a certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_s_own_certificate_header_never_passes_for_the_proxy_s() {
+    let ca = TestCa::new("Acme Clients CA");
+    let ledger = ca.client(&[], &["ledger.acme.test"]);
+    let mallory = ca.client(&[], &["mallory.acme.test"]);
+    let escape = |pem: &str| {
+        percent_encoding::utf8_percent_encode(pem, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let (public, own) = (escape(&ledger.pem), escape(&mallory.pem));
+    let proxy_element =
+        format!("By=spiffe://cluster/ns/ingress;Hash=00;Cert=\"{own}\";DNS=mallory.acme.test");
+    let refused = (401, Some("invalid_client"));
+
+    let envoy = behind_proxy("[\"127.0.0.0/8\", \"::1\"]", "x-forwarded-client-cert", &ca).await;
+    for client in [
+        format!("Cert=\"{public}\";x=\""),
+        format!("Cert=\"{public}\\\""),
+    ] {
+        let value = format!("{client},{proxy_element}");
+        let (status, body) = via_header(&envoy, "x-forwarded-client-cert", &value).await;
+        assert_eq!((status, body["error"].as_str()), refused, "{value}: {body}");
+    }
+    let client_line = format!("Cert=\"{public}\"");
+    let (status, body) = via_header_lines(
+        &envoy,
+        "x-forwarded-client-cert",
+        &[&client_line, &proxy_element],
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), refused, "{body}");
+
+    let nginx = behind_proxy("[\"127.0.0.1/32\"]", "ssl-client-cert", &ca).await;
+    let (status, body) = via_header_lines(&nginx, "ssl-client-cert", &[&public, &own]).await;
+    assert_eq!((status, body["error"].as_str()), refused, "{body}");
+    // The proxy's one line still counts.
+    let (status, body) = via_header(&nginx, "ssl-client-cert", &public).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,6 +569,18 @@ fn check_refuses_certificate_settings_that_cannot_work() {
     assert!(text.contains("one certificate rule"), "{text}");
     let text = problems(&[], &client("tls_client_auth_san_uri = \"*\""));
     assert!(text.contains("`*` alone"), "{text}");
+    for rule in [
+        "spiffe://example.org/ns/../admin",
+        "spiffe://*.org/ns/a",
+        "spiffe://example.org:8443/ns/a",
+        "spiffe://example.org/ns/a?x=1",
+    ] {
+        let text = problems(
+            &[],
+            &client(&format!("tls_client_auth_san_uri = \"{rule}\"")),
+        );
+        assert!(text.contains("is not a SPIFFE ID"), "{rule}: {text}");
+    }
     let text = problems(&[], "[[trust_domains]]\nname = \"example.org\"\n");
     assert!(text.contains("has no bundle_file"), "{text}");
     let text = problems(

@@ -53,6 +53,16 @@ pub enum SubjectPattern {
 impl SubjectPattern {
     /// `*` matches any run of characters; everything else is literal.
     pub fn new(text: &str) -> Result<Self, String> {
+        Self::build(text, false)
+    }
+
+    /// As [`new`](Self::new), but `*` does not cross `/`: a path pattern
+    /// (a `spiffe://` rule), whose `*` stands for one segment or a part.
+    pub fn within_segments(text: &str) -> Result<Self, String> {
+        Self::build(text, true)
+    }
+
+    fn build(text: &str, literal_separator: bool) -> Result<Self, String> {
         if !text.contains('*') {
             return Ok(Self::Exact(text.to_owned()));
         }
@@ -62,7 +72,7 @@ impl SubjectPattern {
             .collect::<Vec<_>>()
             .join("*");
         let matcher = globset::GlobBuilder::new(&glob)
-            .literal_separator(false)
+            .literal_separator(literal_separator)
             // A backslash is a character like any other (`CORP\svc-*`).
             .backslash_escape(false)
             .build()
@@ -174,6 +184,19 @@ mod tests {
         assert!(backslash.matches(r"CORP\svc-reports"));
         assert!(!backslash.matches("CORPsvc-reports"));
         assert!(SubjectPattern::new(r"a\[*").unwrap().matches(r"a\[b"));
+    }
+
+    #[test]
+    fn a_star_within_segments_does_not_cross_a_slash() {
+        let p = SubjectPattern::within_segments("spiffe://td/ns/*/sa/api").unwrap();
+        assert!(p.matches("spiffe://td/ns/team/sa/api"));
+        assert!(!p.matches("spiffe://td/ns/team/evil/sa/api"));
+        let p = SubjectPattern::within_segments("spiffe://td/ns/payments/*").unwrap();
+        assert!(p.matches("spiffe://td/ns/payments/sa"));
+        assert!(!p.matches("spiffe://td/ns/payments/sa/api"));
+        // The same text as a subject pattern crosses it.
+        let p = SubjectPattern::new("spiffe://td/ns/*/sa/api").unwrap();
+        assert!(p.matches("spiffe://td/ns/team/evil/sa/api"));
     }
 
     #[test]

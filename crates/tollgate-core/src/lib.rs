@@ -22,12 +22,13 @@ mod refusal;
 mod registry;
 mod scope;
 mod secret_cache;
+pub mod spiffe;
 mod throttle;
 pub mod token_request;
 mod trust;
 
 pub use auth::AuthMethod;
-pub use auth::certificate::{CertificateRule, spiffe_trust_domain};
+pub use auth::certificate::CertificateRule;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod certificate;
+pub mod forwarded;
 mod http_client;
 pub mod jwks;
 mod metadata;

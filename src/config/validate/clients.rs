@@ -16,7 +16,7 @@ use tollgate_core::{
 };
 
 /// Claims tollgate sets itself; a client's extra claims may not replace them.
-pub const REGISTERED_CLAIMS: [&str; 11] = [
+pub const REGISTERED_CLAIMS: [&str; 12] = [
     "iss",
     "sub",
     "aud",
@@ -30,6 +30,8 @@ pub const REGISTERED_CLAIMS: [&str; 11] = [
     // RFC 8693 §4.1: who acts for the subject (token exchange). `may_act`
     // stays a client's to set: it says who may exchange its tokens.
     "act",
+    // RFC 9493: the trusted issuer's subject of an exchanged token.
+    "sub_id",
 ];
 
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -226,7 +228,7 @@ fn certificate_rule(
         );
         return None;
     }
-    let Some(domain) = tollgate_core::spiffe_trust_domain(uri) else {
+    if !uri.starts_with("spiffe://") {
         if uri.contains('*') || url::Url::parse(uri).is_err() {
             problems.add(
                 path,
@@ -237,17 +239,21 @@ fn certificate_rule(
         return Some(CertificateRule::SanUri(SubjectPattern::Exact(
             uri.to_owned(),
         )));
-    };
-    if domain.contains('*') {
+    }
+    if tollgate_core::spiffe::parse_pattern(uri).is_none() {
         problems.add(
             path,
             format!(
-                "{uri:?}: the trust domain of a SPIFFE ID is named in full (`*` only in its path)"
+                "{uri:?} is not a SPIFFE ID: spiffe://TRUST-DOMAIN/PATH, the trust domain named in full \
+                 (lowercase letters, digits, '.', '-', '_'), each path segment letters, digits, '.', '-' \
+                 or '_' (not empty, '.' or '..'), `*` within a segment; no port, query or fragment"
             ),
         );
         return None;
     }
-    SubjectPattern::new(uri)
+    // `*` stands within one segment: `ns/*/sa/api` never takes
+    // `ns/team/evil/sa/api`.
+    SubjectPattern::within_segments(uri)
         .map(CertificateRule::SanUri)
         .map_err(|e| problems.add(at("tls_client_auth_san_uri"), e))
         .ok()

@@ -37,7 +37,14 @@ impl TestCa {
 
     /// An X.509-SVID (or any client certificate) with these URI SANs.
     pub(crate) fn svid(&self, uris: &[&str]) -> TestCert {
+        self.svid_with_usage(uris, vec![KeyUsagePurpose::DigitalSignature])
+    }
+
+    /// An X.509-SVID whose key usage is `usages` (X.509-SVID §4.3 asks
+    /// for `digitalSignature` alone, or with key agreement/encipherment).
+    pub(crate) fn svid_with_usage(&self, uris: &[&str], usages: Vec<KeyUsagePurpose>) -> TestCert {
         let mut params = client_params();
+        params.key_usages = usages;
         params.subject_alt_names = uris
             .iter()
             .map(|u| SanType::URI((*u).try_into().unwrap()))

@@ -212,7 +212,9 @@ pub fn check_times(
     Ok(exp)
 }
 
-/// The client id an assertion names, if it could be one.
+/// The client id a request names (an assertion's `iss`, a certificate's
+/// `client_id`), if it could be one: longer than any registered id can be
+/// is its own reason, never looked up.
 pub fn plausible_client_id(id: &str) -> Result<&str, Reason> {
     if id.len() > MAX_CLIENT_ID_LEN {
         return Err(Reason::ClientIdTooLong);

@@ -21,6 +21,7 @@ use super::super::federation::{KeySource, SubjectPattern};
 use super::super::params::Params;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
+use super::super::spiffe;
 use super::super::trust::ClientCertificate;
 
 /// What a client's certificate must say (`tls_client_auth`): one rule.
@@ -31,7 +32,7 @@ pub enum CertificateRule {
     /// `tls_client_auth_san_dns`: a DNS name, compared without case.
     SanDns(String),
     /// `tls_client_auth_san_uri`: a URI; in a `spiffe://` one, `*` matches
-    /// any run of characters of the path.
+    /// any run of characters within one segment of the path.
     SanUri(SubjectPattern),
 }
 
@@ -39,17 +40,10 @@ impl CertificateRule {
     /// The trust domain of a `spiffe://` URI rule.
     pub fn trust_domain(&self) -> Option<&str> {
         match self {
-            Self::SanUri(p) => spiffe_trust_domain(p.as_str()),
+            Self::SanUri(p) => spiffe::trust_domain(p.as_str()),
             _ => None,
         }
     }
-}
-
-/// `example.org` of `spiffe://example.org/path`.
-pub fn spiffe_trust_domain(uri: &str) -> Option<&str> {
-    let rest = uri.strip_prefix("spiffe://")?;
-    let domain = rest.split('/').next().unwrap_or(rest);
-    (!domain.is_empty()).then_some(domain)
 }
 
 /// A certificate presented with a `client_id` and nothing else.
@@ -86,10 +80,8 @@ pub(super) async fn authenticate<P: Ports>(
     cx: &Context<'_>,
     ports: &P,
 ) -> Result<(Arc<Client>, Kind), Reason> {
-    let client = cx
-        .registry
-        .client(&presented.client_id)
-        .ok_or(Reason::UnknownClient)?;
+    let id = super::assertion::plausible_client_id(&presented.client_id)?;
+    let client = cx.registry.client(id).ok_or(Reason::UnknownClient)?;
     if !client.enabled {
         return Err(Reason::DisabledClient);
     }
@@ -150,10 +142,13 @@ fn check_pki<P: Ports>(
             let [uri] = uris.as_slice() else {
                 return Err(Reason::NotAnSvid);
             };
-            let domain = spiffe_trust_domain(uri).ok_or(Reason::NotAnSvid)?;
+            let id = spiffe::parse(uri).ok_or(Reason::NotAnSvid)?;
+            if !svid_leaf(parsed) {
+                return Err(Reason::NotAnSvid);
+            }
             trust
                 .domains
-                .get(domain)
+                .get(id.trust_domain)
                 .ok_or(Reason::UntrustedCertificate)?
         }
         None => trust
@@ -175,6 +170,18 @@ fn check_pki<P: Ports>(
         CertificateRule::SanUri(pattern) => uris.iter().any(|u| pattern.matches(u)),
     };
     matched.then_some(()).ok_or(Reason::CertificateMismatch)
+}
+
+/// X.509-SVID §4.3 (and §4.1): a leaf is no CA, and its key usage holds
+/// `digitalSignature` and neither `keyCertSign` nor `cRLSign`.
+fn svid_leaf(parsed: &X509Certificate<'_>) -> bool {
+    let ca = parsed
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|b| b.value.ca);
+    let usage = parsed.key_usage().ok().flatten().map(|u| *u.value);
+    !ca && usage.is_some_and(|u| u.digital_signature() && !u.key_cert_sign() && !u.crl_sign())
 }
 
 /// The subject alternative names of one kind.
@@ -229,17 +236,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_trust_domain_is_the_authority_of_a_spiffe_id() {
-        assert_eq!(
-            spiffe_trust_domain("spiffe://example.org/ns/a/sa/b"),
-            Some("example.org")
-        );
-        assert_eq!(
-            spiffe_trust_domain("spiffe://example.org"),
-            Some("example.org")
-        );
-        assert_eq!(spiffe_trust_domain("spiffe:///path"), None);
-        assert_eq!(spiffe_trust_domain("https://example.org/x"), None);
+    fn a_rule_s_trust_domain_is_that_of_its_spiffe_id() {
         let rule = CertificateRule::SanUri(SubjectPattern::new("spiffe://td/ns/*").unwrap());
         assert_eq!(rule.trust_domain(), Some("td"));
         let rule = CertificateRule::SanDns("a.test".into());

@@ -268,7 +268,7 @@ async fn a_trusted_issuers_token_is_a_subject_when_a_rule_names_that_issuer() {
     assert_eq!(claims["aud"], INVENTORY);
     assert_eq!(
         claims["act"],
-        json!({"sub": "orders", "act": {"sub": "gateway"}})
+        json!({"sub": "orders", "act": {"sub": "gateway", "iss": IDP}})
     );
     assert_eq!(claims["exp"].as_i64().unwrap(), now + 300);
 
@@ -567,4 +567,249 @@ async fn the_audit_line_names_the_subject_the_actors_and_the_resources() {
     assert!(line.contains("subject=frontend"), "{line}");
     assert!(line.contains(r#"actors="inventory < orders""#), "{line}");
     assert!(line.contains(&format!(r#"resources="{STOCK}""#)), "{line}");
+}
+
+/// Whether `token` introspects active for the API resource `api` (whose
+/// secret is "secret").
+async fn active(server: &TestServer, api: &str, token: &str) -> bool {
+    let r: Value = server
+        .http
+        .post(server.url("/connect/introspect"))
+        .header("Authorization", basic(api, "secret"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["active"] == true
+}
+
+/// Round four: `caller` got A, `orders` exchanged it for B, `inventory`
+/// B for C. Disabling the caller left B active and exchangeable, and C
+/// active; so did disabling `orders`, an actor in C's chain. Now the
+/// subject and every actor stand as the token's own client does.
+#[tokio::test]
+async fn revoking_a_caller_or_an_actor_revokes_what_was_made_from_its_tokens() {
+    let clock = ManualClock::new(start());
+    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let server = server(clock.clone(), &idp).await;
+    // STOCK answers introspection too, for C.
+    let secret = hash("secret");
+    let with_stock = move |text: String| {
+        text.replace(
+            &format!("name = \"{STOCK}\"\nscopes = [\"stock.read\"]\n"),
+            &format!(
+                "name = \"{STOCK}\"\nscopes = [\"stock.read\"]\nsecrets = [{{ hash = \"{secret}\" }}]\n"
+            ),
+        )
+    };
+    let write = |text: String| {
+        std::fs::write(server.dir.path().join("identity.toml"), with_stock(text)).unwrap()
+    };
+    write(config(""));
+    let a = access_token(&server.token("frontend", "secret", None).await);
+    let (status, b) = exchange(&server, "orders", &subject(&a, ACCESS_TOKEN)).await;
+    assert_eq!(status, 200, "{b}");
+    let b = access_token(&b);
+    let c = eventually(
+        std::time::Duration::from_secs(5),
+        "STOCK's secret",
+        || async {
+            let (status, c) = exchange(&server, "inventory", &subject(&b, ACCESS_TOKEN)).await;
+            assert_eq!(status, 200, "{c}");
+            let c = access_token(&c);
+            active(&server, STOCK, &c).await.then_some(c)
+        },
+    )
+    .await;
+    assert!(active(&server, INVENTORY, &b).await);
+
+    let later = (start() + time::Duration::minutes(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let orders_off = config("").replace(
+        "client_id = \"orders\"\n",
+        "client_id = \"orders\"\nenabled = false\n",
+    );
+    let edits = [
+        ("the caller disabled", config("enabled = false")),
+        (
+            "the caller revoked",
+            config(&format!("tokens_valid_after = {later}")),
+        ),
+        (
+            "the caller removed",
+            config("").replace("client_id = \"frontend\"", "client_id = \"frontend2\""),
+        ),
+    ];
+    for (what, text) in edits {
+        write(text);
+        eventually(std::time::Duration::from_secs(5), what, || async {
+            (!active(&server, INVENTORY, &b).await).then_some(())
+        })
+        .await;
+        assert!(!active(&server, STOCK, &c).await, "{what}: C");
+        let (status, body) = exchange(&server, "inventory", &subject(&b, ACCESS_TOKEN)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{what}"
+        );
+        write(config(""));
+        eventually(std::time::Duration::from_secs(5), "restored", || async {
+            active(&server, STOCK, &c).await.then_some(())
+        })
+        .await;
+    }
+    // An actor of C's chain disabled: C falls, and so does B (its client).
+    write(orders_off);
+    eventually(
+        std::time::Duration::from_secs(5),
+        "orders disabled",
+        || async { (!active(&server, STOCK, &c).await).then_some(()) },
+    )
+    .await;
+}
+
+/// Round four: a rule that lets a client exchange its own tokens nested
+/// one actor a hop until the token was refused by everyone. At most 8
+/// actors; the ninth hop is `invalid_grant`, and `check` warns of the loop.
+#[tokio::test]
+async fn act_nests_at_most_eight_actors_and_check_warns_of_a_loop() {
+    const LOOP: &str = "https://loop.example.com";
+    let secret = hash("secret");
+    let toml = format!(
+        r#"
+[throttle]
+client_failures = 0
+address_failures = 0
+[[api_scopes]]
+name = "loop.read"
+[[api_resources]]
+name = "{LOOP}"
+scopes = ["loop.read"]
+secrets = [{{ hash = "{secret}" }}]
+[[clients]]
+client_id = "looper"
+allowed_grant_types = ["client_credentials", "{EXCHANGE}"]
+allowed_scopes = ["loop.read"]
+secrets = [{{ hash = "{secret}" }}]
+[[clients.token_exchange]]
+subject_issuer = "self"
+subject_audience = "{LOOP}"
+resources = ["{LOOP}"]
+"#
+    );
+    let server = TestServer::spawn(&toml).await;
+    let mut token = access_token(&server.token("looper", "secret", None).await);
+    for hop in 1..=8 {
+        let (status, body) = exchange(&server, "looper", &subject(&token, ACCESS_TOKEN)).await;
+        assert_eq!(status, 200, "hop {hop}: {body}");
+        token = access_token(&body);
+        assert!(active(&server, LOOP, &token).await, "hop {hop}");
+    }
+    let (_, claims) = jwt_parts(&token);
+    let mut depth = 0;
+    let mut act = &claims["act"];
+    while act.is_object() {
+        depth += 1;
+        act = &act["act"];
+    }
+    assert_eq!(depth, 8);
+    let (status, body) = exchange(&server, "looper", &subject(&token, ACCESS_TOKEN)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+
+    let (code, out) = crate::support::run_printed(
+        std::process::Command::new(crate::support::tollgate_bin()).args([
+            "check",
+            "--config",
+            server.dir.path().join("identity.toml").to_str().unwrap(),
+        ]),
+    );
+    assert_eq!(code, Some(0), "a warning, not an error: {out}");
+    assert!(
+        out.contains("clients[0].token_exchange[0]") && out.contains("exchanged again"),
+        "{out}"
+    );
+}
+
+/// Round four: a valid token this client may not exchange and a forged
+/// one were told apart by their descriptions. One body for both.
+#[tokio::test]
+async fn an_invalid_subject_token_and_one_no_rule_takes_get_the_same_body() {
+    let clock = ManualClock::new(start());
+    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let server = server(clock.clone(), &idp).await;
+    let now = clock_now(&clock);
+    let claims = json!({"iss": IDP, "sub": "alice", "aud": STOCK, "iat": now, "exp": now + 300});
+    let other_audience = idp.sign(None, &claims);
+    let forged = Signer::new(tollgate::keys::Algorithm::ES256).sign(None, &claims);
+    let (s1, b1) = exchange(&server, "orders", &subject(&other_audience, JWT)).await;
+    let (s2, b2) = exchange(&server, "orders", &subject(&forged, JWT)).await;
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert_eq!(b1["error"], "invalid_grant");
+    // Ours: the plain client's token (for INVENTORY) against a garbled one.
+    let plain = access_token(&server.token("plain", "secret", None).await);
+    let (s3, b3) = exchange(&server, "orders", &subject(&plain, ACCESS_TOKEN)).await;
+    let garbled = format!("{}x", &plain[..plain.len() - 2]);
+    let (s4, b4) = exchange(&server, "orders", &subject(&garbled, ACCESS_TOKEN)).await;
+    assert_eq!((s3, &b3), (s4, &b4));
+    assert_eq!((s3, &b3), (s1, &b1));
+}
+
+/// Round four: a trusted issuer's `act: "admin"` was nested as given, and
+/// 9 KB of it made a 12.5 KB token. `act` must be an object whose `sub` is
+/// a string, of bounded size; the new token marks where the trusted
+/// issuer's chain begins, and names the subject's issuer in `sub_id`.
+#[tokio::test]
+async fn a_trusted_issuer_s_act_is_an_object_with_a_string_sub_and_bounded() {
+    let clock = ManualClock::new(start());
+    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let server = server(clock.clone(), &idp).await;
+    let now = clock_now(&clock);
+    let with_act = |act: Value| {
+        idp.sign(
+            None,
+            &json!({"iss": IDP, "sub": "alice", "aud": ORDERS, "iat": now, "exp": now + 300, "act": act}),
+        )
+    };
+    for act in [
+        json!("admin"),
+        json!({"sub": 7}),
+        json!({"sub": "gateway", "act": "admin"}),
+        json!({"sub": "gateway", "junk": "x".repeat(9 * 1024)}),
+    ] {
+        let (status, body) =
+            exchange(&server, "orders", &subject(&with_act(act.clone()), JWT)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{act}"
+        );
+    }
+    let (status, body) = exchange(
+        &server,
+        "orders",
+        &subject(&with_act(json!({"sub": "gateway"})), JWT),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, claims) = jwt_parts(&access_token(&body));
+    assert_eq!(
+        claims["act"],
+        json!({"sub": "orders", "act": {"sub": "gateway", "iss": IDP}})
+    );
+    assert_eq!(
+        claims["sub_id"],
+        json!({"format": "iss_sub", "iss": IDP, "sub": "alice"})
+    );
+    // The trusted issuer's actors are not ours: `gateway` is no client,
+    // and the token stands.
+    assert!(active(&server, INVENTORY, &access_token(&body)).await);
 }

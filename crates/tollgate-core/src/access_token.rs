@@ -31,6 +31,9 @@ struct Claims<'a> {
     /// RFC 8693 §4.1: who acts for the subject (token exchange).
     #[serde(skip_serializing_if = "Option::is_none")]
     act: Option<&'a serde_json::Value>,
+    /// RFC 9493 `iss_sub`: a subject that is a trusted issuer's, not ours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_id: Option<SubjectId<'a>>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
     /// `copy_claims`: checked not to meet registered names or `extra`.
@@ -46,6 +49,14 @@ struct Confirmation<'a> {
     jkt: Option<&'a str>,
     #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
     x5t_s256: Option<&'a str>,
+}
+
+/// RFC 9493 §3.2.4: a subject named by its issuer and its `sub`.
+#[derive(Serialize)]
+struct SubjectId<'a> {
+    format: &'static str,
+    iss: &'a str,
+    sub: &'a str,
 }
 
 /// A fresh `jti`: 128 random bits, base64url.
@@ -143,6 +154,13 @@ pub(crate) fn claims(
             x5t_s256: binding.x5t_s256,
         }),
         act: grant.delegation.as_ref().map(|d| &d.act),
+        sub_id: grant.delegation.as_ref().and_then(|d| {
+            Some(SubjectId {
+                format: "iss_sub",
+                iss: d.subject_issuer.as_deref()?,
+                sub: &d.subject,
+            })
+        }),
         extra: &client.claims,
         copied: &grant.copied,
     };

@@ -16,7 +16,8 @@ use super::auth::assertion::{check_header, check_times, signed_by};
 use super::auth::federated::{current_keys, lifetime};
 use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
-use super::grant::{Delegation, Grant, requested_scopes};
+pub use super::grant::MAX_ACTORS;
+use super::grant::{Delegation, Grant, actors, requested_scopes};
 use super::introspection::{OwnTokens, own_token_standing};
 use super::params::Params;
 use super::ports::{Context, Ports};
@@ -48,9 +49,19 @@ pub struct ExchangeRule {
     pub resources: Vec<String>,
 }
 
+/// The most a trusted issuer's `act` may weigh, serialized: it is carried
+/// into every token made from the subject token.
+const MAX_ACT_BYTES: usize = 1024;
+
+/// The one description of a subject token this client cannot exchange,
+/// whatever the reason.
+const NOT_EXCHANGEABLE: &str = "the subject token is not one this client may exchange";
+
 /// A subject token that checked out.
 struct Subject {
     issuer: SubjectIssuer,
+    /// Its `iss`.
+    iss: String,
     sub: String,
     exp: i64,
     aud: Vec<String>,
@@ -100,18 +111,18 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
             format!("subject_token_type must be {ACCESS_TOKEN_TYPE} or {JWT_TOKEN_TYPE}"),
         ));
     }
+    // One answer for a token that is not valid and for one this client may
+    // not exchange: a client learns nothing of tokens it cannot use (the
+    // reason is in the audit trail).
     let subject = subject(cx, ports, token)
         .await
-        .map_err(|reason| invalid_grant(reason, "the subject token is not valid"))?;
+        .map_err(|reason| invalid_grant(reason, NOT_EXCHANGEABLE))?;
     // §4.4: a subject token naming who may act for it admits that actor
     // alone.
     if let Some(may_act) = &subject.may_act
         && may_act.get("sub").and_then(Value::as_str) != Some(client.id.as_str())
     {
-        return Err(invalid_grant(
-            Reason::NoExchangeRule,
-            "the subject token's may_act does not name this client",
-        ));
+        return Err(invalid_grant(Reason::NoExchangeRule, NOT_EXCHANGEABLE));
     }
     let rules: Vec<&ExchangeRule> = client
         .token_exchange
@@ -119,9 +130,20 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
         .filter(|r| r.subject_issuer == subject.issuer && subject.aud.contains(&r.subject_audience))
         .collect();
     if rules.is_empty() {
+        return Err(invalid_grant(Reason::NoExchangeRule, NOT_EXCHANGEABLE));
+    }
+    let mut act = Map::new();
+    act.insert("sub".into(), Value::String(client.id.as_str().to_owned()));
+    if let Some(previous) = subject.act {
+        act.insert("act".into(), previous);
+    }
+    let act = Value::Object(act);
+    if actors(&act).len() > MAX_ACTORS {
+        // Rules that let tokens go round would otherwise nest an actor a
+        // hop, until the token is too large for anyone to accept.
         return Err(invalid_grant(
-            Reason::NoExchangeRule,
-            "this client may not exchange this subject token",
+            Reason::ActChainTooDeep,
+            "the subject token has been exchanged too many times",
         ));
     }
     let allowed: Vec<&str> = rules
@@ -138,19 +160,19 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
         )));
     }
     let (scopes, audiences) = scopes(cx, &client, params.get("scope"), &targets, resources)?;
-    let mut act = Map::new();
-    act.insert("sub".into(), Value::String(client.id.as_str().to_owned()));
-    if let Some(previous) = subject.act {
-        act.insert("act".into(), previous);
-    }
+    let subject_issuer = match subject.issuer {
+        SubjectIssuer::Own => None,
+        SubjectIssuer::Trusted(_) => Some(subject.iss),
+    };
     Ok(Grant {
         client,
         scopes,
         audiences,
         delegation: Some(Delegation {
             subject: subject.sub,
-            act: Value::Object(act),
+            act,
             not_after: subject.exp,
+            subject_issuer,
         }),
         copied: Map::new(),
     })
@@ -255,14 +277,54 @@ async fn subject<P: Ports + OwnTokens>(
             .collect(),
         _ => Vec::new(),
     };
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let act = match (claims.get("act"), &issuer) {
+        (None, _) => None,
+        (Some(act), SubjectIssuer::Own) => Some(act.clone()),
+        (Some(act), SubjectIssuer::Trusted(_)) => Some(foreign_act(act, &iss, cx.issuer)?),
+    };
     Ok(Subject {
         issuer,
+        iss,
         sub,
         exp,
         aud,
-        act: claims.get("act").cloned(),
+        act,
         may_act: claims.get("may_act").cloned(),
     })
+}
+
+/// A trusted issuer's `act`, as the new token nests it: a JSON object
+/// whose every level has a string `sub` (RFC 8693 §4.1), of bounded size,
+/// marked with its issuer so that its actors are never taken for our
+/// clients (they are the trusted issuer's).
+fn foreign_act(act: &Value, iss: &str, ours: &str) -> Result<Value, Reason> {
+    let mut at = Some(act);
+    while let Some(level) = at {
+        let Value::Object(level) = level else {
+            return Err(Reason::InvalidSubjectToken);
+        };
+        if !level.get("sub").is_some_and(Value::is_string) {
+            return Err(Reason::InvalidSubjectToken);
+        }
+        at = level.get("act");
+    }
+    let size = serde_json::to_vec(act).map_or(usize::MAX, |v| v.len());
+    if size > MAX_ACT_BYTES {
+        return Err(Reason::InvalidSubjectToken);
+    }
+    let mut act = act.clone();
+    if let Value::Object(level) = &mut act {
+        let named = level.get("iss").and_then(Value::as_str);
+        if named.is_none_or(|named| named == ours) {
+            level.insert("iss".into(), Value::String(iss.to_owned()));
+        }
+    }
+    Ok(act)
 }
 
 /// A refusal with the grant's own error (RFC 6749 §5.2 `invalid_grant`).

@@ -32,22 +32,35 @@ pub struct Delegation {
     pub act: serde_json::Value,
     /// The subject token's `exp`: the new token expires no later.
     pub not_after: i64,
+    /// The trusted issuer whose subject this is (its `iss`); `None`: the
+    /// subject is one of ours (a client). The token then says so in
+    /// `sub_id`, so its standing is judged against the right file entries.
+    pub subject_issuer: Option<String>,
 }
 
 impl Delegation {
     /// The actors, the current one first (`act.sub`, `act.act.sub`, ...).
     pub fn actors(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        let mut at = Some(&self.act);
-        while let Some(act) = at {
-            match act.get("sub").and_then(serde_json::Value::as_str) {
-                Some(sub) => out.push(sub),
-                None => break,
-            }
-            at = act.get("act");
-        }
-        out
+        actors(&self.act)
     }
+}
+
+/// How many actors an issued token's `act` may nest, the current one
+/// included (the contract's limit).
+pub const MAX_ACTORS: usize = 8;
+
+/// The actors of an `act` claim, the current one first.
+pub(crate) fn actors(act: &serde_json::Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut at = Some(act);
+    while let Some(act) = at {
+        match act.get("sub").and_then(serde_json::Value::as_str) {
+            Some(sub) => out.push(sub),
+            None => break,
+        }
+        at = act.get("act");
+    }
+    out
 }
 
 /// The grant type as sent, if tollgate knows it and the client may use it.

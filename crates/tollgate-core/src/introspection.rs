@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::auth::secret;
 use super::error::Challenge;
+use super::grant::MAX_ACTORS;
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
@@ -96,10 +97,13 @@ fn active(cx: &Context<'_>, resource: &ApiResource, claims: &Map<String, Value>)
 }
 
 /// Whether one of our tokens (its signature already checked) still stands
-/// in the file in force: not expired, ours, its client present and
-/// enabled, issued at or after the client's `tokens_valid_after`. Shared
-/// by introspection and token exchange, so a token one refuses the other
-/// refuses too.
+/// in the file in force: not expired, ours, and every client it stands
+/// on present, enabled, and its `tokens_valid_after` at or before the
+/// token's `iat` — its client, its subject (unless `sub_id` names a
+/// trusted issuer's subject: that issuer must still be trusted) and each
+/// actor of its `act` chain that is ours. So revoking a caller revokes
+/// what was made from its tokens. Shared by introspection and token
+/// exchange, so a token one refuses the other refuses too.
 pub(crate) fn own_token_standing(
     cx: &Context<'_>,
     claims: &Map<String, Value>,
@@ -113,18 +117,61 @@ pub(crate) fn own_token_standing(
     if number("exp").is_none_or(|exp| exp <= now) {
         return Err(Reason::SubjectTokenExpired);
     }
-    let client = text("client_id")
-        .and_then(|id| cx.registry.client(id))
-        .ok_or(Reason::SubjectClientInactive)?;
-    if !client.enabled {
-        return Err(Reason::SubjectClientInactive);
+    let iat = number("iat");
+    let stands = |id: Option<&str>| -> Result<(), Reason> {
+        let client = id
+            .and_then(|id| cx.registry.client(id))
+            .ok_or(Reason::SubjectClientInactive)?;
+        if !client.enabled {
+            return Err(Reason::SubjectClientInactive);
+        }
+        if let Some(after) = client.tokens_valid_after
+            && iat.is_none_or(|iat| iat < after.unix_timestamp())
+        {
+            return Err(Reason::SubjectTokenRevoked);
+        }
+        Ok(())
+    };
+    stands(text("client_id"))?;
+    match foreign_subject_issuer(claims, cx.issuer) {
+        Some(iss) if cx.registry.trusted_issuer(iss).is_none() => {
+            return Err(Reason::SubjectClientInactive);
+        }
+        Some(_) => {}
+        None => stands(text("sub"))?,
     }
-    if let Some(after) = client.tokens_valid_after
-        && number("iat").is_none_or(|iat| iat < after.unix_timestamp())
-    {
-        return Err(Reason::SubjectTokenRevoked);
+    let mut act = claims.get("act");
+    let mut depth = 0;
+    while let Some(level) = act {
+        depth += 1;
+        if depth > MAX_ACTORS {
+            return Err(Reason::ActChainTooDeep);
+        }
+        // From here on the actors are a trusted issuer's (the exchange
+        // marked where its chain began).
+        if level
+            .get("iss")
+            .and_then(Value::as_str)
+            .is_some_and(|iss| iss != cx.issuer)
+        {
+            break;
+        }
+        stands(level.get("sub").and_then(Value::as_str))?;
+        act = level.get("act");
     }
     Ok(())
+}
+
+/// The issuer of a trusted issuer's subject the token names in `sub_id`
+/// (RFC 9493 `iss_sub`); `None`: the subject is ours.
+fn foreign_subject_issuer<'a>(claims: &'a Map<String, Value>, ours: &str) -> Option<&'a str> {
+    let id = claims.get("sub_id")?;
+    if id.get("format").and_then(Value::as_str) != Some("iss_sub") {
+        return None;
+    }
+    id.get("iss")
+        .and_then(Value::as_str)
+        .filter(|iss| *iss != ours)
 }
 
 /// RFC 7662 §2.2: `active` and the token's own claims.
@@ -149,6 +196,7 @@ fn response(claims: Map<String, Value>) -> Map<String, Value> {
         "jti",
         "cnf",
         "act",
+        "sub_id",
     ] {
         if let Some(v) = claims.get(name) {
             out.insert(name.into(), v.clone());

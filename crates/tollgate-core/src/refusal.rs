@@ -84,10 +84,14 @@ pub enum Reason {
     /// claims do not check out.
     InvalidSubjectToken,
     SubjectTokenExpired,
-    /// The subject token's client was removed or disabled.
+    /// A client the subject token stands on (its client, its subject, an
+    /// actor of its `act` chain) was removed or disabled, or the trusted
+    /// issuer of its subject was removed.
     SubjectClientInactive,
-    /// Issued before its client's `tokens_valid_after`.
+    /// Issued before the `tokens_valid_after` of a client it stands on.
     SubjectTokenRevoked,
+    /// The new token's `act` would nest more actors than allowed.
+    ActChainTooDeep,
     /// No `[[clients.token_exchange]]` rule of the client takes it.
     NoExchangeRule,
     UnsupportedTokenType,
@@ -186,6 +190,7 @@ impl Reason {
             Self::SubjectTokenExpired => "subject_token_expired",
             Self::SubjectClientInactive => "subject_client_inactive",
             Self::SubjectTokenRevoked => "subject_token_revoked",
+            Self::ActChainTooDeep => "act_chain_too_deep",
             Self::NoExchangeRule => "no_exchange_rule",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::NoActiveKey => "no_active_key",

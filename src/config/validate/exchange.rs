@@ -84,3 +84,65 @@ pub(super) fn rules(
     }
     out
 }
+
+/// Warns of rules that let tokens go round: a token exchanged under one
+/// can be exchanged again under the same rule, or another's, and back.
+/// Each hop nests one more actor, and past the limit the exchange is
+/// refused; a loop is seldom what the file meant.
+pub(super) fn warn_loops(
+    config: &super::super::Config,
+    raw: &super::super::raw::RawConfig,
+    problems: &mut Problems<'_>,
+) {
+    // Audience → the audiences tokens for it can be exchanged into.
+    let mut edges: Vec<(&str, &str)> = Vec::new();
+    for client in config.registry.clients() {
+        for rule in client.token_exchange.iter() {
+            if rule.subject_issuer == SubjectIssuer::Own {
+                for resource in &rule.resources {
+                    edges.push((rule.subject_audience.as_str(), resource.as_str()));
+                }
+            }
+        }
+    }
+    let reaches = |from: &str, to: &str| {
+        let mut seen = vec![from];
+        let mut at = 0;
+        while at < seen.len() {
+            let here = seen[at];
+            at += 1;
+            if here == to {
+                return true;
+            }
+            for (a, b) in &edges {
+                if *a == here && !seen.contains(b) {
+                    seen.push(b);
+                }
+            }
+        }
+        false
+    };
+    for (i, c) in raw.clients.iter().enumerate() {
+        for (k, r) in c.token_exchange.iter().enumerate() {
+            if r.subject_issuer != OWN {
+                continue;
+            }
+            if let Some(back) = r
+                .resources
+                .iter()
+                .find(|res| reaches(res, &r.subject_audience))
+            {
+                problems.add_hinted(
+                    format!("clients[{i}].token_exchange[{k}]"),
+                    format!(
+                        "tokens exchanged under this rule (for {back}) can be exchanged again, back into tokens \
+                         for {:?}: each hop nests one more actor in `act`, and past {} the exchange is refused",
+                        r.subject_audience,
+                        tollgate_core::exchange::MAX_ACTORS
+                    ),
+                    Some("let each rule lead to an API no rule takes tokens of, or split the audiences"),
+                );
+            }
+        }
+    }
+}

@@ -256,4 +256,5 @@ pub(super) fn warn(
     }
     registry::warn(config, raw, now, problems);
     super::certificates::warn(config, raw, problems);
+    exchange::warn_loops(config, raw, problems);
 }

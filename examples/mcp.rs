@@ -114,10 +114,21 @@ async fn main() -> std::process::ExitCode {
         .map(str::to_owned)
         .into_iter()
         .chain([addr.ip().to_string(), addr.to_string()]);
+    // The MCP transport spec: servers MUST validate `Origin` (a browser
+    // page elsewhere must not drive a local server); requests without one
+    // (agents, the SDKs) pass. Pages of this server's own origin only.
+    let origins = [
+        "http://localhost:*".to_owned(),
+        "http://127.0.0.1:*".to_owned(),
+        "http://[::1]:*".to_owned(),
+        base.clone(),
+    ];
     let mcp = StreamableHttpService::new(
         || Ok(Whoami::new()),
         Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default().with_allowed_hosts(hosts),
+        StreamableHttpServerConfig::default()
+            .with_allowed_hosts(hosts)
+            .with_allowed_origins(origins),
     );
     // The fallback makes every path a route, so the layer also sees (and
     // answers) the metadata's well-known path.

@@ -175,6 +175,15 @@ fn initialize() -> Value {
 }
 
 async fn post_mcp(s: &Setup, authorization: Option<String>) -> reqwest::Response {
+    post_mcp_from(s, authorization, None).await
+}
+
+/// [`post_mcp`] as a browser page of `origin` would send it.
+async fn post_mcp_from(
+    s: &Setup,
+    authorization: Option<String>,
+    origin: Option<&str>,
+) -> reqwest::Response {
     let mut request = s
         .server
         .http
@@ -183,6 +192,9 @@ async fn post_mcp(s: &Setup, authorization: Option<String>) -> reqwest::Response
         .json(&initialize());
     if let Some(value) = authorization {
         request = request.header("Authorization", value);
+    }
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
     }
     request.send().await.unwrap()
 }
@@ -258,6 +270,16 @@ async fn the_mcp_server_takes_only_tokens_whose_audience_is_its_resource() {
     let here = token(s.resource.clone()).await;
     let served = post_mcp(&s, Some(format!("Bearer {here}"))).await;
     assert_eq!(served.status(), 200);
+
+    // Round four: a page elsewhere (another `Origin`) is refused, as the
+    // MCP transport spec asks, even with a good token; the server's own
+    // origin is served.
+    let bearer = Some(format!("Bearer {here}"));
+    let foreign = post_mcp_from(&s, bearer.clone(), Some("http://evil.example")).await;
+    assert_eq!(foreign.status(), 403);
+    let own = s.resource.trim_end_matches("/mcp");
+    let same = post_mcp_from(&s, bearer, Some(own)).await;
+    assert_eq!(same.status(), 200);
 }
 
 /// examples/mcp_client.rs with `args`; its output.

@@ -11,8 +11,8 @@ use poem::{Request, Response};
 use super::AppState;
 use super::wire;
 use tollgate_core::Context;
+use tollgate_core::Refused;
 use tollgate_core::introspection::{self, Introspection};
-use tollgate_core::token_request::Refused;
 
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
     poem::post(IntrospectEndpoint { state })

@@ -12,7 +12,8 @@ use super::AppState;
 use super::wire::{self, TokenBody};
 use crate::observe::audit;
 use crate::runtime::failure_time::measured;
-use tollgate_core::token_request::{self, Issued, Refused};
+use tollgate_core::Refused;
+use tollgate_core::token_request::{self, Issued};
 use tollgate_core::{Context, Reason, Refusal};
 
 /// The token endpoint, ready to route at `/connect/token`.

@@ -15,7 +15,7 @@ use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde::Serialize;
 use serde_json::Value;
 
-use tollgate_core::token_request::TokenType;
+use tollgate_core::TokenType;
 use tollgate_core::{Challenge, ErrorCode, OAuthError};
 
 /// Describes a core enum that serializes as one of a fixed set of strings.

@@ -111,7 +111,7 @@ impl Ports for AppState {
 }
 
 /// Our own tokens, checked against the keys published now.
-impl tollgate_core::introspection::OwnTokens for AppState {
+impl tollgate_core::OwnTokens for AppState {
     async fn claims(
         &self,
         token: &str,

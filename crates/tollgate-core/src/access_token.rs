@@ -59,6 +59,24 @@ struct SubjectId<'a> {
     sub: &'a str,
 }
 
+/// How the token is used (RFC 6750 bearer, or bound to a key by DPoP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Bearer,
+    DPoP,
+}
+
+impl TokenType {
+    pub const ALL: [TokenType; 2] = [Self::Bearer, Self::DPoP];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::DPoP => "DPoP",
+        }
+    }
+}
+
 /// A fresh `jti`: 128 random bits, base64url.
 fn new_jti() -> String {
     B64.encode(JTI_BITS.with_borrow_mut(RandomPool::take))

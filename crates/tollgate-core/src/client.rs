@@ -7,8 +7,8 @@ use std::time::Duration;
 use argon2::password_hash::phc::PasswordHash;
 use time::OffsetDateTime;
 
-use super::auth::certificate::CertificateRule;
 use super::federation::{FederatedRule, KeySource};
+use super::rules::{CertificateRule, ExchangeRule};
 use super::scope::ScopeSet;
 
 /// The longest client id tollgate accepts, in the file and on the wire. A
@@ -240,7 +240,7 @@ pub struct Client {
     pub tokens_valid_after: Option<OffsetDateTime>,
     /// `[[clients.token_exchange]]`: the tokens this client may exchange,
     /// and for which APIs (RFC 8693).
-    pub token_exchange: Vec<crate::exchange::ExchangeRule>,
+    pub token_exchange: Vec<ExchangeRule>,
 }
 
 /// A secret as the client sent it. Its `Debug` never shows the value, so a

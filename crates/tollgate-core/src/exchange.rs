@@ -18,36 +18,18 @@ use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
 pub use super::grant::MAX_ACTORS;
 use super::grant::{Delegation, Grant, actors, requested_scopes};
-use super::introspection::{OwnTokens, own_token_standing};
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
+use super::rules::{ExchangeRule, SubjectIssuer};
 use super::scope::ScopeSet;
+use super::standing::{OwnTokens, own_token_standing};
 use tollgate_jose::jose;
 
 /// RFC 8693 §3: an OAuth 2.0 access token (tollgate's own).
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// RFC 8693 §3: a JWT (a trusted issuer's token).
 pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
-
-/// Whose tokens a rule accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubjectIssuer {
-    /// Tokens tollgate issued (`subject_issuer = "self"`).
-    Own,
-    /// Tokens of the `[[trusted_issuers]]` entry of this name.
-    Trusted(String),
-}
-
-/// One `[[clients.token_exchange]]` entry.
-#[derive(Debug, Clone)]
-pub struct ExchangeRule {
-    pub subject_issuer: SubjectIssuer,
-    /// The subject token's `aud` must hold this.
-    pub subject_audience: String,
-    /// The `[[api_resources]]` the new token may be for.
-    pub resources: Vec<String>,
-}
 
 /// The most a trusted issuer's `act` may weigh, serialized: it is carried
 /// into every token made from the subject token.
@@ -116,13 +98,16 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
     // reason is in the audit trail).
     let subject = subject(cx, ports, token)
         .await
-        .map_err(|reason| invalid_grant(reason, NOT_EXCHANGEABLE))?;
+        .map_err(|reason| Refusal::invalid_grant(reason, NOT_EXCHANGEABLE))?;
     // §4.4: a subject token naming who may act for it admits that actor
     // alone.
     if let Some(may_act) = &subject.may_act
         && may_act.get("sub").and_then(Value::as_str) != Some(client.id.as_str())
     {
-        return Err(invalid_grant(Reason::NoExchangeRule, NOT_EXCHANGEABLE));
+        return Err(Refusal::invalid_grant(
+            Reason::NoExchangeRule,
+            NOT_EXCHANGEABLE,
+        ));
     }
     let rules: Vec<&ExchangeRule> = client
         .token_exchange
@@ -130,7 +115,10 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
         .filter(|r| r.subject_issuer == subject.issuer && subject.aud.contains(&r.subject_audience))
         .collect();
     if rules.is_empty() {
-        return Err(invalid_grant(Reason::NoExchangeRule, NOT_EXCHANGEABLE));
+        return Err(Refusal::invalid_grant(
+            Reason::NoExchangeRule,
+            NOT_EXCHANGEABLE,
+        ));
     }
     let mut act = Map::new();
     act.insert("sub".into(), Value::String(client.id.as_str().to_owned()));
@@ -141,7 +129,7 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
     if actors(&act).len() > MAX_ACTORS {
         // Rules that let tokens go round would otherwise nest an actor a
         // hop, until the token is too large for anyone to accept.
-        return Err(invalid_grant(
+        return Err(Refusal::invalid_grant(
             Reason::ActChainTooDeep,
             "the subject token has been exchanged too many times",
         ));
@@ -325,14 +313,6 @@ fn foreign_act(act: &Value, iss: &str, ours: &str) -> Result<Value, Reason> {
         }
     }
     Ok(act)
-}
-
-/// A refusal with the grant's own error (RFC 6749 §5.2 `invalid_grant`).
-pub(crate) fn invalid_grant(reason: Reason, description: &'static str) -> Refusal {
-    Refusal::new(
-        OAuthError::new(ErrorCode::InvalidGrant, description),
-        reason,
-    )
 }
 
 /// RFC 8707's `invalid_target` (the refusal's reason follows the code).

@@ -20,15 +20,17 @@ pub mod params;
 mod ports;
 mod refusal;
 mod registry;
+mod rules;
 mod scope;
 mod secret_cache;
 pub mod spiffe;
+mod standing;
 mod throttle;
 pub mod token_request;
 mod trust;
 
+pub use access_token::TokenType;
 pub use auth::AuthMethod;
-pub use auth::certificate::CertificateRule;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
@@ -41,9 +43,11 @@ pub use federation::{
 };
 pub use grant::{Delegation, Grant};
 pub use ports::{Context, PortError, Ports, Services};
-pub use refusal::{Reason, Refusal};
+pub use refusal::{Reason, Refusal, Refused};
 pub use registry::{ApiResource, ApiScope, Registry};
+pub use rules::{CertificateRule, ExchangeRule, SubjectIssuer};
 pub use scope::{ScopeError, ScopeSet, ScopeToken};
 pub use secret_cache::CacheStats;
+pub use standing::OwnTokens;
 pub use throttle::ThrottleSettings;
 pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};

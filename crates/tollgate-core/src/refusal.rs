@@ -213,6 +213,15 @@ impl Refusal {
         Self { error, reason }
     }
 
+    /// The grant's own error (RFC 6749 §5.2 `invalid_grant`): the grant
+    /// (an assertion, a subject token) does not hold.
+    pub(crate) fn invalid_grant(reason: Reason, description: &'static str) -> Self {
+        Self::new(
+            OAuthError::new(ErrorCode::InvalidGrant, description),
+            reason,
+        )
+    }
+
     pub fn invalid_request(
         reason: Reason,
         description: impl Into<std::borrow::Cow<'static, str>>,
@@ -287,5 +296,22 @@ impl From<OAuthError> for Refusal {
             ErrorCode::TemporarilyUnavailable => Reason::Throttled,
         };
         Self { error, reason }
+    }
+}
+
+/// A refused token request, and the client id it claimed (for the audit
+/// trail), if it got as far as naming one.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub refusal: Refusal,
+    pub claimed_id: Option<String>,
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        Self {
+            refusal,
+            claimed_id: None,
+        }
     }
 }

@@ -6,16 +6,16 @@
 
 use std::sync::Arc;
 
-use super::access_token;
+use super::access_token::{self, TokenType};
 use super::auth::{self, AuthMethod, Credential, assertion};
 use super::client::{Client, GrantType, JWT_BEARER_GRANT};
 use super::error::{ErrorCode, OAuthError};
 use super::exchange;
 use super::grant::{self, Delegation};
-use super::introspection::OwnTokens;
 use super::params::Params;
 use super::ports::{Context, Ports};
-use super::refusal::{Reason, Refusal};
+use super::refusal::{Reason, Refusal, Refused};
+use super::standing::OwnTokens;
 use tollgate_jose::dpop;
 use tollgate_jose::replay::ReplayError;
 
@@ -54,41 +54,6 @@ pub struct Issued {
     pub audiences: Vec<String>,
     /// A token exchange's subject and actors.
     pub delegation: Option<Delegation>,
-}
-
-/// How the token is used (RFC 6750 bearer, or bound to a key by DPoP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenType {
-    Bearer,
-    DPoP,
-}
-
-impl TokenType {
-    pub const ALL: [TokenType; 2] = [Self::Bearer, Self::DPoP];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bearer => "Bearer",
-            Self::DPoP => "DPoP",
-        }
-    }
-}
-
-/// A refused token request, and the client id it claimed (for the audit
-/// trail), if it got as far as naming one.
-#[derive(Debug, Clone)]
-pub struct Refused {
-    pub refusal: Refusal,
-    pub claimed_id: Option<String>,
-}
-
-impl From<Refusal> for Refused {
-    fn from(refusal: Refusal) -> Self {
-        Self {
-            refusal,
-            claimed_id: None,
-        }
-    }
 }
 
 /// What the HTTP adapter hands over: the form body and the headers that
@@ -157,7 +122,7 @@ pub async fn token<P: Ports + OwnTokens>(
     let mut authenticated = match credential.authenticate(cx, ports).await {
         Ok(a) => a,
         Err(refusal) if assertion_grant && refusal.error.code == ErrorCode::InvalidClient => {
-            let refusal = exchange::invalid_grant(
+            let refusal = Refusal::invalid_grant(
                 refusal.reason,
                 "the assertion does not prove a registered client",
             );

@@ -8,7 +8,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
 use crate::rejection::Rejection;
-use crate::validator::Claims;
+
+/// A token's claims (the validator's `Claims`, named here without it:
+/// the validator calls this file, not the other way).
+type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// The DER of the client certificate the request's TLS connection
 /// presented. Insert it into each request's extensions where the

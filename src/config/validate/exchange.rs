@@ -5,8 +5,8 @@
 
 use super::super::problems::Problems;
 use super::super::raw::RawTokenExchange;
-use tollgate_core::exchange::{ExchangeRule, SubjectIssuer};
 use tollgate_core::{ApiResource, GrantType, TrustedIssuer};
+use tollgate_core::{ExchangeRule, SubjectIssuer};
 
 /// The value of `subject_issuer` that names tollgate's own tokens.
 const OWN: &str = "self";

@@ -96,7 +96,7 @@ pub fn extract_grant(params: &Params, authorization: Option<&[u8]>) -> Result<Pr
             Refusal::invalid_request(Reason::MissingParameter, "assertion is missing")
         })?;
     let jwt = jose::peek(assertion).ok_or_else(|| {
-        crate::exchange::invalid_grant(Reason::MalformedAssertion, "the assertion is not a JWT")
+        Refusal::invalid_grant(Reason::MalformedAssertion, "the assertion is not a JWT")
     })?;
     Ok(Presented {
         token: assertion.to_owned(),

@@ -16,35 +16,13 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::public_key::PublicKey as SpkiKey;
 
 use super::super::client::Client;
-use super::super::dn::DistinguishedName;
-use super::super::federation::{KeySource, SubjectPattern};
+use super::super::federation::KeySource;
 use super::super::params::Params;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
+use super::super::rules::CertificateRule;
 use super::super::spiffe;
 use super::super::trust::ClientCertificate;
-
-/// What a client's certificate must say (`tls_client_auth`): one rule.
-#[derive(Debug, Clone)]
-pub enum CertificateRule {
-    /// `tls_client_auth_subject_dn`.
-    SubjectDn(DistinguishedName),
-    /// `tls_client_auth_san_dns`: a DNS name, compared without case.
-    SanDns(String),
-    /// `tls_client_auth_san_uri`: a URI; in a `spiffe://` one, `*` matches
-    /// any run of characters within one segment of the path.
-    SanUri(SubjectPattern),
-}
-
-impl CertificateRule {
-    /// The trust domain of a `spiffe://` URI rule.
-    pub fn trust_domain(&self) -> Option<&str> {
-        match self {
-            Self::SanUri(p) => spiffe::trust_domain(p.as_str()),
-            _ => None,
-        }
-    }
-}
 
 /// A certificate presented with a `client_id` and nothing else.
 #[derive(Debug)]
@@ -229,17 +207,4 @@ fn key_thumbprint(parsed: &X509Certificate<'_>) -> Option<String> {
     tollgate_jose::jose::parse_jwk(&jwk)
         .ok()
         .map(|k| k.thumbprint)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rule_s_trust_domain_is_that_of_its_spiffe_id() {
-        let rule = CertificateRule::SanUri(SubjectPattern::new("spiffe://td/ns/*").unwrap());
-        assert_eq!(rule.trust_domain(), Some("td"));
-        let rule = CertificateRule::SanDns("a.test".into());
-        assert_eq!(rule.trust_domain(), None);
-    }
 }

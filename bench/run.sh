@@ -167,7 +167,7 @@ wrk_json jwtbearer "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connec
 # Mutual TLS: the handbook's openssl certificates (tests/certificates), the
 # ledger client (tls_client_auth, subject DN through the client CA), over
 # TLS on the same CPU. wrk presents no client certificate, so
-# examples/mtls_load makes these requests (16 connections, pinned); the
+# bench/tools/mtls_load.rs (built as the example mtls_load) makes these requests (16 connections, pinned); the
 # secret client over the same TLS listener is wrk's. The peer serves no
 # TLS (its server says TLS is out of scope for a loopback benchmark), so
 # these rows have no peer beside them.

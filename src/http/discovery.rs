@@ -108,9 +108,9 @@ impl DiscoveryApi {
         let claims = strings(&crate::config::REGISTERED_CLAIMS);
         Discovery {
             authorization_endpoint: format!("{issuer}/connect/authorize"),
-            token_endpoint: format!("{issuer}/connect/token"),
+            token_endpoint: format!("{issuer}{}", super::scope::TOKEN_PATH),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-            introspection_endpoint: format!("{issuer}/connect/introspect"),
+            introspection_endpoint: format!("{issuer}{}", super::scope::INTROSPECT_PATH),
             introspection_endpoint_auth_methods_supported: strings(&[
                 "client_secret_basic",
                 "client_secret_post",

@@ -10,7 +10,6 @@ use poem::{Request, Response};
 
 use super::AppState;
 use super::wire;
-use tollgate_core::Context;
 use tollgate_core::Refused;
 use tollgate_core::introspection::{self, Introspection};
 
@@ -36,15 +35,8 @@ impl poem::Endpoint for IntrospectEndpoint {
                 return Ok(wire::error_response(&refusal.error));
             }
         };
-        let config = state.config();
-        let issuer = state.issuer(&config);
-        let cx = Context {
-            registry: &config.registry,
-            services: &state.services,
-            issuer: &issuer,
-            now: state.clock.now(),
-            address,
-        };
+        let scope = super::scope::Scope::load(state);
+        let cx = scope.context(state, address);
         let started = tokio::time::Instant::now();
         let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
         let (outcome, work) = crate::runtime::failure_time::measured(introspection::introspect(

@@ -124,7 +124,7 @@ impl OpenApi for IntrospectApi {
         };
         vec![MetaApi {
             paths: vec![MetaPath {
-                path: "/connect/introspect".into(),
+                path: super::scope::INTROSPECT_PATH.into(),
                 operations: vec![operation],
             }],
         }]

@@ -15,6 +15,7 @@ mod jwks;
 mod metrics;
 mod payload;
 mod request_id;
+mod scope;
 pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
@@ -92,8 +93,8 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let mut route = Route::new()
-        .at("/connect/token", token::endpoint(state.clone()))
-        .at("/connect/introspect", introspect::endpoint(state.clone()));
+        .at(scope::TOKEN_PATH, token::endpoint(state.clone()))
+        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()));
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

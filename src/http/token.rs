@@ -14,7 +14,7 @@ use crate::observe::audit;
 use crate::runtime::failure_time::measured;
 use tollgate_core::Refused;
 use tollgate_core::token_request::{self, Issued};
-use tollgate_core::{Context, Reason, Refusal};
+use tollgate_core::{Reason, Refusal};
 
 /// The token endpoint, ready to route at `/connect/token`.
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
@@ -54,22 +54,15 @@ async fn run(
     form: &[u8],
     address: Option<IpAddr>,
 ) -> Result<Issued, Refused> {
-    let config = state.config();
-    let issuer = state.issuer(&config);
-    let cx = Context {
-        registry: &config.registry,
-        services: &state.services,
-        issuer: &issuer,
-        now: state.clock.now(),
-        address,
-    };
+    let scope = super::scope::Scope::load(state);
+    let cx = scope.context(state, address);
     let dpop: Vec<&[u8]> = req
         .headers()
         .get_all("dpop")
         .iter()
         .map(|v| v.as_bytes())
         .collect();
-    let certificate = super::client_cert::of(req, &config.certificates, address);
+    let certificate = super::client_cert::of(req, &scope.config().certificates, address);
     let request = token_request::Request {
         body: form,
         authorization: req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()),

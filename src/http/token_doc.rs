@@ -224,7 +224,7 @@ impl OpenApi for TokenApi {
         };
         vec![MetaApi {
             paths: vec![MetaPath {
-                path: "/connect/token".into(),
+                path: super::scope::TOKEN_PATH.into(),
                 operations: vec![operation],
             }],
         }]

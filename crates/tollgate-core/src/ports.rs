@@ -123,6 +123,9 @@ pub struct Context<'a> {
     pub services: &'a Arc<Services>,
     /// Our issuer identifier: `iss` of tokens, an audience of assertions.
     pub issuer: &'a str,
+    /// The URL of our token endpoint as clients reach it: an audience of
+    /// client assertions (RFC 7523 §3), the `htu` of DPoP proofs.
+    pub token_endpoint: &'a str,
     pub now: OffsetDateTime,
     /// The source address, for throttling.
     pub address: Option<IpAddr>,

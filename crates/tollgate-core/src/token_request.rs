@@ -214,8 +214,7 @@ async fn bound_key<P: Ports>(
             ));
         }
     };
-    let url = format!("{}/connect/token", cx.issuer);
-    let checked = dpop::check(proof, "POST", &url, cx.now.unix_timestamp())
+    let checked = dpop::check(proof, "POST", cx.token_endpoint, cx.now.unix_timestamp())
         .map_err(|why| invalid(Reason::InvalidDpopProof, why))?;
     let key = tollgate_jose::digest::sha256_parts([
         b"dpop".as_slice(),

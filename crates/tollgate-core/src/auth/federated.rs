@@ -230,6 +230,7 @@ mod tests {
             registry: &registry,
             services: &services,
             issuer: "https://tollgate",
+            token_endpoint: "https://tollgate/connect/token",
             now,
             address: None,
         };

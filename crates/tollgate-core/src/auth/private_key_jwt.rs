@@ -61,8 +61,7 @@ pub(super) async fn authenticate<P: Ports>(
         }
     };
     ports.timed(|| signed_by(&presented.token, &presented.jwt, alg, &keys))?;
-    let token_endpoint = format!("{}/connect/token", cx.issuer);
-    check_sole_audience(claims, &[cx.issuer, &token_endpoint])?;
+    check_sole_audience(claims, &[cx.issuer, cx.token_endpoint])?;
     let now = cx.now.unix_timestamp();
     let exp = check_times(claims, now, MAX_LIFETIME)?;
     let jti = string_claim(claims, "jti")?;

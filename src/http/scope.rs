@@ -1,0 +1,57 @@
+//! What one protocol request runs against, loaded once at its start: the
+//! configuration in force (a reload mid-request is not seen), our issuer,
+//! and the URLs of our endpoints as the core must name them (the token
+//! endpoint is the audience of client assertions and the `htu` of DPoP
+//! proofs). Every endpoint of the protocol builds its core `Context` here.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::state::AppState;
+use tollgate_core::Context;
+
+/// Where the token endpoint is served, under the issuer.
+pub(crate) const TOKEN_PATH: &str = "/connect/token";
+/// Where the introspection endpoint is served, under the issuer.
+pub(crate) const INTROSPECT_PATH: &str = "/connect/introspect";
+
+/// One request's configuration and names.
+pub(crate) struct Scope {
+    config: Arc<Config>,
+    issuer: String,
+    token_endpoint: String,
+}
+
+impl Scope {
+    pub(crate) fn load(state: &AppState) -> Self {
+        let config = state.config();
+        let issuer = state.issuer(&config);
+        let token_endpoint = format!("{issuer}{TOKEN_PATH}");
+        Self {
+            config,
+            issuer,
+            token_endpoint,
+        }
+    }
+
+    /// The core's view of the request from `address`, at the clock's now.
+    pub(crate) fn context<'a>(
+        &'a self,
+        state: &'a AppState,
+        address: Option<IpAddr>,
+    ) -> Context<'a> {
+        Context {
+            registry: &self.config.registry,
+            services: &state.services,
+            issuer: &self.issuer,
+            token_endpoint: &self.token_endpoint,
+            now: state.clock.now(),
+            address,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+}

@@ -4,6 +4,7 @@
 //! files ([`store`]), signing concurrent requests' tokens back to back
 //! ([`batch`]), and keys that stay in a PKCS#11 token ([`pkcs11`] signs,
 //! [`pkcs11_module`] holds the modules, [`pkcs11_objects`] reads keys,
+//! [`pkcs11_proof`] proves a token's key is the published one,
 //! [`pkcs11_generate`] makes pairs).
 //!
 //! Two modes, chosen in `[keys]`: automatic (tollgate creates, rotates and
@@ -18,6 +19,7 @@ pub(crate) mod pkcs11;
 pub(crate) mod pkcs11_generate;
 pub(crate) mod pkcs11_module;
 mod pkcs11_objects;
+mod pkcs11_proof;
 mod public;
 mod ring;
 mod signing;

@@ -69,8 +69,8 @@ fn mentions(code: &str, name: &str) -> bool {
         .any(|l| l.contains(name))
 }
 
-/// Whether `code` names the module `path` itself: `super::pkcs11` is not
-/// named by `super::pkcs11_objects`.
+/// Whether `code` names the module `path` itself: `super::raw` is not
+/// named by `super::raw_keys`.
 fn names_module(code: &str, path: &str) -> bool {
     code.lines()
         .filter(|l| !l.trim_start().starts_with("//"))

@@ -4,6 +4,10 @@
 //! sessions. A failure makes the key unavailable, loudly, until a
 //! reconnection (the module finalized and initialized again) succeeds; a
 //! session is used only once its key has proved to be the published one.
+//!
+//! Beside it: [`module`] holds the modules (one context per module file),
+//! [`objects`] reads a key pair from a token, [`proof`] proves a token's
+//! key is the published one, [`generate`] makes pairs.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,10 +16,18 @@ use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
 
 use super::KeyError;
-use super::pkcs11_module::{self as module, Module, Pkcs11Key};
-use super::pkcs11_objects::{find_pair, find_private};
-use super::pkcs11_proof::{self as proof, PublishedKey, Unproven};
 use super::public::{Algorithm, Jwk};
+use module::Module;
+use objects::{find_pair, find_private};
+use proof::{PublishedKey, Unproven};
+
+mod generate;
+mod module;
+mod objects;
+mod proof;
+
+pub(crate) use generate::generate;
+pub use module::{PinSource, Pkcs11Key};
 
 /// How long after a failure the token is tried again. Recovery comes
 /// within this (and the health probe's period) of the token's return.

@@ -6,7 +6,7 @@
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 
-use super::pkcs11_proof::PublishedKey;
+use super::proof::PublishedKey;
 
 /// DER of the P-256 curve's OID (1.2.840.10045.3.1.7): `CKA_EC_PARAMS`.
 pub(crate) const P256_PARAMS: [u8; 10] =

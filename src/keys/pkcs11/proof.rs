@@ -13,7 +13,7 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
 
-use super::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
+use crate::keys::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
 
 /// The public key of a key in a token, as read when it was loaded: what
 /// the JWKS publishes and what every later signature must verify with.

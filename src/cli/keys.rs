@@ -78,7 +78,7 @@ pub fn generate_pkcs11_key(
         Ok(t) => t,
         Err(code) => return code,
     };
-    let key = match crate::keys::pkcs11_generate::generate(spec, algorithm) {
+    let key = match crate::keys::pkcs11::generate(spec, algorithm) {
         Ok(key) => key,
         Err(e) => {
             eprintln!(

@@ -2,9 +2,8 @@
 //! RFC 7638 `kid`), the schedule of what is published and what signs at an
 //! instant ([`ring`], pure), automatic rotation in a folder ([`auto`]), the
 //! files ([`store`]), signing concurrent requests' tokens back to back
-//! ([`batch`]), and keys that stay in a PKCS#11 token ([`pkcs11`] signs,
-//! [`pkcs11_module`] holds the modules, [`pkcs11_objects`] reads keys,
-//! [`pkcs11_generate`] makes pairs).
+//! ([`batch`]), and keys that stay in a PKCS#11 token (the folder
+//! [`pkcs11`]).
 //!
 //! Two modes, chosen in `[keys]`: automatic (tollgate creates, rotates and
 //! deletes keys in `keys.dir`) and declared (`[[keys.signing]]` lists key
@@ -15,15 +14,12 @@
 pub(crate) mod auto;
 pub(crate) mod batch;
 pub(crate) mod pkcs11;
-pub(crate) mod pkcs11_generate;
-pub(crate) mod pkcs11_module;
-mod pkcs11_objects;
 mod public;
 mod ring;
 mod signing;
 pub mod store;
 
-pub use pkcs11_module::{PinSource, Pkcs11Key};
+pub use pkcs11::{PinSource, Pkcs11Key};
 pub use public::{Algorithm, Jwk};
 pub(crate) use ring::{Entry, KeyRing};
 pub use signing::SigningKey;

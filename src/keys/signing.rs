@@ -22,8 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 
 use super::KeyError;
-use super::pkcs11::HsmKey;
-use super::pkcs11_module::Pkcs11Key;
+use super::pkcs11::{HsmKey, Pkcs11Key};
 use super::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
 
 /// What makes the signature: a key in memory, or a key in hardware that

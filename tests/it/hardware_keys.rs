@@ -3,7 +3,10 @@
 //! private key stays sensitive and non-extractable; a file key hands over
 //! to a token key at its `activate_at`; a token that goes away gets 503
 //! with `Retry-After` (never another key's token) and comes back by
-//! itself; `check` names a module or label that is not there.
+//! itself; a key pair replaced under the same label is never used (503,
+//! `/healthz` says why) until the published key is back; `check` names a
+//! module or label that is not there, and a label whose private key is not
+//! its public key's pair.
 //!
 //! Every server here is a child process (see `support::softhsm`).
 
@@ -417,6 +420,136 @@ async fn a_token_that_goes_away_gets_503_with_retry_after_never_another_keys_tok
     .await;
 }
 
+/// Copies the token store `from` (a folder of token folders) to `to`.
+fn copy_tokens(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tokens(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_key_pair_replaced_under_the_same_label_is_never_used_a_503_with_retry_after_and_healthz_says_why_until_the_published_key_is_back()
+ {
+    let Some(hsm) = SoftHsm::new() else { return };
+    hsm.init_token("replaced");
+    hsm.keypairgen("replaced", "EC:prime256v1", "signer", "0f06");
+    pin_file(hsm.dir.path(), "pin", true);
+    let keys = format!(
+        "[[keys.signing]]\n{}\nactivate_at = 2026-01-01T00:00:00Z\n",
+        hsm.entry("replaced", "signer", "pin_file = \"pin\"")
+    );
+    let server = serve(&hsm, &keys, &[]).await;
+    let management = server.management.clone().unwrap();
+    let http = reqwest::Client::new();
+    let signer = kid_of(&issued(&http, &server.addr).await);
+    let why = |http: reqwest::Client, at: String| async move {
+        let response = http
+            .get(format!("http://{at}/healthz"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let health: serde_json::Value = response.json().await.unwrap();
+        let why = health["keys"]["unavailable"][0].as_str().map(str::to_owned);
+        (status, health["status"].clone(), why)
+    };
+    // Every token issued from here on must verify with the published key:
+    // one signed by the new pair under the old kid fails here.
+    let request = |http: reqwest::Client, addr: String, signer: String| async move {
+        let (status, retry, body) = token(&http, &addr).await;
+        if status == 200 {
+            let jwt = body["access_token"].as_str().unwrap();
+            assert_eq!(kid_of(jwt), signer);
+            verify_at(&http, &format!("http://{addr}"), jwt)
+                .await
+                .unwrap_or_else(|e| panic!("a token not signed by the published key: {e}"));
+        } else {
+            assert_eq!(status, 503, "{body}");
+        }
+        (status, retry, body)
+    };
+    // The published key's objects, kept to be put back at the end.
+    let original = hsm.dir.path().join("tokens.original");
+    copy_tokens(&hsm.tokens(), &original);
+
+    // The pair deleted and a new one made under the same label (and id).
+    for kind in ["privkey", "pubkey"] {
+        hsm.pkcs11_tool(
+            "replaced",
+            &["--delete-object", "--type", kind, "--label", "signer"],
+        );
+    }
+    hsm.keypairgen("replaced", "EC:prime256v1", "signer", "0f06");
+    // A reconnection: the token away until the server notices, and back.
+    let away = hsm.dir.path().join("tokens.away");
+    std::fs::rename(hsm.tokens(), &away).unwrap();
+    eventually(Duration::from_secs(30), "the token away", || {
+        let (http, addr, signer) = (http.clone(), server.addr.clone(), signer.clone());
+        let health = why(http.clone(), management.clone());
+        async move {
+            (request(http, addr, signer).await.0 == 503 && health.await.2.is_some()).then_some(())
+        }
+    })
+    .await;
+    std::fs::rename(&away, hsm.tokens()).unwrap();
+    let replaced = "is not the one published under this kid";
+    eventually(Duration::from_secs(60), "the replaced key refused", || {
+        let (http, addr, signer) = (http.clone(), server.addr.clone(), signer.clone());
+        let health = why(http.clone(), management.clone());
+        async move {
+            request(http, addr, signer).await;
+            health.await.2.filter(|w| w.contains(replaced))
+        }
+    })
+    .await;
+    // Refused as for a missing token: 503 with Retry-After, health says
+    // why, the JWKS still publishes the old key alone.
+    for _ in 0..5 {
+        let (status, retry, body) =
+            request(http.clone(), server.addr.clone(), signer.clone()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "never the replaced key's token: {body}"
+        );
+        let retry: u64 = retry.expect("a Retry-After header").parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    let (status, state, reason) = why(http.clone(), management.clone()).await;
+    assert_eq!((status, state.as_str()), (503, Some("unavailable")));
+    let reason = reason.unwrap();
+    assert!(
+        reason.starts_with(&signer)
+            && reason.contains("\"signer\"")
+            && reason.contains("\"replaced\"")
+            && reason.contains(replaced),
+        "{reason}"
+    );
+    let published = jwks(&http, &server.addr).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0]["kid"], signer.as_str());
+
+    // The published key put back: tokens flow again, by themselves.
+    std::fs::rename(hsm.tokens(), &away).unwrap();
+    std::fs::rename(&original, hsm.tokens()).unwrap();
+    eventually(Duration::from_secs(60), "tokens again", || {
+        let (http, addr, signer) = (http.clone(), server.addr.clone(), signer.clone());
+        async move { (request(http, addr, signer).await.0 == 200).then_some(()) }
+    })
+    .await;
+    eventually(Duration::from_secs(10), "healthz ok", || {
+        let health = why(http.clone(), management.clone());
+        async move { (health.await.1 == "ok").then_some(()) }
+    })
+    .await;
+}
+
 /// `tollgate check` of `keys` + the quickstart: exit code and stderr.
 fn check(hsm: &SoftHsm, keys: &str) -> (i32, String) {
     let file = hsm.dir.path().join("check.toml");
@@ -495,6 +628,37 @@ fn check_names_a_module_that_cannot_be_loaded_a_label_the_token_lacks_and_a_refu
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains("exactly one of pin_file and pin_env"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_refuses_a_label_whose_private_key_is_not_its_public_keys_pair() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    hsm.init_token("mixed");
+    hsm.keypairgen("mixed", "EC:prime256v1", "signer", "01");
+    hsm.keypairgen("mixed", "EC:prime256v1", "signer", "02");
+    // One pair's private key and the other pair's public key remain, both
+    // labelled "signer".
+    hsm.pkcs11_tool(
+        "mixed",
+        &["--delete-object", "--type", "privkey", "--id", "02"],
+    );
+    hsm.pkcs11_tool(
+        "mixed",
+        &["--delete-object", "--type", "pubkey", "--id", "01"],
+    );
+    pin_file(hsm.dir.path(), "pin", true);
+    let (code, text) = check(
+        &hsm,
+        &format!(
+            "[[keys.signing]]\n{}\nactivate_at = 2026-01-01T00:00:00Z\n",
+            hsm.entry("mixed", "signer", "pin_file = \"pin\"")
+        ),
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("is not the pair of the public key of that label"),
         "{text}"
     );
 }

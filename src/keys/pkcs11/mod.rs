@@ -2,19 +2,32 @@
 //! key read once (the JWKS keeps answering while the token is away), and
 //! signatures made by the module through a small pool of logged-in
 //! sessions. A failure makes the key unavailable, loudly, until a
-//! reconnection (the module finalized and initialized again) succeeds.
+//! reconnection (the module finalized and initialized again) succeeds; a
+//! session is used only once its key has proved to be the published one.
+//!
+//! Beside it: [`module`] holds the modules (one context per module file),
+//! [`objects`] reads a key pair from a token, [`proof`] proves a token's
+//! key is the published one, [`generate`] makes pairs.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cryptoki::mechanism::Mechanism;
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
 
 use super::KeyError;
-use super::pkcs11_module::{self as module, Module, Pkcs11Key};
-use super::pkcs11_objects::{find_pair, find_private};
 use super::public::{Algorithm, Jwk};
+use module::Module;
+use objects::{find_pair, find_private};
+use proof::{PublishedKey, Unproven};
+
+mod generate;
+mod module;
+mod objects;
+mod proof;
+
+pub(crate) use generate::generate;
+pub use module::{PinSource, Pkcs11Key};
 
 /// How long after a failure the token is tried again. Recovery comes
 /// within this (and the health probe's period) of the token's return.
@@ -24,7 +37,9 @@ pub(crate) const RETRY: Duration = Duration::from_secs(5);
 pub(crate) struct HsmKey {
     spec: Pkcs11Key,
     module: Arc<Module>,
-    algorithm: Algorithm,
+    /// Read when the key was loaded; its `kid` is published. Every session
+    /// proves its key against this, not against the token's public key.
+    published: PublishedKey,
     /// Idle sessions, logged in. A PKCS#11 session runs one operation at a
     /// time, so concurrent signatures each take one.
     pool: Mutex<Vec<Pooled>>,
@@ -51,15 +66,25 @@ enum Health {
     },
 }
 
+/// Why a key whose private key is no longer the published one is
+/// unavailable (after a reconnection, or at a probe).
+const REPLACED: &str = "the private key the token has under this label is not the one \
+    published under this kid: a signature it made does not verify with the published public \
+    key (was the key pair replaced under the same label?); it is never used";
+
+/// Why a key whose private and public keys are not one pair is not loaded.
+const NOT_A_PAIR: &str = "the private key under this label is not the pair of the public key \
+    of that label: a signature it made does not verify with it";
+
 /// At most this many idle sessions are kept: enough for every core.
 fn pool_size() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 16))
 }
 
 impl HsmKey {
-    /// Finds the key pair labelled `spec.label` in the token and reads its
-    /// public key (its JWK, the `kid` still to be set); the session it used
-    /// is the pool's first.
+    /// Finds the key pair labelled `spec.label` in the token, reads its
+    /// public key (its JWK, the `kid` still to be set) and proves the
+    /// private key is its pair; the session it used is the pool's first.
     pub(crate) fn open(spec: Pkcs11Key) -> Result<(HsmKey, Jwk), KeyError> {
         let module = module::module(&spec.module);
         let unusable = KeyError::Unusable;
@@ -68,19 +93,27 @@ impl HsmKey {
         let pin = spec.pin.read().map_err(unusable)?;
         let session = module::open_session(&context, slot, &pin, false)
             .map_err(|e| KeyError::Unusable(e.to_string()))?;
-        let found = find_pair(&session, &spec.label);
-        let (key, public) = match found {
+        // At load the published key is the one just read: the proof shows
+        // that the label's private and public keys are one pair.
+        let found = find_pair(&session, &spec.label).and_then(|(key, published)| {
+            proof::prove(&session, key, &published).map_err(|e| match e {
+                Unproven::Mismatch => NOT_A_PAIR.to_owned(),
+                Unproven::Failed(why) => why,
+            })?;
+            Ok((key, published))
+        });
+        let (key, published) = match found {
             Ok(found) => found,
             Err(e) => {
                 let _ = session.close();
                 return Err(KeyError::Unusable(e));
             }
         };
-        let (algorithm, jwk) = public;
+        let jwk = published.jwk();
         let hsm = HsmKey {
             spec,
             module,
-            algorithm,
+            published,
             pool: Mutex::new(vec![Pooled {
                 session,
                 key,
@@ -94,7 +127,7 @@ impl HsmKey {
     }
 
     pub(crate) fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.published.algorithm()
     }
 
     /// Why the key cannot sign now, if it cannot.
@@ -119,29 +152,14 @@ impl HsmKey {
                 Ok(p) => p,
                 Err(e) => return Err(self.failed(e, None)),
             };
-            let result = match self.algorithm {
-                Algorithm::ES256 => {
-                    let digest = tollgate_jose::digest::sha256(input);
-                    pooled.session.sign(&Mechanism::Ecdsa, pooled.key, &digest)
-                }
-                Algorithm::RS256 => {
-                    pooled
-                        .session
-                        .sign(&Mechanism::Sha256RsaPkcs, pooled.key, input)
-                }
-                Algorithm::EdDSA => Err(cryptoki::error::Error::NotSupported),
-            };
+            let result = proof::sign(&pooled.session, pooled.key, self.algorithm(), input);
             match result {
-                Ok(signature) if self.algorithm != Algorithm::ES256 || signature.len() == 64 => {
-                    self.give_back(pooled);
-                    return Ok(signature);
-                }
                 Ok(signature) => {
-                    why = format!(
-                        "the module returned a {}-byte ECDSA signature, not r || s (64 bytes)",
-                        signature.len()
-                    );
                     self.give_back(pooled);
+                    match proof::malformed(self.algorithm(), &signature) {
+                        None => return Ok(signature),
+                        Some(malformed) => why = malformed,
+                    }
                     break;
                 }
                 // Neither this session nor its idle siblings are returned:
@@ -165,12 +183,21 @@ impl HsmKey {
     }
 
     /// Tries the token once if it is down and a retry is due: the health
-    /// probe calls this so that recovery does not wait for a request.
+    /// probe calls this so that recovery does not wait for a request. While
+    /// it is up, one signature, verified with the published key: a module
+    /// whose pooled session now reaches another key is caught here too.
     pub(crate) fn probe(&self) {
+        const INPUT: &[u8] = b"tollgate health probe";
         if self.fault().is_some() {
             let _ = self.ready();
-        } else if let Err(e) = self.sign(b"tollgate health probe") {
-            tracing::debug!(error = %e, "the token failed its probe");
+            return;
+        }
+        match self.sign(INPUT) {
+            Ok(signature) if !self.published.verifies(INPUT, &signature) => {
+                self.failed(REPLACED.into(), None);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "the token failed its probe"),
         }
     }
 
@@ -247,7 +274,16 @@ impl HsmKey {
         let (context, generation) = self.module.context()?;
         let slot = module::find_token(&context, &self.spec.token)?;
         let session = self.log_in(&context, slot)?;
-        match find_private(&session, &self.spec.label) {
+        // A new session finds the key by label anew: whatever holds the
+        // label now signs only once it proved to be the published key.
+        let found = find_private(&session, &self.spec.label).and_then(|key| {
+            proof::prove(&session, key, &self.published).map_err(|e| match e {
+                Unproven::Mismatch => REPLACED.to_owned(),
+                Unproven::Failed(why) => why,
+            })?;
+            Ok(key)
+        });
+        match found {
             Ok(key) => Ok((
                 Pooled {
                     session,

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, ObjectClass};
 
-use super::pkcs11_module::{self as module, Pkcs11Key};
-use super::pkcs11_objects::{P256_PARAMS, random_id};
-use super::{Algorithm, KeyError, SigningKey};
+use super::module::{self, Pkcs11Key};
+use super::objects::{P256_PARAMS, random_id};
+use crate::keys::{Algorithm, KeyError, SigningKey};
 
 /// Creates the pair `spec.label` in `spec.token` and returns the key, ready
 /// to sign. Refuses a label the token already has.

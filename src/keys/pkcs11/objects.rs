@@ -1,11 +1,12 @@
 //! What tollgate reads from a token: a key pair found by its label, and
-//! its public key as a JWK (EC P-256 or RSA); the attributes a new pair is
-//! made with share the curve's parameters from here.
+//! its public key (EC P-256 or RSA), the one tollgate publishes; the
+//! attributes a new pair is made with share the curve's parameters from
+//! here.
 
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 
-use super::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
+use super::proof::PublishedKey;
 
 /// DER of the P-256 curve's OID (1.2.840.10045.3.1.7): `CKA_EC_PARAMS`.
 pub(crate) const P256_PARAMS: [u8; 10] =
@@ -29,12 +30,12 @@ pub(crate) fn find_private(session: &Session, label: &str) -> Result<ObjectHandl
     }
 }
 
-/// The private key labelled `label` and its algorithm and public JWK (the
-/// `kid` still to be computed), read from the public key of that label.
+/// The private key labelled `label` and the public key of that label (the
+/// caller proves they are a pair).
 pub(crate) fn find_pair(
     session: &Session,
     label: &str,
-) -> Result<(ObjectHandle, (Algorithm, Jwk)), String> {
+) -> Result<(ObjectHandle, PublishedKey), String> {
     let private = find_private(session, label)?;
     let public = session
         .find_objects(&[
@@ -73,7 +74,7 @@ pub(crate) fn find_pair(
             _ => {}
         }
     }
-    let jwk = match (kind, params, point, n, e) {
+    let published = match (kind, params, point, n, e) {
         (Some(k), Some(params), Some(point), _, _) if k == KeyType::EC => {
             if params != P256_PARAMS {
                 return Err("the key is on a curve other than P-256 (ES256 needs P-256)".into());
@@ -82,7 +83,7 @@ pub(crate) fn find_pair(
             if point.len() != 65 || point[0] != 4 {
                 return Err("the public key is not an uncompressed P-256 point".into());
             }
-            (Algorithm::ES256, ec_jwk(point))
+            PublishedKey::P256(point.to_vec())
         }
         (Some(k), _, _, Some(n), Some(e)) if k == KeyType::RSA => {
             let n = strip_zeros(&n);
@@ -93,7 +94,10 @@ pub(crate) fn find_pair(
                     n.len() * 8
                 ));
             }
-            (Algorithm::RS256, rsa_jwk(n, strip_zeros(&e)))
+            PublishedKey::Rsa {
+                n: n.to_vec(),
+                e: strip_zeros(&e).to_vec(),
+            }
         }
         (Some(k), ..) => {
             return Err(format!(
@@ -102,7 +106,7 @@ pub(crate) fn find_pair(
         }
         _ => return Err("cannot read the public key's type and value".into()),
     };
-    Ok((private, jwk))
+    Ok((private, published))
 }
 
 /// `CKA_EC_POINT` is a DER OCTET STRING holding the point; some modules

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::auth::assertion::{check_header, check_times, signed_by};
-use super::auth::federated::{current_keys, lifetime};
+use super::auth::federated::lifetime;
+use super::auth::keys::{current_keys, has_kid};
 use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
 pub use super::grant::MAX_ACTORS;
@@ -239,7 +240,7 @@ async fn subject<P: Ports + OwnTokens>(
             .and_then(|iss| cx.registry.trusted_issuer(iss))
             .ok_or(Reason::InvalidSubjectToken)?;
         let alg = check_header(&jwt)?;
-        let keys = current_keys(trusted, jwt.header.kid.as_deref(), ports).await?;
+        let keys = current_keys(&trusted.keys, has_kid(jwt.header.kid.as_deref()), ports).await?;
         ports.timed(|| signed_by(token, &jwt, alg, &keys))?;
         check_times(&jwt.claims, cx.now.unix_timestamp(), lifetime(trusted))?;
         (SubjectIssuer::Trusted(trusted.name.clone()), jwt.claims)

@@ -16,13 +16,13 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::public_key::PublicKey as SpkiKey;
 
 use super::super::client::Client;
-use super::super::federation::KeySource;
 use super::super::params::Params;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
 use super::super::rules::CertificateRule;
 use super::super::spiffe;
 use super::super::trust::ClientCertificate;
+use super::keys::current_keys;
 
 /// A certificate presented with a `client_id` and nothing else.
 #[derive(Debug)]
@@ -72,26 +72,7 @@ pub(super) async fn authenticate<P: Ports>(
     }
     if client.self_signed_certificate {
         let thumbprint = key_thumbprint(&parsed).ok_or(Reason::CertificateMismatch)?;
-        let keys = match &client.keys {
-            KeySource::None => return Err(Reason::NoClientKeys),
-            KeySource::Static(keys) => keys.clone(),
-            KeySource::Remote(source) => {
-                let keys = ports
-                    .keys(source, false)
-                    .await
-                    .map_err(|_| Reason::KeysUnreachable)?;
-                if keys.has(&thumbprint) {
-                    keys
-                } else {
-                    // A key the cached set does not know: the client may
-                    // have rotated; look again (as often as allowed).
-                    ports
-                        .keys(source, true)
-                        .await
-                        .map_err(|_| Reason::KeysUnreachable)?
-                }
-            }
-        };
+        let keys = current_keys(&client.keys, |keys| keys.has(&thumbprint), ports).await?;
         return match keys.has(&thumbprint) {
             true => Ok((client.clone(), Kind::SelfSigned)),
             false => Err(Reason::CertificateMismatch),

@@ -12,37 +12,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::super::client::Client;
-use super::super::federation::{KeySource, TrustedIssuer};
+use super::super::federation::TrustedIssuer;
 use super::super::ports::{Context, Ports, VerifiedToken};
 use super::super::refusal::Reason;
 use super::assertion::{LEEWAY, Presented, check_audience, check_header, check_times, signed_by};
-use tollgate_jose::jose::PublicKeys;
-
-/// The issuer's keys as they are now; fetched again first when `kid` is
-/// not among them.
-pub(crate) async fn current_keys<P: Ports>(
-    issuer: &TrustedIssuer,
-    kid: Option<&str>,
-    ports: &P,
-) -> Result<Arc<PublicKeys>, Reason> {
-    match &issuer.keys {
-        KeySource::None => Err(Reason::NoClientKeys),
-        KeySource::Static(keys) => Ok(keys.clone()),
-        KeySource::Remote(source) => {
-            let keys = ports
-                .keys(source, false)
-                .await
-                .map_err(|_| Reason::KeysUnreachable)?;
-            match kid {
-                Some(kid) if !keys.has_kid(kid) => ports
-                    .keys(source, true)
-                    .await
-                    .map_err(|_| Reason::KeysUnreachable),
-                _ => Ok(keys),
-            }
-        }
-    }
-}
+use super::keys::{current_keys, has_kid};
 
 /// The client the platform token proves and the claims its rule copies
 /// (of the first matching rule), or why not.
@@ -64,11 +38,20 @@ pub(super) async fn authenticate<P: Ports>(
     let claims = match cached {
         // Remembered, and the key that verified it is still published: a
         // key the platform withdrew (a leak) stops admitting its tokens.
-        Some(verified) if current_keys(issuer, None, ports).await?.has(&verified.key) => {
+        Some(verified)
+            if current_keys(&issuer.keys, |_| true, ports)
+                .await?
+                .has(&verified.key) =>
+        {
             verified.claims
         }
         _ => {
-            let keys = current_keys(issuer, presented.jwt.header.kid.as_deref(), ports).await?;
+            let keys = current_keys(
+                &issuer.keys,
+                has_kid(presented.jwt.header.kid.as_deref()),
+                ports,
+            )
+            .await?;
             let key = ports.timed(|| signed_by(&presented.token, &presented.jwt, alg, &keys))?;
             let exp = check_times(&presented.jwt.claims, now, lifetime(issuer))?;
             let claims = Arc::new(Value::Object(presented.jwt.claims.clone()));
@@ -129,7 +112,7 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::federation::SubjectPattern;
+    use crate::federation::{KeySource, SubjectPattern};
     use crate::ports::{PortError, Services};
     use crate::{ClientId, FederatedRule, Registry, ThrottleSettings};
     use tollgate_jose::jose::JwksLocation;

@@ -8,6 +8,7 @@
 pub mod assertion;
 pub mod certificate;
 pub(crate) mod federated;
+pub(crate) mod keys;
 mod private_key_jwt;
 pub mod secret;
 

@@ -8,13 +8,13 @@
 use std::sync::Arc;
 
 use super::super::client::Client;
-use super::super::federation::KeySource;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
 use super::assertion::{
     LEEWAY, Presented, check_header, check_sole_audience, check_times, plausible_client_id,
     signed_by, string_claim,
 };
+use super::keys::{current_keys, has_kid};
 use tollgate_jose::replay::ReplayError;
 
 /// An assertion is valid for at most this long (Okta's limit, Authlib's
@@ -40,26 +40,12 @@ pub(super) async fn authenticate<P: Ports>(
     if !client.enabled {
         return Err(Reason::DisabledClient);
     }
-    let keys = match &client.keys {
-        KeySource::None => return Err(Reason::NoClientKeys),
-        KeySource::Static(keys) => keys.clone(),
-        KeySource::Remote(source) => {
-            let keys = ports
-                .keys(source, false)
-                .await
-                .map_err(|_| Reason::KeysUnreachable)?;
-            let kid = presented.jwt.header.kid.as_deref();
-            match kid {
-                // A key the cached set does not know: the client may have
-                // rotated; look again (as often as the outside allows).
-                Some(kid) if !keys.has_kid(kid) => ports
-                    .keys(source, true)
-                    .await
-                    .map_err(|_| Reason::KeysUnreachable)?,
-                _ => keys,
-            }
-        }
-    };
+    let keys = current_keys(
+        &client.keys,
+        has_kid(presented.jwt.header.kid.as_deref()),
+        ports,
+    )
+    .await?;
     ports.timed(|| signed_by(&presented.token, &presented.jwt, alg, &keys))?;
     check_sole_audience(claims, &[cx.issuer, cx.token_endpoint])?;
     let now = cx.now.unix_timestamp();

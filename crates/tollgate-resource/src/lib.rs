@@ -33,6 +33,8 @@
 
 mod certificate;
 pub mod forwarded;
+#[cfg(any(feature = "poem", feature = "tower"))]
+mod guard;
 mod http_client;
 pub mod jwks;
 mod metadata;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
+use crate::guard::{self, Guard, Incoming, Reply};
 use crate::{Claims, ClientCertificate, Rejection, ResourceMetadata, TokenValidator};
 
 /// Middleware that requires a valid access token.
@@ -22,9 +23,7 @@ use crate::{Claims, ClientCertificate, Rejection, ResourceMetadata, TokenValidat
 /// host, port, no path): a DPoP proof must name that URL, never the one a
 /// request's `Host` header claims.
 pub struct RequireToken {
-    validator: Arc<TokenValidator>,
-    public_url: Arc<str>,
-    metadata: Option<Arc<ResourceMetadata>>,
+    guard: Guard,
 }
 
 impl RequireToken {
@@ -32,18 +31,17 @@ impl RequireToken {
     /// `public_url`.
     pub fn new(validator: Arc<TokenValidator>, public_url: &str) -> Self {
         Self {
-            validator,
-            public_url: public_url.trim_end_matches('/').into(),
-            metadata: None,
+            guard: Guard::new(validator, public_url),
         }
     }
 
     /// Serves `metadata` (RFC 9728) at its path, to anyone, and names it in
     /// the `resource_metadata` parameter of every challenge. The path must
     /// reach this middleware: put it around the whole route.
-    pub fn with_metadata(mut self, metadata: ResourceMetadata) -> Self {
-        self.metadata = Some(Arc::new(metadata));
-        self
+    pub fn with_metadata(self, metadata: ResourceMetadata) -> Self {
+        Self {
+            guard: self.guard.with_metadata(metadata),
+        }
     }
 }
 
@@ -53,9 +51,7 @@ impl<E: Endpoint> Middleware<E> for RequireToken {
     fn transform(&self, inner: E) -> Self::Output {
         RequireTokenEndpoint {
             inner,
-            validator: self.validator.clone(),
-            public_url: self.public_url.clone(),
-            metadata: self.metadata.clone(),
+            guard: Arc::new(self.guard.clone()),
         }
     }
 }
@@ -63,45 +59,34 @@ impl<E: Endpoint> Middleware<E> for RequireToken {
 /// An endpoint behind [`RequireToken`].
 pub struct RequireTokenEndpoint<E> {
     inner: E,
-    validator: Arc<TokenValidator>,
-    public_url: Arc<str>,
-    metadata: Option<Arc<ResourceMetadata>>,
+    guard: Arc<Guard>,
 }
 
 impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        if let Some(metadata) = &self.metadata
-            && req.uri().path() == metadata.path()
-            && (req.method() == poem::http::Method::GET || req.method() == poem::http::Method::HEAD)
-        {
-            return Ok(metadata_response(metadata));
+        let path = req.uri().path().to_owned();
+        if let Some(reply) = self.guard.metadata_reply(req.method().as_str(), &path) {
+            return Ok(into_response(reply));
         }
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let url = format!("{}{}", self.public_url, req.uri().path());
         let judged = self
-            .validator
-            .validate_request_with_certificate(
-                header("authorization"),
-                header("dpop"),
-                req.method().as_str(),
-                &url,
-                req.extensions().get::<ClientCertificate>(),
-            )
+            .guard
+            .judge(Incoming {
+                method: req.method().as_str(),
+                path: &path,
+                authorization: header("authorization"),
+                dpop: header("dpop"),
+                certificate: req.extensions().get::<ClientCertificate>(),
+            })
             .await;
         match judged {
             Ok(claims) => {
                 req.extensions_mut().insert::<Claims>(claims);
                 Ok(self.inner.call(req).await?.into_response())
             }
-            Err(rejection) => {
-                let challenge = match &self.metadata {
-                    Some(metadata) => metadata.challenge(&rejection),
-                    None => rejection.www_authenticate(),
-                };
-                Ok(refusal(&rejection, challenge))
-            }
+            Err(reply) => Ok(into_response(reply)),
         }
     }
 }
@@ -109,26 +94,20 @@ impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
 /// The response that refuses a request: status, `WWW-Authenticate`, and
 /// the error as JSON.
 pub fn response(rejection: &Rejection) -> Response {
-    refusal(rejection, rejection.www_authenticate())
-}
-
-fn refusal(rejection: &Rejection, challenge: Option<String>) -> Response {
-    let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let mut response = Response::builder()
-        .status(status)
-        .content_type("application/json");
-    if let Some(challenge) = challenge {
-        response = response.header("WWW-Authenticate", challenge);
-    }
-    response.body(rejection.body())
+    into_response(guard::refusal(rejection, rejection.www_authenticate()))
 }
 
 /// The metadata document: public, readable from any origin (browser-based
 /// MCP clients fetch it), cacheable for a while.
 pub fn metadata_response(metadata: &ResourceMetadata) -> Response {
-    Response::builder()
-        .content_type("application/json")
-        .header("Access-Control-Allow-Origin", "*")
-        .header("Cache-Control", "public, max-age=3600")
-        .body(metadata.document())
+    into_response(guard::metadata_reply(metadata))
+}
+
+fn into_response(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = Response::builder().status(status);
+    for (name, value) in reply.headers {
+        response = response.header(name, value);
+    }
+    response.body(reply.body)
 }

@@ -14,9 +14,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response, StatusCode, header};
+use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
+use crate::guard::{self, Guard, Incoming, Reply};
 use crate::{Claims, ClientCertificate, ResourceMetadata, TokenValidator};
 
 /// A layer that requires a valid access token.
@@ -26,9 +27,7 @@ use crate::{Claims, ClientCertificate, ResourceMetadata, TokenValidator};
 /// request's `Host` header claims.
 #[derive(Clone)]
 pub struct RequireTokenLayer {
-    validator: Arc<TokenValidator>,
-    public_url: Arc<str>,
-    metadata: Option<Arc<ResourceMetadata>>,
+    guard: Arc<Guard>,
 }
 
 impl RequireTokenLayer {
@@ -36,9 +35,7 @@ impl RequireTokenLayer {
     /// `public_url`.
     pub fn new(validator: Arc<TokenValidator>, public_url: &str) -> Self {
         Self {
-            validator,
-            public_url: public_url.trim_end_matches('/').into(),
-            metadata: None,
+            guard: Arc::new(Guard::new(validator, public_url)),
         }
     }
 
@@ -46,9 +43,11 @@ impl RequireTokenLayer {
     /// the `resource_metadata` parameter of every challenge. The path must
     /// reach this layer: with axum, route it (or put the layer around the
     /// whole router with `Router::layer` after a fallback).
-    pub fn with_metadata(mut self, metadata: ResourceMetadata) -> Self {
-        self.metadata = Some(Arc::new(metadata));
-        self
+    pub fn with_metadata(self, metadata: ResourceMetadata) -> Self {
+        let guard = Arc::unwrap_or_clone(self.guard).with_metadata(metadata);
+        Self {
+            guard: Arc::new(guard),
+        }
     }
 }
 
@@ -58,9 +57,7 @@ impl<S> Layer<S> for RequireTokenLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireToken {
             inner,
-            validator: self.validator.clone(),
-            public_url: self.public_url.clone(),
-            metadata: self.metadata.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -69,9 +66,7 @@ impl<S> Layer<S> for RequireTokenLayer {
 #[derive(Clone)]
 pub struct RequireToken<S> {
     inner: S,
-    validator: Arc<TokenValidator>,
-    public_url: Arc<str>,
-    metadata: Option<Arc<ResourceMetadata>>,
+    guard: Arc<Guard>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireToken<S>
@@ -90,20 +85,17 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if let Some(metadata) = &self.metadata
-            && req.uri().path() == metadata.path()
-            && (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
+        if let Some(reply) = self
+            .guard
+            .metadata_reply(req.method().as_str(), req.uri().path())
         {
-            let metadata = metadata.clone();
-            return Box::pin(async move { Ok(metadata_response(&metadata)) });
+            return Box::pin(async move { Ok(into_response(reply)) });
         }
-        let metadata = self.metadata.clone();
         // The service that was polled ready serves this request; a clone
         // takes its place for the next one (tower's documented pattern).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let validator = self.validator.clone();
-        let url = format!("{}{}", self.public_url, req.uri().path());
+        let guard = self.guard.clone();
         let header = |name: &str| {
             req.headers()
                 .get(name)
@@ -113,42 +105,23 @@ where
         let (authorization, dpop) = (header("authorization"), header("dpop"));
         let certificate = req.extensions().get::<ClientCertificate>().cloned();
         let method = req.method().clone();
+        let path = req.uri().path().to_owned();
         Box::pin(async move {
-            let judged = validator
-                .validate_request_with_certificate(
-                    authorization.as_deref(),
-                    dpop.as_deref(),
-                    method.as_str(),
-                    &url,
-                    certificate.as_ref(),
-                )
+            let judged = guard
+                .judge(Incoming {
+                    method: method.as_str(),
+                    path: &path,
+                    authorization: authorization.as_deref(),
+                    dpop: dpop.as_deref(),
+                    certificate: certificate.as_ref(),
+                })
                 .await;
             match judged {
                 Ok(claims) => {
                     req.extensions_mut().insert::<Claims>(claims);
                     inner.call(req).await
                 }
-                Err(rejection) => {
-                    let status = StatusCode::from_u16(rejection.status())
-                        .unwrap_or(StatusCode::UNAUTHORIZED);
-                    let mut response = Response::new(ResBody::from(rejection.body()));
-                    *response.status_mut() = status;
-                    let headers = response.headers_mut();
-                    headers.insert(
-                        header::CONTENT_TYPE,
-                        http::HeaderValue::from_static("application/json"),
-                    );
-                    let challenge = match &metadata {
-                        Some(metadata) => metadata.challenge(&rejection),
-                        None => rejection.www_authenticate(),
-                    };
-                    if let Some(challenge) =
-                        challenge.and_then(|c| http::HeaderValue::try_from(c).ok())
-                    {
-                        headers.insert(header::WWW_AUTHENTICATE, challenge);
-                    }
-                    Ok(response)
-                }
+                Err(reply) => Ok(into_response(reply)),
             }
         })
     }
@@ -157,19 +130,17 @@ where
 /// The metadata document: public, readable from any origin (browser-based
 /// MCP clients fetch it), cacheable for a while.
 pub fn metadata_response<B: From<String>>(metadata: &ResourceMetadata) -> Response<B> {
-    let mut response = Response::new(B::from(metadata.document()));
+    into_response(guard::metadata_reply(metadata))
+}
+
+fn into_response<B: From<String>>(reply: Reply) -> Response<B> {
+    let mut response = Response::new(B::from(reply.body));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::UNAUTHORIZED);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        http::HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        http::HeaderValue::from_static("public, max-age=3600"),
-    );
+    for (name, value) in reply.headers {
+        if let Ok(value) = http::HeaderValue::try_from(value) {
+            headers.insert(http::HeaderName::from_static(name), value);
+        }
+    }
     response
 }

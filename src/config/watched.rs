@@ -186,5 +186,23 @@ mod tests {
             BTreeSet::from([root.clone()]),
             "a folder not made yet: the one above sees it made"
         );
+        let (key, _) = crate::keys::SigningKey::generate(crate::keys::Algorithm::EdDSA).unwrap();
+        let declared = KeysConfig {
+            mode: super::super::KeyMode::declared(vec![super::super::DeclaredKey {
+                source: super::super::KeySource::File {
+                    path: root.join("clients.d/2026.pem"),
+                    sha256: [0; 32],
+                },
+                key: std::sync::Arc::new(key),
+                activate_at: time::OffsetDateTime::UNIX_EPOCH,
+                retire_at: None,
+            }]),
+            jwks_max_age: std::time::Duration::from_secs(60),
+        };
+        assert_eq!(
+            folders(at, &[], &declared),
+            BTreeSet::from([root.clone(), root.join("clients.d")]),
+            "the folder of a declared key file"
+        );
     }
 }

@@ -4,11 +4,15 @@
 //! line per ignored event, which would feed itself). Both look at a real
 //! server process from outside: its inotify watches in `/proc`, its log.
 
+#[cfg(target_os = "linux")]
 use std::collections::BTreeSet;
+#[cfg(target_os = "linux")]
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Proc, eventually, hash, start_logged, tollgate_bin};
+use crate::support::{Proc, eventually, tollgate_bin};
+#[cfg(target_os = "linux")]
+use crate::support::{hash, start_logged};
 
 /// The inodes of the folders the process `pid` watches with inotify, as
 /// the kernel lists them in `/proc/<pid>/fdinfo`.
@@ -38,6 +42,7 @@ fn inode(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().ino()
 }
 
+#[cfg(target_os = "linux")]
 fn config(include: &str) -> String {
     format!(
         "include = [\"{include}\"]\n[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"client\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",
@@ -45,6 +50,7 @@ fn config(include: &str) -> String {
     )
 }
 
+#[cfg(target_os = "linux")]
 fn team(id: &str) -> String {
     format!(
         "[[clients]]\nclient_id = \"{id}\"\nallowed_scopes = [\"api1\"]\n[[clients.secrets]]\nhash = \"{}\"\n",

@@ -84,6 +84,16 @@ async fn the_folders_of_the_files_read_are_watched_not_the_tree_beside_them() {
     })
     .await;
 
+    // A build beside it: folders made and removed under `target/` cost
+    // no watch, so none is removed (and logged as not removable).
+    for i in 0..20 {
+        let session = root.join(format!("target/debug/incremental/s-{i}"));
+        std::fs::create_dir_all(&session).unwrap();
+        std::fs::write(session.join("dep-graph.bin"), "x").unwrap();
+        std::fs::remove_dir_all(&session).unwrap();
+    }
+    assert_eq!(watched_inodes(pid), expected);
+
     // The team files move to `teams/`: its folder is watched, the old one
     // no longer, and a team file made there later is seen.
     std::fs::create_dir(root.join("teams")).unwrap();

@@ -45,10 +45,12 @@ fn too_large(len: Option<u64>) -> std::io::Error {
     )
 }
 
-/// How long the content must stay the same, and at least how old its
-/// last modification must be, before it is applied. A writer that pauses
-/// longer than this mid-write is not caught; write the file elsewhere and
-/// rename it into place (editors, `kubectl` and `tollgate clients` do).
+/// Where a writer's close is not reported (or a change may have come
+/// unreported: the poll, SIGHUP), how long the content must stay the
+/// same, and at least how old its last modification must be, before it is
+/// applied. A writer that pauses longer than this mid-write is not caught
+/// there; write the file elsewhere and rename it into place (editors,
+/// `kubectl` and `tollgate clients` do).
 pub(super) const SETTLE: Duration = Duration::from_millis(250);
 /// The longest a reload waits for the files to settle.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
@@ -60,11 +62,13 @@ pub(super) struct Settled {
 }
 
 /// Reads `main` and `included` once the last modification of every one
-/// of them is [`SETTLE`] old and was the same before and after the read;
-/// `Err` names the file that could not be read.
+/// of them is `settle` old ([`SETTLE`], or none when the writers' closes
+/// were seen) and was the same before and after the read; `Err` names the
+/// file that could not be read.
 pub(super) fn read_settled(
     main: &Path,
     included: &[PathBuf],
+    settle: Duration,
 ) -> Result<Settled, (PathBuf, std::io::Error)> {
     let started = std::time::Instant::now();
     let all: Vec<&Path> = std::iter::once(main)
@@ -80,15 +84,15 @@ pub(super) fn read_settled(
         // No modification time (an odd file system): the content as read.
         let age = after
             .iter()
-            .map(|m| m.and_then(file_age).unwrap_or(SETTLE))
+            .map(|m| m.and_then(file_age).unwrap_or(settle))
             .min()
-            .unwrap_or(SETTLE);
-        if (before == after && age >= SETTLE) || started.elapsed() >= SETTLE_LIMIT {
+            .unwrap_or(settle);
+        if (before == after && age >= settle) || started.elapsed() >= SETTLE_LIMIT {
             let main = bytes.remove(0);
             let included = included.iter().cloned().zip(bytes).collect();
             return Ok(Settled { main, included });
         }
-        std::thread::sleep(SETTLE.saturating_sub(age).max(Duration::from_millis(20)));
+        std::thread::sleep(settle.saturating_sub(age).max(Duration::from_millis(20)));
     }
 }
 

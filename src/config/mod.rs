@@ -28,6 +28,9 @@ mod stamp;
 mod tidy;
 mod tls;
 mod validate;
+pub(crate) mod watch;
+mod watched;
+mod writes;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

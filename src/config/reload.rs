@@ -1,9 +1,6 @@
-//! Live reload: watch the config file's *folder* (editors write a temporary
-//! file and rename it; Kubernetes swaps the `..data` symlink of a ConfigMap
-//! volume; both are events in the folder, not on the file), debounce, and
-//! hand a newly validated configuration to a [`Sink`] when the content
-//! changed. A slow poll backs the watcher up, for filesystems that do not
-//! report events; SIGHUP (or anything holding a [`Trigger`]) asks at once.
+//! One look at the configuration's files (the loop that decides when is
+//! `watch`): read them when they may have changed, and hand a newly
+//! validated configuration to a [`Sink`] when the content did.
 //!
 //! A file that does not parse or validate, or that vanished, changes
 //! nothing: the last good configuration keeps serving.
@@ -12,23 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
-use tokio::sync::mpsc;
-
-use super::events::Relevant;
-use super::files::{empty, read_settled};
+use super::files::{SETTLE, empty, read_settled};
 use super::stamp::Stamp;
 use super::{Config, ConfigError, KeysConfig, Overrides, Reuse};
 use tollgate_jose::clock::SharedClock;
-
-/// Quiet time after the last event before reading the file: an editor's
-/// save is several events, a ConfigMap update a handful.
-const DEBOUNCE: Duration = Duration::from_millis(150);
-/// The longest the debounce waits after the first event, however many
-/// follow: with the settle rule an edit is read within about a second.
-const DEBOUNCE_LIMIT: Duration = Duration::from_millis(700);
-/// The fallback poll.
-const POLL: Duration = Duration::from_secs(5);
 
 /// Where reload outcomes go (the server's state).
 pub(crate) trait Sink: Send + Sync + 'static {
@@ -48,6 +32,9 @@ pub(crate) enum Outcome {
     Rejected(String),
     /// The file went back to the content in force after a refused edit.
     Restored,
+    /// A file was written while the files were read: nothing was applied
+    /// or refused; its writer's close brings another look.
+    Interrupted,
 }
 
 /// What the reloader knows of the configuration in force.
@@ -100,6 +87,17 @@ impl Reload {
         }
     }
 
+    /// The main file, as the server was given it.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `f` of the `include` patterns and keys in force.
+    pub(super) fn with_in_force<R>(&self, f: impl FnOnce(&[String], &KeysConfig) -> R) -> R {
+        let in_force = self.in_force();
+        f(&in_force.include, &in_force.keys)
+    }
+
     /// The files the `include` in force names now.
     fn included(&self) -> Vec<PathBuf> {
         let patterns = self.in_force().include.clone();
@@ -110,9 +108,12 @@ impl Reload {
         self.in_force.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reads the file and, if its content changed, validates and applies
-    /// it. Blocking: it waits for the content to settle.
-    pub(crate) fn once(&self) -> Outcome {
+    /// Reads the files and, if their content changed, validates and
+    /// applies them. Blocking: with `quiet_rule` (where a writer's close
+    /// may not have been seen) it waits for the files to be still for
+    /// [`SETTLE`]. `still` says whether what was read is still what the
+    /// writers left; if not, nothing is applied or refused.
+    pub(super) fn once(&self, quiet_rule: bool, still: &dyn Fn() -> bool) -> Outcome {
         let path = &self.path;
         let unreadable = |file: &Path, e: std::io::Error| {
             format!(
@@ -135,17 +136,22 @@ impl Reload {
         // Every file settled, and validated as read: an included file
         // caught half written is never applied.
         let mut included = included;
+        let settle = if quiet_rule { SETTLE } else { Duration::ZERO };
         let files = loop {
-            match read_settled(path, &included) {
+            match read_settled(path, &included, settle) {
                 Ok(files) => break files,
                 // An included file removed meanwhile: the set of now.
                 Err((file, e)) if file != *path && self.included() != included => {
                     tracing::debug!(file = %file.display(), "included file gone: {e}");
                     included = self.included();
                 }
+                Err(_) if !still() => return Outcome::Interrupted,
                 Err((file, e)) => return self.reject(unreadable(&file, e)),
             }
         };
+        if !still() {
+            return Outcome::Interrupted;
+        }
         let all = std::iter::once((path.as_path(), &files.main))
             .chain(files.included.iter().map(|(p, b)| (p.as_path(), b)));
         for (file, bytes) in all {
@@ -186,6 +192,10 @@ impl Reload {
             &given,
         );
         let validated = started.elapsed();
+        if !still() {
+            self.in_force().reuse = previous;
+            return Outcome::Interrupted;
+        }
         match report.config.take() {
             Some(config) => {
                 for w in &report.warnings {
@@ -263,111 +273,3 @@ impl Reload {
 /// How old the files' last change must be for their stamp to stand for
 /// their content: far more than a tick of the file clock.
 const STAMP_SETTLED: Duration = Duration::from_secs(1);
-
-/// Keeps the watcher alive; reloading stops when it is dropped.
-pub(crate) struct Reloader {
-    _watcher: notify::RecommendedWatcher,
-    trigger: Trigger,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// Asks the reloader to look at the file now (SIGHUP).
-#[derive(Clone)]
-pub(crate) struct Trigger(mpsc::UnboundedSender<()>);
-
-impl Trigger {
-    pub(crate) fn reload(&self) {
-        let _ = self.0.send(());
-    }
-}
-
-impl Reloader {
-    pub(crate) fn trigger(&self) -> Trigger {
-        self.trigger.clone()
-    }
-}
-
-impl Drop for Reloader {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Starts watching the file's folder and reloading through `reload`.
-/// `after` runs after each reload that read a file (to trim memory).
-pub(crate) fn watch(reload: Arc<Reload>, after: fn()) -> notify::Result<Reloader> {
-    let folder = super::folder_of(&reload.path).to_owned();
-    // Absolute, so that events name paths the way [`Relevant`] does.
-    let watched = folder.canonicalize().map_err(notify::Error::io)?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let events = tx.clone();
-    let relevant = {
-        let (reload, folder, watched) = (reload.clone(), folder.clone(), watched.clone());
-        move || {
-            let in_force = reload.in_force();
-            Relevant::new(
-                &reload.path,
-                (&folder, &watched),
-                &in_force.include,
-                &in_force.keys,
-            )
-        }
-    };
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Only what can change the configuration (through renames and
-        // symlinks too); the content hash decides.
-        if event.is_ok_and(|e| relevant().counts(&e)) {
-            let _ = events.send(());
-        }
-    })?;
-    // Recursively: included files live in sub-folders (`clients.d/`), which
-    // may be created after start. Folders of includes elsewhere are
-    // watched too when they exist; the poll covers the rest.
-    watcher.watch(&watched, RecursiveMode::Recursive)?;
-    for pattern in reload.in_force().include.clone() {
-        let dir = super::events::fixed_folder(Path::new(&pattern));
-        if dir.is_dir() && !dir.starts_with(&folder) {
-            let _ = watcher.watch(&dir, RecursiveMode::Recursive);
-        }
-    }
-    let task = tokio::spawn(async move {
-        let mut poll = tokio::time::interval(POLL);
-        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                event = rx.recv() => {
-                    if event.is_none() {
-                        break;
-                    }
-                    // Quiet for DEBOUNCE, but no longer than DEBOUNCE_LIMIT
-                    // after the first event: a file written without a
-                    // pause is still looked at.
-                    let limit = tokio::time::Instant::now() + DEBOUNCE_LIMIT;
-                    loop {
-                        let quiet = DEBOUNCE.min(limit - tokio::time::Instant::now().min(limit));
-                        if quiet.is_zero() {
-                            break;
-                        }
-                        if !matches!(tokio::time::timeout(quiet, rx.recv()).await, Ok(Some(()))) {
-                            break;
-                        }
-                    }
-                }
-                _ = poll.tick() => {}
-            }
-            let reload = reload.clone();
-            // Reading and validating a large file is blocking work.
-            let reloaded = tokio::task::spawn_blocking(move || {
-                if !matches!(reload.once(), Outcome::Unchanged) {
-                    after();
-                }
-            });
-            let _ = reloaded.await;
-        }
-    });
-    Ok(Reloader {
-        _watcher: watcher,
-        trigger: Trigger(tx),
-        task,
-    })
-}

@@ -19,6 +19,7 @@ pub enum LogFormat {
 pub(crate) fn init(format: LogFormat) -> std::io::Result<super::log_writer::Flush> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = quiet_watcher(filter, std::env::var("TOLLGATE_LOG").ok().as_deref());
     let (writer, flush) = super::log_writer::Writer::new("tollgate-log", std::io::stderr())?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -42,6 +43,20 @@ pub(crate) fn init(format: LogFormat) -> std::io::Result<super::log_writer::Flus
             .init(),
     }
     Ok(flush)
+}
+
+/// The file watcher's library logs every file-system event at `trace`:
+/// with the log written into a watched folder (`serve 2> server.log`
+/// beside `identity.toml`), each line would be an event that writes the
+/// next, for ever. Its lines stop at `debug` unless the filter names it.
+fn quiet_watcher(
+    filter: tracing_subscriber::EnvFilter,
+    given: Option<&str>,
+) -> tracing_subscriber::EnvFilter {
+    if given.is_some_and(|f| f.contains("notify")) {
+        return filter;
+    }
+    filter.add_directive("notify=debug".parse().expect("a valid directive"))
 }
 
 /// Whether log lines get colours: on a terminal, unless `NO_COLOR` is set

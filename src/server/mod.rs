@@ -273,7 +273,7 @@ impl Server {
             issuer = %self.state.issuer(&config),
             "listening on {scheme}://{}", self.addr
         );
-        let reloader = config::reload::watch(
+        let reloader = config::watch::watch(
             self.reload.clone(),
             crate::runtime::allocator::release_freed,
         )

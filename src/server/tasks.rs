@@ -42,7 +42,7 @@ pub(super) async fn prefetch_keys(state: Arc<AppState>) {
 /// not an abrupt exit.
 pub(super) async fn reload_on_hangup(
     hangup: std::io::Result<tokio::signal::unix::Signal>,
-    trigger: config::reload::Trigger,
+    trigger: config::watch::Trigger,
 ) {
     let Ok(mut hangup) = hangup else {
         tracing::warn!("cannot handle SIGHUP");

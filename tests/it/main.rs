@@ -32,3 +32,4 @@ mod tls;
 mod token_endpoint;
 mod tokens;
 mod validator;
+mod watching;

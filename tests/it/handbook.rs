@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tollgate_jose::clock::ManualClock;
 
-use crate::support::{TestServer, quickstart_toml};
+use crate::support::{
+    TestServer, basic, quickstart_toml, run_printed, start_logged_with_env, tollgate_bin,
+};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -141,4 +143,67 @@ async fn the_delegation_page_s_file_and_script_give_the_output_it_shows() {
         shorten(lines[1], "jti", 0)
     );
     generated("token-exchange.txt", &shown);
+}
+
+/// The hardware keys page: its script's file has a client that gets a
+/// token, and a shell without the script's SOFTHSM2_CONF is told what to
+/// look at.
+#[tokio::test]
+async fn the_hardware_keys_walkthrough_gets_a_token_and_a_new_shell_is_told_what_it_lacks() {
+    let Some(hsm) = crate::support::SoftHsm::new() else {
+        return;
+    };
+    let dir = hsm.dir.path();
+    crate::support::ok(
+        std::process::Command::new("bash")
+            .arg(root().join("tests/hardware/softhsm.sh"))
+            .arg(tollgate_bin())
+            .current_dir(dir)
+            .env("SOFTHSM2_MODULE", &hsm.module)
+            .env("SERVE", "0"),
+    );
+    let file = dir.join("identity.toml");
+    let conf = dir.join("softhsm2.conf");
+    let mut server = start_logged_with_env(
+        &file,
+        "info",
+        &[],
+        &[("SOFTHSM2_CONF", conf.to_str().unwrap())],
+    )
+    .await;
+    let status = reqwest::Client::new()
+        .post(format!("http://{}/connect/token", server.addr))
+        .header("Authorization", basic("client", "secret"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let log = server.stop();
+    assert_eq!(status, 200, "{log}");
+    // A new shell: the module reads another configuration, without the
+    // walkthrough's token.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let other = dir.join("other.conf");
+    std::fs::write(
+        &other,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            elsewhere.display()
+        ),
+    )
+    .unwrap();
+    let (code, text) = run_printed(
+        std::process::Command::new(tollgate_bin())
+            .args(["check", "--config"])
+            .arg(&file)
+            .env("SOFTHSM2_CONF", &other),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no token labelled \"tollgate\"") && text.contains("SOFTHSM2_CONF"),
+        "{text}"
+    );
 }

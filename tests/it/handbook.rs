@@ -11,7 +11,8 @@ use serde_json::Value;
 use tollgate_jose::clock::ManualClock;
 
 use crate::support::{
-    TestServer, basic, quickstart_toml, run_printed, start_logged_with_env, tollgate_bin,
+    TestServer, basic, example, quickstart_toml, run_printed, start_logged_with_env, start_process,
+    tollgate_bin,
 };
 
 fn root() -> &'static Path {
@@ -206,4 +207,63 @@ async fn the_hardware_keys_walkthrough_gets_a_token_and_a_new_shell_is_told_what
         text.contains("no token labelled \"tollgate\"") && text.contains("SOFTHSM2_CONF"),
         "{text}"
     );
+}
+
+/// The headers a page shows of a response, in the page's order, as curl
+/// -i prints them: the status line, the headers named, a blank line and
+/// the body.
+async fn as_curl_shows(response: reqwest::Response, headers: &[&str]) -> String {
+    let mut text = format!("HTTP/1.1 {}\n", response.status());
+    for name in headers {
+        let value = response.headers()[*name].to_str().unwrap();
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    format!("{text}\n{}\n", response.text().await.unwrap())
+}
+
+/// The MCP page's step 2: what the sample MCP server answers without a
+/// token, and its RFC 9728 metadata (its address as the page's, 7001).
+#[tokio::test]
+async fn the_mcp_page_shows_what_the_mcp_server_answers_without_a_token() {
+    let (_mcp, resource) = start_process(
+        &example("mcp"),
+        &["--listen", "127.0.0.1:0"],
+        "MCP server listening on ",
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let challenge = http.post(&resource).send().await.unwrap();
+    let challenge = as_curl_shows(challenge, &["content-type", "www-authenticate"]).await;
+    let base = resource.trim_end_matches("/mcp");
+    let metadata = http
+        .get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let shown = format!(
+        "$ curl -i -X POST {base}/mcp\n{challenge}\n\
+         $ curl {base}/.well-known/oauth-protected-resource/mcp\n{metadata}\n"
+    );
+    let at = base.trim_start_matches("http://");
+    generated("mcp-no-token.txt", &shown.replace(at, "127.0.0.1:7001"));
+}
+
+/// The MCP page's authorization endpoint: the one answer it gives.
+#[tokio::test]
+async fn the_mcp_page_shows_the_authorization_endpoint_s_answer() {
+    let toml = format!("issuer = \"http://localhost:5001\"\n{}", quickstart_toml());
+    let server = TestServer::spawn(&toml).await;
+    let query = "response_type=code&client_id=mcp-agent&redirect_uri=https://elsewhere.example/cb";
+    let answer = server
+        .http
+        .get(server.url(&format!("/connect/authorize?{query}")))
+        .send()
+        .await
+        .unwrap();
+    let answer = as_curl_shows(answer, &["content-type", "cache-control"]).await;
+    let shown = format!("$ curl -i 'http://localhost:5001/connect/authorize?{query}'\n{answer}");
+    generated("mcp-authorize.txt", &shown);
 }

@@ -267,3 +267,72 @@ async fn the_mcp_page_shows_the_authorization_endpoint_s_answer() {
     let shown = format!("$ curl -i 'http://localhost:5001/connect/authorize?{query}'\n{answer}");
     generated("mcp-authorize.txt", &shown);
 }
+
+/// The quickstart's steps 3 and 4: the sample API without a token, then
+/// the sample client's token response and the claims the API saw (the
+/// server's address as the page's; times and `jti` shortened).
+#[tokio::test]
+async fn the_quickstart_page_shows_what_the_api_and_the_client_print() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let authority = server.issuer();
+    let (_api, api) = start_process(
+        &example("api"),
+        &["--authority", &authority, "--listen", "127.0.0.1:0"],
+        "API listening on ",
+    )
+    .await;
+    let refused = reqwest::get(format!("{api}/identity")).await.unwrap();
+    let refused = as_curl_shows(
+        refused,
+        &["www-authenticate", "content-type", "content-length"],
+    )
+    .await;
+    let at = api.trim_start_matches("http://");
+    let shown =
+        format!("$ curl -i localhost:6001/identity\n{refused}").replace(at, "localhost:6001");
+    generated("quickstart-api.txt", &shown);
+
+    let client = example("client");
+    let args = [
+        "--authority".to_owned(),
+        authority.clone(),
+        "--api".to_owned(),
+        format!("{api}/identity"),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(client)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    let printed: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect();
+    let [response, claims] = printed.as_slice() else {
+        panic!("{stdout}")
+    };
+    let mut response = response.clone();
+    let token = response["access_token"].as_str().unwrap();
+    response["access_token"] = format!("{}…", &token[..20]).into();
+    let mut lines = Vec::new();
+    for claim in claims.as_array().unwrap() {
+        let kind = claim["type"].as_str().unwrap();
+        let value = match kind {
+            "exp" | "iat" | "nbf" | "jti" => "…".into(),
+            _ => claim["value"].clone(),
+        };
+        lines.push(format!("  {{ \"type\": \"{kind}\", \"value\": {value} }}"));
+    }
+    let shown = format!(
+        "{}\n[\n{}\n]\n",
+        serde_json::to_string_pretty(&response).unwrap(),
+        lines.join(",\n")
+    )
+    .replace(&authority, "http://localhost:5001");
+    generated("quickstart-client.txt", &shown);
+}

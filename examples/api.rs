@@ -7,7 +7,7 @@
 //! request carries: a certificate-bound token (RFC 8705) passes only with
 //! its certificate.
 //!
-//! `cargo run --example api -- [--authority URL] [--listen ADDR] [--scope NAME]
+//! `cargo run --release --example api -- [--authority URL] [--listen ADDR] [--scope NAME]
 //!  [--tls-cert FILE --tls-key FILE --client-ca FILE]`
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! with the client credentials grant, prints it, calls the API and prints
 //! its answer. Every failure is one line on stderr and exit code 1.
 //!
-//! `cargo run --example client -- [--authority URL] [--client-id ID]
+//! `cargo run --release --example client -- [--authority URL] [--client-id ID]
 //!  [--client-secret SECRET | --private-key FILE [--kid KID] |
 //!  --assertion-file FILE | --cert FILE --key FILE] [--ca FILE] [--dpop]
 //!  [--scope SCOPE] [--api URL]`

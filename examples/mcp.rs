@@ -8,7 +8,7 @@
 //! its 401 challenges, so MCP clients find tollgate on their own. The
 //! checks are `tollgate-resource`'s tower layer.
 //!
-//! `cargo run --example mcp -- [--authority URL] [--listen ADDR] [--scope NAME]`
+//! `cargo run --release --example mcp -- [--authority URL] [--listen ADDR] [--scope NAME]`
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! (RFC 8707 `resource` = its URL) with a secret or a private_key_jwt
 //! assertion, calls the tool `whoami` and prints its answer.
 //!
-//! `cargo run --example mcp_client -- --client-id ID (--client-secret S | --private-key FILE) [--server URL] [--scope NAME]`
+//! `cargo run --release --example mcp_client -- --client-id ID (--client-secret S | --private-key FILE) [--server URL] [--scope NAME]`
 
 use clap::Parser;
 use rmcp::ServiceExt;

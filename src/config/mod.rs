@@ -76,6 +76,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// The issuer when the file sets none: the address the server listens
+    /// on (`localhost` for an unspecified one), `https` when it serves TLS.
+    /// One rule, so `check --show-origin` says what `serve` will use.
+    pub fn default_issuer(&self, listening: SocketAddr) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        if listening.ip().is_unspecified() {
+            format!("{scheme}://localhost:{}", listening.port())
+        } else {
+            format!("{scheme}://{listening}")
+        }
+    }
+
     /// SHA-256 (hex) of the main file's `bytes` and every file `include`
     /// names now: changes with an edit of any of them, or a file added or
     /// removed.
@@ -341,10 +353,10 @@ pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
     let settings: [(&'static str, String); 6] = [
         (
             "issuer",
-            config
-                .issuer
-                .clone()
-                .unwrap_or_else(|| format!("http://{} (from the listen address)", config.listen)),
+            config.issuer.clone().unwrap_or_else(|| {
+                let issuer = config.default_issuer(config.listen);
+                format!("{issuer} (from the listen address)")
+            }),
         ),
         ("server.listen", config.listen.to_string()),
         (

@@ -2,7 +2,8 @@
 //! or refused, under the `tollgate::audit` target (filter it with
 //! `TOLLGATE_LOG`, e.g. `info,tollgate::audit=off`). Fields: outcome,
 //! client id (as sent, see [`untrusted`]), method, scopes, jti, expiry, RFC
-//! error, reason, source address. Never a secret: the credentials' secret
+//! error, reason (with a hint of what to do, where it needs one), source
+//! address. Never a secret: the credentials' secret
 //! is not among the fields, and there is no way to add it.
 
 use std::fmt;
@@ -71,6 +72,7 @@ pub(crate) fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Opti
         client_id = claimed_id.map(|c| tracing::field::display(untrusted(c))),
         error = refusal.error.code.as_str(),
         reason = refusal.reason.as_str(),
+        hint = refusal.reason.hint(),
         address = address.map(tracing::field::display),
         "token refused"
     );

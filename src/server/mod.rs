@@ -137,17 +137,7 @@ impl Builder {
             }
             None => None,
         };
-        let host = if addr.ip().is_unspecified() {
-            format!("localhost:{}", addr.port())
-        } else {
-            addr.to_string()
-        };
-        let scheme = if config.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let default_issuer = format!("{scheme}://{host}");
+        let default_issuer = config.default_issuer(addr);
         match &config.issuer {
             None => {
                 tracing::warn!(issuer = %default_issuer, "no issuer set in the config file; using the listen address");

@@ -25,13 +25,27 @@ softhsm2-util --init-token --free --label tollgate --pin 1234 --so-pin 123456
   --pin-file hsm.pin --activate-at now | tee generated.txt
 entry=$(tail -n 3 generated.txt)
 
-# 5. identity.toml with that key, checked (this logs in to the token and
-#    finds the key, as serve does).
+# 5. identity.toml with that key and a client ("client", secret "secret"),
+#    on port 5003 beside the quickstart's 5001; checked (this logs in to
+#    the token and finds the key, as serve does).
+hash=$(echo secret | "$tollgate" hash-secret)
 cat > identity.toml <<TOML
+issuer = "http://localhost:5003"
+
+[server]
+listen = "127.0.0.1:5003"
+
 $entry
 
 [[api_scopes]]
 name = "api1"
+
+[[clients]]
+client_id = "client"
+allowed_scopes = ["api1"]
+
+[[clients.secrets]]
+hash = "$hash"
 TOML
 "$tollgate" check --config identity.toml
 
@@ -41,6 +55,12 @@ pkcs11-tool --module "$module" --token-label tollgate --login --pin 1234 \
   --list-objects --type privkey
 
 # 7. Serve it (Ctrl-C to stop); /.well-known/jwks.json publishes the key.
+#    A token, in another terminal:
+#      curl -s -u client:secret -d grant_type=client_credentials localhost:5003/connect/token
+#    Serving again later, from a new shell, in this folder: SoftHSM2 finds
+#    the token only through the same configuration file, so
+#      export SOFTHSM2_CONF=$PWD/softhsm2.conf
+#    before `tollgate serve --config identity.toml`.
 if [[ ${SERVE:-1} == 1 ]]; then
   "$tollgate" serve --config identity.toml
 fi

@@ -388,3 +388,32 @@ fn help_is_coloured_on_a_terminal_unless_no_color() {
     assert_eq!(code, 2);
     assert!(err.contains("\x1b["), "{err}");
 }
+
+/// Without an issuer in the file, `check --show-origin` names the one
+/// `serve` uses: https when the file serves TLS.
+#[test]
+fn show_origin_names_the_issuer_serve_uses_https_with_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = crate::support::server_pair();
+    std::fs::write(dir.path().join("server.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("server.key"), key).unwrap();
+    let file = dir.path().join("identity.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:5443\"\n[server.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n{}",
+            quickstart_toml()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run_env(
+        &["check", "--config", file.to_str().unwrap(), "--show-origin"],
+        "",
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("issuer = \"https://127.0.0.1:5443 (from the listen address)\""),
+        "{out}"
+    );
+}

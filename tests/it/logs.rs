@@ -131,12 +131,72 @@ async fn every_token_request_leaves_one_json_audit_event_with_its_request_id() {
     );
     assert_eq!(
         fields(&audit[3]),
-        ("refused".into(), "client".into(), "invalid_scope".into())
+        ("refused".into(), "client".into(), "unknown_scope".into())
     );
+    assert_eq!(audit[3]["error"], "invalid_scope");
     assert_eq!(
         fields(&audit[4]),
         ("refused".into(), "-".into(), "wrong_content_type".into())
     );
     assert_eq!(audit[4]["error"], "invalid_request");
     assert!(!log.contains("wrong\""), "no secret in the log");
+}
+
+/// The client hears one `invalid_scope` for a scope it may not have; the
+/// audit line says whether the file declares the scope, and what to do.
+#[tokio::test]
+async fn a_refused_scope_is_audited_as_unknown_or_not_allowed_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    let toml = format!("{}[[api_scopes]]\nname = \"api2\"\n", quickstart_toml());
+    std::fs::write(&config, toml).unwrap();
+    let mut server = start_logged(&config, "info", &["--log-format", "json"]).await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/connect/token", server.addr);
+    let mut bodies = Vec::new();
+    for scope in ["nope", "api2"] {
+        let r = http
+            .post(&url)
+            .header("Authorization", basic("client", "secret"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=client_credentials&scope={scope}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        bodies.push(r.text().await.unwrap().replace(scope, "S"));
+    }
+    assert_eq!(bodies[0], bodies[1], "the client cannot tell which");
+    let audit = eventually(Duration::from_secs(5), "two audit events", || {
+        std::future::ready({
+            let log = server.log.lock().unwrap().clone();
+            let events: Vec<Value> = log
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|e| e["target"] == "tollgate::audit")
+                .collect();
+            (events.len() >= 2).then_some(events)
+        })
+    })
+    .await;
+    server.stop();
+    let said = |e: &Value| {
+        (
+            e["error"].as_str().unwrap_or("").to_owned(),
+            e["reason"].as_str().unwrap_or("").to_owned(),
+            e["hint"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    let (error, reason, hint) = said(&audit[0]);
+    assert_eq!(
+        (error.as_str(), reason.as_str()),
+        ("invalid_scope", "unknown_scope")
+    );
+    assert!(hint.contains("[[api_scopes]]"), "{hint}");
+    let (error, reason, hint) = said(&audit[1]);
+    assert_eq!(
+        (error.as_str(), reason.as_str()),
+        ("invalid_scope", "scope_not_allowed")
+    );
+    assert!(hint.contains("allowed_scopes"), "{hint}");
 }

@@ -11,6 +11,7 @@ mod config_file;
 mod connections;
 mod discovery;
 mod exchange;
+mod handbook;
 mod hardening;
 mod hardware_keys;
 mod hostile;

@@ -196,3 +196,37 @@ async fn tokens_with_crit_header_parameters_are_refused() {
         ))
     );
 }
+
+/// A refusal's description tells the API's caller what to do, in words:
+/// a token for another API names the audience this one expects.
+#[tokio::test]
+async fn refusals_say_in_words_what_is_wrong_and_name_the_expected_audience() {
+    let a = authority().await;
+    let issuer = a.issuer.lock().unwrap().clone();
+    let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+    *a.keys.lock().unwrap() = vec![serde_json::to_value(key.jwk()).unwrap()];
+    let now = start().unix_timestamp();
+    let why = |r: Result<_, Rejection>| match r {
+        Err(Rejection::InvalidToken(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    let clock = ManualClock::new(start());
+    let orders = TokenValidator::new(&issuer, None)
+        .with_audience("https://orders.example")
+        .with_clock(clock.clone());
+    let other_api = bearer(&token(&key, &issuer, now));
+    let said = why(orders.validate(Some(&other_api)).await);
+    assert!(
+        said.contains("https://orders.example") && said.contains("resource="),
+        "{said}"
+    );
+    let v = TokenValidator::new(&issuer, None).with_clock(clock);
+    let expired = bearer(&token(&key, &issuer, now - 7200));
+    assert_eq!(
+        why(v.validate(Some(&expired)).await),
+        "the token has expired"
+    );
+    let elsewhere = bearer(&token(&key, "https://elsewhere.example", now));
+    let said = why(v.validate(Some(&elsewhere)).await);
+    assert!(said.contains(&issuer), "{said}");
+}

@@ -177,7 +177,7 @@ fn scopes(
     targets: &[&str],
     asked: &[&str],
 ) -> Result<(ScopeSet, Vec<String>), Refusal> {
-    let base = requested_scopes(client, requested)?;
+    let base = requested_scopes(cx.registry, client, requested)?;
     let mut granted = ScopeSet::default();
     let mut audiences = Vec::with_capacity(targets.len());
     for name in targets {

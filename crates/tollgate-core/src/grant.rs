@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::client::{Client, GrantType};
 use super::error::{ErrorCode, OAuthError};
+use super::refusal::{Reason, Refusal};
 use super::registry::Registry;
 use super::scope::ScopeSet;
 
@@ -86,11 +87,14 @@ pub(crate) fn allowed(client: &Client, grant_type: &str) -> Result<GrantType, OA
 
 /// The scopes a request asks for, each one the client may have; without
 /// `scope`, every scope it may have (RFC 6749 §3.3 lets the server apply
-/// a default). Shared by every grant.
+/// a default). Shared by every grant. The client hears one answer for a
+/// scope it may not have; the audit reason says whether the file declares
+/// the scope at all.
 pub(crate) fn requested_scopes(
+    registry: &Registry,
     client: &Client,
     requested: Option<&str>,
-) -> Result<ScopeSet, OAuthError> {
+) -> Result<ScopeSet, Refusal> {
     let Some(raw) = requested else {
         return Ok(client.allowed_scopes.clone());
     };
@@ -101,10 +105,16 @@ pub(crate) fn requested_scopes(
         .iter()
         .find(|s| !client.allowed_scopes.contains(s))
     {
-        return Err(OAuthError::new(
+        let reason = if registry.scopes_supported().contains(bad) {
+            Reason::ScopeNotAllowed
+        } else {
+            Reason::UnknownScope
+        };
+        let error = OAuthError::new(
             ErrorCode::InvalidScope,
             format!("scope {bad} is unknown or not allowed for this client"),
-        ));
+        );
+        return Err(Refusal::new(error, reason));
     }
     Ok(requested)
 }
@@ -116,16 +126,17 @@ pub(crate) fn client_credentials(
     client: Arc<Client>,
     requested_scope: Option<&str>,
     resources: &[&str],
-) -> Result<Grant, OAuthError> {
-    let scopes = requested_scopes(&client, requested_scope)?;
+) -> Result<Grant, Refusal> {
+    let scopes = requested_scopes(registry, &client, requested_scope)?;
     if scopes.is_empty() {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
             "no scope requested and the client has no allowed scopes",
-        ));
+        )
+        .into());
     }
     if !resources.is_empty() {
-        return targeted(registry, client, scopes, resources);
+        return targeted(registry, client, scopes, resources).map_err(Refusal::from);
     }
     let audiences = registry
         .resources()

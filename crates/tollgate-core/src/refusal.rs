@@ -23,6 +23,10 @@ pub enum Reason {
 
     // Client authentication: the client sees `invalid_client` for each.
     NoCredentials,
+    /// A client certificate, but no `client_id` to say whose it is (RFC
+    /// 8705 §2): the request is not one certificate authentication can
+    /// judge.
+    CertificateWithoutClientId,
     MalformedCredentials,
     /// A client id longer than any registered one can be.
     ClientIdTooLong,
@@ -73,6 +77,10 @@ pub enum Reason {
     UnsupportedGrantType,
     UnauthorizedClient,
     InvalidScope,
+    /// A requested scope no `[[api_scopes]]` entry declares.
+    UnknownScope,
+    /// A declared scope the client's `allowed_scopes` does not hold.
+    ScopeNotAllowed,
     InvalidTarget,
     InvalidDpopProof,
     DpopRequired,
@@ -111,6 +119,7 @@ impl Reason {
         matches!(
             self,
             Self::NoCredentials
+                | Self::CertificateWithoutClientId
                 | Self::MalformedCredentials
                 | Self::ClientIdTooLong
                 | Self::UnknownClient
@@ -149,6 +158,7 @@ impl Reason {
             Self::ClientIdMismatch => "client_id_mismatch",
             Self::UnsupportedAssertionType => "unsupported_assertion_type",
             Self::NoCredentials => "no_credentials",
+            Self::CertificateWithoutClientId => "certificate_without_client_id",
             Self::MalformedCredentials => "malformed_credentials",
             Self::ClientIdTooLong => "client_id_too_long",
             Self::UnknownClient => "unknown_client",
@@ -182,6 +192,8 @@ impl Reason {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnauthorizedClient => "unauthorized_client",
             Self::InvalidScope => "invalid_scope",
+            Self::UnknownScope => "unknown_scope",
+            Self::ScopeNotAllowed => "scope_not_allowed",
             Self::InvalidTarget => "invalid_target",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::DpopRequired => "dpop_required",
@@ -198,6 +210,23 @@ impl Reason {
             Self::SigningKeyUnavailable => "signing_key_unavailable",
             Self::Internal => "internal",
         }
+    }
+
+    /// What the operator can do about it, where the reason alone does not
+    /// say: for the audit line, never for the client (whose answer stays
+    /// the one the protocol gives).
+    pub fn hint(self) -> Option<&'static str> {
+        Some(match self {
+            Self::CertificateWithoutClientId => {
+                "a client certificate was presented without client_id: the client must send \
+                 client_id in the request body to authenticate with it (RFC 8705 section 2)"
+            }
+            Self::UnknownScope => {
+                "the scope is declared by no [[api_scopes]] entry of identity.toml"
+            }
+            Self::ScopeNotAllowed => "the scope is declared but not in the client's allowed_scopes",
+            _ => return None,
+        })
     }
 }
 

@@ -146,7 +146,7 @@ pub async fn token<P: Ports + OwnTokens>(
             let resources: Vec<&str> = params.all("resource").collect();
             let mut grant =
                 grant::client_credentials(cx.registry, client, params.get("scope"), &resources)
-                    .map_err(|e| claimed(e.into(), id))?;
+                    .map_err(|e| claimed(e, id))?;
             grant.copied = std::mem::take(&mut authenticated.copied);
             grant
         }

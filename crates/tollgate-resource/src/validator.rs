@@ -245,15 +245,18 @@ impl TokenValidator {
             return Err(invalid("alg does not match the key's algorithm"));
         }
         if !jose::verifies(token, &jwt, key) {
-            return Err(invalid("InvalidSignature"));
+            return Err(invalid("the signature does not verify"));
         }
         let claims = jwt.claims;
         let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
         if text("iss").is_none() || text("iss") != set.issuer.as_deref() {
-            return Err(invalid("InvalidIssuer"));
+            return Err(Rejection::InvalidToken(format!(
+                "the token's iss is not {}, the authority's issuer",
+                set.issuer.as_deref().unwrap_or("(discovery named none)")
+            )));
         }
         if text("sub").is_none() {
-            return Err(invalid("Missing required claim: sub"));
+            return Err(invalid("the token has no sub"));
         }
         if let Some(audience) = &self.audience {
             let holds = match claims.get("aud") {
@@ -264,7 +267,12 @@ impl TokenValidator {
                 _ => false,
             };
             if !holds {
-                return Err(invalid("InvalidAudience"));
+                // What to do, not only what is wrong: the caller asked
+                // for a token to another API (or to none).
+                return Err(Rejection::InvalidToken(format!(
+                    "the token is not for this API: its aud does not hold {audience}; \
+                     ask for a token with resource={audience}"
+                )));
             }
         }
         // Time is judged by our clock, with leeway for the authority's.
@@ -272,11 +280,11 @@ impl TokenValidator {
         let number = |name: &str| claims.get(name).and_then(|v| v.as_i64());
         match number("exp") {
             Some(exp) if exp.saturating_add(LEEWAY) > now => {}
-            Some(_) => return Err(invalid("ExpiredSignature")),
+            Some(_) => return Err(invalid("the token has expired")),
             None => return Err(invalid("exp is missing")),
         }
         if number("nbf").is_some_and(|nbf| nbf.saturating_sub(LEEWAY) > now) {
-            return Err(invalid("ImmatureSignature"));
+            return Err(invalid("the token is not valid yet (nbf)"));
         }
         Ok(claims)
     }

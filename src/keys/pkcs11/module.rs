@@ -127,7 +127,7 @@ impl Module {
             Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(e) => {
                 return Err(format!(
-                    "cannot initialize the PKCS#11 module {}: {e}",
+                    "cannot initialize the PKCS#11 module {}: {e}; {CONFIGURED}",
                     self.path.display()
                 ));
             }
@@ -176,14 +176,21 @@ pub(crate) fn find_token(context: &Pkcs11, token: &str) -> Result<Slot, String> 
         labels.push(format!("{label:?}"));
     }
     Err(if labels.is_empty() {
-        format!("no token labelled {token:?}: the module shows no token")
+        format!("no token labelled {token:?}: the module shows no token; {CONFIGURED}")
     } else {
         format!(
-            "no token labelled {token:?} (the module shows {})",
+            "no token labelled {token:?} (the module shows {}); {CONFIGURED}",
             labels.join(", ")
         )
     })
 }
+
+/// What to check when a module does not show the token: most often the
+/// process does not see the module's configuration (a new shell without
+/// the variable the token was made with).
+const CONFIGURED: &str = "a module finds its tokens through its own configuration, which this \
+     process must see as the one that made the token did (SoftHSM2: the file SOFTHSM2_CONF \
+     names; is it set here?)";
 
 /// Why a session could not be opened and logged in.
 #[derive(Debug)]

@@ -107,6 +107,12 @@ pub fn extract(
         )),
         (None, _) => match certificate::extract(params, certificate) {
             Some(presented) => Ok(Credential::Certificate(presented)),
+            // A certificate without client_id: the operator's log says
+            // what is missing; the client gets the one invalid_client.
+            None if certificate.is_some() => Err(Refusal::client(
+                Reason::CertificateWithoutClientId,
+                Challenge::None,
+            )),
             // No authentication, or a public client (tollgate has none).
             None => Err(Refusal::client(Reason::NoCredentials, Challenge::None)),
         },
@@ -192,5 +198,41 @@ impl Credential {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls_pki_types::CertificateDer;
+
+    use super::*;
+
+    /// A certificate with nothing to say whose it is: the client gets the
+    /// one `invalid_client`, the operator a reason that names what is
+    /// missing.
+    #[test]
+    fn a_certificate_without_client_id_is_refused_for_that_reason() {
+        let params = Params::parse(
+            b"grant_type=client_credentials",
+            &["grant_type", "client_id"],
+            &[],
+        )
+        .unwrap();
+        let certificate = ClientCertificate::new(vec![CertificateDer::from(vec![0x30, 0])]);
+        let reason =
+            |certificate: Option<&ClientCertificate>| match extract(&params, None, certificate) {
+                Err(refusal) => (refusal.error.code.as_str(), refusal.reason),
+                Ok(_) => panic!("authenticated without credentials"),
+            };
+        assert_eq!(
+            reason(certificate.as_ref()),
+            ("invalid_client", Reason::CertificateWithoutClientId)
+        );
+        assert!(
+            Reason::CertificateWithoutClientId
+                .hint()
+                .is_some_and(|h| h.contains("client_id"))
+        );
+        assert_eq!(reason(None), ("invalid_client", Reason::NoCredentials));
     }
 }

@@ -235,15 +235,6 @@ async fn refused_cases() {
             InvalidGrant,
             SubjectTokenExpired,
         ),
-        // Past the leeway a trusted issuer's token fails the assertion
-        // rules, and the audit names the assertion's reason (and counts
-        // it as a failed authentication: `takes_equal_time`).
-        (
-            "the IdP's, long expired",
-            of(foreign(&key, json!({"exp": now - 60})), JWT_TOKEN_TYPE),
-            InvalidGrant,
-            AssertionExpired,
-        ),
         (
             "for an audience no rule names",
             of(own(&world, json!({"aud": ORDERS})), ACCESS_TOKEN_TYPE),

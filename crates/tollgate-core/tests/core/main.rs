@@ -16,3 +16,4 @@ mod reasons;
 mod request;
 mod secrets;
 mod standing;
+mod trusted_subjects;

@@ -9,14 +9,21 @@
 //! floor, and the audit names no subject token reason. The contract of
 //! `Reason::InvalidSubjectToken` ("its signature or claims do not check
 //! out") says otherwise: see the ignored test.
+//!
+//! Found here too: our token for a trusted issuer's subject (`sub_id`
+//! `iss_sub`), exchanged again, loses `sub_id`: the new token's `sub` is
+//! then read as one of our clients (see the other ignored test).
 
 use serde_json::json;
-use tollgate_core::exchange::JWT_TOKEN_TYPE;
-use tollgate_core::{ErrorCode, Reason, Refusal};
+use tollgate_core::exchange::{ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE};
+use tollgate_core::introspection::Introspection;
+use tollgate_core::{
+    Client, ErrorCode, ExchangeRule, GrantType, Reason, Refusal, SubjectIssuer, ThrottleSettings,
+};
 
 use crate::support::jws::unsigned;
-use crate::support::subjects::{exchange, foreign, world};
-use crate::support::{Key, NOW, refused};
+use crate::support::subjects::{clients, exchange, foreign, idp, world};
+use crate::support::{API, Key, NOW, ORDERS, Req, SECRET, World, client, refused};
 
 /// The IdP's tokens that fail, and the reason each is refused with now.
 fn cases(key: &Key) -> Vec<(&'static str, String, Reason)> {
@@ -99,4 +106,48 @@ async fn a_trusted_subject_token_that_fails_is_no_failed_authentication() {
             refusal.reason
         );
     }
+}
+
+#[tokio::test]
+#[ignore = "known bug: exchanging our token for a trusted issuer's subject again drops sub_id"]
+async fn a_trusted_subject_stays_the_trusted_issuer_s_when_exchanged_again() {
+    let key = Key::new(Some("idp-1"));
+    // `relay` exchanges our tokens for ORDERS; one of our clients happens
+    // to be called as the IdP's subject is.
+    let mut all = clients();
+    all.push(Client {
+        grant_types: vec![GrantType::TokenExchange],
+        token_exchange: vec![ExchangeRule {
+            subject_issuer: SubjectIssuer::Own,
+            subject_audience: ORDERS.into(),
+            resources: vec![API.into()],
+        }],
+        ..client("relay")
+    });
+    all.push(client("alice"));
+    let mut world = World::with(all.clone(), vec![idp(&key)], ThrottleSettings::default());
+    let subject = foreign(&key, json!({}));
+    let first = world
+        .token(&exchange("exchanger", &subject, JWT_TOKEN_TYPE, &[]))
+        .await;
+    let first = first.expect("the IdP's token exchanged").access_token;
+    let second = world
+        .token(&exchange("relay", &first, ACCESS_TOKEN_TYPE, &[]))
+        .await;
+    let second = second.expect("ours exchanged again").access_token;
+    let (first_claims, second_claims) = (world.ports.decode(&first), world.ports.decode(&second));
+    assert_eq!(second_claims["sub"], "alice");
+    assert_eq!(
+        second_claims.get("sub_id"),
+        first_claims.get("sub_id"),
+        "the IdP's alice, not our client alice"
+    );
+    // Its standing is the IdP's: trusted no more, the token is inactive.
+    world.reload(all, Vec::new());
+    let asked = Req::form(&[("token", &second)]).basic(API, SECRET);
+    let answer = world
+        .introspect(&asked)
+        .await
+        .expect("the API authenticates");
+    assert_eq!(answer, Introspection::Inactive);
 }

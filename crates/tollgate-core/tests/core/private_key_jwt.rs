@@ -11,7 +11,9 @@ use tollgate_jose::jose::JwksLocation;
 use tollgate_jose::replay::MemoryReplay;
 
 use crate::support::jws::{set, unsigned};
-use crate::support::{ISSUER, Key, NOW, Req, World, client, granted, patched, refused};
+use crate::support::{
+    ISSUER, Key, NOW, Req, TOKEN_ENDPOINT, World, client, granted, patched, refused,
+};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const REMOTE: &str = "https://signer.example/jwks";
@@ -77,7 +79,7 @@ async fn assertion_cases() {
     let now = NOW.unix_timestamp();
     let sign = |patch: Value| key.sign(&claims("signer", patch));
     // The token endpoint's URL is an audience too.
-    let endpoint = sign(json!({"aud": [format!("{ISSUER}/connect/token")]}));
+    let endpoint = sign(json!({"aud": [TOKEN_ENDPOINT]}));
     granted(
         "the token endpoint",
         world.token(&with_assertion(&endpoint, None)).await,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tollgate_core::{ErrorCode, PortError, Reason, Retry, ThrottleSettings, TokenType};
 
-use crate::support::{ISSUER, Key, NOW, Req, SECRET, World, client, granted, refused};
+use crate::support::{Key, NOW, Req, SECRET, TOKEN_ENDPOINT, World, client, granted, refused};
 
 const CC: (&str, &str) = ("grant_type", "client_credentials");
 
@@ -110,7 +110,7 @@ async fn malformed_requests() {
 /// A DPoP proof of `key` for the token endpoint.
 fn proof(key: &Key, jti: &str, iat: i64) -> String {
     let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk});
-    let claims = json!({"htm": "POST", "htu": format!("{ISSUER}/connect/token"),
+    let claims = json!({"htm": "POST", "htu": TOKEN_ENDPOINT,
         "iat": iat, "jti": jti});
     key.sign_with(&header, &claims)
 }

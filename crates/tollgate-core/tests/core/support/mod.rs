@@ -16,7 +16,7 @@ use tollgate_core::{Challenge, ErrorCode, OAuthError, Reason, Refusal, Refused};
 
 pub(crate) use jws::Key;
 pub(crate) use world::{
-    API, BILLING, ISSUER, NOW, ORDERS, Req, SECRET, World, client, scopes, secrets,
+    API, BILLING, ISSUER, NOW, ORDERS, Req, SECRET, TOKEN_ENDPOINT, World, client, scopes, secrets,
 };
 
 thread_local! {

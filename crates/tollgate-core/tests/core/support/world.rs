@@ -25,6 +25,8 @@ use super::ports::Fake;
 pub(crate) const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
 /// Our issuer identifier.
 pub(crate) const ISSUER: &str = "https://id.example";
+/// Our token endpoint, as clients reach it.
+pub(crate) const TOKEN_ENDPOINT: &str = "https://id.example/connect/token";
 /// The API resources of every world, and their scopes.
 pub(crate) const API: &str = "https://api.example";
 pub(crate) const ORDERS: &str = "https://orders.example";
@@ -141,6 +143,7 @@ impl World {
             registry: &self.registry,
             services: &self.services,
             issuer: ISSUER,
+            token_endpoint: TOKEN_ENDPOINT,
             now: self.now,
             address: self.address,
         }

@@ -11,6 +11,7 @@ mod client_credentials;
 mod exchange;
 mod introspection;
 mod jwt_bearer;
+mod key_rotation;
 mod private_key_jwt;
 mod reasons;
 mod request;

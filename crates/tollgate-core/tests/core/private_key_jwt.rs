@@ -1,7 +1,7 @@
 //! `private_key_jwt` (RFC 7523 §2.2): a client's own signed assertion.
 //! Each rule of the assertion (algorithm, audience, times, lifetime,
 //! single use, `kid`) refused with its reason; the replay store's
-//! failures are a 503.
+//! failures are a 503. (Keys fetched again: `key_rotation.rs`.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,7 +16,6 @@ use crate::support::{
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const REMOTE: &str = "https://signer.example/jwks";
 
 /// The claims of a good assertion of `iss`, with `patch` over them
 /// (`null` removes a claim); each has its own `jti`.
@@ -28,7 +27,7 @@ pub(crate) fn claims(iss: &str, patch: Value) -> Value {
     patched(claims, patch)
 }
 
-fn with_assertion(token: &str, client_id: Option<&str>) -> Req {
+pub(crate) fn with_assertion(token: &str, client_id: Option<&str>) -> Req {
     let mut params = vec![
         ("grant_type", "client_credentials"),
         ("client_assertion", token),
@@ -38,7 +37,7 @@ fn with_assertion(token: &str, client_id: Option<&str>) -> Req {
     Req::form(&params)
 }
 
-fn keyed(id: &str, keys: KeySource) -> Client {
+pub(crate) fn keyed(id: &str, keys: KeySource) -> Client {
     Client {
         keys,
         secrets: Default::default(),
@@ -46,7 +45,7 @@ fn keyed(id: &str, keys: KeySource) -> Client {
     }
 }
 
-fn remote(url: &str) -> KeySource {
+pub(crate) fn remote(url: &str) -> KeySource {
     KeySource::Remote(JwksLocation {
         url: url.parse().unwrap(),
         discovery: false,
@@ -241,46 +240,6 @@ async fn assertion_cases() {
     }
 }
 
-/// A key the cached set does not know is looked for again (the client
-/// may have rotated); one still unknown is refused.
-async fn rotation() {
-    let (old, new) = (Key::new(Some("old")), Key::new(Some("new")));
-    let world = World::new(vec![keyed("rotating", remote(REMOTE))]);
-    world.ports.serve(REMOTE, &[&old], &[&old, &new]);
-    let token = new.sign(&claims("rotating", json!({})));
-    granted(
-        "a rotated key",
-        world.token(&with_assertion(&token, None)).await,
-    );
-    assert_eq!(world.ports.refetched.load(Ordering::SeqCst), 1);
-    granted(
-        "a cached key",
-        world
-            .token(&with_assertion(
-                &old.sign(&claims("rotating", json!({}))),
-                None,
-            ))
-            .await,
-    );
-    assert_eq!(
-        world.ports.refetched.load(Ordering::SeqCst),
-        1,
-        "no refetch for a known kid"
-    );
-    let stranger = Key::new(Some("stranger"));
-    refused(
-        "a kid no fetch finds",
-        world
-            .token(&with_assertion(
-                &stranger.sign(&claims("rotating", json!({}))),
-                None,
-            ))
-            .await,
-        ErrorCode::InvalidClient,
-        Reason::UnknownKey,
-    );
-}
-
 /// The replay store unreachable or the client over its quota: the
 /// request cannot be judged, a 503 with `Retry-After`.
 async fn replay_store() {
@@ -312,18 +271,12 @@ async fn replay_store() {
 
 pub(crate) async fn all() {
     assertion_cases().await;
-    rotation().await;
     replay_store().await;
 }
 
 #[tokio::test]
 async fn each_rule_of_an_assertion_has_its_reason() {
     assertion_cases().await;
-}
-
-#[tokio::test]
-async fn an_unknown_kid_fetches_the_keys_again() {
-    rotation().await;
 }
 
 #[tokio::test]

@@ -105,6 +105,7 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::secrets::all().await;
     crate::client_credentials::all().await;
     crate::private_key_jwt::all().await;
+    crate::key_rotation::all().await;
     crate::certificates::all().await;
     crate::jwt_bearer::all().await;
     crate::exchange::all().await;

@@ -62,8 +62,12 @@ impl Key {
 
 /// The public keys of `keys`, as a key set.
 pub(crate) fn set(keys: &[&Key]) -> Arc<PublicKeys> {
-    let jwks = json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()});
-    Arc::new(jose::parse_jwk_set(&jwks).unwrap())
+    jwks(&keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>())
+}
+
+/// A key set of these public JWKs.
+pub(crate) fn jwks(keys: &[Value]) -> Arc<PublicKeys> {
+    Arc::new(jose::parse_jwk_set(&json!({ "keys": keys })).unwrap())
 }
 
 /// A compact JWS with this header and claims and a signature of nothing

@@ -14,7 +14,7 @@ use tollgate_core::{OwnTokens, PortError, Ports, TrustAnchors};
 use tollgate_jose::jose::{self, JwksLocation, PublicKeys};
 use tollgate_jose::replay::{MemoryReplay, ReplayError, ReplayStore};
 
-use super::jws::{Key, set};
+use super::jws::Key;
 
 /// The `kid` of our signing key.
 pub(crate) const OWN_KID: &str = "own-1";
@@ -53,11 +53,11 @@ impl Default for Fake {
 
 impl Fake {
     /// Publishes `keys` at `url`; `rotated` is what a refetch finds.
-    pub(crate) fn serve(&self, url: &str, keys: &[&Key], rotated: &[&Key]) {
+    pub(crate) fn serve(&self, url: &str, keys: Arc<PublicKeys>, rotated: Arc<PublicKeys>) {
         self.remote
             .lock()
             .unwrap()
-            .insert(url.to_owned(), (set(keys), set(rotated)));
+            .insert(url.to_owned(), (keys, rotated));
     }
 
     /// One of our access tokens with exactly these claims.

@@ -43,6 +43,22 @@ struct Pki {
     selfie: Cert,
 }
 
+fn pki() -> Pki {
+    Pki {
+        company: Ca::new("Acme clients"),
+        domain: Ca::new("example.org bundle"),
+        rogue: Ca::new("Rogue"),
+        selfie: Cert::self_signed("selfie"),
+    }
+}
+
+/// The subject of `ledger`'s certificates, most significant RDN first.
+const LEDGER: [(DnType, &str); 3] = [
+    (DnType::CountryName, "US"),
+    (DnType::OrganizationName, "Acme"),
+    (DnType::CommonName, "ledger"),
+];
+
 fn world(pki: &Pki) -> World {
     let dn = DistinguishedName::parse("CN=ledger,O=Acme,C=US").unwrap();
     let spiffe = SubjectPattern::within_segments("spiffe://example.org/ns/payments/*").unwrap();
@@ -69,21 +85,11 @@ fn world(pki: &Pki) -> World {
 }
 
 async fn certificate_cases() {
-    let pki = Pki {
-        company: Ca::new("Acme clients"),
-        domain: Ca::new("example.org bundle"),
-        rogue: Ca::new("Rogue"),
-        selfie: Cert::self_signed("selfie"),
-    };
+    let pki = pki();
     let world = world(&pki);
-    let ledger = [
-        (DnType::CountryName, "US"),
-        (DnType::OrganizationName, "Acme"),
-        (DnType::CommonName, "ledger"),
-    ];
     let sign = || vec![KeyUsagePurpose::DigitalSignature];
     let svid = |ca: &Ca, uris: &[&str]| ca.svid(uris, sign()).chain();
-    let good = pki.company.client(&ledger, &[]).chain();
+    let good = pki.company.client(&LEDGER, &[]).chain();
     let issued = granted(
         "a company certificate",
         world.token(&with_certificate("ledger", good.clone())).await,
@@ -121,7 +127,7 @@ async fn certificate_cases() {
         (
             "another CA",
             "ledger",
-            pki.rogue.client(&ledger, &[]).chain(),
+            pki.rogue.client(&LEDGER, &[]).chain(),
             UntrustedCertificate,
         ),
         (
@@ -227,7 +233,7 @@ async fn certificate_cases() {
         (
             "a disabled client",
             "disabled",
-            pki.company.client(&ledger, &[]).chain(),
+            pki.company.client(&LEDGER, &[]).chain(),
             DisabledClient,
         ),
         (
@@ -244,22 +250,56 @@ async fn certificate_cases() {
     }
 }
 
+/// A chain through an intermediate verifies when the connection sends
+/// the intermediate, never without it, nor through another root.
+async fn intermediates() {
+    let pki = pki();
+    let world = world(&pki);
+    let issuing = pki.company.intermediate("Acme issuing");
+    let stray = pki.rogue.intermediate("Rogue issuing");
+    let leaf = issuing.client(&LEDGER, &[]);
+    let request = |chain| with_certificate("ledger", chain);
+    granted(
+        "leaf and intermediate",
+        world
+            .token(&request(leaf.chain_with(&[issuing.der()])))
+            .await,
+    );
+    refused(
+        "the leaf alone",
+        world.token(&request(leaf.chain())).await,
+        ErrorCode::InvalidClient,
+        Reason::UntrustedCertificate,
+    );
+    let rogue = stray.client(&LEDGER, &[]);
+    refused(
+        "through another root",
+        world
+            .token(&request(rogue.chain_with(&[stray.der()])))
+            .await,
+        ErrorCode::InvalidClient,
+        Reason::UntrustedCertificate,
+    );
+    let svid = pki.domain.intermediate("example.org issuing").svid(
+        &["spiffe://example.org/ns/payments/api"],
+        vec![KeyUsagePurpose::DigitalSignature],
+    );
+    refused(
+        "an SVID without its intermediate",
+        world
+            .token(&with_certificate("payments", svid.chain()))
+            .await,
+        ErrorCode::InvalidClient,
+        Reason::UntrustedCertificate,
+    );
+}
+
 /// Without any CA configured no chain verifies, whatever it is.
 async fn no_anchors() {
-    let pki = Pki {
-        company: Ca::new("Acme clients"),
-        domain: Ca::new("example.org bundle"),
-        rogue: Ca::new("Rogue"),
-        selfie: Cert::self_signed("selfie"),
-    };
+    let pki = pki();
     let mut world = world(&pki);
     world.ports.anchors = None;
-    let ledger = [
-        (DnType::CountryName, "US"),
-        (DnType::OrganizationName, "Acme"),
-        (DnType::CommonName, "ledger"),
-    ];
-    let chain = pki.company.client(&ledger, &[]).chain();
+    let chain = pki.company.client(&LEDGER, &[]).chain();
     refused(
         "no client CA",
         world.token(&with_certificate("ledger", chain)).await,
@@ -276,12 +316,18 @@ async fn no_anchors() {
 
 pub(crate) async fn all() {
     certificate_cases().await;
+    intermediates().await;
     no_anchors().await;
 }
 
 #[tokio::test]
 async fn certificates_are_judged_by_chain_rule_and_key() {
     certificate_cases().await;
+}
+
+#[tokio::test]
+async fn chains_verify_through_the_intermediates_sent() {
+    intermediates().await;
 }
 
 #[tokio::test]

@@ -22,14 +22,34 @@ pub(crate) struct Cert {
     pub(crate) key: KeyPair,
 }
 
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
 impl Ca {
     pub(crate) fn new(name: &str) -> Self {
-        let mut params = CertificateParams::default();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Self { issuer }
+        let issuer = CertifiedIssuer::self_signed(ca_params(name), KeyPair::generate().unwrap());
+        Self {
+            issuer: issuer.unwrap(),
+        }
+    }
+
+    /// An intermediate CA this one signs.
+    pub(crate) fn intermediate(&self, name: &str) -> Self {
+        let key = KeyPair::generate().unwrap();
+        let issuer = CertifiedIssuer::signed_by(ca_params(name), key, &self.issuer);
+        Self {
+            issuer: issuer.unwrap(),
+        }
+    }
+
+    /// This CA's certificate, DER.
+    pub(crate) fn der(&self) -> Vec<u8> {
+        self.issuer.der().to_vec()
     }
 
     /// This CA as the anchors of a client CA file or a trust bundle.
@@ -104,7 +124,16 @@ impl Cert {
 
     /// The chain a connection presents: this certificate alone.
     pub(crate) fn chain(&self) -> ClientCertificate {
-        ClientCertificate::new(vec![CertificateDer::from(self.der.clone())]).unwrap()
+        self.chain_with(&[])
+    }
+
+    /// This certificate, then these (intermediates, DER).
+    pub(crate) fn chain_with(&self, rest: &[Vec<u8>]) -> ClientCertificate {
+        let chain = std::iter::once(&self.der)
+            .chain(rest)
+            .map(|der| CertificateDer::from(der.clone()))
+            .collect();
+        ClientCertificate::new(chain).unwrap()
     }
 
     /// Its public key as a JWK, as a client's key set lists it.

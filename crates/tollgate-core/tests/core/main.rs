@@ -6,6 +6,7 @@
 
 mod support;
 
+mod audit;
 mod certificates;
 mod client_credentials;
 mod exchange;

@@ -24,7 +24,7 @@ use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
 use super::rules::{ExchangeRule, SubjectIssuer};
 use super::scope::ScopeSet;
-use super::standing::{OwnTokens, own_token_standing};
+use super::standing::{OwnTokens, foreign_subject_issuer, own_token_standing};
 use tollgate_jose::jose;
 
 /// RFC 8693 §3: an OAuth 2.0 access token (tollgate's own).
@@ -43,8 +43,9 @@ const NOT_EXCHANGEABLE: &str = "the subject token is not one this client may exc
 /// A subject token that checked out.
 struct Subject {
     issuer: SubjectIssuer,
-    /// Its `iss`.
-    iss: String,
+    /// The trusted issuer whose subject `sub` is (its `iss`); `None`: one
+    /// of ours.
+    subject_issuer: Option<String>,
     sub: String,
     exp: i64,
     aud: Vec<String>,
@@ -149,10 +150,6 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
         )));
     }
     let (scopes, audiences) = scopes(cx, &client, params.get("scope"), &targets, resources)?;
-    let subject_issuer = match subject.issuer {
-        SubjectIssuer::Own => None,
-        SubjectIssuer::Trusted(_) => Some(subject.iss),
-    };
     Ok(Grant {
         client,
         scopes,
@@ -161,7 +158,7 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
             subject: subject.sub,
             act,
             not_after: subject.exp,
-            subject_issuer,
+            subject_issuer: subject.subject_issuer,
         }),
         copied: Map::new(),
     })
@@ -239,10 +236,20 @@ async fn subject<P: Ports + OwnTokens>(
         let trusted = iss
             .and_then(|iss| cx.registry.trusted_issuer(iss))
             .ok_or(Reason::InvalidSubjectToken)?;
-        let alg = check_header(&jwt)?;
-        let keys = current_keys(&trusted.keys, has_kid(jwt.header.kid.as_deref()), ports).await?;
-        ports.timed(|| signed_by(token, &jwt, alg, &keys))?;
-        check_times(&jwt.claims, cx.now.unix_timestamp(), lifetime(trusted))?;
+        // The checks a client assertion passes, but their failures are the
+        // subject token's: the client authenticated, and a bad subject
+        // token is no failed authentication (not counted, not padded).
+        let checked = async {
+            let alg = check_header(&jwt)?;
+            let keys =
+                current_keys(&trusted.keys, has_kid(jwt.header.kid.as_deref()), ports).await?;
+            ports.timed(|| signed_by(token, &jwt, alg, &keys))?;
+            check_times(&jwt.claims, cx.now.unix_timestamp(), lifetime(trusted))
+        };
+        checked.await.map_err(|reason| match reason {
+            Reason::AssertionExpired => Reason::SubjectTokenExpired,
+            _ => Reason::InvalidSubjectToken,
+        })?;
         (SubjectIssuer::Trusted(trusted.name.clone()), jwt.claims)
     };
     let exp = claims
@@ -271,6 +278,12 @@ async fn subject<P: Ports + OwnTokens>(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    // Whose subject it is: a trusted issuer's, when the subject token is
+    // one, or one of ours that already named one in `sub_id`.
+    let subject_issuer = match &issuer {
+        SubjectIssuer::Trusted(_) => Some(iss.clone()),
+        SubjectIssuer::Own => foreign_subject_issuer(&claims, cx.issuer).map(str::to_owned),
+    };
     let act = match (claims.get("act"), &issuer) {
         (None, _) => None,
         (Some(act), SubjectIssuer::Own) => Some(act.clone()),
@@ -278,7 +291,7 @@ async fn subject<P: Ports + OwnTokens>(
     };
     Ok(Subject {
         issuer,
-        iss,
+        subject_issuer,
         sub,
         exp,
         aud,

@@ -90,7 +90,10 @@ pub(crate) fn own_token_standing(
 
 /// The issuer of a trusted issuer's subject the token names in `sub_id`
 /// (RFC 9493 `iss_sub`); `None`: the subject is ours.
-fn foreign_subject_issuer<'a>(claims: &'a Map<String, Value>, ours: &str) -> Option<&'a str> {
+pub(crate) fn foreign_subject_issuer<'a>(
+    claims: &'a Map<String, Value>,
+    ours: &str,
+) -> Option<&'a str> {
     let id = claims.get("sub_id")?;
     if id.get("format").and_then(Value::as_str) != Some("iss_sub") {
         return None;

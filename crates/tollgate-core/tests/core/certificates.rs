@@ -248,6 +248,16 @@ async fn certificate_cases() {
         let outcome = world.token(&with_certificate(id, chain)).await;
         refused(case, outcome, ErrorCode::InvalidClient, reason);
     }
+    // A certificate with no `client_id`: the one invalid_client, and the
+    // audit says what the client must add.
+    let anonymous = Req::form(&[("grant_type", "client_credentials")])
+        .certificate(pki.company.client(&LEDGER, &[]).chain());
+    refused(
+        "a certificate without client_id",
+        world.token(&anonymous).await,
+        ErrorCode::InvalidClient,
+        CertificateWithoutClientId,
+    );
 }
 
 /// A chain through an intermediate verifies when the connection sends

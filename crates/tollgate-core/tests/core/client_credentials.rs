@@ -94,14 +94,14 @@ async fn refused_cases() {
             "svc",
             &[("scope", "admin")],
             InvalidScope,
-            Reason::InvalidScope,
+            Reason::ScopeNotAllowed,
         ),
         (
             "an unknown scope",
             "svc",
             &[("scope", "nope")],
             InvalidScope,
-            Reason::InvalidScope,
+            Reason::UnknownScope,
         ),
         (
             "a malformed scope",

@@ -293,7 +293,7 @@ async fn refused_cases() {
             "a scope not allowed",
             with(&[("scope", "admin")]),
             InvalidScope,
-            Reason::InvalidScope,
+            Reason::ScopeNotAllowed,
         ),
         (
             "a rule's API that is gone",

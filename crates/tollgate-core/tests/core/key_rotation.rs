@@ -149,7 +149,9 @@ fn methods() -> Vec<Method> {
                 exchange("exchanger", &subject, JWT_TOKEN_TYPE, &[])
             }),
             code: ErrorCode::InvalidGrant,
-            unknown: Reason::UnknownKey,
+            // The client authenticated: a subject token's failure is the
+            // subject token's, never a client assertion's reason.
+            unknown: Reason::InvalidSubjectToken,
         },
     ]
 }

@@ -9,6 +9,7 @@
 
 mod access_token;
 pub mod auth;
+mod chains;
 mod client;
 mod dn;
 mod error;
@@ -29,6 +30,7 @@ mod trust;
 pub use auth::AuthMethod;
 pub use auth::certificate::{CertificateRule, spiffe_trust_domain};
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
+pub use chains::ChainVerdicts;
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
     PresentedSecret, SecretHash, Secrets,

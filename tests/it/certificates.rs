@@ -9,7 +9,8 @@ use rcgen::DnType;
 use serde_json::Value;
 
 use crate::support::{
-    TestCa, TestCert, TestServer, basic, eventually, hash, https_client, jwt_parts, server_pair,
+    TestCa, TestCert, TestServer, basic, crafted_intermediates, eventually, hash, https_client,
+    jwt_parts, metric, scrape, server_pair,
 };
 
 /// A folder with a TLS pair, the given extra files, and `toml` (which
@@ -314,6 +315,56 @@ self_signed_tls_client_auth = true
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_over_the_limits_is_refused_unread_like_any_other_failure() {
+    let company = TestCa::new("Acme Clients CA");
+    let clients = r#"
+[server]
+management_listen = "127.0.0.1:0"
+
+[[clients]]
+client_id = "ledger"
+allowed_scopes = ["api1"]
+tls_client_auth_subject_dn = "CN=ledger.acme.test"
+"#;
+    let (dir, server_pem) = folder(
+        "client_ca = \"clients-ca.pem\"",
+        &[("clients-ca.pem", &company.pem())],
+        clients,
+    );
+    let server = TestServer::spawn_in(dir).await;
+    let base = format!("https://{}", server.addr);
+    let subject = [(DnType::CommonName, "ledger.acme.test")];
+    let refused = wrong_secret(&base, &server_pem).await;
+
+    // Four CAs between the client CA and the leaf are looked at.
+    let four = company.descendants(4);
+    let cert = four[3].client(&subject, &[]).chained_to(&four);
+    let (status, body) = token(&cert.https(&server_pem), &base, "ledger").await;
+    assert_eq!(status, 200, "{body}");
+    // Five are not, however genuine; nor the red team's 55 KB of
+    // self-issued "CAs" (seconds of path building when unbounded).
+    let five = company.descendants(5);
+    let cases = [
+        ("five CAs", five[4].client(&subject, &[]).chained_to(&five)),
+        (
+            "ten crafted CAs",
+            company
+                .client(&subject, &[])
+                .chained(&crafted_intermediates()),
+        ),
+    ];
+    let series = r#"tollgate_client_auth_failures_total{reason="chain_too_large"}"#;
+    let management = server.management.unwrap();
+    for (what, cert) in cases {
+        let before = metric(&scrape(&server.http, management).await, series);
+        let got = token(&cert.https(&server_pem), &base, "ledger").await;
+        assert_eq!(got, refused, "{what}");
+        let after = metric(&scrape(&server.http, management).await, series);
+        assert_eq!(after, before + 1.0, "{what}");
+    }
+}
+
 /// A server behind a proxy: plain HTTP (TLS ends at the proxy), a client
 /// CA, and the proxies and header given.
 async fn behind_proxy(proxies: &str, header: &str, ca: &TestCa) -> TestServer {
@@ -378,6 +429,33 @@ async fn a_proxy_header_carries_the_certificate_only_from_a_declared_proxy() {
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_headers_chain_over_the_limits_is_refused() {
+    let ca = TestCa::new("Acme Clients CA");
+    let nginx = behind_proxy("[\"127.0.0.1/32\"]", "ssl-client-cert", &ca).await;
+    let escape = |cert: &TestCert| {
+        percent_encoding::utf8_percent_encode(&cert.pem, percent_encoding::NON_ALPHANUMERIC)
+            .to_string()
+    };
+    let four = ca.descendants(4);
+    let cert = four[3].client(&[], &["ledger.acme.test"]).chained_to(&four);
+    let (status, body) = via_header(&nginx, "ssl-client-cert", &escape(&cert)).await;
+    assert_eq!(status, 200, "{body}");
+    let five = ca.descendants(5);
+    let cases = [
+        five[4].client(&[], &["ledger.acme.test"]).chained_to(&five),
+        ca.client(&[], &["ledger.acme.test"])
+            .chained(&crafted_intermediates()),
+    ];
+    for cert in cases {
+        let (status, body) = via_header(&nginx, "ssl-client-cert", &escape(&cert)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

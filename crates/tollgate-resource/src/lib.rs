@@ -18,7 +18,7 @@
 //! `poem` (an endpoint middleware) and `tower` (a `Layer` for axum, tonic
 //! and hyper); given the metadata, both serve it at its well-known path.
 //! An API that verifies client certificates itself keeps their chains
-//! within the server's limits with `rustls` ([`tls`]).
+//! within the server's limits with the `rustls` feature (the `tls` module).
 //!
 //! ```no_run
 //! # async fn f() {

@@ -431,6 +431,84 @@ async fn a_proxy_header_carries_the_certificate_only_from_a_declared_proxy() {
     );
 }
 
+/// An HTTPS client presenting `cert` that keeps its connection open.
+fn kept_alive(cert: &TestCert, server_pem: &str) -> reqwest::Client {
+    let identity = format!("{}{}", cert.pem, cert.key.serialize_pem());
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(server_pem.as_bytes()).unwrap())
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_is_verified_once_for_its_connection_and_the_next_until_the_ca_file_changes() {
+    let company = TestCa::new("Acme Clients CA");
+    let clients = r#"
+[server]
+management_listen = "127.0.0.1:0"
+
+[[clients]]
+client_id = "ledger"
+allowed_scopes = ["api1"]
+tls_client_auth_subject_dn = "CN=ledger.acme.test"
+"#;
+    let (dir, server_pem) = folder(
+        "client_ca = \"clients-ca.pem\"",
+        &[("clients-ca.pem", &company.pem())],
+        clients,
+    );
+    let server = TestServer::spawn_in(dir).await;
+    let base = format!("https://{}", server.addr);
+    let management = server.management.unwrap();
+    let verified = || async {
+        let text = scrape(&server.http, management).await;
+        metric(&text, "tollgate_certificate_chain_verifications_total")
+    };
+    let issuing = company.descendants(1);
+    let cert = issuing[0]
+        .client(&[(DnType::CommonName, "ledger.acme.test")], &[])
+        .chained_to(&issuing);
+    let start = verified().await;
+    let kept = kept_alive(&cert, &server_pem);
+    // Two requests on one connection, then two connections of their own.
+    for http in [
+        &kept,
+        &kept,
+        &cert.https(&server_pem),
+        &cert.https(&server_pem),
+    ] {
+        let (status, body) = token(http, &base, "ledger").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(verified().await, start + 1.0, "verified once for all four");
+
+    // The CA file changes (a second CA joins it): verified again, once.
+    let path = server.dir.path().join("clients-ca.pem");
+    let both = format!(
+        "{}{}",
+        company.pem(),
+        TestCa::new("Acme Clients CA 2027").pem()
+    );
+    std::fs::write(path.with_extension("tmp"), both).unwrap();
+    std::fs::rename(path.with_extension("tmp"), &path).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the new CA file in force",
+        || async {
+            assert_eq!(token(&kept, &base, "ledger").await.0, 200);
+            (verified().await == start + 2.0).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(token(&kept, &base, "ledger").await.0, 200);
+    assert_eq!(
+        token(&cert.https(&server_pem), &base, "ledger").await.0,
+        200
+    );
+    assert_eq!(verified().await, start + 2.0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_headers_chain_over_the_limits_is_refused() {
     let ca = TestCa::new("Acme Clients CA");

@@ -3,7 +3,8 @@
 //! required scope. DPoP-bound tokens come as `Authorization: DPoP` with a
 //! proof of the request. The checks are `tollgate-resource`'s poem
 //! middleware. With `--tls-cert` and `--tls-key` it serves HTTPS and asks
-//! clients for a certificate (verified to `--client-ca`), which each
+//! clients for a certificate (verified to `--client-ca`, at most 4
+//! certificates after the leaf and 16 KiB looked at), which each
 //! request carries: a certificate-bound token (RFC 8705) passes only with
 //! its certificate.
 //!
@@ -142,6 +143,7 @@ mod mutual_tls {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tollgate_resource::ClientCertificate;
+    use tollgate_resource::tls::BoundedClientCertVerifier;
 
     pub(super) async fn serve(
         listener: tokio::net::TcpListener,
@@ -164,13 +166,16 @@ mod mutual_tls {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         // Optional: a call without a certificate still reaches the
         // validator, which refuses only the tokens bound to one.
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        let webpki = rustls::server::WebPkiClientVerifier::builder_with_provider(
             roots.into(),
             provider.clone(),
         )
         .allow_unauthenticated()
         .build()
         .map_err(|e| e.to_string())?;
+        // A chain over the limits is refused before webpki builds a path:
+        // handshakes run on the threads that serve requests.
+        let verifier = Arc::new(BoundedClientCertVerifier::new(webpki));
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?

@@ -234,6 +234,7 @@ impl AppState {
             argon2_verifications: cache.argon2_runs,
             secret_cache_hits: cache.hits,
             secret_cache_entries: cache.entries as u64,
+            certificate_chain_verifications: self.services.chains.verifications(),
             signing_keys_published: keys.published(now).count() as u64,
             signing_key_rotation_seconds: keys
                 .active_until(now)

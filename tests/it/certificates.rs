@@ -9,8 +9,8 @@ use rcgen::DnType;
 use serde_json::Value;
 
 use crate::support::{
-    TestCa, TestCert, TestServer, basic, eventually, hash, https_client, jwt_parts, server_pair,
-    start_logged,
+    TestCa, TestCert, TestServer, basic, crafted_intermediates, eventually, hash, https_client,
+    jwt_parts, metric, scrape, server_pair, start_logged,
 };
 
 /// A folder with a TLS pair, the given extra files, and `toml` (which
@@ -358,6 +358,56 @@ self_signed_tls_client_auth = true
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_over_the_limits_is_refused_unread_like_any_other_failure() {
+    let company = TestCa::new("Acme Clients CA");
+    let clients = r#"
+[server]
+management_listen = "127.0.0.1:0"
+
+[[clients]]
+client_id = "ledger"
+allowed_scopes = ["api1"]
+tls_client_auth_subject_dn = "CN=ledger.acme.test"
+"#;
+    let (dir, server_pem) = folder(
+        "client_ca = \"clients-ca.pem\"",
+        &[("clients-ca.pem", &company.pem())],
+        clients,
+    );
+    let server = TestServer::spawn_in(dir).await;
+    let base = format!("https://{}", server.addr);
+    let subject = [(DnType::CommonName, "ledger.acme.test")];
+    let refused = wrong_secret(&base, &server_pem).await;
+
+    // Four CAs between the client CA and the leaf are looked at.
+    let four = company.descendants(4);
+    let cert = four[3].client(&subject, &[]).chained_to(&four);
+    let (status, body) = token(&cert.https(&server_pem), &base, "ledger").await;
+    assert_eq!(status, 200, "{body}");
+    // Five are not, however genuine; nor the red team's 55 KB of
+    // self-issued "CAs" (seconds of path building when unbounded).
+    let five = company.descendants(5);
+    let cases = [
+        ("five CAs", five[4].client(&subject, &[]).chained_to(&five)),
+        (
+            "ten crafted CAs",
+            company
+                .client(&subject, &[])
+                .chained(&crafted_intermediates()),
+        ),
+    ];
+    let series = r#"tollgate_client_auth_failures_total{reason="chain_too_large"}"#;
+    let management = server.management.unwrap();
+    for (what, cert) in cases {
+        let before = metric(&scrape(&server.http, management).await, series);
+        let got = token(&cert.https(&server_pem), &base, "ledger").await;
+        assert_eq!(got, refused, "{what}");
+        let after = metric(&scrape(&server.http, management).await, series);
+        assert_eq!(after, before + 1.0, "{what}");
+    }
+}
+
 /// A server behind a proxy: plain HTTP (TLS ends at the proxy), a client
 /// CA, and the proxies and header given.
 async fn behind_proxy(proxies: &str, header: &str, ca: &TestCa) -> TestServer {
@@ -511,6 +561,111 @@ async fn a_client_s_own_certificate_header_never_passes_for_the_proxy_s() {
     // The proxy's one line still counts.
     let (status, body) = via_header(&nginx, "ssl-client-cert", &public).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// An HTTPS client presenting `cert` that keeps its connection open.
+fn kept_alive(cert: &TestCert, server_pem: &str) -> reqwest::Client {
+    let identity = format!("{}{}", cert.pem, cert.key.serialize_pem());
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(server_pem.as_bytes()).unwrap())
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_is_verified_once_for_its_connection_and_the_next_until_the_ca_file_changes() {
+    let company = TestCa::new("Acme Clients CA");
+    let clients = r#"
+[server]
+management_listen = "127.0.0.1:0"
+
+[[clients]]
+client_id = "ledger"
+allowed_scopes = ["api1"]
+tls_client_auth_subject_dn = "CN=ledger.acme.test"
+"#;
+    let (dir, server_pem) = folder(
+        "client_ca = \"clients-ca.pem\"",
+        &[("clients-ca.pem", &company.pem())],
+        clients,
+    );
+    let server = TestServer::spawn_in(dir).await;
+    let base = format!("https://{}", server.addr);
+    let management = server.management.unwrap();
+    let verified = || async {
+        let text = scrape(&server.http, management).await;
+        metric(&text, "tollgate_certificate_chain_verifications_total")
+    };
+    let issuing = company.descendants(1);
+    let cert = issuing[0]
+        .client(&[(DnType::CommonName, "ledger.acme.test")], &[])
+        .chained_to(&issuing);
+    let start = verified().await;
+    let kept = kept_alive(&cert, &server_pem);
+    // Two requests on one connection, then two connections of their own.
+    for http in [
+        &kept,
+        &kept,
+        &cert.https(&server_pem),
+        &cert.https(&server_pem),
+    ] {
+        let (status, body) = token(http, &base, "ledger").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(verified().await, start + 1.0, "verified once for all four");
+
+    // The CA file changes (a second CA joins it): verified again, once.
+    let path = server.dir.path().join("clients-ca.pem");
+    let both = format!(
+        "{}{}",
+        company.pem(),
+        TestCa::new("Acme Clients CA 2027").pem()
+    );
+    std::fs::write(path.with_extension("tmp"), both).unwrap();
+    std::fs::rename(path.with_extension("tmp"), &path).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the new CA file in force",
+        || async {
+            assert_eq!(token(&kept, &base, "ledger").await.0, 200);
+            (verified().await == start + 2.0).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(token(&kept, &base, "ledger").await.0, 200);
+    assert_eq!(
+        token(&cert.https(&server_pem), &base, "ledger").await.0,
+        200
+    );
+    assert_eq!(verified().await, start + 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_headers_chain_over_the_limits_is_refused() {
+    let ca = TestCa::new("Acme Clients CA");
+    let nginx = behind_proxy("[\"127.0.0.1/32\"]", "ssl-client-cert", &ca).await;
+    let escape = |cert: &TestCert| {
+        percent_encoding::utf8_percent_encode(&cert.pem, percent_encoding::NON_ALPHANUMERIC)
+            .to_string()
+    };
+    let four = ca.descendants(4);
+    let cert = four[3].client(&[], &["ledger.acme.test"]).chained_to(&four);
+    let (status, body) = via_header(&nginx, "ssl-client-cert", &escape(&cert)).await;
+    assert_eq!(status, 200, "{body}");
+    let five = ca.descendants(5);
+    let cases = [
+        five[4].client(&[], &["ledger.acme.test"]).chained_to(&five),
+        ca.client(&[], &["ledger.acme.test"])
+            .chained(&crafted_intermediates()),
+    ];
+    for cert in cases {
+        let (status, body) = via_header(&nginx, "ssl-client-cert", &escape(&cert)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -448,3 +448,60 @@ async fn the_client_and_the_api_speak_mutual_tls_and_the_api_wants_the_certifica
     let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert!(challenge.contains("invalid_token"), "{challenge}");
 }
+
+#[tokio::test]
+async fn the_sample_api_refuses_a_chain_over_the_limits_at_the_handshake() {
+    use crate::support::{TestCa, crafted_intermediates, server_pair};
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (server_cert, server_key) = server_pair();
+    let ca = TestCa::new("Acme Clients CA");
+    let (cert, key, client_ca) = (
+        file("server.pem", &server_cert),
+        file("server.key", &server_key),
+        file("ca.pem", &ca.pem()),
+    );
+    // The API is asked nothing that needs its authority.
+    let (_api, api_base) = start_process(
+        &example("api"),
+        &[
+            "--authority",
+            &closed_port_url(),
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--client-ca",
+            &client_ca,
+        ],
+        "API listening on ",
+    )
+    .await;
+    let api = format!("{api_base}/identity");
+    let four = ca.descendants(4);
+    let within = four[3].client(&[], &["a.test"]).chained_to(&four);
+    let r = within.https(&server_cert).get(&api).send().await.unwrap();
+    assert_eq!(r.status(), 401, "past the handshake: no token");
+    let five = ca.descendants(5);
+    let over = [
+        (
+            "five CAs",
+            five[4].client(&[], &["a.test"]).chained_to(&five),
+        ),
+        (
+            "ten crafted CAs",
+            ca.client(&[], &["a.test"])
+                .chained(&crafted_intermediates()),
+        ),
+    ];
+    for (what, cert) in over {
+        let sent = cert.https(&server_cert).get(&api).send().await;
+        assert!(sent.is_err(), "{what}: {sent:?}");
+    }
+}

@@ -9,6 +9,7 @@
 
 mod access_token;
 pub mod auth;
+mod chains;
 mod client;
 mod dn;
 mod error;
@@ -32,6 +33,7 @@ mod trust;
 pub use access_token::TokenType;
 pub use auth::AuthMethod;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
+pub use chains::ChainVerdicts;
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
     PresentedSecret, SecretHash, Secrets,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::chains::ChainVerdicts;
 use super::registry::Registry;
 use super::secret_cache::SecretCache;
 use super::throttle::{Throttle, ThrottleSettings};
@@ -93,12 +94,14 @@ pub struct VerifiedToken {
 }
 
 /// The core's state that outlives requests: the verified-secret cache, the
-/// throttle, the verified platform tokens.
+/// throttle, the verified platform tokens and certificate chains.
 pub struct Services {
     pub secrets: SecretCache,
     pub throttle: Throttle,
     /// Verified platform tokens, by SHA-256 of (issuer fingerprint, token).
     pub federated: quick_cache::sync::Cache<[u8; 32], VerifiedToken>,
+    /// Outcomes of client certificate chains verified recently.
+    pub chains: ChainVerdicts,
 }
 
 /// How many verified platform tokens are remembered at most.
@@ -110,6 +113,7 @@ impl Services {
             secrets: SecretCache::default(),
             throttle: Throttle::new(throttle, clock),
             federated: quick_cache::sync::Cache::new(FEDERATED_CAPACITY),
+            chains: ChainVerdicts::default(),
         }
     }
 }

@@ -62,6 +62,9 @@ pub enum Reason {
     ReplayQuotaExceeded,
     /// A client certificate that does not parse.
     MalformedCertificate,
+    /// A chain longer than is looked at (`tollgate_jose::chain`): more
+    /// than 4 certificates after the leaf, or more than 16 KiB.
+    ChainTooLarge,
     /// The chain does not verify to the client CA or the trust domain's
     /// bundle (or there is none).
     UntrustedCertificate,
@@ -185,6 +188,7 @@ impl Reason {
             Self::ReplayStoreUnavailable => "replay_store_unavailable",
             Self::ReplayQuotaExceeded => "replay_quota_exceeded",
             Self::MalformedCertificate => "malformed_certificate",
+            Self::ChainTooLarge => "chain_too_large",
             Self::UntrustedCertificate => "untrusted_certificate",
             Self::NotAnSvid => "not_an_svid",
             Self::CertificateMismatch => "certificate_mismatch",

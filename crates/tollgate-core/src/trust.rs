@@ -2,28 +2,42 @@
 //! company CA of `[server.tls] client_ca` and one X.509 bundle per SPIFFE
 //! trust domain. Chains are verified by rustls-webpki (RFC 5280 path
 //! building, validity at `now`, the clientAuth purpose when a certificate
-//! names purposes); this file only says which anchors count.
+//! names purposes); this file says which anchors count, how much of a
+//! chain is looked at (`tollgate_jose::chain`), and for how long an
+//! outcome holds ([`Verdict`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use tollgate_jose::chain::{ChainTooLarge, MAX_INTERMEDIATES};
 
 /// The certificate chain a client presented (TLS, or a header from a
-/// declared proxy), leaf first, DER.
+/// declared proxy), leaf first, DER. Clones share one chain: the TLS
+/// listener makes one per connection, and each of its requests carries a
+/// clone, so what is learnt about the chain lasts the connection.
 #[derive(Clone)]
 pub struct ClientCertificate {
-    chain: Arc<[CertificateDer<'static>]>,
+    inner: Arc<Presented>,
+}
+
+struct Presented {
+    chain: Box<[CertificateDer<'static>]>,
     /// RFC 8705 §3.1: base64url SHA-256 of the leaf's DER.
-    thumbprint: Arc<str>,
+    thumbprint: Box<str>,
+    /// SHA-256 of the whole chain, once asked for.
+    digest: OnceLock<[u8; 32]>,
+    /// The last outcome of verifying this chain, and to which anchors (by
+    /// their digest).
+    verdict: Mutex<Option<([u8; 32], Verdict)>>,
 }
 
 impl std::fmt::Debug for ClientCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ClientCertificate(x5t#S256={})", self.thumbprint)
+        write!(f, "ClientCertificate(x5t#S256={})", self.inner.thumbprint)
     }
 }
 
@@ -35,38 +49,136 @@ impl ClientCertificate {
             .encode(tollgate_jose::digest::sha256(leaf.as_ref()))
             .into();
         Some(Self {
-            chain: chain.into(),
-            thumbprint,
+            inner: Arc::new(Presented {
+                chain: chain.into(),
+                thumbprint,
+                digest: OnceLock::new(),
+                verdict: Mutex::new(None),
+            }),
         })
     }
 
-    /// A PEM chain, leaf first (a proxy's header).
+    /// A PEM chain, leaf first (a proxy's header). Decoded no further than
+    /// one certificate past the most that are looked at: such a chain is
+    /// refused whatever follows.
     pub fn from_pem(pem: &[u8]) -> Option<Self> {
         let chain: Vec<_> = CertificateDer::pem_slice_iter(pem)
+            .take(MAX_INTERMEDIATES + 2)
             .collect::<Result<_, _>>()
             .ok()?;
         Self::new(chain)
     }
 
     pub fn leaf(&self) -> &CertificateDer<'static> {
-        &self.chain[0]
+        &self.inner.chain[0]
     }
 
     /// The certificates after the leaf (intermediates, as sent).
     pub fn intermediates(&self) -> &[CertificateDer<'static>] {
-        &self.chain[1..]
+        &self.inner.chain[1..]
     }
 
     /// The `x5t#S256` of the leaf.
     pub fn thumbprint(&self) -> &str {
-        &self.thumbprint
+        &self.inner.thumbprint
     }
+
+    /// Whether the chain is small enough to be looked at; only the
+    /// certificates' lengths are read.
+    pub fn within_limits(&self) -> Result<(), ChainTooLarge> {
+        tollgate_jose::chain::check(self.inner.chain.iter().map(|c| c.as_ref()))
+    }
+
+    /// SHA-256 of the whole chain (each certificate length-prefixed).
+    pub fn digest(&self) -> [u8; 32] {
+        *self.inner.digest.get_or_init(|| {
+            tollgate_jose::digest::sha256_parts(self.inner.chain.iter().map(|c| c.as_ref()))
+        })
+    }
+
+    /// What verifying this chain to `anchors` gave before, if it holds at
+    /// `now`.
+    pub(crate) fn remembered(&self, anchors: &AnchorSet, now: i64) -> Option<Verdict> {
+        let last = self.inner.verdict.lock().unwrap_or_else(|p| p.into_inner());
+        last.filter(|(digest, verdict)| *digest == anchors.digest && verdict.holds_at(now))
+            .map(|(_, verdict)| verdict)
+    }
+
+    /// Notes what verifying this chain to `anchors` gave.
+    pub(crate) fn remember(&self, anchors: &AnchorSet, verdict: Verdict) {
+        let mut last = self.inner.verdict.lock().unwrap_or_else(|p| p.into_inner());
+        *last = Some((anchors.digest, verdict));
+    }
+}
+
+/// Whether a chain verified to a set of anchors, and the span of time in
+/// which that answer holds. rustls-webpki reads the time only to compare
+/// it with each certificate's notBefore and notAfter, so the answer cannot
+/// change between two consecutive such edges of the chain: a success is
+/// never kept past the earliest notAfter, nor a "not yet valid" past the
+/// notBefore that ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) trusted: bool,
+    /// Unix seconds: from `from` (included) to `until` (excluded).
+    from: i64,
+    until: i64,
+}
+
+/// How long a failure holds whose certificates' dates cannot be read
+/// (a parser stricter than webpki's): the dates could end it.
+const UNDATED_FAILURE_SECS: i64 = 60;
+
+impl Verdict {
+    /// Whether this answer is still the answer at `now`.
+    pub(crate) fn holds_at(&self, now: i64) -> bool {
+        self.from <= now && now < self.until
+    }
+
+    /// The answer `trusted` given at `now` for `chain`.
+    fn of(trusted: bool, chain: &[CertificateDer<'_>], now: i64) -> Self {
+        let (from, until) = match (edges(chain, now), trusted) {
+            (Some(span), _) => span,
+            // Undated, a success is not kept: it could outlive a notAfter.
+            (None, true) => (now, now),
+            (None, false) => (now, now.saturating_add(UNDATED_FAILURE_SECS)),
+        };
+        Self {
+            trusted,
+            from,
+            until,
+        }
+    }
+}
+
+/// The last validity edge of `chain` at or before `now` and the first
+/// after it. A certificate is valid from its notBefore through its
+/// notAfter (RFC 5280 §4.1.2.5), so its edges are notBefore and the
+/// second after notAfter.
+fn edges(chain: &[CertificateDer<'_>], now: i64) -> Option<(i64, i64)> {
+    let (mut from, mut until) = (i64::MIN, i64::MAX);
+    for der in chain {
+        let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+        let validity = cert.validity();
+        let not_before = validity.not_before.timestamp();
+        let after = validity.not_after.timestamp().saturating_add(1);
+        for edge in [not_before, after] {
+            match edge <= now {
+                true => from = from.max(edge),
+                false => until = until.min(edge),
+            }
+        }
+    }
+    Some((from, until))
 }
 
 /// The CA certificates of one file (a client CA, a trust domain's bundle).
 #[derive(Debug, Clone)]
 pub struct AnchorSet {
-    anchors: Vec<TrustAnchor<'static>>,
+    anchors: Arc<[TrustAnchor<'static>]>,
+    /// SHA-256 of the file: which anchors these are, for remembered
+    /// verifications (a changed file is another set).
+    digest: [u8; 32],
 }
 
 impl AnchorSet {
@@ -95,12 +207,31 @@ impl AnchorSet {
                 ),
             });
         }
-        Ok(Self { anchors })
+        Ok(Self {
+            anchors: anchors.into(),
+            digest: tollgate_jose::digest::sha256(pem),
+        })
+    }
+
+    /// Which anchors these are: SHA-256 of the file they were read from.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
+
+    /// Verifies `certificate`'s chain at `now` (Unix seconds) and says for
+    /// how long the answer holds. Blocks for as long as path building
+    /// takes: call it off the request path, and only on a chain
+    /// [`ClientCertificate::within_limits`] (`verdicts::trusted` does both).
+    pub(crate) fn judge(&self, certificate: &ClientCertificate, now: i64) -> Verdict {
+        let trusted = self.verifies(certificate, now).is_ok();
+        Verdict::of(trusted, &certificate.inner.chain, now)
     }
 
     /// Whether `certificate` chains to one of these anchors at `now` (Unix
     /// seconds), for client authentication.
-    pub fn verifies(&self, certificate: &ClientCertificate, now: i64) -> Result<(), String> {
+    fn verifies(&self, certificate: &ClientCertificate, now: i64) -> Result<(), String> {
+        // Whoever calls, path building never sees more than the limits.
+        certificate.within_limits().map_err(|e| e.to_string())?;
         let leaf =
             webpki::EndEntityCert::try_from(certificate.leaf()).map_err(|e| e.to_string())?;
         let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(

@@ -17,6 +17,8 @@
 //! The core is framework-neutral; thin adapters sit behind features:
 //! `poem` (an endpoint middleware) and `tower` (a `Layer` for axum, tonic
 //! and hyper); given the metadata, both serve it at its well-known path.
+//! An API that verifies client certificates itself keeps their chains
+//! within the server's limits with the `rustls` feature (the `tls` module).
 //!
 //! ```no_run
 //! # async fn f() {
@@ -41,6 +43,8 @@ mod metadata;
 #[cfg(feature = "poem")]
 pub mod poem;
 mod rejection;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod validator;

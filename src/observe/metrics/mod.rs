@@ -278,6 +278,7 @@ mod tests {
             argon2_verifications: 2,
             secret_cache_hits: 3,
             secret_cache_entries: 1,
+            certificate_chain_verifications: 0,
             signing_keys_published: 1,
             signing_key_rotation_seconds: Some(10.0),
             signing_key_fault: false,

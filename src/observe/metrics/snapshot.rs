@@ -1,5 +1,5 @@
-//! The state's own numbers (config generation, cache, Argon2, keys, replay
-//! store), encoded at scrape time as constant gauges and counters.
+//! The state's own numbers (config generation, cache, Argon2, certificate
+//! chains, keys, replay store), encoded at scrape time as constant gauges and counters.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -15,6 +15,8 @@ pub(crate) struct Snapshot {
     pub argon2_verifications: u64,
     pub secret_cache_hits: u64,
     pub secret_cache_entries: u64,
+    /// Client certificate chains verified (not answered from memory).
+    pub certificate_chain_verifications: u64,
     pub signing_keys_published: u64,
     /// Seconds until the active key stops signing; `None` when nothing is
     /// scheduled (or no key signs).
@@ -123,6 +125,12 @@ impl Collector for Snapshot {
                 "secret_cache_hits",
                 "Client authentications answered by the verified-secret cache",
                 self.secret_cache_hits,
+            ),
+            (
+                "certificate_chain_verifications",
+                "Client certificate chains verified (a chain and CA file seen before is not, \
+                 until a date in the chain changes the answer)",
+                self.certificate_chain_verifications,
             ),
         ];
         for (name, help, value) in counters {

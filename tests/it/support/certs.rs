@@ -21,14 +21,39 @@ pub(crate) struct TestCert {
     pub key: KeyPair,
 }
 
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
 impl TestCa {
     pub(crate) fn new(name: &str) -> Self {
-        let mut params = CertificateParams::default();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let issuer =
+            CertifiedIssuer::self_signed(ca_params(name), KeyPair::generate().unwrap()).unwrap();
         Self { issuer }
+    }
+
+    /// A CA this one certifies (an intermediate).
+    pub(crate) fn below(&self, name: &str) -> Self {
+        let key = KeyPair::generate().unwrap();
+        let issuer = CertifiedIssuer::signed_by(ca_params(name), key, &self.issuer).unwrap();
+        Self { issuer }
+    }
+
+    /// `depth` CAs, each below the one before, the first below this one.
+    pub(crate) fn descendants(&self, depth: usize) -> Vec<TestCa> {
+        let mut cas: Vec<TestCa> = Vec::new();
+        for i in 0..depth {
+            let ca = cas
+                .last()
+                .unwrap_or(self)
+                .below(&format!("Intermediate {i}"));
+            cas.push(ca);
+        }
+        cas
     }
 
     pub(crate) fn pem(&self) -> String {
@@ -84,7 +109,41 @@ fn client_params() -> CertificateParams {
     params
 }
 
+/// The red team's intermediates (PEM): ten self-issued "CAs" of the same
+/// name with 380 empty extensions each, 55 KB, which cost seconds of RFC
+/// 5280 path building when nothing bounded it.
+pub(crate) fn crafted_intermediates() -> String {
+    (0..10u64)
+        .map(|i| {
+            let mut params = ca_params("CA");
+            params.custom_extensions = (0..380)
+                .map(|n| {
+                    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, i, n], vec![])
+                })
+                .collect();
+            params
+                .self_signed(&KeyPair::generate().unwrap())
+                .unwrap()
+                .pem()
+        })
+        .collect()
+}
+
 impl TestCert {
+    /// This certificate presented with `intermediates` (PEM) after it.
+    pub(crate) fn chained(mut self, intermediates: &str) -> Self {
+        self.pem.push_str(intermediates);
+        self
+    }
+
+    /// This certificate presented with the CAs between it and a root after
+    /// it; `cas` from the root down, as [`TestCa::descendants`] gives them
+    /// (sent nearest first).
+    pub(crate) fn chained_to(self, cas: &[TestCa]) -> Self {
+        let pem: String = cas.iter().rev().map(TestCa::pem).collect();
+        self.chained(&pem)
+    }
+
     /// A self-signed client certificate with a fresh P-256 key.
     pub(crate) fn self_signed(cn: &str) -> Self {
         let mut params = client_params();

@@ -15,13 +15,14 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::public_key::PublicKey as SpkiKey;
 
+use super::super::chains;
 use super::super::client::Client;
 use super::super::params::Params;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
 use super::super::rules::CertificateRule;
 use super::super::spiffe;
-use super::super::trust::ClientCertificate;
+use super::super::trust::{AnchorSet, ClientCertificate};
 use super::keys::current_keys;
 
 /// A certificate presented with a `client_id` and nothing else.
@@ -63,12 +64,22 @@ pub(super) async fn authenticate<P: Ports>(
     if !client.enabled {
         return Err(Reason::DisabledClient);
     }
+    // Nothing of a chain over the limits is parsed, its leaf included.
+    presented
+        .certificate
+        .within_limits()
+        .map_err(|_| Reason::ChainTooLarge)?;
     let leaf = presented.certificate.leaf();
     let (_, parsed) = x509_parser::parse_x509_certificate(leaf.as_ref())
         .map_err(|_| Reason::MalformedCertificate)?;
     if let Some(rule) = &client.certificate {
-        ports.timed(|| check_pki(rule, &parsed, &presented.certificate, cx, ports))?;
-        return Ok((client.clone(), Kind::Pki));
+        let (anchors, matched) = ports.timed(|| check_pki(rule, &parsed, ports))?;
+        // Off the request threads, once per chain and anchors (remembered).
+        chains::trusted(&anchors, &presented.certificate, cx, ports).await?;
+        return match matched {
+            true => Ok((client.clone(), Kind::Pki)),
+            false => Err(Reason::CertificateMismatch),
+        };
     }
     if client.self_signed_certificate {
         let thumbprint = key_thumbprint(&parsed).ok_or(Reason::CertificateMismatch)?;
@@ -81,14 +92,13 @@ pub(super) async fn authenticate<P: Ports>(
     Err(Reason::NoCertificateRule)
 }
 
-/// `tls_client_auth`: the chain, then the rule.
+/// `tls_client_auth`: the anchors the chain must verify to, and whether
+/// the rule matches (which counts once the chain has verified).
 fn check_pki<P: Ports>(
     rule: &CertificateRule,
     parsed: &X509Certificate<'_>,
-    certificate: &ClientCertificate,
-    cx: &Context<'_>,
     ports: &P,
-) -> Result<(), Reason> {
+) -> Result<(AnchorSet, bool), Reason> {
     let uris = names(parsed, |n| match n {
         GeneralName::URI(u) => Some(*u),
         _ => None,
@@ -115,9 +125,6 @@ fn check_pki<P: Ports>(
             .as_ref()
             .ok_or(Reason::UntrustedCertificate)?,
     };
-    anchors
-        .verifies(certificate, cx.now.unix_timestamp())
-        .map_err(|_| Reason::UntrustedCertificate)?;
     let matched = match rule {
         CertificateRule::SubjectDn(dn) => dn.matches(parsed.subject()),
         CertificateRule::SanDns(name) => names(parsed, |n| match n {
@@ -128,7 +135,7 @@ fn check_pki<P: Ports>(
         .any(|d| d.eq_ignore_ascii_case(name)),
         CertificateRule::SanUri(pattern) => uris.iter().any(|u| pattern.matches(u)),
     };
-    matched.then_some(()).ok_or(Reason::CertificateMismatch)
+    Ok((anchors.clone(), matched))
 }
 
 /// X.509-SVID §4.3 (and §4.1): a leaf is no CA, and its key usage holds

@@ -281,6 +281,14 @@ async fn intermediates() {
         ErrorCode::InvalidClient,
         Reason::UntrustedCertificate,
     );
+    // Five certificates after the leaf: refused before any is read.
+    let padding: Vec<Vec<u8>> = std::iter::repeat_n(issuing.der(), 5).collect();
+    refused(
+        "a chain over the limits",
+        world.token(&request(leaf.chain_with(&padding))).await,
+        ErrorCode::InvalidClient,
+        Reason::ChainTooLarge,
+    );
     let rogue = stray.client(&LEDGER, &[]);
     refused(
         "through another root",

@@ -63,6 +63,7 @@ every_reason![
     ReplayStoreUnavailable,
     ReplayQuotaExceeded,
     MalformedCertificate,
+    ChainTooLarge,
     UntrustedCertificate,
     NotAnSvid,
     CertificateMismatch,

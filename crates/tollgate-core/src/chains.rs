@@ -1,0 +1,92 @@
+//! Client certificate chains verified at bounded cost. A chain over the
+//! limits (`tollgate_jose::chain`) is refused before anything in it is
+//! parsed. An outcome is remembered for the span of time it holds
+//! ([`Verdict`]): on the certificate itself, which its connection's
+//! requests share, and across connections in a bounded cache keyed by the
+//! chain's digest and the anchors' (a changed CA file is other anchors).
+//! A chain verified afresh is verified through [`Ports::slow`], off the
+//! request threads, and its time counts as the request's work.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::ports::{Context, Ports};
+use super::refusal::Reason;
+use super::trust::{AnchorSet, ClientCertificate, Verdict};
+
+/// Verdicts remembered at most (~100 bytes each).
+const CAPACITY: usize = 10_000;
+
+/// The outcomes of chains verified recently, by (chain, anchors) digest.
+pub struct ChainVerdicts {
+    cache: quick_cache::sync::Cache<([u8; 32], [u8; 32]), Verdict>,
+    runs: AtomicU64,
+}
+
+impl Default for ChainVerdicts {
+    fn default() -> Self {
+        Self {
+            cache: quick_cache::sync::Cache::new(CAPACITY),
+            runs: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ChainVerdicts {
+    /// How many chains were verified rather than answered from memory.
+    pub fn verifications(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+}
+
+/// Whether `certificate`'s chain verifies to `anchors` at the request's
+/// time: `UntrustedCertificate` when it does not, `ChainTooLarge` for a
+/// chain over the limits.
+pub(crate) async fn trusted<P: Ports>(
+    anchors: &AnchorSet,
+    certificate: &ClientCertificate,
+    cx: &Context<'_>,
+    ports: &P,
+) -> Result<(), Reason> {
+    certificate
+        .within_limits()
+        .map_err(|_| Reason::ChainTooLarge)?;
+    let now = cx.now.unix_timestamp();
+    let verdict = match certificate.remembered(anchors, now) {
+        Some(verdict) => verdict,
+        None => {
+            let verdict = recall_or_judge(anchors, certificate, now, cx, ports).await?;
+            certificate.remember(anchors, verdict);
+            verdict
+        }
+    };
+    verdict
+        .trusted
+        .then_some(())
+        .ok_or(Reason::UntrustedCertificate)
+}
+
+/// The verdict another connection's request left, or a fresh one.
+async fn recall_or_judge<P: Ports>(
+    anchors: &AnchorSet,
+    certificate: &ClientCertificate,
+    now: i64,
+    cx: &Context<'_>,
+    ports: &P,
+) -> Result<Verdict, Reason> {
+    let verdicts = &cx.services.chains;
+    let key = (certificate.digest(), anchors.digest());
+    if let Some(verdict) = verdicts.cache.get(&key).filter(|v| v.holds_at(now)) {
+        return Ok(verdict);
+    }
+    verdicts.runs.fetch_add(1, Ordering::Relaxed);
+    let (anchors, certificate) = (anchors.clone(), certificate.clone());
+    let verdict = ports
+        .slow(move || anchors.judge(&certificate, now))
+        .await
+        .map_err(|_| Reason::Internal)?;
+    verdicts.cache.insert(key, verdict);
+    Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests;

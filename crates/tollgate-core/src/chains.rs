@@ -7,36 +7,11 @@
 //! A chain verified afresh is verified through [`Ports::slow`], off the
 //! request threads, and its time counts as the request's work.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::ports::{Context, Ports};
 use super::refusal::Reason;
 use super::trust::{AnchorSet, ClientCertificate, Verdict};
-
-/// Verdicts remembered at most (~100 bytes each).
-const CAPACITY: usize = 10_000;
-
-/// The outcomes of chains verified recently, by (chain, anchors) digest.
-pub struct ChainVerdicts {
-    cache: quick_cache::sync::Cache<([u8; 32], [u8; 32]), Verdict>,
-    runs: AtomicU64,
-}
-
-impl Default for ChainVerdicts {
-    fn default() -> Self {
-        Self {
-            cache: quick_cache::sync::Cache::new(CAPACITY),
-            runs: AtomicU64::new(0),
-        }
-    }
-}
-
-impl ChainVerdicts {
-    /// How many chains were verified rather than answered from memory.
-    pub fn verifications(&self) -> u64 {
-        self.runs.load(Ordering::Relaxed)
-    }
-}
 
 /// Whether `certificate`'s chain verifies to `anchors` at the request's
 /// time: `UntrustedCertificate` when it does not, `ChainTooLarge` for a

@@ -33,7 +33,6 @@ mod trust;
 pub use access_token::TokenType;
 pub use auth::AuthMethod;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
-pub use chains::ChainVerdicts;
 pub use client::{
     Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
     PresentedSecret, SecretHash, Secrets,
@@ -52,4 +51,5 @@ pub use scope::{ScopeError, ScopeSet, ScopeToken};
 pub use secret_cache::CacheStats;
 pub use standing::OwnTokens;
 pub use throttle::ThrottleSettings;
+pub use trust::ChainVerdicts;
 pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};

@@ -9,11 +9,10 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::chains::ChainVerdicts;
 use super::registry::Registry;
 use super::secret_cache::SecretCache;
 use super::throttle::{Throttle, ThrottleSettings};
-use super::trust::TrustAnchors;
+use super::trust::{ChainVerdicts, TrustAnchors};
 use tollgate_jose::clock::SharedClock;
 use tollgate_jose::jose::JwksLocation;
 use tollgate_jose::jose::PublicKeys;

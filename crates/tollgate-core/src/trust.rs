@@ -7,6 +7,7 @@
 //! outcome holds ([`Verdict`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
@@ -258,4 +259,30 @@ pub struct TrustAnchors {
     pub client_ca: Option<AnchorSet>,
     /// By trust domain name (`example.org`).
     pub domains: HashMap<String, AnchorSet>,
+}
+
+/// Verdicts remembered at most (~100 bytes each).
+const VERDICTS_CAPACITY: usize = 10_000;
+
+/// The outcomes of chains verified recently, by (chain, anchors) digest:
+/// the core's state (beside the other services); `chains` fills it.
+pub struct ChainVerdicts {
+    pub(crate) cache: quick_cache::sync::Cache<([u8; 32], [u8; 32]), Verdict>,
+    pub(crate) runs: AtomicU64,
+}
+
+impl Default for ChainVerdicts {
+    fn default() -> Self {
+        Self {
+            cache: quick_cache::sync::Cache::new(VERDICTS_CAPACITY),
+            runs: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ChainVerdicts {
+    /// How many chains were verified rather than answered from memory.
+    pub fn verifications(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
 }

@@ -190,7 +190,7 @@ pub(super) struct RawClient {
     pub tls_client_auth_san_dns: Option<String>,
     /// `tls_client_auth`: a URI among the certificate's subject alternative
     /// names. A SPIFFE ID (`"spiffe://example.org/ns/payments/sa/api"`,
-    /// `*` matching any run of characters in the path) takes an
+    /// `*` matching within one segment of the path) takes an
     /// X.509-SVID: exactly one URI SAN, chained to the bundle of its
     /// `[[trust_domains]]` entry. Any other URI chains to `client_ca`.
     #[serde(default)]

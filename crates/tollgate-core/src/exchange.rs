@@ -18,7 +18,7 @@ use super::auth::keys::{current_keys, has_kid};
 use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
 pub use super::grant::MAX_ACTORS;
-use super::grant::{Delegation, Grant, actors, requested_scopes};
+use super::grant::{Delegation, Grant, actors, invalid_target, narrowed, requested_scopes};
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
@@ -145,9 +145,9 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
         asked => dedup(asked.iter().copied()),
     };
     if let Some(outside) = targets.iter().find(|t| !allowed.contains(t)) {
-        return Err(invalid_target(format!(
+        return Err(Refusal::from(invalid_target(format!(
             "resource {outside} is not one this client may exchange tokens for"
-        )));
+        ))));
     }
     let (scopes, audiences) = scopes(cx, &client, params.get("scope"), &targets, resources)?;
     Ok(Grant {
@@ -175,35 +175,7 @@ fn scopes(
     asked: &[&str],
 ) -> Result<(ScopeSet, Vec<String>), Refusal> {
     let base = requested_scopes(cx.registry, client, requested)?;
-    let mut granted = ScopeSet::default();
-    let mut audiences = Vec::with_capacity(targets.len());
-    for name in targets {
-        let Some(resource) = cx.registry.resource(name) else {
-            return Err(invalid_target(format!("resource {name} is unknown")));
-        };
-        let mut its = resource
-            .scopes
-            .iter()
-            .filter(|s| base.contains(s))
-            .peekable();
-        if its.peek().is_none() {
-            if asked.is_empty() {
-                continue;
-            }
-            return Err(invalid_target(format!(
-                "none of the requested scopes belongs to resource {name}"
-            )));
-        }
-        its.for_each(|s| {
-            granted.insert(s.clone());
-        });
-        audiences.push(resource.name.clone());
-    }
-    let granted: ScopeSet = base
-        .iter()
-        .filter(|s| granted.contains(s))
-        .cloned()
-        .collect();
+    let (granted, audiences) = narrowed(cx.registry, &base, targets, !asked.is_empty())?;
     if granted.is_empty() {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
@@ -327,11 +299,6 @@ fn foreign_act(act: &Value, iss: &str, ours: &str) -> Result<Value, Reason> {
         }
     }
     Ok(act)
-}
-
-/// RFC 8707's `invalid_target` (the refusal's reason follows the code).
-fn invalid_target(why: String) -> Refusal {
-    OAuthError::new(ErrorCode::InvalidTarget, why).into()
 }
 
 /// In order, each once.

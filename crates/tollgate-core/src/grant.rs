@@ -119,6 +119,57 @@ pub(crate) fn requested_scopes(
     Ok(requested)
 }
 
+/// RFC 8707's narrowing, one rule for every grant: the scopes of `base`
+/// that belong to the `targets` (in `base`'s order), and the targets that
+/// got one, each once: the token's audiences. A resource is in `aud` only
+/// for a scope the token grants it. A target the request named (`asked`)
+/// that gets none is `invalid_target` (§2: a resource the server will not
+/// issue a token for, as requested); one taken by default is left out.
+pub(crate) fn narrowed(
+    registry: &Registry,
+    base: &ScopeSet,
+    targets: &[&str],
+    asked: bool,
+) -> Result<(ScopeSet, Vec<String>), OAuthError> {
+    let mut audiences: Vec<String> = Vec::with_capacity(targets.len());
+    let mut granted = ScopeSet::default();
+    for name in targets {
+        let Some(resource) = registry.resource(name) else {
+            return Err(invalid_target(format!("resource {name} is unknown")));
+        };
+        let mut its = resource
+            .scopes
+            .iter()
+            .filter(|s| base.contains(s))
+            .peekable();
+        if its.peek().is_none() {
+            if !asked {
+                continue;
+            }
+            return Err(invalid_target(format!(
+                "none of the requested scopes belongs to resource {name}"
+            )));
+        }
+        its.for_each(|s| {
+            granted.insert(s.clone());
+        });
+        if !audiences.contains(&resource.name) {
+            audiences.push(resource.name.clone());
+        }
+    }
+    let granted = base
+        .iter()
+        .filter(|s| granted.contains(s))
+        .cloned()
+        .collect();
+    Ok((granted, audiences))
+}
+
+/// RFC 8707's `invalid_target`.
+pub(crate) fn invalid_target(why: String) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidTarget, why)
+}
+
 /// Checks the grant type, the resources and the scope of an
 /// authenticated client (`client_credentials`, however presented).
 pub(crate) fn client_credentials(
@@ -163,55 +214,28 @@ fn targeted(
     scopes: ScopeSet,
     resources: &[&str],
 ) -> Result<Grant, OAuthError> {
-    let invalid = |why: String| OAuthError::new(ErrorCode::InvalidTarget, why);
-    let mut audiences: Vec<String> = Vec::with_capacity(resources.len());
-    let mut granted = ScopeSet::default();
     for name in resources {
         // §2: "an absolute URI ... MUST NOT include a fragment component".
         let absolute = url::Url::parse(name).is_ok_and(|u| u.fragment().is_none());
         if !absolute {
-            return Err(invalid(format!("resource {name} is not an absolute URI")));
+            return Err(invalid_target(format!(
+                "resource {name} is not an absolute URI"
+            )));
         }
         let Some(resource) = registry.resource(name) else {
-            return Err(invalid(format!("resource {name} is unknown")));
+            return Err(invalid_target(format!("resource {name} is unknown")));
         };
         if !resource
             .scopes
             .iter()
             .any(|s| client.allowed_scopes.contains(s))
         {
-            return Err(invalid(format!(
+            return Err(invalid_target(format!(
                 "resource {name} is not reachable through the client's scopes"
             )));
         }
-        // A resource is in `aud` only for a scope the token grants it: a
-        // resource asked for beside another, with none of its scopes,
-        // would otherwise be an audience of a token it has no scope in.
-        let mut its = resource
-            .scopes
-            .iter()
-            .filter(|s| scopes.contains(s))
-            .peekable();
-        if its.peek().is_none() {
-            // RFC 8707 §2: a resource the server will not issue a token
-            // for, as requested, is `invalid_target`.
-            return Err(invalid(format!(
-                "none of the requested scopes belongs to resource {name}"
-            )));
-        }
-        its.for_each(|s| {
-            granted.insert(s.clone());
-        });
-        if !audiences.iter().any(|a| a == *name) {
-            audiences.push(resource.name.clone());
-        }
     }
-    // In the order they were asked for.
-    let granted: ScopeSet = scopes
-        .iter()
-        .filter(|s| granted.contains(s))
-        .cloned()
-        .collect();
+    let (granted, audiences) = narrowed(registry, &scopes, resources, true)?;
     Ok(Grant {
         client,
         scopes: granted,

@@ -324,10 +324,10 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
                         k.key.kid().to_owned(),
                         BTreeMap::from([
                             match &k.source {
-                                super::KeySource::File { path, .. } => {
+                                super::KeyStorage::File { path, .. } => {
                                     ("file", as_written(base, path))
                                 }
-                                super::KeySource::Pkcs11(p) => (
+                                super::KeyStorage::Pkcs11(p) => (
                                     "pkcs11",
                                     format!("token {:?}, label {:?}", p.token, p.label),
                                 ),

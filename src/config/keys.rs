@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::problems::{Problems, parse_datetime};
 use super::raw::{RawAlgorithm, RawKeys, RawPkcs11};
-use super::{Config, DeclaredKey, KeyMode, KeySource, KeysConfig, duration};
+use super::{Config, DeclaredKey, KeyMode, KeyStorage, KeysConfig, duration};
 use crate::keys::auto::Rotation;
 use crate::keys::{Algorithm, PinSource, Pkcs11Key, SigningKey, rfc3339, store};
 
@@ -115,7 +115,7 @@ pub(super) fn build(
                 let file = base.join(file);
                 match read_key(&file) {
                     Ok((key, sha256)) => (
-                        KeySource::File { path: file, sha256 },
+                        KeyStorage::File { path: file, sha256 },
                         Arc::new(key),
                         "file",
                     ),
@@ -130,7 +130,7 @@ pub(super) fn build(
                     continue;
                 };
                 match SigningKey::in_token(&spec) {
-                    Ok(key) => (KeySource::Pkcs11(spec), key, "pkcs11"),
+                    Ok(key) => (KeyStorage::Pkcs11(spec), key, "pkcs11"),
                     Err(e) => {
                         problems.add(
                             path("pkcs11"),
@@ -303,12 +303,12 @@ fn warn_declared(
     let cache = time::Duration::try_from(keys.jwks_max_age).unwrap_or(time::Duration::MAX);
     for (i, d) in declared.iter().enumerate() {
         let secret = match &d.source {
-            KeySource::File { path, .. } => Some(("file", path)),
-            KeySource::Pkcs11(Pkcs11Key {
+            KeyStorage::File { path, .. } => Some(("file", path)),
+            KeyStorage::Pkcs11(Pkcs11Key {
                 pin: PinSource::File(path),
                 ..
             }) => Some(("pkcs11", path)),
-            KeySource::Pkcs11(_) => None,
+            KeyStorage::Pkcs11(_) => None,
         };
         if let Some((key, file)) = secret
             && store::readable_by_others(file)

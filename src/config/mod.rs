@@ -262,7 +262,7 @@ pub enum KeyMode {
 /// found.
 #[derive(Debug, Clone)]
 pub struct DeclaredKey {
-    pub source: KeySource,
+    pub source: KeyStorage,
     pub key: Arc<SigningKey>,
     pub activate_at: time::OffsetDateTime,
     pub retire_at: Option<time::OffsetDateTime>,
@@ -270,7 +270,7 @@ pub struct DeclaredKey {
 
 /// Where a declared key is.
 #[derive(Debug, Clone)]
-pub enum KeySource {
+pub enum KeyStorage {
     /// A key file, and the SHA-256 of it as it was read.
     File { path: PathBuf, sha256: [u8; 32] },
     /// A key in a PKCS#11 token (paths resolved).
@@ -281,8 +281,8 @@ impl DeclaredKey {
     /// The key file, for a key in a file.
     pub fn file(&self) -> Option<&Path> {
         match &self.source {
-            KeySource::File { path, .. } => Some(path),
-            KeySource::Pkcs11(_) => None,
+            KeyStorage::File { path, .. } => Some(path),
+            KeyStorage::Pkcs11(_) => None,
         }
     }
 }
@@ -311,10 +311,10 @@ impl KeysConfig {
             return false;
         };
         keys.iter().any(|k| match &k.source {
-            KeySource::File { path, sha256 } => std::fs::read(path).map_or(true, |bytes| {
+            KeyStorage::File { path, sha256 } => std::fs::read(path).map_or(true, |bytes| {
                 tollgate_jose::digest::sha256(&bytes) != *sha256
             }),
-            KeySource::Pkcs11(_) => false,
+            KeyStorage::Pkcs11(_) => false,
         })
     }
 }

@@ -189,7 +189,7 @@ mod tests {
         let (key, _) = crate::keys::SigningKey::generate(crate::keys::Algorithm::EdDSA).unwrap();
         let declared = KeysConfig {
             mode: super::super::KeyMode::declared(vec![super::super::DeclaredKey {
-                source: super::super::KeySource::File {
+                source: super::super::KeyStorage::File {
                     path: root.join("clients.d/2026.pem"),
                     sha256: [0; 32],
                 },

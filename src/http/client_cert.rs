@@ -7,13 +7,13 @@
 use std::net::IpAddr;
 
 use crate::config::certificates::{CertificateSettings, ProxyHeader};
-use tollgate_core::ClientCertificate;
+use tollgate_core::CertificateChain;
 use tollgate_resource::forwarded;
 
 /// The certificate the TLS handshake of this request's connection
 /// presented; put in the request's extensions by the connection loop.
 #[derive(Debug, Clone)]
-pub(crate) struct PeerCertificate(pub ClientCertificate);
+pub(crate) struct PeerCertificate(pub CertificateChain);
 
 /// The client certificate of `req`, if it has one. From a proxy, the
 /// header must come as one line and parse completely
@@ -23,7 +23,7 @@ pub(crate) fn of(
     req: &poem::Request,
     settings: &CertificateSettings,
     address: Option<IpAddr>,
-) -> Option<ClientCertificate> {
+) -> Option<CertificateChain> {
     match (address, &settings.header) {
         (Some(ip), Some(header)) if settings.is_proxy(ip) => {
             let mut lines = req.headers().get_all(header.name()).iter();
@@ -36,7 +36,7 @@ pub(crate) fn of(
                 ProxyHeader::Xfcc => forwarded::xfcc_pem(value),
                 ProxyHeader::EscapedPem(_) => forwarded::escaped_pem(value),
             };
-            ClientCertificate::from_pem(pem.ok()?.as_bytes())
+            CertificateChain::from_pem(pem.ok()?.as_bytes())
         }
         _ => req
             .extensions()

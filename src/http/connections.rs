@@ -35,7 +35,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use poem::listener::Acceptor;
 use poem::{Endpoint, EndpointExt, Request};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tollgate_core::ClientCertificate;
+use tollgate_core::CertificateChain;
 
 /// The time limits of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +83,7 @@ pub(crate) fn max_connections() -> usize {
 /// A connection that may have presented a client certificate: where the
 /// TLS handshake puts it, for every request of the connection to carry.
 pub(crate) trait PeerCertificates {
-    fn certificate_slot(&self) -> Option<Arc<OnceLock<ClientCertificate>>> {
+    fn certificate_slot(&self) -> Option<Arc<OnceLock<CertificateChain>>> {
         None
     }
 }

@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::connections::PeerCertificates;
-use tollgate_core::ClientCertificate;
+use tollgate_core::CertificateChain;
 
 /// The rustls configuration of a certificate and key; `offer`: ask
 /// clients for a certificate (when certificates can authenticate anyone).
@@ -169,7 +169,7 @@ where
 /// A TLS connection, its handshake driven by the first read or write.
 pub(crate) struct TlsIo {
     state: State,
-    certificate: Arc<OnceLock<ClientCertificate>>,
+    certificate: Arc<OnceLock<CertificateChain>>,
 }
 
 /// The stream itself is not boxed: every read and write goes through it,
@@ -198,7 +198,7 @@ impl TlsIo {
         if let State::Handshaking(handshake) = &mut self.state {
             let stream = std::task::ready!(Pin::new(&mut **handshake).poll(cx))?;
             let chain = stream.get_ref().1.peer_certificates().map(|c| c.to_vec());
-            if let Some(certificate) = chain.and_then(ClientCertificate::new) {
+            if let Some(certificate) = chain.and_then(CertificateChain::new) {
                 let _ = self.certificate.set(certificate);
             }
             self.state = State::Ready(stream);
@@ -211,7 +211,7 @@ impl TlsIo {
 }
 
 impl PeerCertificates for TlsIo {
-    fn certificate_slot(&self) -> Option<Arc<OnceLock<ClientCertificate>>> {
+    fn certificate_slot(&self) -> Option<Arc<OnceLock<CertificateChain>>> {
         Some(self.certificate.clone())
     }
 }

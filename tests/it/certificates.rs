@@ -825,7 +825,7 @@ async fn the_handbooks_openssl_certificates_get_bound_tokens_with_curl() {
         .collect();
     for (body, cert) in bodies.iter().zip(["ledger.pem", "svid.pem"]) {
         let pem = std::fs::read(server.dir.path().join(cert)).unwrap();
-        let der = tollgate_core::ClientCertificate::from_pem(&pem).unwrap();
+        let der = tollgate_core::CertificateChain::from_pem(&pem).unwrap();
         assert_eq!(cnf(body)["x5t#S256"], der.thumbprint(), "{cert}: {body}");
     }
     assert_eq!(bodies.len(), 2);

@@ -11,14 +11,14 @@ use std::sync::atomic::Ordering;
 
 use super::ports::{Context, Ports};
 use super::refusal::Reason;
-use super::trust::{AnchorSet, ClientCertificate, Verdict};
+use super::trust::{AnchorSet, CertificateChain, Verdict};
 
 /// Whether `certificate`'s chain verifies to `anchors` at the request's
 /// time: `UntrustedCertificate` when it does not, `ChainTooLarge` for a
 /// chain over the limits.
 pub(crate) async fn trusted<P: Ports>(
     anchors: &AnchorSet,
-    certificate: &ClientCertificate,
+    certificate: &CertificateChain,
     cx: &Context<'_>,
     ports: &P,
 ) -> Result<(), Reason> {
@@ -43,7 +43,7 @@ pub(crate) async fn trusted<P: Ports>(
 /// The verdict another connection's request left, or a fresh one.
 async fn recall_or_judge<P: Ports>(
     anchors: &AnchorSet,
-    certificate: &ClientCertificate,
+    certificate: &CertificateChain,
     now: i64,
     cx: &Context<'_>,
     ports: &P,

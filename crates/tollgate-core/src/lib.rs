@@ -52,4 +52,4 @@ pub use secret_cache::CacheStats;
 pub use standing::OwnTokens;
 pub use throttle::ThrottleSettings;
 pub use trust::ChainVerdicts;
-pub use trust::{AnchorSet, ClientCertificate, TrustAnchors};
+pub use trust::{AnchorSet, CertificateChain, TrustAnchors};

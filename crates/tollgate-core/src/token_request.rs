@@ -65,7 +65,7 @@ pub struct Request<'a> {
     /// Every `DPoP` header the request carried (RFC 9449 allows one).
     pub dpop: &'a [&'a [u8]],
     /// The client certificate of the connection (RFC 8705), if any.
-    pub certificate: Option<&'a crate::trust::ClientCertificate>,
+    pub certificate: Option<&'a crate::trust::CertificateChain>,
 }
 
 /// A token request read, not yet judged: what it asks for and the

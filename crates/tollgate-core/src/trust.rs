@@ -21,7 +21,7 @@ use tollgate_jose::chain::{ChainTooLarge, MAX_INTERMEDIATES};
 /// listener makes one per connection, and each of its requests carries a
 /// clone, so what is learnt about the chain lasts the connection.
 #[derive(Clone)]
-pub struct ClientCertificate {
+pub struct CertificateChain {
     inner: Arc<Presented>,
 }
 
@@ -36,13 +36,13 @@ struct Presented {
     verdict: Mutex<Option<([u8; 32], Verdict)>>,
 }
 
-impl std::fmt::Debug for ClientCertificate {
+impl std::fmt::Debug for CertificateChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ClientCertificate(x5t#S256={})", self.inner.thumbprint)
+        write!(f, "CertificateChain(x5t#S256={})", self.inner.thumbprint)
     }
 }
 
-impl ClientCertificate {
+impl CertificateChain {
     /// `None` for an empty chain.
     pub fn new(chain: Vec<CertificateDer<'static>>) -> Option<Self> {
         let leaf = chain.first()?;
@@ -222,15 +222,15 @@ impl AnchorSet {
     /// Verifies `certificate`'s chain at `now` (Unix seconds) and says for
     /// how long the answer holds. Blocks for as long as path building
     /// takes: call it off the request path, and only on a chain
-    /// [`ClientCertificate::within_limits`] (`verdicts::trusted` does both).
-    pub(crate) fn judge(&self, certificate: &ClientCertificate, now: i64) -> Verdict {
+    /// [`CertificateChain::within_limits`] (`verdicts::trusted` does both).
+    pub(crate) fn judge(&self, certificate: &CertificateChain, now: i64) -> Verdict {
         let trusted = self.verifies(certificate, now).is_ok();
         Verdict::of(trusted, &certificate.inner.chain, now)
     }
 
     /// Whether `certificate` chains to one of these anchors at `now` (Unix
     /// seconds), for client authentication.
-    fn verifies(&self, certificate: &ClientCertificate, now: i64) -> Result<(), String> {
+    fn verifies(&self, certificate: &CertificateChain, now: i64) -> Result<(), String> {
         // Whoever calls, path building never sees more than the limits.
         certificate.within_limits().map_err(|e| e.to_string())?;
         let leaf =

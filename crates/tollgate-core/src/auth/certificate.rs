@@ -22,21 +22,21 @@ use super::super::ports::{Context, Ports};
 use super::super::refusal::Reason;
 use super::super::rules::CertificateRule;
 use super::super::spiffe;
-use super::super::trust::{AnchorSet, ClientCertificate};
+use super::super::trust::{AnchorSet, CertificateChain};
 use super::keys::current_keys;
 
 /// A certificate presented with a `client_id` and nothing else.
 #[derive(Debug)]
 pub struct Presented {
     pub client_id: String,
-    pub certificate: ClientCertificate,
+    pub certificate: CertificateChain,
 }
 
 /// The certificate credentials of a request: the connection's
 /// certificate and `client_id`, when the request carries no other
 /// credentials (a certificate belongs to the connection, so a secret sent
 /// over the same connection is the request's method).
-pub fn extract(params: &Params, certificate: Option<&ClientCertificate>) -> Option<Presented> {
+pub fn extract(params: &Params, certificate: Option<&CertificateChain>) -> Option<Presented> {
     let client_id = params.get("client_id")?;
     Some(Presented {
         client_id: client_id.to_owned(),

@@ -19,7 +19,7 @@ use super::error::{Challenge, OAuthError};
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal};
-use super::trust::ClientCertificate;
+use super::trust::CertificateChain;
 
 /// When a client over its replay quota may try again: its oldest ids
 /// expire within an assertion's lifetime; a minute is a fair wait.
@@ -92,7 +92,7 @@ pub struct Authenticated {
 pub fn extract(
     params: &Params,
     authorization: Option<&[u8]>,
-    certificate: Option<&ClientCertificate>,
+    certificate: Option<&CertificateChain>,
 ) -> Result<Credential, Refusal> {
     let found = [
         secret::extract(params, authorization).map(|r| r.map(Credential::Secret)),
@@ -218,9 +218,9 @@ mod tests {
             &[],
         )
         .unwrap();
-        let certificate = ClientCertificate::new(vec![CertificateDer::from(vec![0x30, 0])]);
+        let certificate = CertificateChain::new(vec![CertificateDer::from(vec![0x30, 0])]);
         let reason =
-            |certificate: Option<&ClientCertificate>| match extract(&params, None, certificate) {
+            |certificate: Option<&CertificateChain>| match extract(&params, None, certificate) {
                 Err(refusal) => (refusal.error.code.as_str(), refusal.reason),
                 Ok(_) => panic!("authenticated without credentials"),
             };

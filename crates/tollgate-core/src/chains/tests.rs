@@ -120,7 +120,7 @@ async fn trusted_at(
     services: &Arc<Services>,
     ports: &Inline,
     anchors: &AnchorSet,
-    certificate: &ClientCertificate,
+    certificate: &CertificateChain,
     now: OffsetDateTime,
 ) -> Result<(), Reason> {
     let registry = Arc::new(Registry::new(
@@ -148,13 +148,13 @@ async fn a_chain_is_verified_once_per_anchors_off_the_request_path_until_an_edge
     let (services, ports) = (services(), Inline::default());
     let runs = || services.chains.verifications();
 
-    let connection = ClientCertificate::new(vec![der.clone()]).unwrap();
+    let connection = CertificateChain::new(vec![der.clone()]).unwrap();
     for _ in 0..3 {
         let got = trusted_at(&services, &ports, &anchors, &connection, NOW).await;
         assert_eq!(got, Ok(()));
     }
     assert_eq!(runs(), 1, "once on its connection");
-    let next_connection = ClientCertificate::new(vec![der.clone()]).unwrap();
+    let next_connection = CertificateChain::new(vec![der.clone()]).unwrap();
     let got = trusted_at(&services, &ports, &anchors, &next_connection, NOW + HOUR).await;
     assert_eq!(got, Ok(()));
     assert_eq!(runs(), 1, "and not again on the next");
@@ -179,7 +179,7 @@ async fn a_chain_is_verified_once_per_anchors_off_the_request_path_until_an_edge
     assert_eq!(runs(), 3, "verified again once, then remembered");
 
     // A stranger's chain: refused, and the refusal remembered too.
-    let stranger = ClientCertificate::new(vec![leaf(&root("Clients CA"), around_now())]).unwrap();
+    let stranger = CertificateChain::new(vec![leaf(&root("Clients CA"), around_now())]).unwrap();
     for _ in 0..2 {
         let got = trusted_at(&services, &ports, &anchors, &stranger, NOW).await;
         assert_eq!(got, Err(Reason::UntrustedCertificate));
@@ -192,7 +192,7 @@ async fn a_refusal_for_a_certificate_not_yet_valid_ends_at_its_not_before() {
     let ca = root("Clients CA");
     let anchors = anchor_set(&[&ca]);
     let starts = NOW + HOUR;
-    let certificate = ClientCertificate::new(vec![leaf(&ca, (starts, NOW + 2 * HOUR))]).unwrap();
+    let certificate = CertificateChain::new(vec![leaf(&ca, (starts, NOW + 2 * HOUR))]).unwrap();
     let (services, ports) = (services(), Inline::default());
     let at = |now| trusted_at(&services, &ports, &anchors, &certificate, now);
     assert_eq!(at(NOW).await, Err(Reason::UntrustedCertificate));
@@ -232,13 +232,13 @@ async fn a_chain_over_the_limits_is_refused_before_anything_is_verified() {
         &services,
         &ports,
         &anchor_set(&[&ca]),
-        &ClientCertificate::new(crafted.clone()).unwrap(),
+        &CertificateChain::new(crafted.clone()).unwrap(),
         NOW,
     )
     .await;
     assert_eq!(got, Err(Reason::ChainTooLarge));
     // Four of them are few enough, but more than 16 KiB.
-    let four = ClientCertificate::new(crafted[..5].to_vec()).unwrap();
+    let four = CertificateChain::new(crafted[..5].to_vec()).unwrap();
     let got = trusted_at(&services, &ports, &anchor_set(&[&ca]), &four, NOW).await;
     assert_eq!(got, Err(Reason::ChainTooLarge));
     assert_eq!(services.chains.verifications(), 0);
@@ -250,7 +250,7 @@ async fn a_chain_over_the_limits_is_refused_before_anything_is_verified() {
         &services,
         &ports,
         &anchor_set(&[&root4]),
-        &ClientCertificate::new(four).unwrap(),
+        &CertificateChain::new(four).unwrap(),
         NOW,
     )
     .await;
@@ -260,7 +260,7 @@ async fn a_chain_over_the_limits_is_refused_before_anything_is_verified() {
         &services,
         &ports,
         &anchor_set(&[&root5]),
-        &ClientCertificate::new(five).unwrap(),
+        &CertificateChain::new(five).unwrap(),
         NOW,
     )
     .await;

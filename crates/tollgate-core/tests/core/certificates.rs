@@ -8,14 +8,14 @@ use std::sync::Arc;
 use rcgen::{DnType, KeyUsagePurpose};
 use rustls_pki_types::CertificateDer;
 use tollgate_core::{
-    AuthMethod, CertificateRule, Client, ClientCertificate, DistinguishedName, ErrorCode,
-    KeySource, Reason, SubjectPattern, TrustAnchors,
+    AuthMethod, CertificateChain, CertificateRule, Client, DistinguishedName, ErrorCode, KeySource,
+    Reason, SubjectPattern, TrustAnchors,
 };
 
 use crate::support::certs::{Ca, Cert};
 use crate::support::{Req, World, client, granted, refused};
 
-fn with_certificate(id: &str, chain: ClientCertificate) -> Req {
+fn with_certificate(id: &str, chain: CertificateChain) -> Req {
     Req::form(&[("grant_type", "client_credentials"), ("client_id", id)]).certificate(chain)
 }
 
@@ -120,10 +120,10 @@ async fn certificate_cases() {
     assert_eq!(issued.method, AuthMethod::SelfSignedTlsClientAuth);
 
     let garbage =
-        ClientCertificate::new(vec![CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])]).unwrap();
+        CertificateChain::new(vec![CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])]).unwrap();
     let long = "x".repeat(300);
     use Reason::*;
-    let cases: Vec<(&str, &str, ClientCertificate, Reason)> = vec![
+    let cases: Vec<(&str, &str, CertificateChain, Reason)> = vec![
         (
             "another CA",
             "ledger",

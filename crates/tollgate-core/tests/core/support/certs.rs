@@ -9,7 +9,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls_pki_types::CertificateDer;
-use tollgate_core::{AnchorSet, ClientCertificate};
+use tollgate_core::{AnchorSet, CertificateChain};
 
 /// A CA that signs client certificates.
 pub(crate) struct Ca {
@@ -123,17 +123,17 @@ impl Cert {
     }
 
     /// The chain a connection presents: this certificate alone.
-    pub(crate) fn chain(&self) -> ClientCertificate {
+    pub(crate) fn chain(&self) -> CertificateChain {
         self.chain_with(&[])
     }
 
     /// This certificate, then these (intermediates, DER).
-    pub(crate) fn chain_with(&self, rest: &[Vec<u8>]) -> ClientCertificate {
+    pub(crate) fn chain_with(&self, rest: &[Vec<u8>]) -> CertificateChain {
         let chain = std::iter::once(&self.der)
             .chain(rest)
             .map(|der| CertificateDer::from(der.clone()))
             .collect();
-        ClientCertificate::new(chain).unwrap()
+        CertificateChain::new(chain).unwrap()
     }
 
     /// Its public key as a JWK, as a client's key set lists it.

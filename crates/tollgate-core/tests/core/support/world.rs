@@ -14,7 +14,7 @@ use time::macros::datetime;
 use tollgate_core::introspection::{self, Introspection};
 use tollgate_core::token_request::{self, Issued, Request};
 use tollgate_core::{
-    ApiResource, ApiScope, Client, ClientCertificate, ClientSecret, Context, GrantType, Refused,
+    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType, Refused,
     Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer, hash_secret,
 };
 use tollgate_jose::clock::{ManualClock, SharedClock};
@@ -179,7 +179,7 @@ pub(crate) struct Req {
     pub(crate) body: String,
     pub(crate) authorization: Option<Vec<u8>>,
     pub(crate) dpop: Vec<Vec<u8>>,
-    pub(crate) certificate: Option<ClientCertificate>,
+    pub(crate) certificate: Option<CertificateChain>,
 }
 
 impl Req {
@@ -211,7 +211,7 @@ impl Req {
         self
     }
 
-    pub(crate) fn certificate(self, certificate: ClientCertificate) -> Self {
+    pub(crate) fn certificate(self, certificate: CertificateChain) -> Self {
         Self {
             certificate: Some(certificate),
             ..self

@@ -14,7 +14,7 @@ use super::scope::ScopeSet;
 /// The longest client id tollgate accepts, in the file and on the wire. A
 /// longer one cannot be registered, so a request naming one is refused
 /// before anything about it is remembered.
-pub const MAX_CLIENT_ID_LEN: usize = 255;
+pub(crate) const MAX_CLIENT_ID_LEN: usize = 255;
 
 /// A client identifier (RFC 6749 Appendix A.1: `*VSCHAR`, here non-empty
 /// and at most [`MAX_CLIENT_ID_LEN`] bytes).
@@ -185,7 +185,7 @@ pub struct ClientSecret {
 }
 
 impl ClientSecret {
-    pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
+    pub(crate) fn is_valid_at(&self, now: OffsetDateTime) -> bool {
         self.expires.is_none_or(|e| now < e)
     }
 }

@@ -34,8 +34,8 @@ pub use access_token::TokenType;
 pub use auth::AuthMethod;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
-    Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, MAX_CLIENT_ID_LEN,
-    PresentedSecret, SecretHash, Secrets,
+    Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, PresentedSecret,
+    SecretHash, Secrets,
 };
 pub use dn::DistinguishedName;
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};

@@ -277,7 +277,7 @@ impl Refusal {
     /// Why a token was not signed: a key in hardware that cannot sign now
     /// is a 503 `temporarily_unavailable` with `Retry-After` (as an
     /// unreachable replay store is); anything else is the server's error.
-    pub fn not_signed(error: crate::ports::PortError) -> Self {
+    pub(crate) fn not_signed(error: crate::ports::PortError) -> Self {
         use crate::ports::PortError;
         match error {
             PortError::NoActiveKey => Self::server_error(Reason::NoActiveKey),

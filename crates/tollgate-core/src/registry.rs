@@ -103,7 +103,7 @@ impl Registry {
     }
 
     /// The trusted issuer whose tokens carry `iss`.
-    pub fn trusted_issuer(&self, iss: &str) -> Option<&Arc<TrustedIssuer>> {
+    pub(crate) fn trusted_issuer(&self, iss: &str) -> Option<&Arc<TrustedIssuer>> {
         self.issuers.get(iss)
     }
 

@@ -89,7 +89,7 @@ impl SecretCache {
 
     /// Whether `secret` was verified for `holder` (with its current
     /// secrets) and the entry is still fresh at `now`.
-    pub fn is_verified(
+    pub(crate) fn is_verified(
         &self,
         holder: Holder<'_>,
         secret: &PresentedSecret,
@@ -130,14 +130,14 @@ impl SecretCache {
     }
 
     /// Counts one Argon2 verification of `work` default verifications.
-    pub fn count_argon2(&self, work: f64) {
+    pub(crate) fn count_argon2(&self, work: f64) {
         self.argon2_runs.fetch_add(1, Ordering::Relaxed);
         self.count_padding(work);
     }
 
     /// Counts Argon2 work done only so that a failure costs what every
     /// failure costs (not a verification).
-    pub fn count_padding(&self, work: f64) {
+    pub(crate) fn count_padding(&self, work: f64) {
         self.argon2_work
             .fetch_add((work * 1000.0).round() as u64, Ordering::Relaxed);
     }

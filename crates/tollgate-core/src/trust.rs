@@ -86,7 +86,7 @@ impl CertificateChain {
 
     /// Whether the chain is small enough to be looked at; only the
     /// certificates' lengths are read.
-    pub fn within_limits(&self) -> Result<(), ChainTooLarge> {
+    pub(crate) fn within_limits(&self) -> Result<(), ChainTooLarge> {
         tollgate_jose::chain::check(self.inner.chain.iter().map(|c| c.as_ref()))
     }
 

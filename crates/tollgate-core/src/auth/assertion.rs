@@ -78,7 +78,10 @@ pub fn extract(params: &Params) -> Option<Result<Presented, Refusal>> {
 /// RFC 7523 §2.1: a platform's token (or a client's own assertion)
 /// presented as the grant, in `assertion`. It is the request's credential,
 /// as `client_assertion` would be, so another one beside it is refused.
-pub fn extract_grant(params: &Params, authorization: Option<&[u8]>) -> Result<Presented, Refusal> {
+pub(crate) fn extract_grant(
+    params: &Params,
+    authorization: Option<&[u8]>,
+) -> Result<Presented, Refusal> {
     let other = authorization.is_some()
         || ["client_secret", "client_assertion", "client_assertion_type"]
             .iter()
@@ -121,7 +124,7 @@ pub fn check_header(jwt: &Unverified) -> Result<Algorithm, Reason> {
 /// may have been signed by any key of its algorithm, and a forged one is
 /// tried against each: a key set of 182 RSA keys made every forgery cost
 /// 53 ms of CPU. With more keys than this, the `kid` must name one.
-pub const MAX_CANDIDATE_KEYS: usize = 4;
+pub(crate) const MAX_CANDIDATE_KEYS: usize = 4;
 
 /// The key of `keys` that signed `token`, if one did; never more than
 /// [`MAX_CANDIDATE_KEYS`] keys tried.
@@ -149,7 +152,10 @@ pub fn signed_by<'a>(
 }
 
 /// A string claim.
-pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'a str, Reason> {
+pub(crate) fn string_claim<'a>(
+    claims: &'a Map<String, Value>,
+    name: &str,
+) -> Result<&'a str, Reason> {
     claims
         .get(name)
         .and_then(Value::as_str)
@@ -158,7 +164,7 @@ pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'
 
 /// `aud` (a string or an array of them) holds one of `accepted`: a
 /// platform's token may name several audiences.
-pub fn check_audience(claims: &Map<String, Value>, accepted: &[&str]) -> Result<(), Reason> {
+pub(crate) fn check_audience(claims: &Map<String, Value>, accepted: &[&str]) -> Result<(), Reason> {
     let holds = |v: &Value| v.as_str().is_some_and(|a| accepted.contains(&a));
     let ok = match claims.get("aud") {
         Some(Value::String(_)) => claims.get("aud").is_some_and(holds),
@@ -215,7 +221,7 @@ pub fn check_times(
 /// The client id a request names (an assertion's `iss`, a certificate's
 /// `client_id`), if it could be one: longer than any registered id can be
 /// is its own reason, never looked up.
-pub fn plausible_client_id(id: &str) -> Result<&str, Reason> {
+pub(crate) fn plausible_client_id(id: &str) -> Result<&str, Reason> {
     if id.len() > MAX_CLIENT_ID_LEN {
         return Err(Reason::ClientIdTooLong);
     }

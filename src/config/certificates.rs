@@ -45,12 +45,12 @@ pub struct CertificateSettings {
     /// Some client authenticates with a self-signed certificate.
     pub self_signed: bool,
     /// The CAs as read at validation.
-    pub anchors: Arc<Anchors>,
+    pub anchors: Arc<AnchorFiles>,
 }
 
 /// Trust anchors and the digest of the files they were read from.
 #[derive(Debug, Default)]
-pub struct Anchors {
+pub struct AnchorFiles {
     pub digest: [u8; 32],
     pub trust: Arc<TrustAnchors>,
 }
@@ -69,7 +69,7 @@ impl CertificateSettings {
 
     /// Reads and parses every CA file; the first problem as (its key in
     /// the file, the message).
-    pub fn read(&self) -> Result<Anchors, (String, String)> {
+    pub fn read(&self) -> Result<AnchorFiles, (String, String)> {
         let read = |path: &Path| {
             std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
         };
@@ -92,7 +92,7 @@ impl CertificateSettings {
             parts.push(name.as_bytes().to_vec());
             parts.push(pem);
         }
-        Ok(Anchors {
+        Ok(AnchorFiles {
             digest: tollgate_jose::digest::sha256_parts(parts.iter().map(Vec::as_slice)),
             trust: Arc::new(trust),
         })

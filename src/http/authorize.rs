@@ -41,7 +41,7 @@ pub struct AuthorizeError {
 pub enum AuthorizeResponse {
     /// Every request: tollgate has no flow that needs this endpoint.
     #[oai(status = 400)]
-    Refused(
+    RefusedRequest(
         Json<AuthorizeError>,
         /// `no-store`.
         #[oai(header = "cache-control")]
@@ -77,7 +77,10 @@ impl AuthorizeApi {
         redirect_uri: Query<Option<String>>,
     ) -> AuthorizeResponse {
         let _ = (client_id, redirect_uri);
-        AuthorizeResponse::Refused(Json(refusal(response_type.0.as_deref())), "no-store".into())
+        AuthorizeResponse::RefusedRequest(
+            Json(refusal(response_type.0.as_deref())),
+            "no-store".into(),
+        )
     }
 }
 

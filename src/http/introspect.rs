@@ -10,7 +10,7 @@ use poem::{Request, Response};
 
 use super::AppState;
 use super::wire;
-use tollgate_core::Refused;
+use tollgate_core::RefusedRequest;
 use tollgate_core::introspection::{self, Introspection};
 
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
@@ -59,7 +59,7 @@ impl poem::Endpoint for IntrospectEndpoint {
                     serde_json::to_vec(&body).unwrap_or_default(),
                 ))
             }
-            Err(Refused {
+            Err(RefusedRequest {
                 refusal,
                 claimed_id,
             }) => {

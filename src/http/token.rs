@@ -12,7 +12,7 @@ use super::AppState;
 use super::wire::{self, TokenBody};
 use crate::observe::audit;
 use crate::runtime::failure_time::measured;
-use tollgate_core::Refused;
+use tollgate_core::RefusedRequest;
 use tollgate_core::token_request::{self, Issued};
 use tollgate_core::{Reason, Refusal};
 
@@ -53,7 +53,7 @@ async fn run(
     req: &Request,
     form: &[u8],
     address: Option<IpAddr>,
-) -> Result<Issued, Refused> {
+) -> Result<Issued, RefusedRequest> {
     let scope = super::scope::Scope::load(state);
     let cx = scope.context(state, address);
     let dpop: Vec<&[u8]> = req
@@ -75,7 +75,7 @@ async fn run(
 /// The response, counted and audited.
 fn respond(
     state: &AppState,
-    outcome: Result<Issued, Refused>,
+    outcome: Result<Issued, RefusedRequest>,
     address: Option<IpAddr>,
 ) -> Response {
     match outcome {
@@ -94,7 +94,7 @@ fn respond(
             }
             .into_response()
         }
-        Err(Refused {
+        Err(RefusedRequest {
             refusal,
             claimed_id,
         }) => {

@@ -71,7 +71,7 @@ pub(crate) struct AppState {
     pub(crate) body_timeout: std::time::Duration,
     /// The client CAs and trust domain bundles in force: the file's, as
     /// validated, then as re-read when they change.
-    pub(crate) trust: ArcSwap<crate::config::certificates::Anchors>,
+    pub(crate) trust: ArcSwap<crate::config::certificates::AnchorFiles>,
 }
 
 #[derive(PartialEq)]
@@ -204,7 +204,7 @@ impl AppState {
     /// the ones in force (read by `Ports::trust_anchors`).
     pub(crate) fn set_trust_anchors(
         &self,
-        anchors: Arc<crate::config::certificates::Anchors>,
+        anchors: Arc<crate::config::certificates::AnchorFiles>,
     ) -> bool {
         if self.trust.load().digest == anchors.digest {
             return false;

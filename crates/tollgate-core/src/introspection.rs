@@ -16,7 +16,7 @@ use super::auth::secret;
 use super::error::Challenge;
 use super::params::Params;
 use super::ports::{Context, Ports};
-use super::refusal::{Reason, Refusal, Refused};
+use super::refusal::{Reason, Refusal, RefusedRequest};
 use super::registry::ApiResource;
 use super::standing::{OwnTokens, own_token_standing};
 
@@ -42,7 +42,7 @@ pub async fn introspect<P: Ports + OwnTokens>(
     ports: &P,
     body: &[u8],
     authorization: Option<&[u8]>,
-) -> Result<(Arc<ApiResource>, Introspection), Refused> {
+) -> Result<(Arc<ApiResource>, Introspection), RefusedRequest> {
     let params = Params::parse(body, &PARAMETERS, &[])?;
     if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
         return Err(Refusal::invalid_request(
@@ -58,11 +58,11 @@ pub async fn introspect<P: Ports + OwnTokens>(
     let claimed_id = presented.id.clone();
     let resource = secret::verify::<ApiResource, P>(presented, cx, ports)
         .await
-        .map_err(|refusal| Refused {
+        .map_err(|refusal| RefusedRequest {
             refusal,
             claimed_id: Some(claimed_id.clone()),
         })?;
-    let token = params.get("token").ok_or_else(|| Refused {
+    let token = params.get("token").ok_or_else(|| RefusedRequest {
         refusal: Refusal::invalid_request(Reason::MissingParameter, "token is missing"),
         claimed_id: Some(claimed_id.clone()),
     })?;

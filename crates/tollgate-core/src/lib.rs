@@ -44,7 +44,7 @@ pub use federation::{
 };
 pub use grant::{Delegation, Grant};
 pub use ports::{Context, PortError, Ports, Services};
-pub use refusal::{Reason, Refusal, Refused};
+pub use refusal::{Reason, Refusal, RefusedRequest};
 pub use registry::{ApiResource, ApiScope, Registry};
 pub use rules::{CertificateRule, ExchangeRule, SubjectIssuer};
 pub use scope::{ScopeError, ScopeSet, ScopeToken};

@@ -335,12 +335,12 @@ impl From<OAuthError> for Refusal {
 /// A refused token request, and the client id it claimed (for the audit
 /// trail), if it got as far as naming one.
 #[derive(Debug, Clone)]
-pub struct Refused {
+pub struct RefusedRequest {
     pub refusal: Refusal,
     pub claimed_id: Option<String>,
 }
 
-impl From<Refusal> for Refused {
+impl From<Refusal> for RefusedRequest {
     fn from(refusal: Refusal) -> Self {
         Self {
             refusal,

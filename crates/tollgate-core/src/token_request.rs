@@ -14,7 +14,7 @@ use super::exchange;
 use super::grant::{self, Delegation};
 use super::params::Params;
 use super::ports::{Context, Ports};
-use super::refusal::{Reason, Refusal, Refused};
+use super::refusal::{Reason, Refusal, RefusedRequest};
 use super::standing::OwnTokens;
 use tollgate_jose::dpop;
 use tollgate_jose::replay::ReplayError;
@@ -107,14 +107,14 @@ pub async fn token<P: Ports + OwnTokens>(
     cx: &Context<'_>,
     ports: &P,
     request: Request<'_>,
-) -> Result<Issued, Refused> {
+) -> Result<Issued, RefusedRequest> {
     let Parsed {
         grant_type,
         params,
         credential,
         assertion_grant,
     } = parse(request)?;
-    let claimed = |refusal: Refusal, id: Option<&str>| Refused {
+    let claimed = |refusal: Refusal, id: Option<&str>| RefusedRequest {
         refusal,
         claimed_id: id.map(str::to_owned),
     };

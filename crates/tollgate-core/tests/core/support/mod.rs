@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt::Debug;
 
-use tollgate_core::{Challenge, ErrorCode, OAuthError, Reason, Refusal, Refused};
+use tollgate_core::{Challenge, ErrorCode, OAuthError, Reason, Refusal, RefusedRequest};
 
 pub(crate) use jws::Key;
 pub(crate) use world::{
@@ -42,7 +42,7 @@ impl AsRefusal for Refusal {
     }
 }
 
-impl AsRefusal for Refused {
+impl AsRefusal for RefusedRequest {
     fn refusal(&self) -> &Refusal {
         &self.refusal
     }

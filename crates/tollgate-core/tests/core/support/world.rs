@@ -14,8 +14,9 @@ use time::macros::datetime;
 use tollgate_core::introspection::{self, Introspection};
 use tollgate_core::token_request::{self, Issued, Request};
 use tollgate_core::{
-    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType, Refused,
-    Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer, hash_secret,
+    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType,
+    RefusedRequest, Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer,
+    hash_secret,
 };
 use tollgate_jose::clock::{ManualClock, SharedClock};
 
@@ -149,7 +150,7 @@ impl World {
         }
     }
 
-    pub(crate) async fn token(&self, request: &Req) -> Result<Issued, Refused> {
+    pub(crate) async fn token(&self, request: &Req) -> Result<Issued, RefusedRequest> {
         let dpop: Vec<&[u8]> = request.dpop.iter().map(Vec::as_slice).collect();
         let request = Request {
             body: request.body.as_bytes(),
@@ -160,7 +161,7 @@ impl World {
         token_request::token(&self.cx(), &self.ports, request).await
     }
 
-    pub(crate) async fn introspect(&self, request: &Req) -> Result<Introspection, Refused> {
+    pub(crate) async fn introspect(&self, request: &Req) -> Result<Introspection, RefusedRequest> {
         let authorization = request.authorization.as_deref();
         introspection::introspect(
             &self.cx(),

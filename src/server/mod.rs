@@ -275,7 +275,7 @@ impl Server {
         let anchors = tokio::spawn(crate::http::tls::trust_anchors(self.state.clone()));
         let replay_check = tokio::spawn({
             let state = self.state.clone();
-            async move { state.replay.check().await }
+            async move { state.replay.probe().await }
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let on_stop = move || {

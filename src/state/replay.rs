@@ -77,7 +77,7 @@ impl Replay {
     }
 
     /// Reads what can be read once at start (Redis's eviction policy).
-    pub(crate) async fn check(&self) {
+    pub(crate) async fn probe(&self) {
         if let Self::Redis(r) = self {
             r.check_eviction().await;
         }

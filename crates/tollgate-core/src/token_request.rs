@@ -214,7 +214,7 @@ async fn bound_key<P: Ports>(
             ));
         }
     };
-    let checked = dpop::check(proof, "POST", cx.token_endpoint, cx.now.unix_timestamp())
+    let checked = dpop::verify(proof, "POST", cx.token_endpoint, cx.now.unix_timestamp())
         .map_err(|why| invalid(Reason::InvalidDpopProof, why))?;
     let key = tollgate_jose::digest::sha256_parts([
         b"dpop".as_slice(),

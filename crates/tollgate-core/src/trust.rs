@@ -87,7 +87,7 @@ impl CertificateChain {
     /// Whether the chain is small enough to be looked at; only the
     /// certificates' lengths are read.
     pub(crate) fn within_limits(&self) -> Result<(), ChainTooLarge> {
-        tollgate_jose::chain::check(self.inner.chain.iter().map(|c| c.as_ref()))
+        tollgate_jose::chain::within_limits(self.inner.chain.iter().map(|c| c.as_ref()))
     }
 
     /// SHA-256 of the whole chain (each certificate length-prefixed).

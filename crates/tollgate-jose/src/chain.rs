@@ -41,7 +41,7 @@ impl std::error::Error for ChainTooLarge {}
 
 /// Whether a chain (leaf first, DER) is within the bounds; only the
 /// certificates' lengths are read, nothing is parsed.
-pub fn check<'a>(chain: impl IntoIterator<Item = &'a [u8]>) -> Result<(), ChainTooLarge> {
+pub fn within_limits<'a>(chain: impl IntoIterator<Item = &'a [u8]>) -> Result<(), ChainTooLarge> {
     let (mut count, mut bytes) = (0usize, 0usize);
     for der in chain {
         count += 1;
@@ -65,7 +65,7 @@ mod tests {
     fn a_chain_is_bounded_by_its_count_and_its_bytes_leaf_included() {
         let sizes = |sizes: &[usize]| -> Result<(), ChainTooLarge> {
             let chain: Vec<Vec<u8>> = sizes.iter().map(|n| vec![0; *n]).collect();
-            check(chain.iter().map(Vec::as_slice))
+            within_limits(chain.iter().map(Vec::as_slice))
         };
         assert_eq!(sizes(&[]), Ok(()));
         assert_eq!(sizes(&[1_000; 5]), Ok(()));

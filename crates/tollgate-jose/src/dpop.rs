@@ -26,7 +26,7 @@ pub struct Proof {
 /// Checks `proof` for a request with `method` to `url` at `now` (Unix
 /// seconds); the error says what is wrong (for the client: it is its own
 /// proof).
-pub fn check(proof: &str, method: &str, url: &str, now: i64) -> Result<Proof, &'static str> {
+pub fn verify(proof: &str, method: &str, url: &str, now: i64) -> Result<Proof, &'static str> {
     let jwt = jose::peek(proof).ok_or("the DPoP proof is not a JWT")?;
     let typ = jwt.raw_header.get("typ").and_then(Value::as_str);
     if typ != Some("dpop+jwt") {

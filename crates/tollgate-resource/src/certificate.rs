@@ -33,7 +33,7 @@ pub(crate) const X5T_S256: &str = "x5t#S256";
 
 /// Refuses a certificate-bound token without that certificate; a token
 /// bound to none passes.
-pub(crate) fn check(
+pub(crate) fn binding_holds(
     claims: &Claims,
     certificate: Option<&ClientCertificate>,
 ) -> Result<(), Rejection> {

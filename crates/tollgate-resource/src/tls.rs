@@ -69,7 +69,7 @@ impl ClientCertVerifier for BoundedClientCertVerifier {
         let chain = std::iter::once(end_entity)
             .chain(intermediates)
             .map(|c| c.as_ref());
-        tollgate_jose::chain::check(chain).map_err(|too_large| {
+        tollgate_jose::chain::within_limits(chain).map_err(|too_large| {
             Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(too_large))))
         })?;
         self.inner

@@ -125,7 +125,7 @@ impl TokenValidator {
                     c.as_object()
                         .is_some_and(|o| o.len() == 1 && o.contains_key(certificate::X5T_S256))
                 });
-                certificate::check(&claims, certificate)?;
+                certificate::binding_holds(&claims, certificate)?;
                 if !certificate_only {
                     // RFC 9449 §7.2: a bound token presented as a bearer one
                     // is refused, or a thief could use it without the key.
@@ -147,7 +147,7 @@ impl TokenValidator {
                     .ok_or_else(|| {
                         Rejection::InvalidDpopToken("the token is not DPoP-bound".into())
                     })?;
-                certificate::check(&claims, certificate).map_err(|r| match r {
+                certificate::binding_holds(&claims, certificate).map_err(|r| match r {
                     Rejection::InvalidToken(why) => Rejection::InvalidDpopToken(why),
                     other => other,
                 })?;
@@ -177,7 +177,7 @@ impl TokenValidator {
     ) -> Result<dpop::Proof, Rejection> {
         let invalid = |why: &str| Rejection::InvalidDpopProof(why.to_owned());
         let now = self.clock.now();
-        let checked = dpop::check(proof, method, url, now.unix_timestamp()).map_err(invalid)?;
+        let checked = dpop::verify(proof, method, url, now.unix_timestamp()).map_err(invalid)?;
         if checked.ath.as_deref() != Some(dpop::ath(token).as_str()) {
             return Err(invalid("the proof's ath is not the hash of this token"));
         }

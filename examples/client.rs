@@ -254,7 +254,7 @@ struct DpopKey {
 
 impl DpopKey {
     fn new() -> Result<Self, String> {
-        let (key, pem) = tollgate::keys::SigningKey::generate(tollgate::keys::Algorithm::ES256)
+        let (key, pem) = tollgate::SigningKey::generate(tollgate::Algorithm::ES256)
             .map_err(|e| format!("cannot make a DPoP key: {e}"))?;
         let encoding = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes())
             .map_err(|e| format!("cannot use the DPoP key: {e}"))?;
@@ -305,19 +305,19 @@ fn sign_assertion(
     let pem = std::fs::read(key_file)
         .map_err(|e| format!("cannot read the key {}: {e}", key_file.display()))?;
     let text = String::from_utf8_lossy(&pem);
-    let key = tollgate::keys::SigningKey::from_pkcs8_pem(&text)
+    let key = tollgate::SigningKey::from_pkcs8_pem(&text)
         .map_err(|e| format!("{}: {e}", key_file.display()))?;
     let bad = |e: jsonwebtoken::errors::Error| format!("{}: {e}", key_file.display());
     let (alg, encoding) = match key.algorithm() {
-        tollgate::keys::Algorithm::ES256 => (
+        tollgate::Algorithm::ES256 => (
             Algorithm::ES256,
             EncodingKey::from_ec_pem(&pem).map_err(bad)?,
         ),
-        tollgate::keys::Algorithm::EdDSA => (
+        tollgate::Algorithm::EdDSA => (
             Algorithm::EdDSA,
             EncodingKey::from_ed_pem(&pem).map_err(bad)?,
         ),
-        tollgate::keys::Algorithm::RS256 => (
+        tollgate::Algorithm::RS256 => (
             Algorithm::RS256,
             EncodingKey::from_rsa_pem(&pem).map_err(bad)?,
         ),

@@ -10,14 +10,19 @@
 //! `tollgate-resource` is what API authors take alone.
 
 pub mod cli;
-pub mod config;
+mod config;
 mod http;
-pub mod keys;
+mod keys;
 mod observe;
 mod runtime;
 mod server;
 mod state;
 
+pub use config::{
+    Config, ConfigError, KeyMode, Overrides, Problem, check, included_schema_json, schema_json,
+    validation_paths_agree,
+};
+pub use keys::{Algorithm, PinSource, Pkcs11Key, SigningKey, rfc3339, store::write_new};
 pub use runtime::allocator;
 pub use server::{Builder, Server};
 /// The validator for API authors (`tollgate-resource`), also reachable

@@ -146,7 +146,7 @@ enum KeysCommand {
         pin_env: Option<String>,
         /// ES256, EdDSA or RS256 (in a token: ES256 or RS256).
         #[arg(long, default_value = "ES256")]
-        algorithm: tollgate::keys::Algorithm,
+        algorithm: tollgate::Algorithm,
         /// The snippet's activate_at: an RFC 3339 date-time or `now`.
         /// Default: one day from now, so every replica and API cache has
         /// the key before it signs.
@@ -162,7 +162,7 @@ enum KeysCommand {
         out: PathBuf,
         /// ES256, EdDSA or RS256.
         #[arg(long, default_value = "ES256")]
-        algorithm: tollgate::keys::Algorithm,
+        algorithm: tollgate::Algorithm,
     },
 }
 
@@ -329,8 +329,8 @@ fn main() -> ExitCode {
         } => cli::diff(&old, &new, format == Format::Json, exit_code),
         Command::Schema { included } => {
             match included {
-                false => println!("{}", tollgate::config::schema_json()),
-                true => println!("{}", tollgate::config::included_schema_json()),
+                false => println!("{}", tollgate::schema_json()),
+                true => println!("{}", tollgate::included_schema_json()),
             }
             ExitCode::SUCCESS
         }
@@ -351,11 +351,11 @@ fn main() -> ExitCode {
             (Some(out), None, ..) => cli::generate_key(&out, algorithm, activate_at.as_deref()),
             (None, Some(module), Some(token), Some(label)) => {
                 let pin = match (pin_file, pin_env) {
-                    (Some(file), None) => tollgate::keys::PinSource::File(file),
-                    (None, Some(var)) => tollgate::keys::PinSource::Env(var),
+                    (Some(file), None) => tollgate::PinSource::File(file),
+                    (None, Some(var)) => tollgate::PinSource::Env(var),
                     _ => unreachable!("clap requires exactly one of --pin-file and --pin-env"),
                 };
-                let spec = tollgate::keys::Pkcs11Key {
+                let spec = tollgate::Pkcs11Key {
                     module,
                     token,
                     label,

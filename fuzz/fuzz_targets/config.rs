@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use tollgate::config::{Overrides, check, validation_paths_agree};
+use tollgate::{Overrides, check, validation_paths_agree};
 
 fuzz_target!(|text: &str| {
     let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);

@@ -19,12 +19,15 @@ fuzz_target!(|data: &[u8]| {
         body,
         authorization,
         dpop: &[],
+        certificate: None,
     }) {
         Ok(parsed) => {
             assert!(!parsed.grant_type.is_empty());
             match &parsed.credential {
                 Credential::Secret(s) => assert!(!s.id.is_empty()),
                 Credential::Assertion(a) => assert!(!a.token.is_empty()),
+                // No certificate is given here, so none can be the credential.
+                Credential::Certificate(_) => panic!("a certificate credential without a certificate"),
             }
             if let Some(scope) = parsed.params.get("scope") {
                 assert!(!scope.is_empty());

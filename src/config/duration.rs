@@ -13,10 +13,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The accepted strings, as the schema's `pattern`.
-pub const PATTERN: &str = "^([0-9]+[smhd])+$";
+pub(crate) const PATTERN: &str = "^([0-9]+[smhd])+$";
 
 /// What a duration may be written as, for messages and the schema.
-pub const FORMS: &str = "write integer seconds or a number with a unit s, m, h or d (several may follow each other), e.g. 90, \"90s\", \"15m\", \"1h30m\" or \"7d\"";
+pub(crate) const FORMS: &str = "write integer seconds or a number with a unit s, m, h or d (several may follow each other), e.g. 90, \"90s\", \"15m\", \"1h30m\" or \"7d\"";
 
 const UNITS: [(char, u64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
 
@@ -62,7 +62,7 @@ pub(super) fn parse(raw: &RawDuration) -> Result<Duration, String> {
 
 /// A duration string (`"15m"`, `"1h30m"`): the message names the accepted
 /// forms when `text` is not one. Zero is allowed here.
-pub fn parse_text(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_text(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a duration: {FORMS}");
     let mut seconds: u64 = 0;
     let mut number: Option<u64> = None;
@@ -92,7 +92,7 @@ pub fn parse_text(text: &str) -> Result<Duration, String> {
 }
 
 /// `d` in the largest unit that is exact: `90d`, `36h`, `90m`, `45s`.
-pub fn show(d: Duration) -> String {
+pub(crate) fn show(d: Duration) -> String {
     let seconds = d.as_secs();
     if seconds == 0 {
         return if d.is_zero() {

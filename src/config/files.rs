@@ -14,7 +14,7 @@ use super::stamp::file_age;
 /// 100,000 clients are about 22 MB in one file, and a file is held about
 /// twice over while it is parsed: 64 MiB leaves room for three times
 /// that, and bounds what a runaway file can cost.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads a configuration file, refusing one over [`MAX_FILE_BYTES`]
 /// before reading it (and one that grows past it while read).

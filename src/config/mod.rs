@@ -9,7 +9,7 @@
 
 pub(crate) mod certificates;
 pub(crate) mod diff;
-pub mod duration;
+pub(crate) mod duration;
 pub(crate) mod edit;
 mod events;
 mod files;
@@ -39,14 +39,13 @@ use std::sync::Arc;
 use crate::keys::{KeyRing, SigningKey};
 use tollgate_core::{Registry, ThrottleSettings};
 
-pub use files::MAX_FILE_BYTES;
 pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
-pub use tls::{TlsFiles, TlsPem};
-pub use validate::{REGISTERED_CLAIMS, Report, Reuse};
+pub(crate) use tls::TlsFiles;
+pub(crate) use validate::{REGISTERED_CLAIMS, Report, Reuse};
 
 /// The default listen address, also the port of the quickstart.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
 
 /// A validated configuration. Immutable: a reload builds a new one.
 #[derive(Debug)]
@@ -153,7 +152,7 @@ impl Config {
 }
 
 /// Reads a config file as text.
-pub fn read(path: &Path) -> Result<String, ConfigError> {
+pub(crate) fn read(path: &Path) -> Result<String, ConfigError> {
     let unreadable = |reason: String| ConfigError::Unreadable {
         file: path.to_owned(),
         reason,
@@ -170,7 +169,7 @@ pub fn check(text: &str, path: &Path, overrides: Overrides, now: time::OffsetDat
 
 /// The folder relative paths in the file at `path` resolve against: its
 /// own (`.` for a file named without one).
-pub fn folder_of(path: &Path) -> &Path {
+pub(crate) fn folder_of(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
@@ -178,7 +177,7 @@ pub fn folder_of(path: &Path) -> &Path {
 
 /// [`check`], taking over the unchanged clients of `previous` (what the
 /// validation of the configuration in force left, [`Report::reusable`]).
-pub fn check_reusing(
+pub(crate) fn check_reusing(
     text: &str,
     path: &Path,
     overrides: Overrides,
@@ -203,7 +202,7 @@ fn check_given(
 
 /// [`check`] of the main file `text` at `path`, with the included file
 /// `edited.0` read as `edited.1`: an edit validated before it is written.
-pub fn check_edited(
+pub(crate) fn check_edited(
     text: &str,
     path: &Path,
     edited: (&Path, &str),
@@ -331,7 +330,7 @@ pub fn included_schema_json() -> String {
 }
 
 /// An effective setting and where it came from, for `check --show-origin`.
-pub struct Origin {
+pub(crate) struct Origin {
     pub key: &'static str,
     pub value: String,
     /// `FILE:LINE`, `environment TOLLGATE_...`, or `default`.
@@ -340,7 +339,7 @@ pub struct Origin {
 
 /// Where each scalar setting of `config` (loaded from `text` at `path`)
 /// came from.
-pub fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
+pub(crate) fn origins(text: &str, path: &Path, config: &Config) -> Vec<Origin> {
     let from_env = sources::document(text, Overrides::Environment)
         .map(|d| d.from_env)
         .unwrap_or_default();

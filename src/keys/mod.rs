@@ -17,10 +17,11 @@ pub(crate) mod pkcs11;
 mod public;
 mod ring;
 mod signing;
-pub mod store;
+pub(crate) mod store;
 
 pub use pkcs11::{PinSource, Pkcs11Key};
-pub use public::{Algorithm, Jwk};
+pub use public::Algorithm;
+pub(crate) use public::Jwk;
 pub(crate) use ring::{Entry, KeyRing};
 pub use signing::SigningKey;
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::{KeyError, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeyStoreError {
+pub(crate) enum KeyStoreError {
     #[error("key folder {dir}: {source}")]
     Folder {
         dir: PathBuf,
@@ -35,7 +35,7 @@ pub enum KeyStoreError {
 }
 
 /// Creates `dir` (and its parents) private to the owner if it is missing.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), KeyStoreError> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), KeyStoreError> {
     if dir.exists() {
         return Ok(());
     }
@@ -72,7 +72,7 @@ pub fn write_new(file: &Path, contents: &[u8]) -> std::io::Result<()> {
 
 /// Removes what [`write_new`] leaves when the process dies between
 /// writing and linking: a temporary file holding a whole private key.
-pub fn remove_stale_temporaries(dir: &Path) {
+pub(crate) fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -93,7 +93,7 @@ pub fn remove_stale_temporaries(dir: &Path) {
 }
 
 /// Reads and parses one key file.
-pub fn read_key(file: &Path) -> Result<SigningKey, KeyStoreError> {
+pub(crate) fn read_key(file: &Path) -> Result<SigningKey, KeyStoreError> {
     let pem = fs::read_to_string(file).map_err(|source| KeyStoreError::Io {
         file: file.to_owned(),
         source,
@@ -110,6 +110,6 @@ pub fn read_key(file: &Path) -> Result<SigningKey, KeyStoreError> {
 /// Whether users other than the owner and its group may read `file` (or
 /// its target). Group access is allowed: a Kubernetes Secret volume with
 /// `fsGroup` makes files group-readable, and that group is the pod's.
-pub fn readable_by_others(file: &Path) -> bool {
+pub(crate) fn readable_by_others(file: &Path) -> bool {
     fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }

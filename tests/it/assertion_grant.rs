@@ -76,7 +76,7 @@ fn grant(assertion: &str) -> String {
 
 #[tokio::test]
 async fn a_platform_token_as_the_grant_selects_its_client_and_copies_claims() {
-    let platform = Signer::new(tollgate::keys::Algorithm::RS256);
+    let platform = Signer::new(tollgate::Algorithm::RS256);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("cluster.jwks.json"),
@@ -118,7 +118,7 @@ async fn a_platform_token_as_the_grant_selects_its_client_and_copies_claims() {
 
     // Failures are the grant's: 400 invalid_grant, counted as failed
     // authentications by their reason.
-    let stranger = Signer::new(tollgate::keys::Algorithm::RS256);
+    let stranger = Signer::new(tollgate::Algorithm::RS256);
     let rows = [
         (
             "no rule matches",
@@ -281,10 +281,10 @@ fn check_refuses_copied_registered_claims_and_exchange_rules_naming_nothing() {
     let ok = exchanging(
         "subject_issuer = \"cluster\"\nsubject_audience = \"https://a\"\nresources = [\"https://api.example.com\"]\n",
     );
-    let report = tollgate::config::check(
+    let report = tollgate::check(
         &ok,
         std::path::Path::new("identity.toml"),
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         crate::support::now(),
     );
     assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -49,8 +49,8 @@ hash = "{hash}"
 
 #[tokio::test]
 async fn each_rule_of_private_key_jwt_is_a_row_of_the_table() {
-    let key = Signer::new(tollgate::keys::Algorithm::ES256);
-    let other = Signer::new(tollgate::keys::Algorithm::ES256);
+    let key = Signer::new(tollgate::Algorithm::ES256);
+    let other = Signer::new(tollgate::Algorithm::ES256);
     let clock = ManualClock::new(start());
     let server = TestServer::spawn_with_clock(&managed(&config(&key)), clock.clone()).await;
     let issuer = server.issuer();
@@ -242,7 +242,7 @@ async fn each_rule_of_private_key_jwt_is_a_row_of_the_table() {
 
 #[tokio::test]
 async fn an_assertion_with_other_authentication_or_a_wrong_type_is_a_bad_request() {
-    let key = Signer::new(tollgate::keys::Algorithm::EdDSA);
+    let key = Signer::new(tollgate::Algorithm::EdDSA);
     let server = TestServer::spawn(&config(&key)).await;
     let issuer = server.issuer();
     let now = crate::support::now().unix_timestamp();
@@ -326,7 +326,7 @@ fn reports_assertion(signer: &Signer, issuer: &str, clock: &ManualClock) -> Stri
 #[tokio::test]
 async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys() {
     let keys = key_server().await;
-    let known = Signer::new(tollgate::keys::Algorithm::ES256);
+    let known = Signer::new(tollgate::Algorithm::ES256);
     let (server, clock) = jwks_uri_client(&keys, &known).await;
     let issuer = server.issuer();
     let assertion = |s: &Signer| reports_assertion(s, &issuer, &clock);
@@ -340,7 +340,7 @@ async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys
     // the client's JWKS answers slowly: a refetch starts and hangs.
     clock.advance(time::Duration::seconds(11));
     keys.delay_ms.store(4_000, Ordering::SeqCst);
-    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let stranger = Signer::new(tollgate::Algorithm::ES256);
     let forged = assertion(&stranger);
     let slow = server.token_raw(&forged, None);
     let known_meanwhile = async {
@@ -367,7 +367,7 @@ async fn a_slow_refetch_for_an_unknown_kid_does_not_delay_the_clients_other_keys
 async fn with_more_than_four_keys_a_kid_less_assertion_is_refused_unchecked() {
     let keys = key_server().await;
     let signers: Vec<Signer> = (0..5)
-        .map(|_| Signer::new(tollgate::keys::Algorithm::ES256))
+        .map(|_| Signer::new(tollgate::Algorithm::ES256))
         .collect();
     *keys.keys.lock().unwrap() = signers.iter().map(|s| s.jwk.clone()).collect();
     let url = keys.url.lock().unwrap().clone();
@@ -401,7 +401,7 @@ async fn with_more_than_four_keys_a_kid_less_assertion_is_refused_unchecked() {
 #[tokio::test]
 async fn a_jwks_uri_is_cached_for_its_max_age_and_refetched_for_a_new_kid_at_most_every_10_s() {
     let keys = key_server().await;
-    let first = Signer::new(tollgate::keys::Algorithm::ES256);
+    let first = Signer::new(tollgate::Algorithm::ES256);
     let (server, clock) = jwks_uri_client(&keys, &first).await;
     let issuer = server.issuer();
     let assertion = |s: &Signer| reports_assertion(s, &issuer, &clock);
@@ -417,7 +417,7 @@ async fn a_jwks_uri_is_cached_for_its_max_age_and_refetched_for_a_new_kid_at_mos
     // The client rotates (later than 10 s after the fetch at start): a new
     // kid is fetched for.
     clock.advance(time::Duration::seconds(11));
-    let second = Signer::new(tollgate::keys::Algorithm::ES256);
+    let second = Signer::new(tollgate::Algorithm::ES256);
     *keys.keys.lock().unwrap() = vec![first.jwk.clone(), second.jwk.clone()];
     assert_eq!(
         server.token_raw(&assertion(&second), None).await.status(),
@@ -425,7 +425,7 @@ async fn a_jwks_uri_is_cached_for_its_max_age_and_refetched_for_a_new_kid_at_mos
     );
     assert_eq!(fetches(), 2, "refetched for the new kid");
     // An unknown kid within 10 s: no fetch.
-    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let stranger = Signer::new(tollgate::Algorithm::ES256);
     assert_eq!(
         server.token_raw(&assertion(&stranger), None).await.status(),
         401
@@ -462,7 +462,7 @@ async fn an_unreachable_jwks_uri_is_invalid_client_and_a_log_line_never_a_crash(
         "[[api_scopes]]\nname = \"api1\"\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"api1\"]\njwks_uri = \"http://{closed}/jwks\"\n"
     );
     let server = TestServer::spawn(&managed(&toml)).await;
-    let key = Signer::new(tollgate::keys::Algorithm::ES256);
+    let key = Signer::new(tollgate::Algorithm::ES256);
     let now = crate::support::now().unix_timestamp();
     let a = key.sign(
         None,
@@ -541,7 +541,7 @@ subject = "system:serviceaccount:batch-*:runner"
 
 #[tokio::test]
 async fn kubernetes_service_account_tokens_select_exactly_one_client() {
-    let platform = Signer::new(tollgate::keys::Algorithm::RS256);
+    let platform = Signer::new(tollgate::Algorithm::RS256);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("cluster-jwks.json"),
@@ -558,7 +558,7 @@ async fn kubernetes_service_account_tokens_select_exactly_one_client() {
     let server = TestServer::spawn_in(dir).await;
     let aud = "https://tollgate.example.com";
     let now = crate::support::now().unix_timestamp();
-    let stranger = Signer::new(tollgate::keys::Algorithm::RS256);
+    let stranger = Signer::new(tollgate::Algorithm::RS256);
     let rows: Vec<(&str, String, u16, &str)> = vec![
         (
             "the billing worker",
@@ -652,7 +652,7 @@ async fn kubernetes_service_account_tokens_select_exactly_one_client() {
 #[tokio::test]
 async fn github_actions_tokens_are_trusted_through_the_issuers_discovery() {
     let keys = key_server().await;
-    let platform = Signer::new(tollgate::keys::Algorithm::RS256);
+    let platform = Signer::new(tollgate::Algorithm::RS256);
     *keys.keys.lock().unwrap() = vec![platform.jwk.clone()];
     let issuer = keys.url.lock().unwrap().clone();
     let toml = format!(
@@ -719,7 +719,7 @@ claims = {{ repository = "acme/app", repository_owner = "acme" }}
 
 #[tokio::test]
 async fn a_federated_client_added_by_a_reload_gets_tokens_at_once() {
-    let platform = Signer::new(tollgate::keys::Algorithm::ES256);
+    let platform = Signer::new(tollgate::Algorithm::ES256);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("cluster-jwks.json"),
@@ -768,12 +768,12 @@ async fn a_federated_client_added_by_a_reload_gets_tokens_at_once() {
 
 #[test]
 fn check_reports_every_mistake_of_keys_and_federation_at_its_line() {
-    let key = Signer::new(tollgate::keys::Algorithm::ES256);
+    let key = Signer::new(tollgate::Algorithm::ES256);
     let mut private = key.jwk.clone();
     private["d"] = json!("AAAA");
     let private_toml = Signer {
         jwk: private,
-        ..Signer::new(tollgate::keys::Algorithm::ES256)
+        ..Signer::new(tollgate::Algorithm::ES256)
     }
     .toml();
     let head = "[[api_scopes]]\nname = \"api1\"\n[[trusted_issuers]]\nname = \"cluster\"\nissuer = \"https://k8s.example\"\njwks_uri = \"https://k8s.example/jwks\"\n";
@@ -813,7 +813,7 @@ fn check_reports_every_mistake_of_keys_and_federation_at_its_line() {
 #[tokio::test]
 async fn an_assertion_signed_with_the_fully_specified_name_ed25519_is_accepted() {
     use rustls_pki_types::pem::PemObject;
-    let key = Signer::new(tollgate::keys::Algorithm::EdDSA);
+    let key = Signer::new(tollgate::Algorithm::EdDSA);
     let server = TestServer::spawn(&config(&key)).await;
     let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key.pem.as_bytes()).unwrap();
     let pair =

@@ -577,10 +577,10 @@ async fn two_replicas_sharing_redis_refuse_a_replayed_assertion_and_proof_and_su
     let Some(mut redis) = Redis::start(&[]).await else {
         return;
     };
-    let client_key = Signer::new(tollgate::keys::Algorithm::ES256);
+    let client_key = Signer::new(tollgate::Algorithm::ES256);
     let dir = tempfile::tempdir().unwrap();
     let keys = tempfile::tempdir().unwrap();
-    crate::support::write_key(keys.path(), "k.pem", tollgate::keys::Algorithm::ES256);
+    crate::support::write_key(keys.path(), "k.pem", tollgate::Algorithm::ES256);
     let toml = format!(
         "issuer = \"https://id.example.com\"\n[replay]\nstore = \"redis://127.0.0.1:{}\"\n[[keys.signing]]\nfile = \"{}\"\nactivate_at = {}\n{}\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"orders.read\"]\njwks = {{ keys = [ {} ] }}\n",
         redis.port,
@@ -661,7 +661,7 @@ async fn with_redis_a_client_over_its_quota_is_refused_alone_and_an_evicting_pol
     let Some(redis) = Redis::start(&["--maxmemory-policy", "allkeys-lru"]).await else {
         return;
     };
-    let client_key = Signer::new(tollgate::keys::Algorithm::ES256);
+    let client_key = Signer::new(tollgate::Algorithm::ES256);
     let toml = format!(
         "issuer = \"https://id.example.com\"\n[replay]\nstore = \"redis://127.0.0.1:{}\"\nmax_per_client = 2\n{}\n[[clients]]\nclient_id = \"reports\"\nallowed_scopes = [\"orders.read\"]\njwks = {{ keys = [ {} ] }}\n",
         redis.port,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tollgate::config::{Config, ConfigError};
+use tollgate::{Config, ConfigError};
 
 use crate::support::{hash, now, quickstart_toml};
 
@@ -173,7 +173,7 @@ fn defaults_fill_what_the_file_leaves_out() {
     )
     .unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:5001");
-    let tollgate::config::KeyMode::Automatic { dir, rotation } = &config.keys.mode else {
+    let tollgate::KeyMode::Automatic { dir, rotation } = &config.keys.mode else {
         panic!("automatic keys by default");
     };
     assert_eq!(dir, Path::new("/etc/tollgate/keys"));
@@ -239,10 +239,10 @@ fn warnings_flag_expiring_secrets_and_a_missing_issuer() {
          [[clients.secrets]]\nhash = \"{h}\"\nexpires = 2026-12-01T00:00:00Z\n"
     );
     let now = datetime!(2026-11-25 00:00 UTC);
-    let report = tollgate::config::check(
+    let report = tollgate::check(
         &toml,
         Path::new("identity.toml"),
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         now,
     );
     assert!(report.config.is_some() && report.errors.is_empty());
@@ -266,10 +266,10 @@ fn warnings_flag_expiring_secrets_and_a_missing_issuer() {
         "{messages:?}"
     );
     let later = datetime!(2026-12-02 00:00 UTC);
-    let report = tollgate::config::check(
+    let report = tollgate::check(
         &toml,
         Path::new("identity.toml"),
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         later,
     );
     assert!(
@@ -283,10 +283,10 @@ fn warnings_flag_expiring_secrets_and_a_missing_issuer() {
     // Mid-rotation: a newer secret without expiry, so the old one's end
     // is intended and not warned about.
     let rotating = format!("{toml}[[clients.secrets]]\nhash = \"{h}\"\n");
-    let report = tollgate::config::check(
+    let report = tollgate::check(
         &rotating,
         Path::new("identity.toml"),
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         now,
     );
     assert!(

@@ -124,7 +124,7 @@ fn access_token(body: &Value) -> String {
 #[tokio::test]
 async fn an_exchanged_token_keeps_the_subject_names_the_actor_and_nests_the_chain() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     let now = clock_now(&clock);
     let frontend = server.token("frontend", "secret", None).await;
@@ -244,7 +244,7 @@ async fn an_exchanged_token_keeps_the_subject_names_the_actor_and_nests_the_chai
 #[tokio::test]
 async fn a_trusted_issuers_token_is_a_subject_when_a_rule_names_that_issuer() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     let now = clock_now(&clock);
     let user_token = |aud: &str, act: Option<Value>| {
@@ -302,7 +302,7 @@ async fn a_trusted_issuers_token_is_a_subject_when_a_rule_names_that_issuer() {
         (400, Some("invalid_grant"))
     );
     // Signed by a key the issuer does not publish.
-    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let stranger = Signer::new(tollgate::Algorithm::ES256);
     let forged = stranger.sign(
         None,
         &json!({"iss": IDP, "sub": "alice", "aud": ORDERS, "iat": now, "exp": now + 300}),
@@ -324,7 +324,7 @@ async fn a_trusted_issuers_token_is_a_subject_when_a_rule_names_that_issuer() {
 #[tokio::test]
 async fn every_error_the_contract_names() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     let frontend = access_token(&server.token("frontend", "secret", None).await);
     let for_inventory = access_token(
@@ -474,7 +474,7 @@ async fn every_error_the_contract_names() {
 #[tokio::test]
 async fn a_subject_tokens_client_disabled_removed_or_revoked_by_an_edit_is_refused() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     let frontend = access_token(&server.token("frontend", "secret", None).await);
     let good = subject(&frontend, ACCESS_TOKEN);
@@ -516,7 +516,7 @@ async fn a_subject_tokens_client_disabled_removed_or_revoked_by_an_edit_is_refus
 #[tokio::test]
 async fn the_audit_line_names_the_subject_the_actors_and_the_resources() {
     let dir = tempfile::tempdir().unwrap();
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     std::fs::write(
         dir.path().join("idp.jwks.json"),
         json!({"keys": [idp.jwk]}).to_string(),
@@ -593,7 +593,7 @@ async fn active(server: &TestServer, api: &str, token: &str) -> bool {
 #[tokio::test]
 async fn revoking_a_caller_or_an_actor_revokes_what_was_made_from_its_tokens() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     // STOCK answers introspection too, for C.
     let secret = hash("secret");
@@ -744,12 +744,12 @@ resources = ["{LOOP}"]
 #[tokio::test]
 async fn an_invalid_subject_token_and_one_no_rule_takes_get_the_same_body() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     let now = clock_now(&clock);
     let claims = json!({"iss": IDP, "sub": "alice", "aud": STOCK, "iat": now, "exp": now + 300});
     let other_audience = idp.sign(None, &claims);
-    let forged = Signer::new(tollgate::keys::Algorithm::ES256).sign(None, &claims);
+    let forged = Signer::new(tollgate::Algorithm::ES256).sign(None, &claims);
     let (s1, b1) = exchange(&server, "orders", &subject(&other_audience, JWT)).await;
     let (s2, b2) = exchange(&server, "orders", &subject(&forged, JWT)).await;
     assert_eq!((s1, &b1), (s2, &b2));
@@ -770,7 +770,7 @@ async fn an_invalid_subject_token_and_one_no_rule_takes_get_the_same_body() {
 #[tokio::test]
 async fn a_trusted_issuer_s_act_is_an_object_with_a_string_sub_and_bounded() {
     let clock = ManualClock::new(start());
-    let idp = Signer::new(tollgate::keys::Algorithm::ES256);
+    let idp = Signer::new(tollgate::Algorithm::ES256);
     let server = server(clock.clone(), &idp).await;
     let now = clock_now(&clock);
     let with_act = |act: Value| {

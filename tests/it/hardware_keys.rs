@@ -252,7 +252,7 @@ async fn a_file_key_hands_over_to_a_key_in_the_token_at_its_activate_at() {
     hsm.init_token("rotation");
     hsm.keypairgen("rotation", "EC:prime256v1", "next", "0b02");
     pin_file(hsm.dir.path(), "pin", true);
-    write_key(hsm.dir.path(), "old.pem", tollgate::keys::Algorithm::ES256);
+    write_key(hsm.dir.path(), "old.pem", tollgate::Algorithm::ES256);
     // The server is a child process (the module's configuration is
     // process-wide), so its clock is the wall clock: the hand-over is
     // checked against each token's own `iat`, the instant the server
@@ -317,11 +317,7 @@ async fn a_token_that_goes_away_gets_503_with_retry_after_never_another_keys_tok
     pin_file(hsm.dir.path(), "pin", true);
     // A file key published beside it, to activate next year: a server
     // that fell back to software would sign with it.
-    write_key(
-        hsm.dir.path(),
-        "spare.pem",
-        tollgate::keys::Algorithm::ES256,
-    );
+    write_key(hsm.dir.path(), "spare.pem", tollgate::Algorithm::ES256);
     let keys = format!(
         "[[keys.signing]]\n{}\nactivate_at = 2026-01-01T00:00:00Z\n\
          [[keys.signing]]\nfile = \"spare.pem\"\nactivate_at = 2099-01-01T00:00:00Z\n",

@@ -126,7 +126,7 @@ async fn a_slow_jwks_uri_does_not_raise_the_time_of_every_other_failure() {
     };
     use std::sync::atomic::Ordering;
     let keys = key_server().await;
-    let known = Signer::new(tollgate::keys::Algorithm::ES256);
+    let known = Signer::new(tollgate::Algorithm::ES256);
     *keys.keys.lock().unwrap() = vec![known.jwk.clone()];
     let url = keys.url.lock().unwrap().clone();
     let toml = format!(
@@ -155,7 +155,7 @@ hash = "{a}"
     // answers in 4 s: that failure waits for the fetch.
     clock.advance(time::Duration::seconds(11));
     keys.delay_ms.store(4_000, Ordering::SeqCst);
-    let stranger = Signer::new(tollgate::keys::Algorithm::ES256);
+    let stranger = Signer::new(tollgate::Algorithm::ES256);
     let now = clock_now(&clock);
     let claims = serde_json::json!({"iss": "reports", "sub": "reports", "aud": server.issuer(),
         "exp": now + 60, "jti": format!("j{}", unique())});

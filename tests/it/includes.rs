@@ -29,10 +29,10 @@ type Found = (Option<String>, String, Option<usize>, String);
 fn check(dir: &std::path::Path) -> (bool, Vec<Found>) {
     let path = dir.join("identity.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let report = tollgate::config::check(
+    let report = tollgate::check(
         &text,
         &path,
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         crate::support::now(),
     );
     let problems = report

@@ -64,7 +64,7 @@ async fn the_key_file_of_earlier_versions_is_adopted_with_its_kid() {
     std::fs::write(dir.path().join("identity.toml"), quickstart_toml()).unwrap();
     let keys = dir.path().join("keys");
     std::fs::create_dir(&keys).unwrap();
-    let kid = write_key(&keys, "signing-es256.pem", tollgate::keys::Algorithm::ES256);
+    let kid = write_key(&keys, "signing-es256.pem", tollgate::Algorithm::ES256);
     let server = TestServer::spawn_in(dir).await;
     assert_eq!(jwks_kids(&server).await, std::slice::from_ref(&kid));
     assert_eq!(kid_of(&access_token(&server).await), kid);
@@ -164,7 +164,7 @@ async fn automatic_keys_are_announced_switched_retained_and_deleted_on_schedule(
         .iter()
         .map(|f| {
             let pem = std::fs::read_to_string(keys.join(f)).unwrap();
-            let key = tollgate::keys::SigningKey::from_pkcs8_pem(&pem).unwrap();
+            let key = tollgate::SigningKey::from_pkcs8_pem(&pem).unwrap();
             key.kid().to_owned()
         })
         .collect();
@@ -224,9 +224,7 @@ async fn a_deleted_key_folder_keeps_the_keys_in_memory_and_is_reported() {
 
 /// The declared setup of the Kubernetes deployment: one file, key files
 /// beside it, several replicas.
-fn declared_dir(
-    keys: &[(&str, tollgate::keys::Algorithm, i64)],
-) -> (tempfile::TempDir, Vec<String>) {
+fn declared_dir(keys: &[(&str, tollgate::Algorithm, i64)]) -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("keys")).unwrap();
     let mut toml = "issuer = \"http://tollgate.test\"\n".to_owned();
@@ -253,9 +251,9 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
 #[tokio::test]
 async fn replicas_with_the_same_declared_keys_verify_each_others_tokens() {
     let (dir, kids) = declared_dir(&[
-        ("old.pem", tollgate::keys::Algorithm::ES256, -86_400),
-        ("current.pem", tollgate::keys::Algorithm::ES256, -3_600),
-        ("next.pem", tollgate::keys::Algorithm::ES256, 86_400),
+        ("old.pem", tollgate::Algorithm::ES256, -86_400),
+        ("current.pem", tollgate::Algorithm::ES256, -3_600),
+        ("next.pem", tollgate::Algorithm::ES256, 86_400),
     ]);
     let copy = copy_dir(dir.path());
     let one = TestServer::spawn_in(dir).await;
@@ -280,7 +278,7 @@ async fn replicas_with_the_same_declared_keys_verify_each_others_tokens() {
 
 #[tokio::test]
 async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_activation() {
-    let (dir, kids) = declared_dir(&[("a.pem", tollgate::keys::Algorithm::ES256, -60)]);
+    let (dir, kids) = declared_dir(&[("a.pem", tollgate::Algorithm::ES256, -60)]);
     let t0 = start();
     let clock = ManualClock::new(t0);
     let server = TestServer::spawn_in_with_clock(dir, clock.clone()).await;
@@ -290,7 +288,7 @@ async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_ac
     let b = write_key(
         &server.dir.path().join("keys"),
         "b.pem",
-        tollgate::keys::Algorithm::EdDSA,
+        tollgate::Algorithm::EdDSA,
     );
     let file = server.dir.path().join("identity.toml");
     let mut toml = std::fs::read_to_string(&file).unwrap();
@@ -299,7 +297,7 @@ async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_ac
         "[[keys.signing]]",
         &format!(
             "{}[[keys.signing]]",
-            declared("keys/b.pem", &tollgate::keys::rfc3339(activate_at))
+            declared("keys/b.pem", &tollgate::rfc3339(activate_at))
         ),
         1,
     );
@@ -335,7 +333,7 @@ async fn a_key_added_to_the_file_is_published_at_once_and_signs_only_from_its_ac
 
 #[tokio::test]
 async fn tokens_of_every_algorithm_pass_the_sample_apis_validator() {
-    for alg in tollgate::keys::Algorithm::ALL {
+    for alg in tollgate::Algorithm::ALL {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("keys")).unwrap();
         let kid = write_key(&dir.path().join("keys"), "k.pem", alg);

@@ -19,9 +19,8 @@ struct Checked {
 fn check(keys_toml: &str, key_files: &[&str]) -> Checked {
     let dir = tempfile::tempdir().unwrap();
     for name in key_files {
-        let (_, pem) =
-            tollgate::keys::SigningKey::generate(tollgate::keys::Algorithm::ES256).unwrap();
-        tollgate::keys::store::write_new(&dir.path().join(name), pem.as_bytes()).unwrap();
+        let (_, pem) = tollgate::SigningKey::generate(tollgate::Algorithm::ES256).unwrap();
+        tollgate::write_new(&dir.path().join(name), pem.as_bytes()).unwrap();
     }
     check_in(dir.path(), keys_toml)
 }
@@ -32,13 +31,13 @@ fn check_in(dir: &std::path::Path, keys_toml: &str) -> Checked {
         "issuer = \"https://id.example.com\"\n{keys_toml}{}",
         quickstart_toml()
     );
-    let report = tollgate::config::check(
+    let report = tollgate::check(
         &text,
         &dir.join("identity.toml"),
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         NOW,
     );
-    let list = |ps: &[tollgate::config::Problem]| {
+    let list = |ps: &[tollgate::Problem]| {
         ps.iter()
             .map(|p| (p.key_path.clone(), p.line, p.message.clone()))
             .collect()
@@ -192,7 +191,7 @@ fn a_key_retired_before_its_last_tokens_expire_is_a_warning() {
 fn a_key_file_readable_by_others_is_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let (_, pem) = tollgate::keys::SigningKey::generate(tollgate::keys::Algorithm::EdDSA).unwrap();
+    let (_, pem) = tollgate::SigningKey::generate(tollgate::Algorithm::EdDSA).unwrap();
     let file = dir.path().join("a.pem");
     std::fs::write(&file, pem).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();

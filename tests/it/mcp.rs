@@ -74,7 +74,7 @@ jwks = {{ keys = [ {} ] }}
 }
 
 async fn setup() -> Setup {
-    let signer = Signer::new(tollgate::keys::Algorithm::ES256);
+    let signer = Signer::new(tollgate::Algorithm::ES256);
     // Until the MCP server is up, its resource is a placeholder.
     let server = TestServer::spawn(&identity(&signer, "http://127.0.0.1:1/mcp")).await;
     let (mcp, resource) = start_process(

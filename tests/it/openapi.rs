@@ -189,7 +189,7 @@ async fn the_document_describes_exactly_what_the_token_endpoint_sends() {
 
 #[tokio::test]
 async fn every_documented_jwk_member_is_what_the_jwks_sends_for_each_algorithm() {
-    use tollgate::keys::Algorithm;
+    use tollgate::Algorithm;
     let dir = tempfile::tempdir().unwrap();
     let mut toml = String::new();
     for (i, alg) in Algorithm::ALL.iter().enumerate() {

@@ -10,8 +10,8 @@ use crate::support::{Signer, assertion_form, start};
 #[tokio::test]
 async fn a_client_over_its_replay_quota_is_refused_alone() {
     let (flood, victim) = (
-        Signer::new(tollgate::keys::Algorithm::ES256),
-        Signer::new(tollgate::keys::Algorithm::ES256),
+        Signer::new(tollgate::Algorithm::ES256),
+        Signer::new(tollgate::Algorithm::ES256),
     );
     let toml = format!(
         r#"

@@ -60,7 +60,7 @@ async fn three_replicas_agree_on_keys_and_converge_on_every_edit() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     std::fs::create_dir(&keys).unwrap();
-    let current = write_key(&keys, "current.pem", tollgate::keys::Algorithm::ES256);
+    let current = write_key(&keys, "current.pem", tollgate::Algorithm::ES256);
     let file = dir.path().join("identity.toml");
     std::fs::write(&file, config(&[("current.pem", at(-3600))], false)).unwrap();
 
@@ -83,7 +83,7 @@ async fn three_replicas_agree_on_keys_and_converge_on_every_edit() {
     }
 
     // One edit: a new client and a new key that activates in 3 s.
-    let next = write_key(&keys, "next.pem", tollgate::keys::Algorithm::ES256);
+    let next = write_key(&keys, "next.pem", tollgate::Algorithm::ES256);
     std::fs::write(
         &file,
         config(&[("current.pem", at(-3600)), ("next.pem", at(3))], true),

@@ -217,7 +217,7 @@ async fn the_client_gets_tokens_with_its_own_key_and_with_a_platform_token() {
     let printed = String::from_utf8(made.stdout).unwrap();
     let jwks_line = printed.lines().find(|l| l.starts_with("jwks = ")).unwrap();
     // A platform (say, the cluster) and a token it issued to a workload.
-    let platform = Signer::new(tollgate::keys::Algorithm::ES256);
+    let platform = Signer::new(tollgate::Algorithm::ES256);
     std::fs::write(
         dir.path().join("cluster-jwks.json"),
         serde_json::json!({"keys": [platform.jwk]}).to_string(),

@@ -115,7 +115,7 @@ fn broken_tls_files_are_problems_at_their_lines() {
         "[server.tls]\ncert = \"tls.crt\"\nkey = \"tls.key\"\n{}",
         quickstart_toml()
     );
-    let err = tollgate::config::Config::from_toml(
+    let err = tollgate::Config::from_toml(
         &text,
         &dir.path().join("identity.toml"),
         crate::support::now(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use poem::http::StatusCode;
 use poem::{EndpointExt, IntoResponse, Response, Route, get, handler, web::Data};
 use serde_json::{Value, json};
-use tollgate::keys::{Algorithm, SigningKey};
+use tollgate::{Algorithm, SigningKey};
 use tollgate_jose::clock::{ManualClock, SharedClock};
 use tollgate_resource::{Rejection, TokenValidator};
 

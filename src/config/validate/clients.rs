@@ -16,7 +16,7 @@ use tollgate_core::{
 };
 
 /// Claims tollgate sets itself; a client's extra claims may not replace them.
-pub const REGISTERED_CLAIMS: [&str; 12] = [
+pub(crate) const REGISTERED_CLAIMS: [&str; 12] = [
     "iss",
     "sub",
     "aud",

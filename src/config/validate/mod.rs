@@ -23,8 +23,8 @@ use super::sources::Overrides;
 use super::{Config, DEFAULT_LISTEN, duration};
 use tollgate_core::ThrottleSettings;
 
-pub use clients::REGISTERED_CLAIMS;
-pub use reuse::Reuse;
+pub(crate) use clients::REGISTERED_CLAIMS;
+pub(crate) use reuse::Reuse;
 
 /// The outcome of validating a file: the configuration if there is no
 /// error, every error, and warnings.

@@ -56,11 +56,11 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> String {
 
 /// The problem `check` reports at `key_path` for `toml` as identity.toml,
 /// which it must refuse; the problem has a line.
-pub(crate) fn refused_at(toml: &str, key_path: &str) -> tollgate::config::Problem {
-    let report = tollgate::config::check(
+pub(crate) fn refused_at(toml: &str, key_path: &str) -> tollgate::Problem {
+    let report = tollgate::check(
         toml,
         std::path::Path::new("identity.toml"),
-        tollgate::config::Overrides::None,
+        tollgate::Overrides::None,
         super::now(),
     );
     assert!(report.config.is_none(), "accepted: {toml}");

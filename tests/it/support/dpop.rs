@@ -16,7 +16,7 @@ pub(crate) struct Dpop {
 impl Dpop {
     pub(crate) fn new() -> Self {
         Self {
-            signer: Signer::new(tollgate::keys::Algorithm::ES256),
+            signer: Signer::new(tollgate::Algorithm::ES256),
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
-use tollgate::keys::SigningKey;
+use tollgate::SigningKey;
 
 /// The `.pem` files of `dir`, sorted.
 pub(crate) fn key_files(dir: &Path) -> Vec<String> {
@@ -22,9 +22,9 @@ pub(crate) fn key_files(dir: &Path) -> Vec<String> {
 }
 
 /// Writes a new private key of `alg` to `dir/name` (0600) and returns its kid.
-pub(crate) fn write_key(dir: &Path, name: &str, alg: tollgate::keys::Algorithm) -> String {
-    let (key, pem) = tollgate::keys::SigningKey::generate(alg).unwrap();
-    tollgate::keys::store::write_new(&dir.join(name), pem.as_bytes()).unwrap();
+pub(crate) fn write_key(dir: &Path, name: &str, alg: tollgate::Algorithm) -> String {
+    let (key, pem) = tollgate::SigningKey::generate(alg).unwrap();
+    tollgate::write_new(&dir.join(name), pem.as_bytes()).unwrap();
     key.kid().to_owned()
 }
 
@@ -39,13 +39,13 @@ pub(crate) struct Signer {
 }
 
 impl Signer {
-    pub(crate) fn new(alg: tollgate::keys::Algorithm) -> Self {
+    pub(crate) fn new(alg: tollgate::Algorithm) -> Self {
         let (key, pem) = SigningKey::generate(alg).unwrap();
         let jwk = serde_json::to_value(key.jwk()).unwrap();
         let alg = match alg {
-            tollgate::keys::Algorithm::ES256 => Algorithm::ES256,
-            tollgate::keys::Algorithm::EdDSA => Algorithm::EdDSA,
-            tollgate::keys::Algorithm::RS256 => Algorithm::RS256,
+            tollgate::Algorithm::ES256 => Algorithm::ES256,
+            tollgate::Algorithm::EdDSA => Algorithm::EdDSA,
+            tollgate::Algorithm::RS256 => Algorithm::RS256,
         };
         Self { pem, alg, jwk }
     }

@@ -4,7 +4,7 @@
 //! The code map, and what each part deliberately does not do, is in
 //! `ARCHITECTURE.md` at the top of the repository. In short: the protocol
 //! is the `tollgate-core` crate (with `tollgate-jose` beneath it); this
-//! crate is the server around it — [`config`] (the file), [`keys`]
+//! crate is the server around it — `config` (the file), `keys`
 //! (signing keys), `http` (poem), `observe` (audit, logs, metrics),
 //! `runtime` (the core's ports), [`cli`] (the commands) — and
 //! `tollgate-resource` is what API authors take alone.

@@ -1,6 +1,7 @@
-//! The client_credentials grant (RFC 6749 §4.4): which scopes and audiences
-//! an authenticated client gets, narrowed by resource indicators (RFC 8707)
-//! when the request names its APIs.
+//! What every grant shares: the scope rule (requested, each allowed, else
+//! all allowed), RFC 8707's narrowing to the resources, the grant type
+//! check, and the `Grant` the grants return, which the access token is
+//! made from. The grants themselves are in `grants/`.
 
 use std::sync::Arc;
 
@@ -168,79 +169,4 @@ pub(crate) fn narrowed(
 /// RFC 8707's `invalid_target`.
 pub(crate) fn invalid_target(why: String) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidTarget, why)
-}
-
-/// Checks the grant type, the resources and the scope of an
-/// authenticated client (`client_credentials`, however presented).
-pub(crate) fn client_credentials(
-    registry: &Registry,
-    client: Arc<Client>,
-    requested_scope: Option<&str>,
-    resources: &[&str],
-) -> Result<Grant, Refusal> {
-    let scopes = requested_scopes(registry, &client, requested_scope)?;
-    if scopes.is_empty() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidScope,
-            "no scope requested and the client has no allowed scopes",
-        )
-        .into());
-    }
-    if !resources.is_empty() {
-        return targeted(registry, client, scopes, resources).map_err(Refusal::from);
-    }
-    let audiences = registry
-        .resources()
-        .iter()
-        .filter(|r| r.scopes.iter().any(|s| scopes.contains(s)))
-        .map(|r| r.name.clone())
-        .collect();
-    Ok(Grant {
-        client,
-        scopes,
-        audiences,
-        delegation: None,
-        copied: serde_json::Map::new(),
-    })
-}
-
-/// RFC 8707: the token is for exactly the requested resources, each an
-/// absolute URI naming an `[[api_resources]]` entry the client can reach
-/// through its allowed scopes; the scopes are the requested (or allowed)
-/// ones that belong to them.
-fn targeted(
-    registry: &Registry,
-    client: Arc<Client>,
-    scopes: ScopeSet,
-    resources: &[&str],
-) -> Result<Grant, OAuthError> {
-    for name in resources {
-        // §2: "an absolute URI ... MUST NOT include a fragment component".
-        let absolute = url::Url::parse(name).is_ok_and(|u| u.fragment().is_none());
-        if !absolute {
-            return Err(invalid_target(format!(
-                "resource {name} is not an absolute URI"
-            )));
-        }
-        let Some(resource) = registry.resource(name) else {
-            return Err(invalid_target(format!("resource {name} is unknown")));
-        };
-        if !resource
-            .scopes
-            .iter()
-            .any(|s| client.allowed_scopes.contains(s))
-        {
-            return Err(invalid_target(format!(
-                "resource {name} is not reachable through the client's scopes"
-            )));
-        }
-    }
-    let (granted, audiences) = narrowed(registry, &scopes, resources, true)?;
-    Ok(Grant {
-        client,
-        scopes: granted,
-        audiences,
-        delegation: None,
-        copied: serde_json::Map::new(),
-    })
 }

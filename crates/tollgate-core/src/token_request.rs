@@ -10,8 +10,8 @@ use super::access_token::{self, TokenType};
 use super::auth::{self, AuthMethod, Credential, assertion};
 use super::client::{Client, GrantType, JWT_BEARER_GRANT};
 use super::error::{ErrorCode, OAuthError};
-use super::exchange;
 use super::grant::{self, Delegation};
+use super::grants::{client_credentials, exchange};
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal, RefusedRequest};
@@ -145,7 +145,7 @@ pub async fn token<P: Ports + OwnTokens>(
         GrantType::ClientCredentials => {
             let resources: Vec<&str> = params.all("resource").collect();
             let mut grant =
-                grant::client_credentials(cx.registry, client, params.get("scope"), &resources)
+                client_credentials::grant(cx.registry, client, params.get("scope"), &resources)
                     .map_err(|e| claimed(e, id))?;
             grant.copied = std::mem::take(&mut authenticated.copied);
             grant

@@ -12,19 +12,19 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::auth::assertion::{check_header, check_times, signed_by};
-use super::auth::federated::lifetime;
-use super::auth::keys::{current_keys, has_kid};
-use super::client::Client;
-use super::error::{ErrorCode, OAuthError};
-pub use super::grant::MAX_ACTORS;
-use super::grant::{Delegation, Grant, actors, invalid_target, narrowed, requested_scopes};
-use super::params::Params;
-use super::ports::{Context, Ports};
-use super::refusal::{Reason, Refusal};
-use super::rules::{ExchangeRule, SubjectIssuer};
-use super::scope::ScopeSet;
-use super::standing::{OwnTokens, foreign_subject_issuer, own_token_standing};
+use super::super::auth::assertion::{check_header, check_times, signed_by};
+use super::super::auth::federated::lifetime;
+use super::super::auth::keys::{current_keys, has_kid};
+use super::super::client::Client;
+use super::super::error::{ErrorCode, OAuthError};
+pub use super::super::grant::MAX_ACTORS;
+use super::super::grant::{Delegation, Grant, actors, invalid_target, narrowed, requested_scopes};
+use super::super::params::Params;
+use super::super::ports::{Context, Ports};
+use super::super::refusal::{Reason, Refusal};
+use super::super::rules::{ExchangeRule, SubjectIssuer};
+use super::super::scope::ScopeSet;
+use super::super::standing::{OwnTokens, foreign_subject_issuer, own_token_standing};
 use tollgate_jose::jose;
 
 /// RFC 8693 §3: an OAuth 2.0 access token (tollgate's own).

@@ -12,6 +12,7 @@ mod connections;
 mod discovery;
 mod exchange;
 mod handbook;
+mod handbook_logs;
 mod hardening;
 mod hardware_keys;
 mod hostile;

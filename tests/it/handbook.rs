@@ -56,7 +56,7 @@ fn one_line(value: &Value) -> String {
 }
 
 /// A JSON object with one member a line, in key order.
-fn one_member_a_line(object: &Value) -> String {
+pub(crate) fn one_member_a_line(object: &Value) -> String {
     let mut members: Vec<(&String, &Value)> = object.as_object().unwrap().iter().collect();
     members.sort_by_key(|(k, _)| *k);
     let lines: Vec<String> = members
@@ -79,7 +79,7 @@ async fn the_quickstart_page_shows_the_discovery_document_the_server_serves() {
 
 /// `"name":"value"` in a line of JSON with the value shortened to its
 /// first `keep` characters and `…`.
-fn shorten(line: &str, name: &str, keep: usize) -> String {
+pub(crate) fn shorten(line: &str, name: &str, keep: usize) -> String {
     let start = format!("\"{name}\":\"");
     let Some(at) = line.find(&start) else {
         return line.to_owned();

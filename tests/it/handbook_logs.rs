@@ -4,7 +4,7 @@
 //! docs/src/generated/ (see handbook.rs). Times, request ids, key ids and
 //! `jti` are shortened to `…`; ports are shown as the page's.
 
-use crate::handbook::{generated, root};
+use crate::handbook::{generated, root, shorten};
 use crate::support::{example, start_logged_at, start_process};
 
 /// `name=value` in a log line with the value `…` (quoted or not).
@@ -274,4 +274,167 @@ async fn the_delegation_page_shows_the_audit_line_of_its_exchange() {
         .collect();
     assert_eq!(exchanged.len(), 1, "{log}");
     generated("delegation-audit.txt", &format!("{}\n", exchanged[0]));
+}
+
+/// The shipped file on a free port (its issuer naming it), with `extra`
+/// under `[server]`: the file and the address to listen on.
+fn quickstart_file(dir: &std::path::Path, extra: &str) -> (std::path::PathBuf, u16) {
+    let port = free_port();
+    let shipped = std::fs::read_to_string(root().join("identity.toml")).unwrap();
+    let text = shipped
+        .replace(":5001", &format!(":{port}"))
+        .replace("[server]\n", &format!("[server]\n{extra}"));
+    let file = dir.join("identity.toml");
+    std::fs::write(&file, text).unwrap();
+    (file, port)
+}
+
+/// The observe page's requests: a token, a wrong secret, an unknown
+/// client, a bad scope (this one with the caller's `X-Request-Id`).
+async fn four_token_requests(addr: &str) {
+    let http = reqwest::Client::new();
+    let asks = [
+        ("client", "secret", "", 200),
+        ("client", "wrong", "", 401),
+        ("nobody", "secret", "", 401),
+        ("client", "secret", "&scope=api2", 400),
+    ];
+    for (id, secret, scope, status) in asks {
+        let mut request = http
+            .post(format!("http://{addr}/connect/token"))
+            .header("Authorization", crate::support::basic(id, secret))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=client_credentials{scope}"));
+        if !scope.is_empty() {
+            request = request.header("X-Request-Id", "abc-1");
+        }
+        assert_eq!(request.send().await.unwrap().status(), status);
+    }
+}
+
+/// The lines of a metrics text that start with one of `names`, sorted
+/// (the order of a family's series is not the page's to rely on).
+fn metric_lines(text: &str, names: &[&str]) -> String {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| names.iter().any(|n| l.starts_with(n)))
+        .collect();
+    lines.sort_unstable();
+    format!("{}\n…\n", lines.join("\n"))
+}
+
+/// `/healthz` with what differs per run (times, key ids, the file's
+/// digest) as `…`.
+fn health_shown(mut health: serde_json::Value) -> String {
+    for (section, name) in [
+        ("config", "loaded_at"),
+        ("config", "sha256"),
+        ("keys", "active_kid"),
+        ("keys", "rotates_at"),
+    ] {
+        assert!(health[section][name].is_string(), "{health}");
+        health[section][name] = "…".into();
+    }
+    let published = health["keys"]["published"].as_array_mut().unwrap();
+    for kid in published.iter_mut() {
+        *kid = "…".into();
+    }
+    crate::handbook::one_member_a_line(&health)
+}
+
+/// The observe page: the public metrics of the shipped file's server,
+/// then, with a management listener and JSON logs, its full metrics,
+/// `/healthz` and audit lines, each after the same four token requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observe_page_shows_the_metrics_health_and_audit_of_a_run() {
+    let families = [
+        "tollgate_tokens_issued_total",
+        "tollgate_client_auth_failures_total",
+        "tollgate_token_errors_total",
+    ];
+    let public_dir = tempfile::tempdir().unwrap();
+    let (file, port) = quickstart_file(public_dir.path(), "");
+    let mut public = start_logged_at(&file, "info", &format!("127.0.0.1:{port}"), &[], &[]).await;
+    four_token_requests(&public.addr).await;
+    let metrics = reqwest::get(format!("http://{}/metrics", public.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    public.stop();
+    generated(
+        "observe-public-metrics.txt",
+        &metric_lines(&metrics, &families),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (file, port) = quickstart_file(dir.path(), "management_listen = \"127.0.0.1:0\"\n");
+    let mut server = start_logged_at(
+        &file,
+        "info",
+        &format!("127.0.0.1:{port}"),
+        &["--log-format", "json"],
+        &[],
+    )
+    .await;
+    let management = server.management.clone().expect("a management listener");
+    four_token_requests(&server.addr).await;
+    let metrics = reqwest::get(format!("http://{management}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let health: serde_json::Value = reqwest::get(format!("http://{management}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let logged = server.log.clone();
+    crate::support::eventually(
+        std::time::Duration::from_secs(10),
+        "the last request's audit line",
+        || std::future::ready(logged.lock().unwrap().contains("abc-1").then_some(())),
+    )
+    .await;
+    let log = server.stop();
+    let full: Vec<&str> = families
+        .iter()
+        .copied()
+        .chain([
+            "tollgate_requests_in_flight",
+            "tollgate_config_generation",
+            "tollgate_config_last_reload_success",
+            "tollgate_config_reload_failures_total",
+            "tollgate_secret_cache_entries",
+            "tollgate_signing_keys_published",
+            "tollgate_signing_key_fault",
+            "tollgate_replay_store_up",
+            "tollgate_argon2_verifications_total",
+            "tollgate_secret_cache_hits_total",
+            "tollgate_certificate_chain_verifications_total",
+        ])
+        .collect();
+    generated("observe-full-metrics.txt", &metric_lines(&metrics, &full));
+    generated("observe-health.json", &health_shown(health));
+
+    let audit: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("\"target\":\"tollgate::audit\""))
+        // The line as written (its fields in the server's order), what
+        // differs per run shortened.
+        .map(|l| {
+            let l = shorten(l, "timestamp", 0);
+            let l = shorten(&l, "jti", 0);
+            if l.contains("\"id\":\"abc-1\"") {
+                l
+            } else {
+                shorten(&l, "id", 0)
+            }
+        })
+        .collect();
+    assert_eq!(audit.len(), 4, "{log}");
+    generated("observe-audit.json", &(audit.join("\n") + "\n"));
 }

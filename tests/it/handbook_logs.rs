@@ -438,3 +438,54 @@ async fn the_observe_page_shows_the_metrics_health_and_audit_of_a_run() {
     assert_eq!(audit.len(), 4, "{log}");
     generated("observe-audit.json", &(audit.join("\n") + "\n"));
 }
+
+/// The README's code block that follows `after`, its lines.
+fn readme_block(readme: &str, after: &str) -> Vec<String> {
+    let from = readme.find(after).unwrap_or_else(|| panic!("{after:?}"));
+    let open = from + readme[from..].find("```").unwrap();
+    let body = open + readme[open..].find('\n').unwrap() + 1;
+    let close = body + readme[body..].find("```").unwrap();
+    readme[body..close].lines().map(str::to_owned).collect()
+}
+
+/// The README's excerpts of the quickstart are lines of the outputs the
+/// quickstart page shows from runs (docs/src/generated/), cut short with
+/// `…`: the README cannot include them, and must not drift from them.
+#[test]
+fn the_readme_s_excerpts_are_cut_from_the_quickstart_s_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let shown =
+        |name: &str| std::fs::read_to_string(root().join("docs/src/generated").join(name)).unwrap();
+    let started = shown("quickstart-start.txt");
+    let lines = readme_block(&readme, "**1. The server.**");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in lines {
+        let cut = line.trim_end_matches(" …");
+        assert!(
+            started.lines().any(|l| l.contains(cut)),
+            "README: {line:?} is not in quickstart-start.txt:\n{started}"
+        );
+    }
+    let client = shown("quickstart-client.txt");
+    let claims = readme_block(&readme, "**4. The client.**");
+    for line in claims.iter().filter(|l| l.starts_with("  {")) {
+        let line = line.trim_end_matches(',');
+        assert!(
+            client.lines().any(|l| l.trim_end_matches(',') == line),
+            "README: {line:?} is not in quickstart-client.txt:\n{client}"
+        );
+    }
+    assert!(claims.len() > 3, "{claims:?}");
+    // The wrong secret's line, which the README wraps in its prose.
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let table = shown("quickstart-break-it.md");
+    let wrong = table
+        .lines()
+        .find(|l| l.starts_with("| wrong secret |"))
+        .unwrap();
+    let said = wrong.split('`').nth(3).unwrap();
+    assert!(
+        words(&readme).contains(&format!("gets `{said}`")),
+        "README: the wrong secret's line is not {said:?}"
+    );
+}

@@ -212,7 +212,7 @@ async fn the_hardware_keys_walkthrough_gets_a_token_and_a_new_shell_is_told_what
 /// The headers a page shows of a response, in the page's order, as curl
 /// -i prints them: the status line, the headers named, a blank line and
 /// the body.
-async fn as_curl_shows(response: reqwest::Response, headers: &[&str]) -> String {
+pub(crate) async fn as_curl_shows(response: reqwest::Response, headers: &[&str]) -> String {
     let mut text = format!("HTTP/1.1 {}\n", response.status());
     for name in headers {
         let value = response.headers()[*name].to_str().unwrap();

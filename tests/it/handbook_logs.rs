@@ -128,6 +128,18 @@ async fn the_quickstart_page_shows_the_server_s_log_and_the_client_s_errors() {
             .output()
             .unwrap(),
     );
+    // The docs page's "Try it out" with a wrong secret: what any client
+    // gets.
+    let refused = reqwest::Client::new()
+        .post(format!("http://{listen}/connect/token"))
+        .header("Authorization", crate::support::basic("client", "wrong"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let refused = crate::handbook::as_curl_shows(refused, &["www-authenticate"]).await;
+    generated("quickstart-wrong-secret.txt", &refused);
     let no_token = reqwest::get(&identity).await.unwrap();
     assert_eq!(no_token.status(), 401);
     let challenge = no_token.headers()["www-authenticate"].to_str().unwrap();

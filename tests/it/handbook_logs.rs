@@ -501,3 +501,140 @@ fn the_readme_s_excerpts_are_cut_from_the_quickstart_s_runs() {
         "README: the wrong secret's line is not {said:?}"
     );
 }
+
+/// `name = "value"` in a line of TOML with the value `…`, every one.
+fn toml_values_shortened(line: &str, names: &[&str]) -> String {
+    let mut line = line.to_owned();
+    for name in names {
+        let start = format!(" {name} = \"");
+        if let Some(at) = line.find(&start) {
+            let from = at + start.len();
+            let to = from + line[from..].find('"').unwrap();
+            line = format!("{}…{}", &line[..from], &line[to..]);
+        }
+    }
+    line
+}
+
+/// The workloads page's `private_key_jwt` walkthrough, in a folder with
+/// the shipped file: `tollgate keys client`, `tollgate clients add`, the
+/// `jwks` line pasted into the new entry, then the sample client with the
+/// key, and the server's audit line of its token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workloads_page_s_key_walkthrough_prints_what_it_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, port) = quickstart_file(dir.path(), "");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crate::support::tollgate_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        // What the reader sees: the command, what it printed.
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (format!("$ tollgate {}\n", args.join(" ")), printed)
+    };
+    let (keys_command, keys_printed) = run(&["keys", "client", "--out", "reports.pem"]);
+    let jwks = keys_printed
+        .lines()
+        .find(|l| l.starts_with("jwks = "))
+        .unwrap()
+        .to_owned();
+    let (add_command, add_printed) = run(&[
+        "clients",
+        "add",
+        "reports",
+        "--scope",
+        "api1",
+        "--no-secret",
+    ]);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.ends_with("client_id = \"reports\"\nallowed_scopes = [\"api1\"]\n"),
+        "{text}"
+    );
+    text.push_str(&format!("{jwks}\n"));
+    std::fs::write(&file, text).unwrap();
+    let keys_printed: String = keys_printed
+        .lines()
+        .map(|l| toml_values_shortened(l, &["kid", "x", "y"]) + "\n")
+        .collect();
+    generated(
+        "workloads-keys.txt",
+        &format!("{keys_command}{keys_printed}{add_command}{add_printed}"),
+    );
+
+    let mut server = start_logged_at(&file, "info", &format!("127.0.0.1:{port}"), &[], &[]).await;
+    let authority = format!("http://localhost:{port}");
+    let (_api, api) = start_process(
+        &example("api"),
+        &["--authority", &authority, "--listen", "127.0.0.1:0"],
+        "API listening on ",
+    )
+    .await;
+    let key = dir.path().join("reports.pem");
+    let out = std::process::Command::new(example("client"))
+        .args(["--authority", &authority, "--api"])
+        .arg(format!("{api}/identity"))
+        .arg("--private-key")
+        .arg(&key)
+        .args(["--client-id", "reports"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{out:?}");
+    let logged = server.log.clone();
+    crate::support::eventually(
+        std::time::Duration::from_secs(10),
+        "the token's audit line",
+        || {
+            std::future::ready(
+                logged
+                    .lock()
+                    .unwrap()
+                    .contains("token issued")
+                    .then_some(()),
+            )
+        },
+    )
+    .await;
+    let log = server.stop();
+    let printed: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<serde_json::Value>()
+        .map(Result::unwrap)
+        .collect();
+    let [response, claims] = printed.as_slice() else {
+        panic!("{stdout}")
+    };
+    let mut response = response.clone();
+    let token = response["access_token"].as_str().unwrap();
+    response["access_token"] = format!("{}…", &token[..20]).into();
+    let mut lines = Vec::new();
+    for claim in claims.as_array().unwrap() {
+        let kind = claim["type"].as_str().unwrap();
+        let value = match kind {
+            "exp" | "iat" | "nbf" | "jti" => "…".into(),
+            _ => claim["value"].clone(),
+        };
+        lines.push(format!("  {{ \"type\": \"{kind}\", \"value\": {value} }}"));
+    }
+    let shown = format!(
+        "$ cargo run --release --example client -- --private-key reports.pem --client-id reports\n\
+         {}\n[\n{}\n]\n",
+        serde_json::to_string_pretty(&response).unwrap(),
+        lines.join(",\n")
+    )
+    .replace(&authority, "http://localhost:5001");
+    generated("workloads-client.txt", &shown);
+    let issued = log
+        .lines()
+        .find(|l| l.contains("tollgate::audit: token issued"))
+        .map(|l| log_line(l, &["id", "jti"]))
+        .unwrap_or_else(|| panic!("{log}"));
+    generated("workloads-audit.txt", &format!("{issued}\n"));
+}

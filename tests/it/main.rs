@@ -13,6 +13,7 @@ mod discovery;
 mod exchange;
 mod handbook;
 mod handbook_logs;
+mod handbook_pages;
 mod hardening;
 mod hardware_keys;
 mod hostile;

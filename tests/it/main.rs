@@ -12,6 +12,7 @@ mod connections;
 mod discovery;
 mod exchange;
 mod handbook;
+mod handbook_bound;
 mod handbook_logs;
 mod handbook_pages;
 mod hardening;

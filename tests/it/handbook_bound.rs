@@ -1,12 +1,13 @@
 //! The bound tokens page's curl outputs come from a run: the page's own
 //! file (its `toml` block, the hashes it elides made from the secrets its
 //! comments name) served by the real binary, and the page's requests sent
-//! as curl sends them. Compared with docs/src/generated/ as in
+//! as curl sends them, and the sample client with `--dpop` and its token
+//! at the sample API. Compared with docs/src/generated/ as in
 //! handbook.rs; tokens are cut short with `…`.
 
 use crate::handbook::{generated, root, shorten};
 use crate::handbook_logs::free_port;
-use crate::support::{basic, hash, start_logged_at};
+use crate::support::{basic, example, hash, start_logged_at, start_process};
 
 /// The page's file: its first `toml` block, with real hashes, on `port`.
 fn bound_tokens_file(port: u16) -> String {
@@ -77,6 +78,76 @@ async fn the_bound_tokens_page_s_requests_answer_what_it_shows() {
         curl(port, ("strict", "secret"), None, &[grant]).await
     );
     generated("bound-dpop-refused.txt", &dpop);
+
+    // The sample client with --dpop, then its token without the DPoP
+    // scheme and without a proof.
+    let issuer = format!("http://127.0.0.1:{port}");
+    let (_api, api) = start_process(
+        &example("api"),
+        &["--authority", &issuer, "--listen", "127.0.0.1:0"],
+        "API listening on ",
+    )
+    .await;
+    let identity = format!("{api}/identity");
+    let out = std::process::Command::new(example("client"))
+        .args(["--authority", &issuer, "--api", &identity, "--dpop"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let printed: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<serde_json::Value>()
+        .map(Result::unwrap)
+        .collect();
+    let [response, claims] = printed.as_slice() else {
+        panic!("{stdout}")
+    };
+    let token = response["access_token"].as_str().unwrap().to_owned();
+    let mut response = response.clone();
+    response["access_token"] = format!("{}…", &token[..20]).into();
+    // The claims that tell a bound token: the key's thumbprint is the run's.
+    let mut lines = Vec::new();
+    for claim in claims.as_array().unwrap() {
+        let kind = claim["type"].as_str().unwrap();
+        let value = match kind {
+            "aud" | "client_id" => claim["value"].clone(),
+            "cnf" => {
+                let cnf: serde_json::Value =
+                    serde_json::from_str(claim["value"].as_str().unwrap()).unwrap();
+                assert!(cnf["jkt"].is_string(), "{cnf}");
+                "{\"jkt\":\"…\"}".into()
+            }
+            _ => continue,
+        };
+        lines.push(format!("  {{ \"type\": \"{kind}\", \"value\": {value} }}"));
+    }
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let shown = format!(
+        "$ cargo run --release --example client -- --authority {issuer} --api {identity} --dpop\n\
+         {}\n[\n{},\n  …\n]\n",
+        serde_json::to_string_pretty(&response).unwrap(),
+        lines.join(",\n")
+    );
+    let shown = shown
+        .replace(&api, "http://127.0.0.1:6011")
+        .replace(&issuer, "http://127.0.0.1:5011");
+    generated("bound-dpop-client.txt", &shown);
+    let mut refused = String::new();
+    for scheme in ["Bearer", "DPoP"] {
+        let answer = reqwest::Client::new()
+            .get(&identity)
+            .header("Authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let challenge = answer.headers()["www-authenticate"].to_str().unwrap();
+        refused.push_str(&format!(
+            "$ curl -si -H \"Authorization: {scheme} $TOKEN\" localhost:6011/identity\n\
+             HTTP/1.1 {status}\nwww-authenticate: {challenge}\n…\n"
+        ));
+    }
+    generated("bound-dpop-api.txt", &refused);
     let log = server.stop();
     assert!(log.contains("listening on"), "{log}");
 }

@@ -29,6 +29,43 @@ fn bound_tokens_file(port: u16) -> String {
     file
 }
 
+/// `"name":123` in a line of JSON with the number `…`.
+fn number_shortened(line: &str, name: &str) -> String {
+    let start = format!("\"{name}\":");
+    let Some(at) = line.find(&start) else {
+        return line.to_owned();
+    };
+    let from = at + start.len();
+    let to = from + line[from..].find([',', '}']).unwrap();
+    format!("{}…{}", &line[..from], &line[to..])
+}
+
+/// A line of JSON claims with what differs per run `…`.
+fn claims_shown(line: &str) -> String {
+    let mut line = shorten(line, "jti", 0);
+    for name in ["iat", "nbf", "exp"] {
+        line = number_shortened(&line, name);
+    }
+    line
+}
+
+/// The payload of a JWT in the answer `body`, as the token has it.
+fn payload(body: &str) -> String {
+    use base64::Engine as _;
+    let answer: serde_json::Value = serde_json::from_str(body).unwrap();
+    let token = answer["access_token"].as_str().unwrap();
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The access token in a line `curl` printed (its second line).
+fn answer_of(shown: &str) -> &str {
+    shown.lines().nth(1).unwrap()
+}
+
 /// One `curl -s` the page shows, sent: its command line (the page's port)
 /// and the body the server answered.
 async fn curl(port: u16, user: (&str, &str), dpop: Option<&str>, data: &[&str]) -> String {
@@ -65,6 +102,42 @@ async fn the_bound_tokens_page_s_requests_answer_what_it_shows() {
     generated(
         "bound-resource-token.txt",
         &shorten(&token, "access_token", 20),
+    );
+    let without = curl(port, client, None, &[grant]).await;
+    let claims = format!(
+        "{}\n{}\n",
+        claims_shown(&payload(answer_of(&token))),
+        claims_shown(&payload(answer_of(&without)))
+    )
+    .replace(&format!("127.0.0.1:{port}"), "127.0.0.1:5011");
+    generated("bound-resource-claims.json", &claims);
+    // Introspection by the API, its name and secret in the body.
+    let access: serde_json::Value = serde_json::from_str(answer_of(&token)).unwrap();
+    let mut introspected = String::new();
+    for (shown, sent) in [
+        ("$TOKEN", access["access_token"].as_str().unwrap()),
+        ("garbage", "garbage"),
+    ] {
+        let body = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/connect/introspect"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "client_id=https%3A%2F%2Forders.example.com&client_secret=orders-secret&token={sent}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        introspected.push_str(&format!(
+            "$ curl -s --data-urlencode client_id=https://orders.example.com -d client_secret=orders-secret -d token={shown} localhost:5011/connect/introspect\n{}\n",
+            claims_shown(&body)
+        ));
+    }
+    generated(
+        "bound-introspection.txt",
+        &introspected.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:5011"),
     );
     let mut refused = String::new();
     for resource in ["resource=https://unknown.example.com", "resource=orders"] {

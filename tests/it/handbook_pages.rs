@@ -259,6 +259,48 @@ async fn the_workloads_page_s_key_walkthrough_prints_what_it_shows() {
         },
     )
     .await;
+    // A replayed assertion: one signed with the key, sent twice.
+    let kid = jwks
+        .split("kid = \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = serde_json::json!({
+        "iss": "reports", "sub": "reports", "aud": authority,
+        "iat": now, "exp": now + 60, "jti": "the-page-s-replay",
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_owned());
+    let signing = jsonwebtoken::EncodingKey::from_ec_pem(&std::fs::read(&key).unwrap()).unwrap();
+    let assertion = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+    for status in [200, 401] {
+        let answer = reqwest::Client::new()
+            .post(format!("{authority}/connect/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(crate::support::assertion_form(&assertion))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status);
+    }
+    let logged = server.log.clone();
+    crate::support::eventually(
+        std::time::Duration::from_secs(10),
+        "the replay's audit line",
+        || {
+            std::future::ready(
+                logged
+                    .lock()
+                    .unwrap()
+                    .contains("reason=\"replayed\"")
+                    .then_some(()),
+            )
+        },
+    )
+    .await;
     let log = server.stop();
     let printed: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
         .into_iter::<serde_json::Value>()
@@ -293,4 +335,13 @@ async fn the_workloads_page_s_key_walkthrough_prints_what_it_shows() {
         .map(|l| log_line(l, &["id", "jti"]))
         .unwrap_or_else(|| panic!("{log}"));
     generated("workloads-audit.txt", &format!("{issued}\n"));
+    // The replay's two lines follow the sample client's.
+    let replay: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("tollgate::audit: token "))
+        .skip(1)
+        .map(|l| log_line(l, &["id", "jti"]))
+        .collect();
+    assert_eq!(replay.len(), 2, "{log}");
+    generated("workloads-replay.txt", &(replay.join("\n") + "\n"));
 }

@@ -267,7 +267,7 @@ async fn the_workloads_page_s_key_walkthrough_prints_what_it_shows() {
         .split('"')
         .next()
         .unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::support::now().unix_timestamp();
     let claims = serde_json::json!({
         "iss": "reports", "sub": "reports", "aud": authority,
         "iat": now, "exp": now + 60, "jti": "the-page-s-replay",

@@ -15,13 +15,13 @@ use crate::support::{
     tollgate_bin,
 };
 
-fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Compares `text` with docs/src/generated/`name`, or writes it there
 /// when `UPDATE_DOCS` is set.
-fn generated(name: &str, text: &str) {
+pub(crate) fn generated(name: &str, text: &str) {
     let path: PathBuf = root().join("docs/src/generated").join(name);
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -56,7 +56,7 @@ fn one_line(value: &Value) -> String {
 }
 
 /// A JSON object with one member a line, in key order.
-fn one_member_a_line(object: &Value) -> String {
+pub(crate) fn one_member_a_line(object: &Value) -> String {
     let mut members: Vec<(&String, &Value)> = object.as_object().unwrap().iter().collect();
     members.sort_by_key(|(k, _)| *k);
     let lines: Vec<String> = members
@@ -79,7 +79,7 @@ async fn the_quickstart_page_shows_the_discovery_document_the_server_serves() {
 
 /// `"name":"value"` in a line of JSON with the value shortened to its
 /// first `keep` characters and `…`.
-fn shorten(line: &str, name: &str, keep: usize) -> String {
+pub(crate) fn shorten(line: &str, name: &str, keep: usize) -> String {
     let start = format!("\"{name}\":\"");
     let Some(at) = line.find(&start) else {
         return line.to_owned();
@@ -212,7 +212,7 @@ async fn the_hardware_keys_walkthrough_gets_a_token_and_a_new_shell_is_told_what
 /// The headers a page shows of a response, in the page's order, as curl
 /// -i prints them: the status line, the headers named, a blank line and
 /// the body.
-async fn as_curl_shows(response: reqwest::Response, headers: &[&str]) -> String {
+pub(crate) async fn as_curl_shows(response: reqwest::Response, headers: &[&str]) -> String {
     let mut text = format!("HTTP/1.1 {}\n", response.status());
     for name in headers {
         let value = response.headers()[*name].to_str().unwrap();

@@ -66,13 +66,25 @@ pub(crate) async fn start_logged_with_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Logged {
+    start_logged_at(config, log_filter, "127.0.0.1:0", args, env).await
+}
+
+/// [`start_logged_with_env`] on the address `listen` (a port the caller
+/// chose, when the file's issuer must name it).
+pub(crate) async fn start_logged_at(
+    config: &std::path::Path,
+    log_filter: &str,
+    listen: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Logged {
     let mut child = std::process::Command::new(tollgate_bin())
         .args([
             "serve",
             "--config",
             config.to_str().unwrap(),
             "--listen",
-            "127.0.0.1:0",
+            listen,
         ])
         .args(args)
         .envs(env.iter().copied())

@@ -5,66 +5,14 @@
 //! Values that differ on every run (signatures, key ids, `jti`) are
 //! shortened to `…`; times come from a pinned clock.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 use tollgate_jose::clock::ManualClock;
 
 use crate::support::{
-    TestServer, basic, example, quickstart_toml, run_printed, start_logged_with_env, start_process,
+    TestServer, as_curl_shows, basic, example, exchange_script, generated, one_member_a_line,
+    quickstart_toml, root, run_printed, shorten, start_logged_with_env, start_process,
     tollgate_bin,
 };
-
-pub(crate) fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Compares `text` with docs/src/generated/`name`, or writes it there
-/// when `UPDATE_DOCS` is set.
-pub(crate) fn generated(name: &str, text: &str) {
-    let path: PathBuf = root().join("docs/src/generated").join(name);
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        return;
-    }
-    let shown = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        shown == text,
-        "docs/src/generated/{name} is not what the server says now; \
-         UPDATE_DOCS=1 cargo test --test it -- handbook rewrites it. The run said:\n{text}"
-    );
-}
-
-/// A JSON value on one line, `, ` between items (as the pages print
-/// arrays).
-fn one_line(value: &Value) -> String {
-    match value {
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(one_line).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::Object(members) => {
-            let members: Vec<String> = members
-                .iter()
-                .map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), one_line(v)))
-                .collect();
-            format!("{{{}}}", members.join(", "))
-        }
-        scalar => scalar.to_string(),
-    }
-}
-
-/// A JSON object with one member a line, in key order.
-pub(crate) fn one_member_a_line(object: &Value) -> String {
-    let mut members: Vec<(&String, &Value)> = object.as_object().unwrap().iter().collect();
-    members.sort_by_key(|(k, _)| *k);
-    let lines: Vec<String> = members
-        .iter()
-        .map(|(k, v)| format!("  {}: {}", Value::from(k.as_str()), one_line(v)))
-        .collect();
-    format!("{{\n{}\n}}\n", lines.join(",\n"))
-}
 
 /// The quickstart page's step 2: discovery of the shipped file (its
 /// issuer, scope and client; the shipped file itself is the reader's to
@@ -75,23 +23,6 @@ async fn the_quickstart_page_shows_the_discovery_document_the_server_serves() {
     let server = TestServer::spawn(&toml).await;
     let discovery: Value = server.get_json("/.well-known/openid-configuration").await;
     generated("discovery.json", &one_member_a_line(&discovery));
-}
-
-/// `"name":"value"` in a line of JSON with the value shortened to its
-/// first `keep` characters and `…`.
-pub(crate) fn shorten(line: &str, name: &str, keep: usize) -> String {
-    let start = format!("\"{name}\":\"");
-    let Some(at) = line.find(&start) else {
-        return line.to_owned();
-    };
-    let from = at + start.len();
-    let to = from + line[from..].find('"').unwrap();
-    format!(
-        "{}{}…{}",
-        &line[..from],
-        &line[from..(from + keep).min(to)],
-        &line[to..]
-    )
 }
 
 /// The delegation page: its complete file served, its script run with the
@@ -106,25 +37,7 @@ async fn the_delegation_page_s_file_and_script_give_the_output_it_shows() {
     .unwrap();
     let at = time::macros::datetime!(2026-12-01 23:00:00 UTC);
     let server = TestServer::spawn_in_with_clock(dir, ManualClock::new(at)).await;
-    let script = root().join("tests/interop/token_exchange.sh");
-    let issuer = server.issuer();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .arg(script)
-            .args([
-                issuer.as_str(),
-                "frontend",
-                "secret",
-                "orders",
-                "secret",
-                "orders.read",
-                "https://inventory.example.com",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = exchange_script(server.issuer()).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -207,18 +120,6 @@ async fn the_hardware_keys_walkthrough_gets_a_token_and_a_new_shell_is_told_what
         text.contains("no token labelled \"tollgate\"") && text.contains("SOFTHSM2_CONF"),
         "{text}"
     );
-}
-
-/// The headers a page shows of a response, in the page's order, as curl
-/// -i prints them: the status line, the headers named, a blank line and
-/// the body.
-pub(crate) async fn as_curl_shows(response: reqwest::Response, headers: &[&str]) -> String {
-    let mut text = format!("HTTP/1.1 {}\n", response.status());
-    for name in headers {
-        let value = response.headers()[*name].to_str().unwrap();
-        text.push_str(&format!("{name}: {value}\n"));
-    }
-    format!("{text}\n{}\n", response.text().await.unwrap())
 }
 
 /// The MCP page's step 2: what the sample MCP server answers without a

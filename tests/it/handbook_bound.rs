@@ -5,9 +5,9 @@
 //! at the sample API. Compared with docs/src/generated/ as in
 //! handbook.rs; tokens are cut short with `…`.
 
-use crate::handbook::{generated, root, shorten};
 use crate::handbook_logs::free_port;
 use crate::support::{basic, example, hash, start_logged_at, start_process};
+use crate::support::{generated, root, shorten};
 
 /// The page's file: its first `toml` block, with real hashes, on `port`.
 fn bound_tokens_file(port: u16) -> String {

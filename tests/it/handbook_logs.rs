@@ -5,8 +5,8 @@
 //! handbook.rs); the README's excerpts are checked against those files.
 //! Times, request ids, key ids and `jti` are `…`; ports are the page's.
 
-use crate::handbook::{generated, root};
 use crate::support::{example, start_logged_at, start_process};
+use crate::support::{generated, root};
 
 /// `name=value` in a log line with the value `…` (quoted or not).
 /// Its first occurrence only.
@@ -89,21 +89,7 @@ async fn the_quickstart_page_shows_the_server_s_log_and_the_client_s_errors() {
     let ok = client(&[]);
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
     // Its audit line may be written after the response: wait for it.
-    let logged = server.log.clone();
-    crate::support::eventually(
-        std::time::Duration::from_secs(10),
-        "the token's audit line",
-        || {
-            std::future::ready(
-                logged
-                    .lock()
-                    .unwrap()
-                    .contains("token issued")
-                    .then_some(()),
-            )
-        },
-    )
-    .await;
+    server.logged("token issued").await;
     // One line on stderr, exit code 1.
     let says = |out: std::process::Output| {
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -139,7 +125,7 @@ async fn the_quickstart_page_shows_the_server_s_log_and_the_client_s_errors() {
         .send()
         .await
         .unwrap();
-    let refused = crate::handbook::as_curl_shows(refused, &["www-authenticate"]).await;
+    let refused = crate::support::as_curl_shows(refused, &["www-authenticate"]).await;
     generated("quickstart-wrong-secret.txt", &refused);
     let no_token = reqwest::get(&identity).await.unwrap();
     assert_eq!(no_token.status(), 401);
@@ -240,42 +226,10 @@ async fn the_delegation_page_shows_the_audit_line_of_its_exchange() {
     let file = dir.path().join("identity.toml");
     std::fs::write(&file, shipped.replace(":5002", &format!(":{port}"))).unwrap();
     let mut server = start_logged_at(&file, "info", &format!("127.0.0.1:{port}"), &[], &[]).await;
-    let script = root().join("tests/interop/token_exchange.sh");
-    let issuer = format!("http://localhost:{port}");
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .arg(script)
-            .args([
-                issuer.as_str(),
-                "frontend",
-                "secret",
-                "orders",
-                "secret",
-                "orders.read",
-                "https://inventory.example.com",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = crate::support::exchange_script(format!("http://localhost:{port}")).await;
     // An audit line may be written after its response is sent: wait for
     // it rather than stop the server at once.
-    let logged = server.log.clone();
-    crate::support::eventually(
-        std::time::Duration::from_secs(10),
-        "the exchange's audit line",
-        || {
-            std::future::ready(
-                logged
-                    .lock()
-                    .unwrap()
-                    .contains("token exchanged")
-                    .then_some(()),
-            )
-        },
-    )
-    .await;
+    server.logged("token exchanged").await;
     let log = server.stop();
     assert!(out.status.success(), "{out:?}\n{log}");
     let exchanged: Vec<String> = log

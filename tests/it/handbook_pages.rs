@@ -4,9 +4,9 @@
 //! walkthrough. Compared with docs/src/generated/ as in handbook.rs;
 //! what differs per run is `…`.
 
-use crate::handbook::{generated, shorten};
 use crate::handbook_logs::{log_line, quickstart_file};
 use crate::support::{example, start_logged_at, start_process};
+use crate::support::{generated, shorten};
 
 /// The observe page's requests: a token, a wrong secret, an unknown
 /// client, a bad scope (this one with the caller's `X-Request-Id`).
@@ -58,7 +58,7 @@ fn health_shown(mut health: serde_json::Value) -> String {
     for kid in published.iter_mut() {
         *kid = "…".into();
     }
-    crate::handbook::one_member_a_line(&health)
+    crate::support::one_member_a_line(&health)
 }
 
 /// The observe page: the public metrics of the shipped file's server,
@@ -111,13 +111,7 @@ async fn the_observe_page_shows_the_metrics_health_and_audit_of_a_run() {
         .json()
         .await
         .unwrap();
-    let logged = server.log.clone();
-    crate::support::eventually(
-        std::time::Duration::from_secs(10),
-        "the last request's audit line",
-        || std::future::ready(logged.lock().unwrap().contains("abc-1").then_some(())),
-    )
-    .await;
+    server.logged("abc-1").await;
     let log = server.stop();
     let full: Vec<&str> = families
         .iter()
@@ -244,21 +238,7 @@ async fn the_workloads_page_s_key_walkthrough_prints_what_it_shows() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{out:?}");
-    let logged = server.log.clone();
-    crate::support::eventually(
-        std::time::Duration::from_secs(10),
-        "the token's audit line",
-        || {
-            std::future::ready(
-                logged
-                    .lock()
-                    .unwrap()
-                    .contains("token issued")
-                    .then_some(()),
-            )
-        },
-    )
-    .await;
+    server.logged("token issued").await;
     // A replayed assertion: one signed with the key, sent twice.
     let kid = jwks
         .split("kid = \"")
@@ -286,21 +266,7 @@ async fn the_workloads_page_s_key_walkthrough_prints_what_it_shows() {
             .unwrap();
         assert_eq!(answer.status(), status);
     }
-    let logged = server.log.clone();
-    crate::support::eventually(
-        std::time::Duration::from_secs(10),
-        "the replay's audit line",
-        || {
-            std::future::ready(
-                logged
-                    .lock()
-                    .unwrap()
-                    .contains("reason=\"replayed\"")
-                    .then_some(()),
-            )
-        },
-    )
-    .await;
+    server.logged("reason=\"replayed\"").await;
     let log = server.stop();
     let printed: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
         .into_iter::<serde_json::Value>()

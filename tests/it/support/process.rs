@@ -38,6 +38,16 @@ pub(crate) struct Logged {
 }
 
 impl Logged {
+    /// Waits (10 s at most) until the log holds `needle`: an audit line
+    /// may be written after its response was sent.
+    pub(crate) async fn logged(&self, needle: &str) {
+        let log = self.log.clone();
+        super::eventually(std::time::Duration::from_secs(10), needle, || {
+            std::future::ready(log.lock().unwrap().contains(needle).then_some(()))
+        })
+        .await;
+    }
+
     /// Kills the process and returns its whole log: everything it wrote,
     /// read to the end of its stderr, not what happened to arrive so far.
     pub(crate) fn stop(&mut self) -> String {

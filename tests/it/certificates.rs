@@ -358,8 +358,10 @@ self_signed_tls_client_auth = true
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chain_over_the_limits_is_refused_unread_like_any_other_failure() {
+/// A TLS server with a management listener, whose client `ledger`
+/// authenticates by a subject DN through the company CA: (the CA, the
+/// server, the server's certificate).
+async fn ledger_behind_its_ca() -> (TestCa, TestServer, String) {
     let company = TestCa::new("Acme Clients CA");
     let clients = r#"
 [server]
@@ -375,7 +377,12 @@ tls_client_auth_subject_dn = "CN=ledger.acme.test"
         &[("clients-ca.pem", &company.pem())],
         clients,
     );
-    let server = TestServer::spawn_in(dir).await;
+    (company, TestServer::spawn_in(dir).await, server_pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_over_the_limits_is_refused_unread_like_any_other_failure() {
+    let (company, server, server_pem) = ledger_behind_its_ca().await;
     let base = format!("https://{}", server.addr);
     let subject = [(DnType::CommonName, "ledger.acme.test")];
     let refused = wrong_secret(&base, &server_pem).await;
@@ -575,22 +582,7 @@ fn kept_alive(cert: &TestCert, server_pem: &str) -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_is_verified_once_for_its_connection_and_the_next_until_the_ca_file_changes() {
-    let company = TestCa::new("Acme Clients CA");
-    let clients = r#"
-[server]
-management_listen = "127.0.0.1:0"
-
-[[clients]]
-client_id = "ledger"
-allowed_scopes = ["api1"]
-tls_client_auth_subject_dn = "CN=ledger.acme.test"
-"#;
-    let (dir, server_pem) = folder(
-        "client_ca = \"clients-ca.pem\"",
-        &[("clients-ca.pem", &company.pem())],
-        clients,
-    );
-    let server = TestServer::spawn_in(dir).await;
+    let (company, server, server_pem) = ledger_behind_its_ca().await;
     let base = format!("https://{}", server.addr);
     let management = server.management.unwrap();
     let verified = || async {

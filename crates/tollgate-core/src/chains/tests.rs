@@ -133,7 +133,7 @@ async fn trusted_at(
         registry: &registry,
         services,
         issuer: "https://issuer",
-        token_endpoint: "https://issuer/connect/token",
+        token_endpoint: "https://issuer/token",
         now,
         address: None,
     };

@@ -121,7 +121,7 @@ async fn authenticate_at(
         registry,
         services,
         issuer: "https://issuer",
-        token_endpoint: "https://issuer/connect/token",
+        token_endpoint: "https://issuer/token",
         now,
         address: None,
     };

@@ -108,3 +108,33 @@ pub(crate) async fn as_curl_shows(response: reqwest::Response, headers: &[&str])
     }
     format!("{text}\n{}\n", response.text().await.unwrap())
 }
+
+/// What the sample client prints (the token response, then the claims the
+/// API saw), as the pages show it: the token cut short, times and `jti`
+/// as `…`, one claim a line.
+pub(crate) fn sample_client_shows(stdout: &str) -> String {
+    let printed: Vec<Value> = serde_json::Deserializer::from_str(stdout)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect();
+    let [response, claims] = printed.as_slice() else {
+        panic!("{stdout}")
+    };
+    let mut response = response.clone();
+    let token = response["access_token"].as_str().unwrap();
+    response["access_token"] = format!("{}…", &token[..20]).into();
+    let mut lines = Vec::new();
+    for claim in claims.as_array().unwrap() {
+        let kind = claim["type"].as_str().unwrap();
+        let value = match kind {
+            "exp" | "iat" | "nbf" | "jti" => "…".into(),
+            _ => claim["value"].clone(),
+        };
+        lines.push(format!("  {{ \"type\": \"{kind}\", \"value\": {value} }}"));
+    }
+    format!(
+        "{}\n[\n{}\n]\n",
+        serde_json::to_string_pretty(&response).unwrap(),
+        lines.join(",\n")
+    )
+}

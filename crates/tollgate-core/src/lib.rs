@@ -27,6 +27,8 @@ mod scope;
 mod secret_cache;
 pub mod spiffe;
 mod standing;
+#[cfg(test)]
+mod test_ports;
 mod throttle;
 pub mod token_request;
 mod trust;

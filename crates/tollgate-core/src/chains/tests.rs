@@ -1,5 +1,4 @@
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType,
@@ -10,50 +9,13 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::ports::{PortError, Services};
+use crate::ports::Services;
 use crate::registry::Registry;
+use crate::test_ports::Inline;
 use crate::throttle::ThrottleSettings;
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 const HOUR: time::Duration = time::Duration::HOUR;
-
-/// Runs slow work inline, counting it.
-#[derive(Default)]
-struct Inline {
-    slow: AtomicUsize,
-}
-
-impl Ports for Inline {
-    async fn slow<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PortError> {
-        self.slow.fetch_add(1, Ordering::SeqCst);
-        Ok(work())
-    }
-
-    async fn sign(&self, _: Vec<u8>, _: OffsetDateTime) -> Result<String, PortError> {
-        Err(PortError::Failed)
-    }
-
-    async fn keys(
-        &self,
-        _: &tollgate_jose::jose::JwksLocation,
-        _: bool,
-    ) -> Result<Arc<tollgate_jose::jose::PublicKeys>, PortError> {
-        Err(PortError::Failed)
-    }
-
-    async fn first_use(
-        &self,
-        _: [u8; 32],
-        _: &str,
-        _: OffsetDateTime,
-        _: OffsetDateTime,
-    ) -> Result<bool, tollgate_jose::replay::ReplayError> {
-        Ok(true)
-    }
-}
 
 type Ca = CertifiedIssuer<'static, KeyPair>;
 

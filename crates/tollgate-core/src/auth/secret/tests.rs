@@ -10,45 +10,12 @@ use super::*;
 use crate::auth::{self, Credential};
 use crate::client::{ClientSecret, GrantType, SecretHash};
 use crate::error::ErrorCode;
+use crate::test_ports::Inline;
 use crate::throttle::ThrottleSettings;
 use crate::{ClientId, ScopeSet};
 use tollgate_jose::clock::SharedClock;
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
-
-/// Runs slow work inline.
-struct Inline;
-
-impl Ports for Inline {
-    async fn slow<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PortError> {
-        Ok(work())
-    }
-
-    async fn sign(&self, _: Vec<u8>, _: OffsetDateTime) -> Result<String, PortError> {
-        Err(PortError::Failed)
-    }
-
-    async fn keys(
-        &self,
-        _: &tollgate_jose::jose::JwksLocation,
-        _: bool,
-    ) -> Result<Arc<tollgate_jose::jose::PublicKeys>, PortError> {
-        Err(PortError::Failed)
-    }
-
-    async fn first_use(
-        &self,
-        _: [u8; 32],
-        _: &str,
-        _: OffsetDateTime,
-        _: OffsetDateTime,
-    ) -> Result<bool, tollgate_jose::replay::ReplayError> {
-        Ok(true)
-    }
-}
 
 /// Argon2 is slow on purpose: each test secret is hashed once.
 fn hash(secret: &str) -> String {
@@ -125,7 +92,7 @@ async fn authenticate_at(
         now,
         address: None,
     };
-    verify::<Client, _>(presented(id, secret), &cx, &Inline).await
+    verify::<Client, _>(presented(id, secret), &cx, &Inline::default()).await
 }
 
 fn basic(raw: &str) -> Vec<u8> {

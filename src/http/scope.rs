@@ -48,6 +48,7 @@ impl Scope {
             token_endpoint: &self.token_endpoint,
             now: state.clock.now(),
             address,
+            sealing: None,
         }
     }
 

@@ -56,6 +56,10 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 8693: a token for a subject, exchanged by this client.
     TokenExchange,
+    /// RFC 6749 §4.1 with PKCE (OAuth 2.1): a person signs in.
+    AuthorizationCode,
+    /// RFC 6749 §6: a new access token from a refresh token, rotated.
+    RefreshToken,
 }
 
 /// RFC 7523 §2.1: a platform's token presented as the grant. Not a grant
@@ -64,12 +68,19 @@ pub enum GrantType {
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 impl GrantType {
-    pub const ALL: [GrantType; 2] = [GrantType::ClientCredentials, GrantType::TokenExchange];
+    pub const ALL: [GrantType; 4] = [
+        GrantType::ClientCredentials,
+        GrantType::TokenExchange,
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientCredentials => "client_credentials",
             Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
         }
     }
 }
@@ -81,6 +92,8 @@ impl FromStr for GrantType {
         match s {
             "client_credentials" => Ok(Self::ClientCredentials),
             "urn:ietf:params:oauth:grant-type:token-exchange" => Ok(Self::TokenExchange),
+            "authorization_code" => Ok(Self::AuthorizationCode),
+            "refresh_token" => Ok(Self::RefreshToken),
             _ => Err(()),
         }
     }
@@ -241,6 +254,33 @@ pub struct Client {
     /// `[[clients.token_exchange]]`: the tokens this client may exchange,
     /// and for which APIs (RFC 8693).
     pub token_exchange: Vec<ExchangeRule>,
+    /// For people: the name the consent page shows (else the id).
+    pub display_name: Option<String>,
+    /// A public client (RFC 6749 §2.1): no credential; it sends only its
+    /// `client_id`, and PKCE is what binds its code.
+    pub public: bool,
+    /// Where codes may be sent (exact, except loopback on any port).
+    pub redirect_uris: Vec<String>,
+    /// Where RP-Initiated Logout may send the browser back.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The person is asked before a code is issued.
+    pub require_consent: bool,
+    /// Refresh tokens stop working this long after the sign-in they came
+    /// from (absolute, not sliding).
+    pub refresh_token_lifetime: Duration,
+    /// Only people of one of these groups may sign in to this client
+    /// (empty: everyone).
+    pub allowed_groups: Vec<String>,
+}
+
+/// The default `refresh_token_lifetime`: 30 days.
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+impl Client {
+    /// What the consent page calls it.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(self.id.as_str())
+    }
 }
 
 /// A secret as the client sent it. Its `Debug` never shows the value, so a

@@ -11,6 +11,7 @@ mod access_token;
 pub mod auth;
 mod chains;
 mod client;
+pub mod code;
 mod dn;
 mod error;
 mod federation;
@@ -19,11 +20,13 @@ mod grants;
 pub use grants::exchange;
 pub mod introspection;
 pub mod params;
+pub mod people;
 mod ports;
 mod refusal;
 mod registry;
 mod rules;
 mod scope;
+pub mod sealed;
 mod secret_cache;
 pub mod spiffe;
 mod standing;
@@ -37,8 +40,8 @@ pub use access_token::TokenType;
 pub use auth::AuthMethod;
 pub use auth::secret::{argon2_run, hash_secret, padding_params, warm_up};
 pub use client::{
-    Argon2Cost, Client, ClientId, ClientSecret, GrantType, JWT_BEARER_GRANT, PresentedSecret,
-    SecretHash, Secrets,
+    Argon2Cost, Client, ClientId, ClientSecret, DEFAULT_REFRESH_TOKEN_LIFETIME, GrantType,
+    JWT_BEARER_GRANT, PresentedSecret, SecretHash, Secrets,
 };
 pub use dn::DistinguishedName;
 pub use error::{Challenge, ErrorCode, OAuthError, Retry};
@@ -46,6 +49,7 @@ pub use federation::{
     ClaimCondition, CopiedClaim, FederatedRule, KeySource, SubjectPattern, TrustedIssuer,
 };
 pub use grant::{Delegation, Grant};
+pub use people::{IdentityScope, Login, User, Username};
 pub use ports::{Context, PortError, Ports, Services};
 pub use refusal::{Reason, Refusal, RefusedRequest};
 pub use registry::{ApiResource, ApiScope, Registry};

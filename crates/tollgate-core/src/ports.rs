@@ -10,6 +10,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::registry::Registry;
+use super::sealed::SealingKey;
 use super::secret_cache::SecretCache;
 use super::throttle::{Throttle, ThrottleSettings};
 use super::trust::{ChainVerdicts, TrustAnchors};
@@ -132,4 +133,7 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// The source address, for throttling.
     pub address: Option<IpAddr>,
+    /// The key that seals codes, refresh tokens and sessions; `None`
+    /// where people do not sign in.
+    pub sealing: Option<&'a SealingKey>,
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::client::{Argon2Cost, Client, Secrets};
 use super::federation::{FederatedRule, TrustedIssuer};
+use super::people::{IdentityScope, Login, User, builtin_identity_scopes};
 use super::scope::{ScopeSet, ScopeToken};
 
 /// A scope an API can require.
@@ -41,6 +42,12 @@ pub struct Registry {
     issuers: HashMap<String, Arc<TrustedIssuer>>,
     /// The federation rules of every client, by trusted issuer name.
     federated: HashMap<String, Vec<(Arc<Client>, FederatedRule)>>,
+    /// `[login]`: `None`, no one signs in.
+    login: Option<Login>,
+    /// People of the file, by username.
+    users: HashMap<String, Arc<User>>,
+    /// The built-in identity scopes, then the declared ones.
+    identity_scopes: Vec<IdentityScope>,
 }
 
 impl Registry {
@@ -99,7 +106,54 @@ impl Registry {
             secret_costs,
             issuers,
             federated,
+            login: None,
+            users: HashMap::new(),
+            identity_scopes: builtin_identity_scopes(),
         }
+    }
+
+    /// The same registry with people: the `[login]` settings, the users
+    /// (unique usernames, validated) and the declared identity scopes
+    /// (names unique among every scope, built-in ones included).
+    pub fn with_people(
+        mut self,
+        login: Option<Login>,
+        users: Vec<Arc<User>>,
+        identity_scopes: Vec<IdentityScope>,
+    ) -> Self {
+        self.login = login;
+        self.users = users
+            .into_iter()
+            .map(|u| (u.username.as_str().to_owned(), u))
+            .collect();
+        self.identity_scopes.extend(identity_scopes);
+        self
+    }
+
+    /// `[login]`, if people may sign in.
+    pub fn login(&self) -> Option<&Login> {
+        self.login.as_ref()
+    }
+
+    pub fn user(&self, username: &str) -> Option<&Arc<User>> {
+        self.users.get(username)
+    }
+
+    /// Every user, in no particular order.
+    pub fn users(&self) -> impl Iterator<Item = &Arc<User>> {
+        self.users.values()
+    }
+
+    /// The identity scopes: built in, then declared.
+    pub fn identity_scopes(&self) -> &[IdentityScope] {
+        &self.identity_scopes
+    }
+
+    /// The identity scope named `name`.
+    pub fn identity_scope(&self, name: &str) -> Option<&IdentityScope> {
+        self.identity_scopes
+            .iter()
+            .find(|s| s.name.as_str() == name)
     }
 
     /// The trusted issuer whose tokens carry `iss`.

@@ -150,6 +150,17 @@ pub async fn token<P: Ports + OwnTokens>(
             grant.copied = std::mem::take(&mut authenticated.copied);
             grant
         }
+        // Not yet built: refused as a grant this server does not offer.
+        GrantType::AuthorizationCode | GrantType::RefreshToken => {
+            let error = OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the authorization code and refresh token grants are not built yet",
+            );
+            return Err(claimed(
+                Refusal::new(error, Reason::UnsupportedGrantType),
+                id,
+            ));
+        }
         GrantType::TokenExchange => {
             let targets: Vec<&str> = params
                 .all("resource")

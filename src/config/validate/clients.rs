@@ -144,6 +144,9 @@ pub(super) fn client(
         token_exchange,
         certificate,
         self_signed_certificate,
+        // People's settings come with the config issue's keys.
+        refresh_token_lifetime: tollgate_core::DEFAULT_REFRESH_TOKEN_LIFETIME,
+        ..Client::default()
     })
 }
 

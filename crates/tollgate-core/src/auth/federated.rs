@@ -214,6 +214,7 @@ mod tests {
             services: &services,
             issuer: "https://tollgate",
             token_endpoint: "https://tollgate/connect/token",
+            sealing: None,
             now,
             address: None,
         };

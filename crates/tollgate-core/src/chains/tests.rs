@@ -96,6 +96,7 @@ async fn trusted_at(
         services,
         issuer: "https://issuer",
         token_endpoint: "https://issuer/token",
+        sealing: None,
         now,
         address: None,
     };

@@ -89,6 +89,7 @@ async fn authenticate_at(
         services,
         issuer: "https://issuer",
         token_endpoint: "https://issuer/token",
+        sealing: None,
         now,
         address: None,
     };

@@ -145,6 +145,7 @@ impl World {
             services: &self.services,
             issuer: ISSUER,
             token_endpoint: TOKEN_ENDPOINT,
+            sealing: None,
             now: self.now,
             address: self.address,
         }

@@ -225,6 +225,7 @@ mod tests {
 
     fn relevant_for(include: &str) -> Relevant {
         let keys = KeysConfig {
+            sealing: crate::keys::sealing::SealingSource::Missing,
             mode: KeyMode::Automatic {
                 dir: "keys".into(),
                 rotation: crate::keys::auto::Rotation::default(),

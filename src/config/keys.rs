@@ -12,6 +12,7 @@ use super::problems::{Problems, parse_datetime};
 use super::raw::{RawAlgorithm, RawKeys, RawPkcs11};
 use super::{Config, DeclaredKey, KeyMode, KeyStorage, KeysConfig, duration};
 use crate::keys::auto::Rotation;
+use crate::keys::sealing::{self, SealingSource};
 use crate::keys::{Algorithm, PinSource, Pkcs11Key, SigningKey, rfc3339, store};
 
 const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -35,6 +36,16 @@ pub(super) fn build(
     problems: &mut Problems<'_>,
 ) -> KeysConfig {
     let problems_before = problems.len();
+    let sealing_file = raw.sealing_key_file.as_ref().and_then(|f| {
+        let path = base.join(f);
+        sealing::read(&path)
+            .map(|key| SealingSource::File {
+                path,
+                key: Arc::new(key),
+            })
+            .inspect_err(|e| problems.add("keys.sealing_key_file", e.clone()))
+            .ok()
+    });
     let mut parse = |key: &str, value: &Option<super::raw::RawDuration>, default: Duration| {
         value.as_ref().map_or(default, |d| {
             duration::parse(d).unwrap_or_else(|e| {
@@ -63,11 +74,10 @@ pub(super) fn build(
                 ),
             );
         }
+        let dir = base.join(raw.dir.as_deref().unwrap_or("keys"));
         return KeysConfig {
-            mode: KeyMode::Automatic {
-                dir: base.join(raw.dir.as_deref().unwrap_or("keys")),
-                rotation,
-            },
+            sealing: sealing_file.unwrap_or_else(|| SealingSource::Folder(dir.clone())),
+            mode: KeyMode::Automatic { dir, rotation },
             jwks_max_age,
         };
     }
@@ -172,6 +182,7 @@ pub(super) fn build(
     }
     let keys = KeysConfig {
         mode: KeyMode::declared(declared),
+        sealing: sealing_file.unwrap_or(SealingSource::Missing),
         jwks_max_age,
     };
     if problems.len() == problems_before

@@ -237,6 +237,8 @@ pub fn validation_paths_agree(
 #[derive(Debug, Clone)]
 pub struct KeysConfig {
     pub mode: KeyMode,
+    /// Where the key that seals codes, refresh tokens and sessions is.
+    pub sealing: crate::keys::sealing::SealingSource,
     /// `Cache-Control: max-age` of the JWKS.
     pub jwks_max_age: std::time::Duration,
 }

@@ -46,6 +46,15 @@ pub(super) struct RawKeys {
     #[serde(default)]
     pub jwks_max_age: Option<RawDuration>,
 
+    /// The key that seals what people's sign-in hands out (codes, refresh
+    /// tokens, the session cookie): a file of at least 32 random bytes
+    /// (`openssl rand 32 > sealing.key`), relative to this file, shared by
+    /// replicas. With automatic keys it defaults to `sealing.key` in
+    /// `dir`, made on first start; with declared keys people sign in only
+    /// once it is set.
+    #[serde(default)]
+    pub sealing_key_file: Option<String>,
+
     /// Declared keys. When present, tollgate signs with these only.
     #[serde(default)]
     pub signing: Vec<RawSigningKey>,

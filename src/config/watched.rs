@@ -140,6 +140,7 @@ mod tests {
 
     fn automatic() -> KeysConfig {
         KeysConfig {
+            sealing: crate::keys::sealing::SealingSource::Missing,
             mode: super::super::KeyMode::Automatic {
                 dir: "keys".into(),
                 rotation: crate::keys::auto::Rotation::default(),
@@ -188,6 +189,7 @@ mod tests {
         );
         let (key, _) = crate::keys::SigningKey::generate(crate::keys::Algorithm::EdDSA).unwrap();
         let declared = KeysConfig {
+            sealing: crate::keys::sealing::SealingSource::Missing,
             mode: super::super::KeyMode::declared(vec![super::super::DeclaredKey {
                 source: super::super::KeyStorage::File {
                     path: root.join("clients.d/2026.pem"),

@@ -21,6 +21,7 @@ pub(crate) struct Scope {
     config: Arc<Config>,
     issuer: String,
     token_endpoint: String,
+    sealing: Option<Arc<tollgate_core::sealed::SealingKey>>,
 }
 
 impl Scope {
@@ -28,7 +29,9 @@ impl Scope {
         let config = state.config();
         let issuer = state.issuer(&config);
         let token_endpoint = format!("{issuer}{TOKEN_PATH}");
+        let sealing = state.sealing_key(&config);
         Self {
+            sealing,
             config,
             issuer,
             token_endpoint,
@@ -48,7 +51,7 @@ impl Scope {
             token_endpoint: &self.token_endpoint,
             now: state.clock.now(),
             address,
-            sealing: None,
+            sealing: self.sealing.as_deref(),
         }
     }
 

@@ -16,6 +16,7 @@ pub(crate) mod batch;
 pub(crate) mod pkcs11;
 mod public;
 mod ring;
+pub(crate) mod sealing;
 mod signing;
 pub(crate) mod store;
 

@@ -17,6 +17,7 @@ use crate::config::{self, KeyMode};
 use crate::http::connections;
 use crate::http::{self, PublicMetrics};
 use crate::keys;
+use crate::keys::sealing::SealingSource;
 use crate::state::AppState;
 use tollgate_jose::clock::SharedClock;
 
@@ -165,6 +166,13 @@ impl Builder {
             clock.clone(),
             body_timeout,
         ));
+        if let SealingSource::Folder(dir) = &state.config().keys.sealing {
+            let dir = dir.clone();
+            let key = tokio::task::spawn_blocking(move || keys::sealing::in_folder(&dir))
+                .await?
+                .map_err(|e| anyhow::anyhow!("the sealing key: {e}"))?;
+            let _ = state.folder_sealing.set(Arc::new(key));
+        }
         let measuring = state.clone();
         tokio::task::spawn_blocking(move || {
             measuring

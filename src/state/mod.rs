@@ -15,7 +15,9 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::keys::sealing::SealingSource;
 use tollgate_core::Services;
+use tollgate_core::sealed::SealingKey;
 use tollgate_jose::clock::SharedClock;
 
 /// How the configuration in force was loaded, for `/healthz`.
@@ -72,6 +74,9 @@ pub(crate) struct AppState {
     /// The client CAs and trust domain bundles in force: the file's, as
     /// validated, then as re-read when they change.
     pub(crate) trust: ArcSwap<crate::config::certificates::AnchorFiles>,
+    /// Automatic keys: the key folder's sealing key, read (or made) at
+    /// start. Set once.
+    pub(crate) folder_sealing: std::sync::OnceLock<Arc<SealingKey>>,
 }
 
 #[derive(PartialEq)]
@@ -100,6 +105,16 @@ impl StartSettings {
 }
 
 impl AppState {
+    /// The key that seals codes, refresh tokens and sessions under
+    /// `config`: its `sealing_key_file`, else the key folder's.
+    pub(crate) fn sealing_key(&self, config: &Config) -> Option<Arc<SealingKey>> {
+        match &config.keys.sealing {
+            SealingSource::File { key, .. } => Some(key.clone()),
+            SealingSource::Folder(_) => self.folder_sealing.get().cloned(),
+            SealingSource::Missing => None,
+        }
+    }
+
     pub(crate) fn new(
         config: Config,
         sha256: String,
@@ -139,6 +154,7 @@ impl AppState {
             argon2_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             argon2_pool: crate::runtime::slow_pool::SlowPool::new(cores),
             failure_floor: Default::default(),
+            folder_sealing: std::sync::OnceLock::new(),
             remote_keys: tollgate_resource::jwks::JwksCache::new(
                 services_clock,
                 tollgate_resource::jwks::Transport::HttpsOrLoopback,

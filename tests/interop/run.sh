@@ -51,6 +51,8 @@ plain_hash="$(printf '%s\n' "$secret" | "$bin" hash-secret)"
 odd_hash="$(printf 'p:a%%s+s w\n' | "$bin" hash-secret)"
 resource_secret='orders-AZaz09-._~secret'
 resource_hash="$(printf '%s\n' "$resource_secret" | "$bin" hash-secret)"
+# A person for the code flow, and the web client she signs in to.
+alice_hash="$(printf 'alice-AZaz09\n' | "$bin" hash-secret)"
 # Client "signed" has no secret: one key pair per algorithm `tollgate keys
 # client` makes; the private keys stay here, the public JWKs it prints go
 # into identity.toml.
@@ -111,6 +113,21 @@ hash = "$plain_hash"
 subject_issuer = "self"
 subject_audience = "orders"
 resources = ["https://inventory.example.com"]
+[login]
+title = "Interop sign-in"
+[[users]]
+username = "alice"
+password_hash = "$alice_hash"
+name = "Alice Smith"
+email = "alice@example.com"
+email_verified = true
+[[clients]]
+client_id = "web"
+allowed_grant_types = ["authorization_code", "refresh_token"]
+redirect_uris = ["http://127.0.0.1:8765/callback", "http://127.0.0.1:8766/callback"]
+allowed_scopes = ["openid", "profile", "email", "offline_access", "api1"]
+[[clients.secrets]]
+hash = "$plain_hash"
 TOML
 "$bin" serve --config "$work/identity.toml" > "$work/server.log" 2>&1 &
 pids+=($!)
@@ -149,6 +166,11 @@ check node "$here/openid_client_dpop.mjs" "$issuer" client "$secret" api1 "$api_
 check "$here/curl.sh" "$issuer" client "$secret" api1
 check "$here/token_exchange.sh" "$issuer" client "$secret" orders-service "$secret" \
   orders.read https://inventory.example.com
+# The authorization code flow, by two relying-party libraries that
+# validate the id token by their own rules; a person signs in through
+# tollgate's form.
+check env PYTHONPATH="$here" "$py" "$here/authlib_code_flow.py" "$issuer" web "$secret" alice alice-AZaz09
+check node "$here/openid_client_code_flow.mjs" "$issuer" web "$secret" alice alice-AZaz09
 exchanged="$("$here/token_exchange.sh" "$issuer" client "$secret" orders-service "$secret" \
   orders.read https://inventory.example.com 2>&1 || true)"
 check grep -q '"act":{"sub":"orders-service"}' <<<"$exchanged"

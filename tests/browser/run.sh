@@ -65,5 +65,77 @@ ARTIFACTS="$root/target/browser-artifacts" "$venv/bin/python" "$here/docs_check.
 if [[ $status -ne 0 ]]; then
   echo "--- server log" >&2
   tail -n 20 "$work/server.log" >&2
+  exit "$status"
+fi
+
+# People: alice signs in to the sample web app through tollgate's pages
+# (webapp_check.py says what it checks). The web client asks for consent
+# here, so both pages are seen. UPDATE_DOCS=1 refreshes the handbook's
+# pictures of them.
+examples="$(dirname "$bin")/examples"
+for sample in api webapp; do
+  [[ -x "$examples/$sample" ]] || { echo "build the samples first (cargo build --examples): no $examples/$sample" >&2; exit 1; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() {
+  for _ in $(seq 1 100); do
+    python3 -c 'import sys, urllib.request, urllib.error
+try: urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError: pass' "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$1 did not start:" >&2; cat "$3" >&2; return 1
+}
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+pids=()
+cleanup() { for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+port="$(free_port)"; api_port="$(free_port)"; app_port="$(free_port)"
+base="http://127.0.0.1:$port"
+alice="$(printf 'alice\n' | "$bin" hash-secret)"
+mkdir -p "$work/people"
+cat > "$work/people/identity.toml" <<TOML
+issuer = "$base"
+[server]
+listen = "127.0.0.1:$port"
+[login]
+title = "Acme sign-in"
+[[api_scopes]]
+name = "api1"
+display_name = "My API"
+[[users]]
+username = "alice"
+password_hash = "$alice"
+name = "Alice Smith"
+email = "alice@example.com"
+email_verified = true
+[[clients]]
+client_id = "web"
+display_name = "Acme web app"
+allowed_grant_types = ["authorization_code", "refresh_token"]
+redirect_uris = ["http://localhost:5002/signin-oidc"]
+post_logout_redirect_uris = ["http://localhost:5002/"]
+allowed_scopes = ["openid", "profile", "email", "api1", "offline_access"]
+require_consent = true
+[[clients.secrets]]
+hash = "$hash"
+TOML
+"$bin" serve --config "$work/people/identity.toml" > "$work/people/server.log" 2>&1 &
+pids+=($!)
+wait_up "$base/healthz" "${pids[-1]}" "$work/people/server.log"
+"$examples/api" --authority "$base" --listen "127.0.0.1:$api_port" > "$work/people/api.log" 2>&1 &
+pids+=($!)
+wait_up "http://127.0.0.1:$api_port/identity" "${pids[-1]}" "$work/people/api.log"
+"$examples/webapp" --authority "$base" --listen "127.0.0.1:$app_port" \
+  --api "http://127.0.0.1:$api_port/identity" > "$work/people/webapp.log" 2>&1 &
+pids+=($!)
+wait_up "http://127.0.0.1:$app_port/" "${pids[-1]}" "$work/people/webapp.log"
+shots=""
+[[ "${UPDATE_DOCS:-}" == 1 ]] && shots="$root/docs/src/images"
+SCREENSHOTS="$shots" ARTIFACTS="$root/target/browser-artifacts" \
+  "$venv/bin/python" "$here/webapp_check.py" "http://localhost:$app_port" alice alice || status=$?
+if [[ $status -ne 0 ]]; then
+  for log in server webapp api; do echo "--- $log log" >&2; tail -n 20 "$work/people/$log.log" >&2; done
 fi
 exit "$status"

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Dpop, Proc, Signer, TestServer, basic, example, form, start_process};
+use crate::support::{
+    Dpop, Proc, Signer, TestServer, as_curl_shows, basic, example, form, generated, start_process,
+};
 
 /// The SDK's folder (tests/mcp), or `None` (and a note) where node or the
 /// SDK (`npm ci` there) is missing, unless `REQUIRE_MCP_SDK_FOR_TESTS` says
@@ -446,8 +448,11 @@ async fn tool_text(r: reqwest::Response) -> String {
         .to_owned()
 }
 
+/// Also the MCP page's step-up answer (docs/src/generated/mcp-step-up.txt,
+/// its address as the page's).
 #[tokio::test]
-async fn the_admin_tool_needs_mcp_admin_too_and_its_refusal_lists_both_scopes() {
+async fn the_admin_tool_needs_mcp_admin_too_and_its_refusal_lists_both_scopes_as_the_handbook_shows()
+ {
     let s = setup().await;
     let base = s.resource.trim_end_matches("/mcp");
     let metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
@@ -467,6 +472,9 @@ async fn the_admin_tool_needs_mcp_admin_too_and_its_refusal_lists_both_scopes() 
             r#"Bearer realm="api", error="insufficient_scope", scope="mcp:tools mcp:admin", resource_metadata="{metadata}""#
         )
     );
+    let shown = as_curl_shows(refused, &["content-type", "www-authenticate"]).await;
+    let at = base.trim_start_matches("http://");
+    generated("mcp-step-up.txt", &shown.replace(at, "127.0.0.1:7001"));
 
     // Asking for what the challenge said: served. Two sessions were
     // opened; the refused call never reached the tool.

@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use clap::Parser;
-use sha2::{Digest, Sha256};
 
 #[derive(Parser)]
 struct Args {
@@ -109,11 +108,9 @@ impl Flow {
     /// A fresh PKCE verifier and the authorization URL that goes with it.
     fn authorize_url(&self) -> (String, String) {
         let mut bytes = [0u8; 32];
-        for b in &mut bytes {
-            *b = rand_byte();
-        }
+        aws_lc_rs::rand::fill(&mut bytes).expect("system random source");
         let verifier = B64.encode(bytes);
-        let challenge = B64.encode(Sha256::digest(verifier.as_bytes()));
+        let challenge = B64.encode(tollgate_jose::digest::sha256(verifier.as_bytes()));
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("response_type", "code")
             .append_pair("client_id", &self.args.client_id)
@@ -215,15 +212,6 @@ impl Flow {
         ])
         .await
     }
-}
-
-/// Randomness for PKCE verifiers: not a secret here (a benchmark), so the
-/// standard library's hasher seeds are enough.
-fn rand_byte() -> u8 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish() as u8
 }
 
 #[tokio::main]

@@ -92,8 +92,10 @@ try {
 // The browser: follows redirects by hand (keeping cookies), fills in the
 // sign-in form, presses Allow on a consent page; returns the URL tollgate
 // sends it to at the client's redirect URI.
+// One browser for the whole run: the second authorization finds her
+// session at tollgate and asks nothing.
+const jar = new Map();
 async function browse(start, user, pass, prefix) {
-  const jar = new Map();
   const remember = (response) => {
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');

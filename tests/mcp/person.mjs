@@ -46,6 +46,9 @@ class Provider {
 }
 
 const provider = new Provider();
+// One browser (its cookies) for the whole run: the second authorization
+// finds her session at tollgate and asks nothing more.
+const jar = new Map();
 
 // Runs `attempt` with a fresh transport; when the SDK sends the person to
 // tollgate, she signs in and the SDK finishes the flow, then again.
@@ -92,9 +95,6 @@ try {
 // The browser: follows redirects by hand (keeping cookies), fills in the
 // sign-in form, presses Allow on a consent page; returns the URL tollgate
 // sends it to at the client's redirect URI.
-// One browser for the whole run: the second authorization finds her
-// session at tollgate and asks nothing.
-const jar = new Map();
 async function browse(start, user, pass, prefix) {
   const remember = (response) => {
     for (const line of response.headers.getSetCookie()) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::super::duration;
 use super::super::problems::Problems;
 use super::super::raw::RawClient;
-use super::people::group_name;
+use super::values::group_name;
 use tollgate_core::people::OFFLINE_ACCESS;
 use tollgate_core::{DEFAULT_REFRESH_TOKEN_LIFETIME, GrantType};
 

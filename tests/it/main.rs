@@ -36,5 +36,6 @@ mod throttling;
 mod tls;
 mod token_endpoint;
 mod tokens;
+mod users_cli;
 mod validator;
 mod watching;

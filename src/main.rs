@@ -105,8 +105,8 @@ enum Command {
         #[command(subcommand)]
         command: edits::UsersCommand,
     },
-    /// What an edit changes: clients, scopes, resources, trusted issuers
-    /// and keys added, removed or changed (for review before it is applied).
+    /// What an edit changes: clients, scopes, resources, trusted issuers,
+    /// keys and users added, removed or changed (for review before it is applied).
     Diff {
         /// The file as it was (e.g. the main branch's identity.toml).
         old: PathBuf,

@@ -9,6 +9,7 @@
 
 pub(crate) mod certificates;
 pub(crate) mod diff;
+mod diff_people;
 pub(crate) mod duration;
 pub(crate) mod edit;
 mod events;

@@ -1,6 +1,7 @@
 //! `tollgate users add | set-password | list | remove`, as processes:
 //! lossless edits of the file that declares the user, validated before
-//! they are written; passwords from stdin or made and printed once.
+//! they are written; passwords from stdin or made and printed once; and
+//! what `tollgate diff` shows of people.
 
 use std::io::Write;
 use std::path::Path;
@@ -205,4 +206,42 @@ fn a_user_of_an_included_file_is_added_and_edited_in_that_file() {
     let (code, _, err) = tollgate(&["users", "remove", "erin"], &main, "");
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&team).unwrap(), "# engineers\n");
+}
+
+#[test]
+fn diff_shows_users_and_the_code_grant_settings_of_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = |uri: &str| {
+        format!(
+            "[[clients]]\nclient_id = \"web\"\nallowed_grant_types = [\"authorization_code\"]\n\
+             redirect_uris = [\"{uri}\"]\nallowed_scopes = [\"openid\"]\n\
+             [[clients.secrets]]\nhash = \"{}\"\n",
+            hash("secret")
+        )
+    };
+    let old = dir.path().join("old.toml");
+    let new = dir.path().join("new.toml");
+    std::fs::write(&old, main_file("") + &web("https://a.example/cb")).unwrap();
+    let edited = main_file("").replace(
+        "username = \"dave\"\n",
+        "username = \"dave\"\nenabled = false\n",
+    ) + &format!(
+        "[[users]]\nusername = \"erin\"\npassword_hash = \"{}\"\n",
+        hash("secret")
+    ) + &web("https://b.example/cb");
+    std::fs::write(&new, edited).unwrap();
+    let out = Command::new(tollgate_bin())
+        .args(["diff"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text,
+        "~ client web: redirect_uris: https://a.example/cb -> https://b.example/cb\n\
+         + user erin\n\
+         ~ user dave: enabled: true -> false\n",
+        "{out:?}"
+    );
 }

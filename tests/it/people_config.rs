@@ -198,6 +198,12 @@ fn every_people_rule_is_refused_at_its_line() {
             8,
             "duration",
         ),
+        (
+            web("allowed_scopes = [\"api1\", \"openid\"]"),
+            "clients[0].allowed_scopes[1]",
+            6,
+            "granted only when a person signs in",
+        ),
         // A public client: no credential, only the grants a person starts.
         (
             web(&format!(

@@ -1,7 +1,9 @@
 //! What an edit changes, for review before it is applied (a pull-request
-//! check): settings, and clients, scopes, resources, trusted issuers and
-//! signing keys added, removed or changed, field by field. Secrets are
-//! never shown, only whether they changed.
+//! check): settings, and clients, scopes, resources, trusted issuers,
+//! signing keys and users (`people`) added, removed or changed, field by
+//! field. Secrets are never shown, only whether they changed.
+
+mod people;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -267,7 +269,7 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
             .clients()
             .map(|x| {
                 let mut fields = client(x);
-                super::diff_people::client(x, &mut fields);
+                people::client(x, &mut fields);
                 (x.id.as_str().to_owned(), fields)
             })
             .collect()
@@ -353,7 +355,7 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
     let users = |c: &Config| -> Summary {
         c.registry
             .users()
-            .map(|u| (u.username.to_string(), super::diff_people::user(u)))
+            .map(|u| (u.username.to_string(), people::user(u)))
             .collect()
     };
     let (a, b) = (settings(old, old_base), settings(new, new_base));

@@ -9,7 +9,6 @@
 
 pub(crate) mod certificates;
 pub(crate) mod diff;
-mod diff_people;
 pub(crate) mod duration;
 pub(crate) mod edit;
 mod events;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use tollgate_core::{Client, User};
 
-use super::duration::show;
+use super::super::duration::show;
 
 /// A user's fields as `diff` compares them.
 pub(super) fn user(u: &User) -> BTreeMap<&'static str, String> {

@@ -9,6 +9,7 @@
 
 mod access_token;
 pub mod auth;
+pub mod authorize;
 mod chains;
 mod client;
 pub mod code;
@@ -28,6 +29,8 @@ mod rules;
 mod scope;
 pub mod sealed;
 mod secret_cache;
+pub mod session;
+pub mod signin;
 pub mod spiffe;
 mod standing;
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::super::refusal::Reason;
 use super::super::sealed::Purpose;
 use super::super::session::{Open, random_id};
 use super::pending;
-use super::{Answer, AuthRequest, ConsentForm, RedirectError, SignInForm};
+use super::{Answer, AuthRequest, ConsentForm, RedirectError, SignInForm, page};
 
 /// What the sign-in or consent that led here just did.
 #[derive(Debug, Clone, Copy, Default)]
@@ -178,15 +178,6 @@ pub(super) fn sign_in_form(cx: &Context<'_>, req: &AuthRequest, csrf: &str) -> A
         failed: None,
         redirect_origin: origin(&req.redirect_uri),
     }))
-}
-
-/// A page of tollgate's.
-pub(super) fn page(status: u16, reason: Reason, message: &str) -> Answer {
-    Answer::Page {
-        status,
-        reason,
-        message: message.to_owned(),
-    }
 }
 
 /// An error at the request's redirect URI.

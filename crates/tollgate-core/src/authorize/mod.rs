@@ -158,6 +158,15 @@ pub struct Outcome {
     pub session: SessionChange,
 }
 
+/// A page of tollgate's.
+fn page(status: u16, reason: Reason, message: &str) -> Answer {
+    Answer::Page {
+        status,
+        reason,
+        message: message.to_owned(),
+    }
+}
+
 /// `GET|POST /connect/authorize`: `params` the query or the form, `cookie`
 /// the session cookie, `csrf` the value the browser's CSRF cookie holds
 /// (or the one the adapter is about to set).
@@ -186,7 +195,7 @@ pub async fn sign_in<P: Ports>(
     };
     let mut params = match Params::parse(form, &["pending", "username", "password"], &[]) {
         Ok(p) => p,
-        Err(r) => return keep(decide::page(400, r.reason, "The form was sent twice over.")),
+        Err(r) => return keep(page(400, r.reason, "The form was sent twice over.")),
     };
     let (req, csrf) = match pending::open(cx, params.get("pending"), csrf) {
         Ok(found) => found,
@@ -197,7 +206,7 @@ pub async fn sign_in<P: Ports>(
     match signin::sign_in(cx, ports, &username, password).await {
         Ok(user) => {
             let Some(session) = Session::new(cx, &user) else {
-                return keep(decide::page(500, Reason::Internal, decide::NO_LOGIN));
+                return keep(page(500, Reason::Internal, decide::NO_LOGIN));
             };
             let open = super::session::Open { session, user };
             let fresh = decide::Fresh {
@@ -233,7 +242,7 @@ pub fn consent(cx: &Context<'_>, form: &[u8], cookie: Option<&str>, csrf: Option
     };
     let params = match Params::parse(form, &["pending", "decision"], &[]) {
         Ok(p) => p,
-        Err(r) => return keep(decide::page(400, r.reason, "The form was sent twice over.")),
+        Err(r) => return keep(page(400, r.reason, "The form was sent twice over.")),
     };
     let (req, csrf) = match pending::open(cx, params.get("pending"), csrf) {
         Ok(found) => found,
@@ -272,7 +281,7 @@ pub fn consent(cx: &Context<'_>, form: &[u8], cookie: Option<&str>, csrf: Option
             Reason::AccessDenied,
             "the person denied the request",
         )),
-        _ => keep(decide::page(
+        _ => keep(page(
             400,
             Reason::InvalidParameter,
             "The consent form was sent without a decision.",

@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::super::ports::Context;
 use super::super::refusal::Reason;
 use super::super::sealed::Purpose;
-use super::decide::page;
-use super::{Answer, AuthRequest};
+use super::{Answer, AuthRequest, page};
 
 /// How long a form may be left open before it is posted, in seconds.
 pub const PENDING_LIFETIME: i64 = 600;

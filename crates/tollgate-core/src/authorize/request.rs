@@ -11,8 +11,8 @@ use super::super::params::Params;
 use super::super::ports::Context;
 use super::super::refusal::Reason;
 use super::super::scope::ScopeSet;
-use super::decide::{error_at, page};
-use super::{Answer, AuthRequest, Prompt, RedirectError};
+use super::decide::error_at;
+use super::{Answer, AuthRequest, Prompt, RedirectError, page};
 
 /// The longest `state` taken (it travels in the sealed form and back).
 pub const MAX_STATE_LEN: usize = 1024;

@@ -14,6 +14,7 @@ mod chains;
 mod client;
 pub mod code;
 mod dn;
+pub mod endsession;
 mod error;
 mod federation;
 mod grant;

@@ -6,15 +6,23 @@
 
 use std::collections::HashMap;
 
-use crate::support::{TestServer, hash, quickstart_toml};
+use std::time::Duration;
+
+use crate::support::{TestServer, eventually, hash, quickstart_toml, start_logged};
 
 const CB: &str = "http://localhost:5002/signin-oidc";
 const AFTER_LOGOUT: &str = "http://localhost:5002/";
 /// RFC 7636 Appendix B's challenge.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-/// The quickstart with people: alice and bob, and the web client.
+/// The quickstart with people: alice and bob (each her name as her
+/// password), and the web client.
 fn people_toml() -> String {
+    people_toml_with("alice")
+}
+
+/// [`people_toml`] with `password` as alice's.
+fn people_toml_with(password: &str) -> String {
     format!(
         r#"{}
 [[clients]]
@@ -38,7 +46,7 @@ username = "bob"
 password_hash = "{}"
 "#,
         quickstart_toml(),
-        hash("alice"),
+        hash(password),
         hash("bob"),
     )
 }
@@ -54,6 +62,11 @@ fn browser() -> reqwest::Client {
 }
 
 fn authorize_url(server: &TestServer, extra: &str) -> String {
+    authorize_at(&server.url(""), extra)
+}
+
+/// The authorization request of `web` at the server whose root is `base`.
+fn authorize_at(base: &str, extra: &str) -> String {
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("response_type", "code"),
@@ -65,7 +78,7 @@ fn authorize_url(server: &TestServer, extra: &str) -> String {
             ("code_challenge_method", "S256"),
         ])
         .finish();
-    server.url(&format!("/connect/authorize?{query}{extra}"))
+    format!("{base}/connect/authorize?{query}{extra}")
 }
 
 /// The value of the hidden `pending` field of a page.
@@ -274,4 +287,49 @@ async fn end_session_clears_the_cookie_and_redirects_only_to_a_registered_uri() 
         .await
         .unwrap();
     assert_eq!(next.status(), 200);
+}
+
+#[tokio::test]
+async fn passwords_never_reach_the_log() {
+    let (right, wrong) = ("Pa55-w0rd-of-Alice", "Wr0ng-Guess-77");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("identity.toml");
+    std::fs::write(&config, people_toml_with(right)).unwrap();
+    let mut server = start_logged(&config, "trace", &[]).await;
+    let base = format!("http://{}", server.addr);
+    let browser = browser();
+    for password in [wrong, right] {
+        let html = browser
+            .get(authorize_at(&base, ""))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        browser
+            .post(format!("{base}/connect/authorize/signin"))
+            .form(&[
+                ("pending", pending(&html).as_str()),
+                ("username", "alice"),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    eventually(Duration::from_secs(5), "the sign-ins' audit lines", || {
+        let log = server.log.lock().unwrap();
+        let done = log.contains("sign_in_failed") && log.contains("signed_in");
+        std::future::ready(done.then_some(()))
+    })
+    .await;
+    let log = server.stop();
+    assert!(
+        log.contains("wrong_password"),
+        "the reason is audited: {log}"
+    );
+    for password in [right, wrong] {
+        assert!(!log.contains(password), "{password:?} leaked into the log");
+    }
 }

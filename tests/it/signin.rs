@@ -44,10 +44,16 @@ groups = ["admins"]
 [[users]]
 username = "bob"
 password_hash = "{}"
+
+[[users]]
+username = "carol"
+password_hash = "{}"
+enabled = false
 "#,
         quickstart_toml(),
         hash(password),
         hash("bob"),
+        hash("carol"),
     )
 }
 
@@ -332,4 +338,37 @@ async fn passwords_never_reach_the_log() {
     for password in [right, wrong] {
         assert!(!log.contains(password), "{password:?} leaked into the log");
     }
+}
+
+/// An unknown user, a disabled one and a wrong password: interleaved
+/// rounds, each failure timed from the post to the page; the three
+/// medians within 25 % of each other.
+#[tokio::test]
+async fn every_failed_sign_in_takes_as_long() {
+    let server = TestServer::spawn(&people_toml()).await;
+    let browser = browser();
+    let html = sign_in_page(&server, &browser).await;
+    let cases = [("nobody", "nobody"), ("carol", "carol"), ("alice", "wrong")];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    for _ in 0..5 {
+        for (i, (name, password)) in cases.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let r = post_sign_in(&server, &browser, &pending(&html), name, password).await;
+            assert_eq!(r.status(), 200);
+            times[i].push(started.elapsed());
+        }
+    }
+    let medians: Vec<Duration> = times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect();
+    let (low, high) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+    assert!(
+        high.as_secs_f64() <= low.as_secs_f64() * 1.25,
+        "medians of unknown, disabled, wrong password: {medians:?}"
+    );
+    eprintln!("failed sign-in medians (unknown, disabled, wrong password): {medians:?}");
 }

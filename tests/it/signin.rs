@@ -395,3 +395,79 @@ async fn the_forms_endpoints_take_only_post_and_say_so() {
         (405, &"GET, POST".parse().unwrap())
     );
 }
+
+/// A client that asks: the consent page names it and the host it sends
+/// her back to; Deny is `access_denied` at the redirect URI, Allow the
+/// code. Under an https issuer the cookies are `Secure`.
+#[tokio::test]
+async fn consent_is_asked_and_deny_is_access_denied() {
+    let toml = format!(
+        "issuer = \"https://id.example\"\n{}",
+        people_toml().replace(
+            "client_id = \"web\"\npublic = true",
+            "client_id = \"web\"\npublic = true\nrequire_consent = true\ndisplay_name = \"Web App\""
+        )
+    );
+    let server = TestServer::spawn(&toml).await;
+    let browser = browser();
+    let first = browser
+        .get(authorize_url(&server, ""))
+        .send()
+        .await
+        .unwrap();
+    let csrf = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        csrf.contains("Secure") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
+    let html = first.text().await.unwrap();
+    // The https cookies travel only over https: post them by hand.
+    let cookie = csrf.split(';').next().unwrap().to_owned();
+    let signed = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = signed
+        .post(server.url("/connect/authorize/signin"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("pending", pending(&html).as_str()),
+            ("username", "alice"),
+            ("password", "alice"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the consent page");
+    let session = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        session.starts_with("tollgate_session=") && session.contains("Secure"),
+        "{session}"
+    );
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Allow Web App access?") && page.contains("localhost"),
+        "{page}"
+    );
+    let both = format!("{cookie}; {}", session.split(';').next().unwrap());
+    let decide = |decision: &'static str| {
+        signed
+            .post(server.url("/connect/authorize/consent"))
+            .header("cookie", both.clone())
+            .form(&[
+                ("pending", pending(&page)),
+                ("decision", decision.to_owned()),
+            ])
+            .send()
+    };
+    let denied = decide("deny").await.unwrap();
+    assert_eq!(denied.status(), 303);
+    let q = query_of(denied.headers()["location"].to_str().unwrap());
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str()),
+        ("access_denied", "xyz")
+    );
+    let allowed = decide("allow").await.unwrap();
+    assert_eq!(allowed.status(), 303);
+    assert!(query_of(allowed.headers()["location"].to_str().unwrap()).contains_key("code"));
+}

@@ -31,6 +31,7 @@ mod replay_quota;
 mod replicas;
 mod samples;
 mod shutdown;
+mod signin;
 mod support;
 mod throttling;
 mod tls;

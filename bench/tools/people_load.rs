@@ -120,16 +120,18 @@ impl Flow {
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256")
             .finish();
-        (
-            format!("{}/connect/authorize?{query}", self.base),
-            verifier,
-        )
+        (format!("{}/connect/authorize?{query}", self.base), verifier)
     }
 
     /// Signs in through the form once: the session cookie is in `jar`.
     async fn sign_in(&self, jar: &mut Jar) -> Result<(), String> {
         let (url, _) = self.authorize_url();
-        let page = self.http.get(&url).send().await.map_err(|e| e.to_string())?;
+        let page = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         jar.take(&page);
         let html = page.text().await.map_err(|e| e.to_string())?;
         let (action, mut fields) = form(&html).ok_or("no sign-in form")?;

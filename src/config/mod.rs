@@ -22,6 +22,7 @@ mod raw_keys;
 mod raw_people;
 mod raw_server;
 pub(crate) mod reload;
+mod sealing;
 mod shape;
 mod sources;
 mod split;

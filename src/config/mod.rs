@@ -306,22 +306,6 @@ impl KeyMode {
     }
 }
 
-impl KeysConfig {
-    /// Whether a declared key file now differs from what was read (a
-    /// Secret update can replace one under an unchanged config file).
-    pub fn key_files_changed(&self) -> bool {
-        let KeyMode::Declared { keys, .. } = &self.mode else {
-            return false;
-        };
-        keys.iter().any(|k| match &k.source {
-            KeyStorage::File { path, sha256 } => std::fs::read(path).map_or(true, |bytes| {
-                tollgate_jose::digest::sha256(&bytes) != *sha256
-            }),
-            KeyStorage::Pkcs11(_) => false,
-        })
-    }
-}
-
 /// The JSON schema of `identity.toml`, generated from the raw types.
 pub fn schema_json() -> String {
     serde_json::to_string_pretty(&shape::schema(shape::Kind::Main)).expect("a schema serializes")

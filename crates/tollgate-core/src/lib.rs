@@ -50,7 +50,7 @@ pub use federation::{
 };
 pub use grant::{Delegation, Grant};
 pub use people::{IdentityScope, Login, User, Username};
-pub use ports::{Context, PortError, Ports, Services};
+pub use ports::{Context, PortError, Ports, Services, TokenKind};
 pub use refusal::{Reason, Refusal, RefusedRequest};
 pub use registry::{ApiResource, ApiScope, Registry};
 pub use rules::{CertificateRule, ExchangeRule, SubjectIssuer};

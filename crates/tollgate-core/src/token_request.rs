@@ -13,7 +13,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::grant::{self, Delegation};
 use super::grants::{client_credentials, exchange};
 use super::params::Params;
-use super::ports::{Context, Ports};
+use super::ports::{Context, Ports, TokenKind};
 use super::refusal::{Reason, Refusal, RefusedRequest};
 use super::standing::OwnTokens;
 use tollgate_jose::dpop;
@@ -178,7 +178,7 @@ pub async fn token<P: Ports + OwnTokens>(
     let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), binding)
         .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
     let access_token = ports
-        .sign(unsigned.claims_json, cx.now)
+        .sign(unsigned.claims_json, TokenKind::Access, cx.now)
         .await
         .map_err(|e| claimed(Refusal::not_signed(e), id))?;
     Ok(Issued {

@@ -161,6 +161,7 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
             subject_issuer: subject.subject_issuer,
         }),
         copied: Map::new(),
+        person: None,
     })
 }
 

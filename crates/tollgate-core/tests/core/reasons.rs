@@ -84,6 +84,22 @@ every_reason![
     ActChainTooDeep,
     NoExchangeRule,
     UnsupportedTokenType,
+    InvalidCode,
+    CodeExpired,
+    CodeClientMismatch,
+    RedirectUriMismatch,
+    PkceFailed,
+    CodeReplayed,
+    PersonInactive,
+    PersonNotAdmitted,
+    InvalidRefreshToken,
+    RefreshClientMismatch,
+    RefreshTokenExpired,
+    RefreshTokenReplayed,
+    RefreshFamilyRevoked,
+    RefreshDpopMismatch,
+    RefreshClientInactive,
+    RefreshScopeWidened,
     NoActiveKey,
     SigningFailed,
     SigningKeyUnavailable,
@@ -116,6 +132,8 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::standing::all().await;
     crate::introspection::all().await;
     crate::trusted_subjects::all().await;
+    crate::code_grant::all().await;
+    crate::refresh::all().await;
     let reached = reached();
     let all: HashSet<Reason> = ALL.iter().copied().collect();
     let server: HashSet<Reason> = SERVER_ONLY.iter().copied().collect();

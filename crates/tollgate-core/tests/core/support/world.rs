@@ -12,10 +12,11 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tollgate_core::introspection::{self, Introspection};
+use tollgate_core::sealed::SealingKey;
 use tollgate_core::token_request::{self, Issued, Request};
 use tollgate_core::{
-    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType,
-    RefusedRequest, Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer,
+    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType, Login,
+    RefusedRequest, Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer, User,
     hash_secret,
 };
 use tollgate_jose::clock::{ManualClock, SharedClock};
@@ -78,7 +79,11 @@ pub(crate) fn client(id: &str) -> Client {
 /// The scopes and APIs of every world: `api1` (and `admin`) of [`API`],
 /// `orders.read` of [`ORDERS`], `billing` of [`BILLING`]; `unused`
 /// belongs to none.
-fn registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Arc<Registry> {
+fn registry(
+    clients: Vec<Client>,
+    issuers: Vec<TrustedIssuer>,
+    users: &[Arc<User>],
+) -> Arc<Registry> {
     let scope = |n: &str| ApiScope {
         name: n.parse().unwrap(),
         display_name: None,
@@ -91,18 +96,21 @@ fn registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Arc<Registry> 
             false => Secrets::default(),
         },
     };
-    Arc::new(Registry::new(
-        ["api1", "admin", "orders.read", "billing", "unused"]
-            .map(scope)
-            .to_vec(),
-        vec![
-            resource(API, &["api1", "admin"], true),
-            resource(ORDERS, &["orders.read"], true),
-            resource(BILLING, &["billing"], false),
-        ],
-        clients.into_iter().map(Arc::new).collect(),
-        issuers,
-    ))
+    Arc::new(
+        Registry::new(
+            ["api1", "admin", "orders.read", "billing", "unused"]
+                .map(scope)
+                .to_vec(),
+            vec![
+                resource(API, &["api1", "admin"], true),
+                resource(ORDERS, &["orders.read"], true),
+                resource(BILLING, &["billing"], false),
+            ],
+            clients.into_iter().map(Arc::new).collect(),
+            issuers,
+        )
+        .with_people(Some(Login::default()), users.to_vec(), Vec::new()),
+    )
 }
 
 pub(crate) struct World {
@@ -111,6 +119,10 @@ pub(crate) struct World {
     pub(crate) ports: Fake,
     pub(crate) now: OffsetDateTime,
     pub(crate) address: Option<IpAddr>,
+    /// The people of the file (`with_people`).
+    pub(crate) users: Vec<Arc<User>>,
+    /// Seals codes and refresh tokens.
+    pub(crate) sealing: SealingKey,
 }
 
 impl World {
@@ -125,27 +137,43 @@ impl World {
     ) -> Self {
         let clock: SharedClock = ManualClock::new(NOW);
         Self {
-            registry: registry(clients, issuers),
+            registry: registry(clients, issuers, &[]),
             services: Arc::new(Services::new(throttle, &clock)),
             ports: Fake::default(),
             now: NOW,
             address: Some(IpAddr::from([192, 0, 2, 1])),
+            users: Vec::new(),
+            sealing: SealingKey::new(&[7; tollgate_core::sealed::KEY_LEN]),
         }
+    }
+
+    /// A world of these clients and these people.
+    pub(crate) fn with_people(clients: Vec<Client>, users: Vec<User>) -> Self {
+        let mut world = Self::new(Vec::new());
+        world.users = users.into_iter().map(Arc::new).collect();
+        world.registry = registry(clients, Vec::new(), &world.users);
+        world
+    }
+
+    /// The file edited and reloaded with these clients and people.
+    pub(crate) fn reload_people(&mut self, clients: Vec<Client>, users: Vec<User>) {
+        self.users = users.into_iter().map(Arc::new).collect();
+        self.registry = registry(clients, Vec::new(), &self.users);
     }
 
     /// The file edited and reloaded: the same services and keys, another
     /// registry.
     pub(crate) fn reload(&mut self, clients: Vec<Client>, issuers: Vec<TrustedIssuer>) {
-        self.registry = registry(clients, issuers);
+        self.registry = registry(clients, issuers, &self.users);
     }
 
-    fn cx(&self) -> Context<'_> {
+    pub(crate) fn cx(&self) -> Context<'_> {
         Context {
             registry: &self.registry,
             services: &self.services,
             issuer: ISSUER,
             token_endpoint: TOKEN_ENDPOINT,
-            sealing: None,
+            sealing: Some(&self.sealing),
             now: self.now,
             address: self.address,
         }

@@ -19,10 +19,12 @@ pub(crate) fn issued(issued: &Issued, address: Option<IpAddr>) {
             outcome = "issued",
             client_id = %untrusted(issued.client.id.as_str()),
             method = issued.method.as_str(),
+            person = issued.person.as_ref().map(|p| tracing::field::display(untrusted(&p.sub))),
             token_type = issued.token_type.as_str(),
             scope = issued.scope,
             jti = issued.jti,
             expires_in = issued.expires_in,
+            refresh_token = issued.refresh_token.is_some(),
             address = address.map(tracing::field::display),
             "token issued"
         );

@@ -25,6 +25,7 @@ mod logs;
 mod mcp;
 mod metrics;
 mod openapi;
+mod people_config;
 mod reload;
 mod replay_quota;
 mod replicas;

@@ -4,10 +4,12 @@
 
 pub(super) mod agree;
 mod clients;
+mod code_flow;
 mod exchange;
 mod fast;
 mod federation;
 mod full;
+mod people;
 mod registry;
 mod reuse;
 mod values;
@@ -255,6 +257,7 @@ pub(super) fn warn(
         );
     }
     registry::warn(config, raw, now, problems);
+    people::warn(raw, problems);
     super::certificates::warn(config, raw, problems);
     exchange::warn_loops(config, raw, problems);
 }

@@ -15,11 +15,13 @@ mod jwks;
 mod metrics;
 mod payload;
 mod request_id;
+mod revoke;
 mod scope;
 pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
+mod userinfo;
 mod wire;
 
 use std::sync::Arc;
@@ -94,7 +96,9 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
     let docs = api.swagger_ui();
     let mut route = Route::new()
         .at(scope::TOKEN_PATH, token::endpoint(state.clone()))
-        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()));
+        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()))
+        .at(scope::USERINFO_PATH, userinfo::endpoint(state.clone()))
+        .at(scope::REVOKE_PATH, revoke::endpoint(state.clone()));
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

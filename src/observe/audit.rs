@@ -67,6 +67,26 @@ pub(crate) fn introspected(resource: &str, active: bool, address: Option<IpAddr>
     );
 }
 
+pub(crate) fn revoked(
+    client: &str,
+    revoked: tollgate_core::revocation::Revoked,
+    address: Option<IpAddr>,
+) {
+    use tollgate_core::revocation::Revoked;
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "revoked",
+        client_id = %untrusted(client),
+        revoked = match revoked {
+            Revoked::RefreshFamily => "refresh_family",
+            Revoked::AccessToken => "access_token",
+            Revoked::Nothing => "nothing",
+        },
+        address = address.map(tracing::field::display),
+        "token revocation"
+    );
+}
+
 pub(crate) fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Option<IpAddr>) {
     tracing::info!(
         target: "tollgate::audit",

@@ -26,6 +26,7 @@ pub mod person;
 mod ports;
 mod refusal;
 mod registry;
+pub mod revocation;
 mod rules;
 mod scope;
 pub mod sealed;
@@ -37,6 +38,7 @@ mod test_ports;
 mod throttle;
 pub mod token_request;
 mod trust;
+pub mod userinfo;
 
 pub use access_token::TokenType;
 pub use auth::AuthMethod;

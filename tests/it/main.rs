@@ -7,6 +7,7 @@ mod bound;
 mod certificates;
 mod cli;
 mod clients_cli;
+mod code_grant;
 mod config_file;
 mod connections;
 mod discovery;

@@ -21,7 +21,9 @@ async fn the_openapi_document_describes_the_token_endpoint_precisely() {
         &serde_json::json!([
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:token-exchange",
-            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "authorization_code",
+            "refresh_token"
         ])
     );
     for status in ["200", "400", "401", "500"] {

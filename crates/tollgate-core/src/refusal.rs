@@ -107,8 +107,7 @@ pub enum Reason {
     NoExchangeRule,
     UnsupportedTokenType,
 
-    // The authorization code and refresh token grants: the client sees
-    // `invalid_grant` for each.
+    // The code and refresh token grants: the client sees `invalid_grant`.
     /// Not a code of ours: it does not open with the sealing key.
     InvalidCode,
     /// Past its 60 s.
@@ -117,13 +116,11 @@ pub enum Reason {
     CodeClientMismatch,
     /// `redirect_uri` is not the one of the authorization request.
     RedirectUriMismatch,
-    /// No `code_verifier`, a malformed one, or one that does not hash to
-    /// the challenge (RFC 7636 §4.6).
+    /// No, a malformed or a wrong `code_verifier` (RFC 7636 §4.6).
     PkceFailed,
     /// A code redeemed before: its refresh-token family is revoked.
     CodeReplayed,
-    /// The person is no longer in the file, is disabled, or was revoked
-    /// after she signed in.
+    /// The person was removed, disabled or revoked since she signed in.
     PersonInactive,
     /// The client's `allowed_groups` no longer admit the person.
     PersonNotAdmitted,

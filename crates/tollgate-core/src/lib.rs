@@ -17,7 +17,7 @@ mod error;
 mod federation;
 mod grant;
 mod grants;
-pub use grants::{authorization_code, exchange, signed_in};
+pub use grants::exchange;
 pub mod id_token;
 pub mod introspection;
 pub mod params;

@@ -108,7 +108,7 @@ pub(crate) async fn grant<P: Ports>(
 
 /// RFC 7636 §4.1 and §4.6: a verifier of 43 to 128 unreserved characters
 /// whose SHA-256, base64url, is the challenge; compared in constant time.
-pub fn pkce_holds(verifier: Option<&str>, challenge: &str) -> bool {
+pub(crate) fn pkce_holds(verifier: Option<&str>, challenge: &str) -> bool {
     let Some(verifier) = verifier else {
         return false;
     };

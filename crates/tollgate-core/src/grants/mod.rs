@@ -6,8 +6,8 @@
 //! What every grant shares — the scope rule, RFC 8707's narrowing, the
 //! `Grant` they return — is `grant`.
 
-pub mod authorization_code;
+pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub mod exchange;
 pub(crate) mod refresh_token;
-pub mod signed_in;
+pub(crate) mod signed_in;

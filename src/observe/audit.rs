@@ -24,7 +24,8 @@ pub(crate) fn issued(issued: &Issued, address: Option<IpAddr>) {
             scope = issued.scope,
             jti = issued.jti,
             expires_in = issued.expires_in,
-            refresh_token = issued.refresh_token.is_some(),
+            // Named only when one was issued: a client's line stays as it was.
+            refresh_token = issued.refresh_token.is_some().then_some(true),
             address = address.map(tracing::field::display),
             "token issued"
         );

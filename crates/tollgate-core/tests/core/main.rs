@@ -18,6 +18,7 @@ mod private_key_jwt;
 mod reasons;
 mod refresh;
 mod request;
+mod revocation;
 mod secrets;
 mod standing;
 mod trusted_subjects;

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tollgate_core::introspection::{self, Introspection};
+use tollgate_core::revocation::{self, Revoked};
 use tollgate_core::sealed::SealingKey;
 use tollgate_core::token_request::{self, Issued, Request};
 use tollgate_core::{
@@ -188,6 +189,18 @@ impl World {
             certificate: request.certificate.as_ref(),
         };
         token_request::token(&self.cx(), &self.ports, request).await
+    }
+
+    pub(crate) async fn revoke(&self, request: &Req) -> Result<Revoked, RefusedRequest> {
+        let request = Request {
+            body: request.body.as_bytes(),
+            authorization: request.authorization.as_deref(),
+            dpop: &[],
+            certificate: None,
+        };
+        revocation::revoke(&self.cx(), &self.ports, request)
+            .await
+            .map(|(_, revoked)| revoked)
     }
 
     pub(crate) async fn introspect(&self, request: &Req) -> Result<Introspection, RefusedRequest> {

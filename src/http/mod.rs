@@ -14,6 +14,7 @@ mod introspect_doc;
 mod jwks;
 mod metrics;
 mod payload;
+mod people_doc;
 mod request_id;
 mod revoke;
 mod scope;
@@ -48,6 +49,7 @@ type Apis = (
     jwks::JwksApi,
     token_doc::TokenApi,
     introspect_doc::IntrospectApi,
+    people_doc::PeopleApi,
     authorize::AuthorizeApi,
     health::HealthApi,
 );
@@ -63,6 +65,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             },
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
+            people_doc::PeopleApi,
             authorize::AuthorizeApi,
             health::HealthApi {
                 state: state.clone(),

@@ -74,7 +74,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             introspect_doc::IntrospectApi,
             authorize_doc::AuthorizeApi,
             people_doc::PeopleApi,
-                    health::HealthApi {
+            health::HealthApi {
                 state: state.clone(),
                 detail,
             },

@@ -40,7 +40,7 @@ mod throttling;
 mod tls;
 mod token_endpoint;
 mod tokens;
-mod users_cli;
 mod userinfo;
+mod users_cli;
 mod validator;
 mod watching;

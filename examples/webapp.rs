@@ -460,7 +460,7 @@ async fn main() -> std::process::ExitCode {
         .at("/signout", get(signout))
         .data(app)
         .with(poem::middleware::CookieJarManager::new());
-    println!("web app listening on {base} (sign in at {base}/secure)");
+    eprintln!("web app listening on {base} (sign in at {base}/secure)");
     let acceptor = match poem::listener::TcpAcceptor::from_tokio(listener) {
         Ok(a) => a,
         Err(e) => {

@@ -44,3 +44,4 @@ mod userinfo;
 mod users_cli;
 mod validator;
 mod watching;
+mod webapp;

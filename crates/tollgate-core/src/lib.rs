@@ -26,6 +26,7 @@ pub mod params;
 pub mod people;
 pub mod person;
 mod ports;
+mod reason;
 mod refusal;
 mod registry;
 pub mod revocation;

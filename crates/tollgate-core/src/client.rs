@@ -271,6 +271,9 @@ pub struct Client {
     /// Only people of one of these groups may sign in to this client
     /// (empty: everyone).
     pub allowed_groups: Vec<String>,
+    /// A client named by a URL: what its metadata document says of it
+    /// (`None` for the file's clients).
+    pub document: Option<std::sync::Arc<super::metadata_documents::DocumentFacts>>,
 }
 
 /// The default `refresh_token_lifetime`: 30 days.

@@ -17,6 +17,7 @@ mod error;
 mod federation;
 mod grant;
 mod grants;
+pub mod metadata_documents;
 pub use grants::exchange;
 pub mod introspection;
 pub mod params;

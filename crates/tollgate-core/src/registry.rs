@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::client::{Argon2Cost, Client, Secrets};
 use super::federation::{FederatedRule, TrustedIssuer};
+use super::metadata_documents::MetadataDocuments;
 use super::people::{IdentityScope, Login, User, builtin_identity_scopes};
 use super::scope::{ScopeSet, ScopeToken};
 
@@ -48,6 +49,8 @@ pub struct Registry {
     users: HashMap<String, Arc<User>>,
     /// The built-in identity scopes, then the declared ones.
     identity_scopes: Vec<IdentityScope>,
+    /// `[client_metadata_documents]`: clients named by a URL.
+    metadata_documents: MetadataDocuments,
 }
 
 impl Registry {
@@ -109,7 +112,20 @@ impl Registry {
             login: None,
             users: HashMap::new(),
             identity_scopes: builtin_identity_scopes(),
+            metadata_documents: MetadataDocuments::default(),
         }
+    }
+
+    /// The same registry with a policy for clients named by a URL (Client
+    /// ID Metadata Documents).
+    pub fn with_metadata_documents(mut self, policy: MetadataDocuments) -> Self {
+        self.metadata_documents = policy;
+        self
+    }
+
+    /// Which URLs may name a client, and what such a client may do.
+    pub fn metadata_documents(&self) -> &MetadataDocuments {
+        &self.metadata_documents
     }
 
     /// The same registry with people: the `[login]` settings, the users

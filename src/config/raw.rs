@@ -69,6 +69,10 @@ pub(super) struct RawConfig {
     /// Where used assertion and DPoP proof identifiers are kept.
     #[serde(default)]
     pub replay: RawReplay,
+
+    /// Clients named by a URL (Client ID Metadata Documents).
+    #[serde(default)]
+    pub client_metadata_documents: super::raw_cimd::RawMetadataDocuments,
 }
 
 /// A file named by `include`: the lists of the main file, nothing else.

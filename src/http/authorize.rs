@@ -10,11 +10,15 @@
 //! §4.1.2.1 error it can give: with no registered redirect URI, the error
 //! goes to the caller, never to a URI the request names.
 
+use std::sync::Arc;
+
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
-use super::ApiTags;
+use super::{ApiTags, AppState};
+use tollgate_core::metadata_documents::{is_url_client_id, redirect_uri_listed};
 
 /// The RFC 6749 §4.1.2.1 error codes this endpoint answers with.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +53,9 @@ pub enum AuthorizeResponse {
     ),
 }
 
-pub(super) struct AuthorizeApi;
+pub(super) struct AuthorizeApi {
+    pub state: Arc<AppState>,
+}
 
 #[OpenApi]
 impl AuthorizeApi {
@@ -69,18 +75,64 @@ impl AuthorizeApi {
     )]
     async fn authorize(
         &self,
+        req: &Request,
         /// Any value is refused: none is supported.
         response_type: Query<Option<String>>,
-        /// Not looked up: the answer is the same for every client.
+        /// A client named by a URL (a Client ID Metadata Document) has its
+        /// document fetched and checked; any other is not looked up.
         client_id: Query<Option<String>>,
         /// Never redirected to.
         redirect_uri: Query<Option<String>>,
     ) -> AuthorizeResponse {
-        let _ = (client_id, redirect_uri);
+        if let Some(refused) = self
+            .url_client(req, client_id.0.as_deref(), redirect_uri.0.as_deref())
+            .await
+        {
+            return AuthorizeResponse::RefusedRequest(Json(refused), "no-store".into());
+        }
         AuthorizeResponse::RefusedRequest(
             Json(refusal(response_type.0.as_deref())),
             "no-store".into(),
         )
+    }
+}
+
+impl AuthorizeApi {
+    /// For a client named by a URL the file allows: its document fetched
+    /// (or cached) and checked, and the redirect URI one of its own; the
+    /// error when either fails, one answer for every reason a document is
+    /// refused (the reason goes to the audit log and the metric).
+    async fn url_client(
+        &self,
+        req: &Request,
+        client_id: Option<&str>,
+        redirect_uri: Option<&str>,
+    ) -> Option<AuthorizeError> {
+        let id = client_id.filter(|id| is_url_client_id(id))?;
+        let config = self.state.config();
+        let policy = config.registry.metadata_documents();
+        if !policy.enabled() {
+            return None;
+        }
+        let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let refused = |description: &str| AuthorizeError {
+            error: AuthorizeErrorCode::InvalidRequest,
+            error_description: description.to_owned(),
+        };
+        match self
+            .state
+            .documents
+            .client(policy, id, &self.state.metrics, address)
+            .await
+        {
+            Err(_) => Some(refused(
+                "the client's metadata document cannot be used; its administrator can tell why",
+            )),
+            Ok(client) if redirect_uri.is_some_and(|uri| !redirect_uri_listed(&client, uri)) => {
+                Some(refused("redirect_uri is not one of the client's"))
+            }
+            Ok(_) => None,
+        }
     }
 }
 

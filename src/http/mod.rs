@@ -61,7 +61,9 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             },
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
-            authorize::AuthorizeApi,
+            authorize::AuthorizeApi {
+                state: state.clone(),
+            },
             health::HealthApi {
                 state: state.clone(),
                 detail,

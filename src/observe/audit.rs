@@ -78,6 +78,25 @@ pub(crate) fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Opti
     );
 }
 
+/// A client named by a URL, looked up: its document accepted, or why
+/// not (the person sees one page whatever the reason).
+pub(crate) fn metadata_document(
+    client_id: &str,
+    outcome: &'static str,
+    detail: &str,
+    address: Option<IpAddr>,
+) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "metadata_document",
+        client_id = %untrusted(client_id),
+        document = outcome,
+        reason = (!detail.is_empty()).then(|| tracing::field::display(detail.escape_debug())),
+        address = address.map(tracing::field::display),
+        "client metadata document"
+    );
+}
+
 /// The most of an untrusted value a log line shows.
 const SHOWN: usize = 64;
 

@@ -262,7 +262,7 @@ fn certificate_rule(
         .ok()
 }
 
-fn grant_types(
+pub(super) fn grant_types(
     names: Option<&[String]>,
     path: &str,
     problems: &mut Problems<'_>,

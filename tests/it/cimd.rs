@@ -1,0 +1,210 @@
+//! Clients named by a URL (Client ID Metadata Documents): the file's
+//! patterns, and documents served on loopback, hostile ones refused each
+//! time with nothing fetched beyond the limits.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Answer, DocumentServer, TestServer, metric, refused_at, scrape};
+
+/// The file: `mcp:tools`, and URLs under `allow` naming clients.
+fn toml(allow: &[String]) -> String {
+    let allow: Vec<String> = allow.iter().map(|a| format!("{a:?}")).collect();
+    format!(
+        r#"
+[[api_scopes]]
+name = "mcp:tools"
+
+[client_metadata_documents]
+allow = [{}]
+allowed_scopes = ["mcp:tools", "openid"]
+"#,
+        allow.join(", ")
+    )
+}
+
+/// A public client's document at `url`.
+fn document(url: &str) -> String {
+    json!({
+        "client_id": url,
+        "client_name": "Example IDE",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "token_endpoint_auth_method": "none",
+    })
+    .to_string()
+}
+
+/// The authorization request of `client_id` with `redirect_uri`: status
+/// and body.
+async fn authorize(server: &TestServer, client_id: &str, redirect_uri: &str) -> (u16, Value) {
+    let url = url::Url::parse_with_params(
+        &server.url("/connect/authorize"),
+        [
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+        ],
+    )
+    .unwrap();
+    let r = server.http.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// How many lookups ended with `outcome`.
+async fn outcomes(server: &TestServer, outcome: &str) -> f64 {
+    let text = scrape(&server.http, server.addr).await;
+    metric(
+        &text,
+        &format!("tollgate_client_metadata_documents_total{{outcome=\"{outcome}\"}}"),
+    )
+}
+
+const REFUSED: &str =
+    "the client's metadata document cannot be used; its administrator can tell why";
+
+#[test]
+fn check_refuses_a_star_alone_a_pattern_without_a_host_and_http_beyond_loopback() {
+    for (pattern, says) in [
+        ("*", "alone"),
+        ("/clients/*", "scheme and a host"),
+        ("https://*.example.com/c", "literal"),
+        ("http://app.example.com/*", "loopback"),
+    ] {
+        let problem = refused_at(
+            &toml(&[pattern.to_owned()]),
+            "client_metadata_documents.allow[0]",
+        );
+        assert!(
+            problem.message.contains(says),
+            "{pattern}: {}",
+            problem.message
+        );
+    }
+    let unknown_scope =
+        toml(&["https://app.example.com/*".into()]).replace("\"openid\"", "\"nope\"");
+    refused_at(
+        &unknown_scope,
+        "client_metadata_documents.allowed_scopes[1]",
+    );
+}
+
+#[tokio::test]
+async fn discovery_says_documents_are_supported_only_when_urls_are_allowed() {
+    let server = TestServer::spawn(&toml(&["https://app.example.com/*".into()])).await;
+    let doc: Value = server
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    assert_eq!(doc["client_id_metadata_document_supported"], true);
+    let server = TestServer::spawn(&toml(&[])).await;
+    let doc: Value = server
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    assert!(doc.get("client_id_metadata_document_supported").is_none());
+}
+
+#[tokio::test]
+async fn a_good_document_is_fetched_once_and_its_redirect_uris_are_the_only_ones() {
+    let documents = DocumentServer::start().await;
+    let url = format!("{}/ide.json", documents.base());
+    documents.answer("/ide.json", Answer::Document(document(&url), 600));
+    let server = TestServer::spawn(&toml(&[format!("{}/*", documents.base())])).await;
+    // Loopback on any port, as for the file's clients; the answer is the
+    // endpoint's usual one, for the client and its redirect URI passed.
+    let (status, body) = authorize(&server, &url, "http://127.0.0.1:53122/callback").await;
+    assert_eq!(status, 400);
+    assert_ne!(body["error_description"], REFUSED, "{body}");
+    let (_, body) = authorize(&server, &url, "https://evil.example/callback").await;
+    assert_eq!(
+        body["error_description"],
+        "redirect_uri is not one of the client's"
+    );
+    assert_eq!(documents.requests("/ide.json"), 1, "kept per Cache-Control");
+    assert_eq!(outcomes(&server, "accepted").await, 2.0);
+}
+
+#[tokio::test]
+async fn hostile_documents_are_refused_each_time_with_nothing_fetched_beyond_the_limits() {
+    let documents = DocumentServer::start().await;
+    let base = documents.base();
+    let named = |path: &str| format!("{base}{path}");
+    documents.answer("/redirect.json", Answer::Redirect(named("/target.json")));
+    documents.answer(
+        "/target.json",
+        Answer::Document(document(&named("/redirect.json")), 600),
+    );
+    documents.answer("/large.json", Answer::Sized(6 * 1024));
+    documents.answer("/endless.json", Answer::Endless);
+    documents.answer("/slow.json", Answer::Stall);
+    documents.answer(
+        "/wrong-id.json",
+        Answer::Document(document(&named("/other.json")), 600),
+    );
+    documents.answer(
+        "/by-name.json",
+        Answer::Document(
+            document(&format!("http://localhost:{}/by-name.json", documents.port)),
+            600,
+        ),
+    );
+    let server = TestServer::spawn(&toml(&[
+        format!("{base}/*"),
+        // A name that resolves to loopback: the pattern does not name the
+        // address, so nothing is fetched.
+        format!("http://localhost:{}/*", documents.port),
+    ]))
+    .await;
+    let refused = |client_id: String, outcome: &'static str| {
+        let server = &server;
+        async move {
+            let started = Instant::now();
+            let (status, body) = authorize(server, &client_id, "http://127.0.0.1/callback").await;
+            assert_eq!(status, 400, "{client_id}");
+            assert_eq!(body["error_description"], REFUSED, "{client_id}: {body}");
+            (outcome, started.elapsed())
+        }
+    };
+    let results = tokio::join!(
+        refused(named("/redirect.json"), "status"),
+        refused(named("/large.json"), "too_large"),
+        refused(named("/endless.json"), "too_large"),
+        refused(named("/slow.json"), "unreachable"),
+        refused(named("/wrong-id.json"), "client_id_mismatch"),
+        refused(
+            format!("http://localhost:{}/by-name.json", documents.port),
+            "address"
+        ),
+    );
+    let results = [
+        results.0, results.1, results.2, results.3, results.4, results.5,
+    ];
+    for (outcome, took) in results {
+        let limit = if outcome == "unreachable" { 7 } else { 3 };
+        assert!(took < Duration::from_secs(limit), "{outcome} took {took:?}");
+    }
+    // The stalled server was waited on for the whole 5 s, not less.
+    assert!(results[3].1 >= Duration::from_secs(5), "{:?}", results[3].1);
+    assert_eq!(
+        documents.requests("/target.json"),
+        0,
+        "a redirect is never followed"
+    );
+    assert_eq!(
+        documents.requests("/by-name.json"),
+        0,
+        "an inside address is never asked"
+    );
+    for (outcome, count) in [
+        ("status", 1.0),
+        ("too_large", 2.0),
+        ("unreachable", 1.0),
+        ("client_id_mismatch", 1.0),
+        ("address", 1.0),
+    ] {
+        assert_eq!(outcomes(&server, outcome).await, count, "{outcome}");
+    }
+    // Refused documents are not kept: each request fetches again.
+    let before = documents.all_requests();
+    refused(named("/wrong-id.json"), "client_id_mismatch").await;
+    assert_eq!(documents.all_requests(), before + 1);
+}

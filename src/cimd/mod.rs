@@ -13,8 +13,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::observe::{audit, metrics::Metrics};
-use tollgate_core::Client;
-use tollgate_core::metadata_documents::{DocumentError, MetadataDocuments, Outcome};
+use tollgate_core::Registry;
+use tollgate_core::metadata_documents::{DocumentError, Outcome};
 use tollgate_jose::clock::SharedClock;
 
 /// How many documents are kept at most.
@@ -43,16 +43,19 @@ impl Documents {
         }
     }
 
-    /// The client `client_id` names under `policy`, from the cache or
-    /// fetched; counted in `metrics` and audited either way.
-    pub(crate) async fn client(
+    /// Admits the client `client_id` names into `registry` (whose policy
+    /// rules), its document from the cache or fetched, so the core's
+    /// lookups find it; counted in `metrics` and audited either way. A
+    /// refused one is not admitted: the core then answers as for any
+    /// unknown client, whatever the reason.
+    pub(crate) async fn admit(
         &self,
-        policy: &MetadataDocuments,
+        registry: &Registry,
         client_id: &str,
         metrics: &Metrics,
         address: Option<IpAddr>,
-    ) -> Result<Arc<Client>, DocumentError> {
-        let outcome = self.resolve(policy, client_id).await;
+    ) -> Result<(), DocumentError> {
+        let outcome = self.resolve(registry, client_id).await;
         let (kind, detail) = match &outcome {
             Ok(_) => (Outcome::Accepted, ""),
             Err(e) => (e.outcome, e.detail.as_str()),
@@ -62,27 +65,38 @@ impl Documents {
         outcome
     }
 
-    async fn resolve(
-        &self,
-        policy: &MetadataDocuments,
-        client_id: &str,
-    ) -> Result<Arc<Client>, DocumentError> {
+    async fn resolve(&self, registry: &Registry, client_id: &str) -> Result<(), DocumentError> {
+        let policy = registry.metadata_documents();
         let allowed = policy.allowed(client_id)?;
         let now = self.clock.now();
-        if let Some(cached) = self.cache.get(client_id).filter(|c| now < c.until) {
-            // Judged again: the policy may have changed since.
-            return policy.client(&allowed, &cached.body).map(Arc::new);
+        let body = match self.cache.get(client_id).filter(|c| now < c.until) {
+            Some(cached) => cached.body,
+            None => {
+                let fetched = self.fetcher.fetch(&allowed).await?;
+                // Judged before it is kept: only a valid document is, so
+                // a fixed one is read at once.
+                policy.client(&allowed, &fetched.body)?;
+                let body: Arc<[u8]> = fetched.body.into();
+                self.cache.insert(
+                    client_id.to_owned(),
+                    Cached {
+                        body: body.clone(),
+                        until: now + fetched.max_age,
+                    },
+                );
+                body
+            }
+        };
+        // Judged against the policy in force (a reload may have changed
+        // it since the document was fetched).
+        let client = policy.client(&allowed, &body)?;
+        if registry.admit(client, tollgate_jose::digest::sha256(&body)) {
+            Ok(())
+        } else {
+            Err(DocumentError::new(
+                Outcome::NotAllowed,
+                "not admitted: the file has a client of that id, or too many URL clients were admitted since the last reload",
+            ))
         }
-        let fetched = self.fetcher.fetch(&allowed).await?;
-        let client = policy.client(&allowed, &fetched.body)?;
-        // Only a valid document is kept: a fixed one is read at once.
-        self.cache.insert(
-            client_id.to_owned(),
-            Cached {
-                body: fetched.body.into(),
-                until: now + fetched.max_age,
-            },
-        );
-        Ok(Arc::new(client))
     }
 }

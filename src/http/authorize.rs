@@ -110,8 +110,7 @@ impl AuthorizeApi {
     ) -> Option<AuthorizeError> {
         let id = client_id.filter(|id| is_url_client_id(id))?;
         let config = self.state.config();
-        let policy = config.registry.metadata_documents();
-        if !policy.enabled() {
+        if !config.registry.metadata_documents().enabled() {
             return None;
         }
         let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
@@ -119,19 +118,18 @@ impl AuthorizeApi {
             error: AuthorizeErrorCode::InvalidRequest,
             error_description: description.to_owned(),
         };
-        match self
+        let admitted = self
             .state
             .documents
-            .client(policy, id, &self.state.metrics, address)
-            .await
-        {
-            Err(_) => Some(refused(
+            .admit(&config.registry, id, &self.state.metrics, address)
+            .await;
+        match config.registry.client(id) {
+            Some(client) if admitted.is_ok() => redirect_uri
+                .is_some_and(|uri| !redirect_uri_listed(client, uri))
+                .then(|| refused("redirect_uri is not one of the client's")),
+            _ => Some(refused(
                 "the client's metadata document cannot be used; its administrator can tell why",
             )),
-            Ok(client) if redirect_uri.is_some_and(|uri| !redirect_uri_listed(&client, uri)) => {
-                Some(refused("redirect_uri is not one of the client's"))
-            }
-            Ok(_) => None,
         }
     }
 }

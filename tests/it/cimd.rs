@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Answer, DocumentServer, TestServer, metric, refused_at, scrape};
+use crate::support::{
+    Answer, DocumentServer, Signer, TestServer, assertion_form, metric, refused_at, scrape, unique,
+};
 
 /// The file: `mcp:tools`, and URLs under `allow` naming clients.
 fn toml(allow: &[String]) -> String {
@@ -207,4 +209,62 @@ async fn hostile_documents_are_refused_each_time_with_nothing_fetched_beyond_the
     let before = documents.all_requests();
     refused(named("/wrong-id.json"), "client_id_mismatch").await;
     assert_eq!(documents.all_requests(), before + 1);
+}
+
+/// The token endpoint looks a URL client up as the authorization
+/// endpoint does: a client whose document names its keys authenticates
+/// (`private_key_jwt`), and is then refused the grant it may not use,
+/// where an unknown client would be `invalid_client`.
+#[tokio::test]
+async fn the_token_endpoint_finds_a_client_named_by_a_url() {
+    let key = Signer::new(tollgate::Algorithm::ES256);
+    let documents = DocumentServer::start().await;
+    let url = format!("{}/agent.json", documents.base());
+    documents.answer(
+        "/agent.json",
+        Answer::Document(
+            json!({
+                "client_id": url,
+                "redirect_uris": ["https://agent.example/callback"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": { "keys": [key.jwk] },
+            })
+            .to_string(),
+            600,
+        ),
+    );
+    let server = TestServer::spawn(&toml(&[format!("{}/*", documents.base())])).await;
+    let token = |client_id: String| {
+        let server = &server;
+        let key = &key;
+        async move {
+            let now = crate::support::now().unix_timestamp();
+            let assertion = key.sign(
+                None,
+                &json!({
+                    "iss": client_id, "sub": client_id, "aud": server.issuer(),
+                    "iat": now, "exp": now + 60, "jti": format!("j{}", unique()),
+                }),
+            );
+            let form = format!(
+                "{}&client_id={}",
+                assertion_form(&assertion),
+                url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect::<String>()
+            );
+            let r = server
+                .http
+                .post(server.url("/connect/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap();
+            let body: Value = r.json().await.unwrap();
+            body["error"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    assert_eq!(token(url.clone()).await, "unauthorized_client");
+    let unknown = format!("{}/nobody.json", documents.base());
+    assert_eq!(token(unknown).await, "invalid_client");
+    assert_eq!(documents.requests("/agent.json"), 1);
 }

@@ -8,23 +8,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::super::client::Client;
+use super::super::client::{Client, DocumentFacts};
 use super::super::federation::KeySource;
 use super::{AllowedUrl, DocumentError, MetadataDocuments, Outcome};
 use tollgate_jose::jose::{self, JwksLocation};
-
-/// What the consent page shows of a client named by a URL: the host first
-/// (a look-alike host is the phishing risk the draft warns of), then what
-/// the document says of itself, as secondary text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentFacts {
-    /// The client id URL's host (with its port, if not the default).
-    pub host: String,
-    /// `logo_uri`, if the document has an https one.
-    pub logo_uri: Option<String>,
-    /// `client_uri`, if the document has an https one.
-    pub client_uri: Option<String>,
-}
 
 /// Members a document may not carry: a document is public, so a secret in
 /// it is no secret (the draft: MUST NOT).

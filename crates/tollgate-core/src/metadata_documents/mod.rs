@@ -4,6 +4,7 @@
 //! which settings), the rules a client id URL keeps, and what a fetched
 //! document must say to become a [`Client`]. Fetching is the outside's.
 
+pub(crate) mod admitted;
 mod document;
 mod pattern;
 
@@ -15,7 +16,9 @@ use url::{Host, Url};
 use super::client::{ClientId, DEFAULT_REFRESH_TOKEN_LIFETIME, GrantType};
 use super::scope::ScopeSet;
 
-pub use document::{DocumentFacts, redirect_uri_listed};
+pub use super::client::DocumentFacts;
+pub use admitted::ADMITTED_CAPACITY;
+pub use document::redirect_uri_listed;
 pub use pattern::UrlPattern;
 
 /// The most of a document that is read: a longer one is refused.

@@ -20,6 +20,7 @@ mod problems;
 mod raw;
 mod raw_cimd;
 mod raw_keys;
+mod raw_people;
 mod raw_server;
 pub(crate) mod reload;
 mod shape;

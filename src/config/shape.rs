@@ -392,7 +392,7 @@ mod tests {
             client
                 .as_str()
                 .unwrap()
-                .contains("allowed_grant_types, allowed_scopes, claims"),
+                .contains("allowed_grant_types, allowed_groups, allowed_scopes, claims"),
             "{client}"
         );
         assert_eq!(

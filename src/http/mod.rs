@@ -4,18 +4,25 @@
 //! operator's (full metrics and health).
 
 mod authorize;
+mod authorize_doc;
+mod browser;
 mod client_cert;
 pub(crate) mod connections;
+mod consent;
+mod cookies;
 mod discovery;
+mod endsession;
 mod form;
 mod health;
 mod introspect;
 mod introspect_doc;
 mod jwks;
 mod metrics;
+mod page;
 mod payload;
 mod request_id;
 mod scope;
+mod signin;
 pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
@@ -46,7 +53,7 @@ type Apis = (
     jwks::JwksApi,
     token_doc::TokenApi,
     introspect_doc::IntrospectApi,
-    authorize::AuthorizeApi,
+    authorize_doc::AuthorizeApi,
     health::HealthApi,
 );
 
@@ -61,9 +68,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             },
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
-            authorize::AuthorizeApi {
-                state: state.clone(),
-            },
+            authorize_doc::AuthorizeApi,
             health::HealthApi {
                 state: state.clone(),
                 detail,
@@ -96,7 +101,17 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
     let docs = api.swagger_ui();
     let mut route = Route::new()
         .at(scope::TOKEN_PATH, token::endpoint(state.clone()))
-        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()));
+        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()))
+        .at(
+            authorize::AUTHORIZE_PATH,
+            authorize::endpoint(state.clone()),
+        )
+        .at(browser::SIGNIN_PATH, signin::endpoint(state.clone()))
+        .at(browser::CONSENT_PATH, consent::endpoint(state.clone()))
+        .at(
+            endsession::ENDSESSION_PATH,
+            endsession::endpoint(state.clone()),
+        );
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",
@@ -149,6 +164,13 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
         let started = std::time::Instant::now();
         let _in_flight = self.state.metrics.in_flight();
         let id = request_id::of(req.headers().get(request_id::HEADER));
+        // The forms' endpoints take POST only, the authorization endpoint
+        // both (two comparisons of short strings, only to name them on 405).
+        let forms = matches!(
+            req.uri().path(),
+            browser::SIGNIN_PATH | browser::CONSENT_PATH
+        );
+        let authorize = req.uri().path() == authorize::AUTHORIZE_PATH;
         let span = tracing::info_span!(
             "request",
             id = id.to_str().unwrap_or_default(),
@@ -183,6 +205,8 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
             let allow = match endpoint {
                 crate::observe::metrics::Endpoint::token
                 | crate::observe::metrics::Endpoint::introspect => "POST",
+                _ if forms => "POST",
+                _ if authorize => "GET, POST",
                 _ => "GET, HEAD",
             };
             resp.headers_mut()

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Answer, DocumentServer, Signer, TestServer, assertion_form, metric, refused_at, scrape, unique,
+    Answer, DocumentServer, Signer, TestServer, assertion_form, hash, metric, refused_at, scrape,
+    unique,
 };
 
-/// The file: `mcp:tools`, and URLs under `allow` naming clients.
+/// The file: `mcp:tools`, alice who signs in, and URLs under `allow`
+/// naming clients.
 fn toml(allow: &[String]) -> String {
     let allow: Vec<String> = allow.iter().map(|a| format!("{a:?}")).collect();
     format!(
@@ -21,8 +23,15 @@ name = "mcp:tools"
 [client_metadata_documents]
 allow = [{}]
 allowed_scopes = ["mcp:tools", "openid"]
+
+[login]
+
+[[users]]
+username = "alice"
+password_hash = "{}"
 "#,
-        allow.join(", ")
+        allow.join(", "),
+        hash("alice"),
     )
 }
 
@@ -37,21 +46,27 @@ fn document(url: &str) -> String {
     .to_string()
 }
 
-/// The authorization request of `client_id` with `redirect_uri`: status
-/// and body.
-async fn authorize(server: &TestServer, client_id: &str, redirect_uri: &str) -> (u16, Value) {
+/// The authorization request of `client_id` with `redirect_uri` (PKCE
+/// S256): status and body, the page a browser shows.
+async fn authorize(server: &TestServer, client_id: &str, redirect_uri: &str) -> (u16, String) {
     let url = url::Url::parse_with_params(
         &server.url("/connect/authorize"),
         [
             ("response_type", "code"),
             ("client_id", client_id),
             ("redirect_uri", redirect_uri),
+            ("scope", "mcp:tools"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
         ],
     )
     .unwrap();
     let r = server.http.get(url).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    (r.status().as_u16(), r.text().await.unwrap())
 }
+
+/// RFC 7636 Appendix B's challenge.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// How many lookups ended with `outcome`.
 async fn outcomes(server: &TestServer, outcome: &str) -> f64 {
@@ -61,9 +76,6 @@ async fn outcomes(server: &TestServer, outcome: &str) -> f64 {
         &format!("tollgate_client_metadata_documents_total{{outcome=\"{outcome}\"}}"),
     )
 }
-
-const REFUSED: &str =
-    "the client's metadata document cannot be used; its administrator can tell why";
 
 #[test]
 fn check_refuses_a_star_alone_a_pattern_without_a_host_and_http_beyond_loopback() {
@@ -111,16 +123,12 @@ async fn a_good_document_is_fetched_once_and_its_redirect_uris_are_the_only_ones
     let url = format!("{}/ide.json", documents.base());
     documents.answer("/ide.json", Answer::Document(document(&url), 600));
     let server = TestServer::spawn(&toml(&[format!("{}/*", documents.base())])).await;
-    // Loopback on any port, as for the file's clients; the answer is the
-    // endpoint's usual one, for the client and its redirect URI passed.
-    let (status, body) = authorize(&server, &url, "http://127.0.0.1:53122/callback").await;
+    // Loopback on any port, as for the file's clients: the sign-in page.
+    let (status, page) = authorize(&server, &url, "http://127.0.0.1:53122/callback").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("name=\"username\""), "{page}");
+    let (status, _) = authorize(&server, &url, "https://evil.example/callback").await;
     assert_eq!(status, 400);
-    assert_ne!(body["error_description"], REFUSED, "{body}");
-    let (_, body) = authorize(&server, &url, "https://evil.example/callback").await;
-    assert_eq!(
-        body["error_description"],
-        "redirect_uri is not one of the client's"
-    );
     assert_eq!(documents.requests("/ide.json"), 1, "kept per Cache-Control");
     assert_eq!(outcomes(&server, "accepted").await, 2.0);
 }
@@ -156,13 +164,21 @@ async fn hostile_documents_are_refused_each_time_with_nothing_fetched_beyond_the
         format!("http://localhost:{}/*", documents.port),
     ]))
     .await;
+    // The page of a URL no pattern allows: every refused document gets it.
+    let (_, unknown) = authorize(
+        &server,
+        &format!("{base}/../x"),
+        "http://127.0.0.1/callback",
+    )
+    .await;
     let refused = |client_id: String, outcome: &'static str| {
         let server = &server;
+        let unknown = &unknown;
         async move {
             let started = Instant::now();
-            let (status, body) = authorize(server, &client_id, "http://127.0.0.1/callback").await;
+            let (status, page) = authorize(server, &client_id, "http://127.0.0.1/callback").await;
             assert_eq!(status, 400, "{client_id}");
-            assert_eq!(body["error_description"], REFUSED, "{client_id}: {body}");
+            assert_eq!(&page, unknown, "{client_id}");
             (outcome, started.elapsed())
         }
     };

@@ -5,10 +5,12 @@
 pub(super) mod agree;
 mod cimd;
 mod clients;
+mod code_flow;
 mod exchange;
 mod fast;
 mod federation;
 mod full;
+mod people;
 mod registry;
 mod reuse;
 mod values;
@@ -258,6 +260,7 @@ pub(super) fn warn(
         );
     }
     registry::warn(config, raw, now, problems);
+    people::warn(raw, problems);
     super::certificates::warn(config, raw, problems);
     exchange::warn_loops(config, raw, problems);
 }

@@ -7,8 +7,10 @@
 mod support;
 
 mod audit;
+mod authorize;
 mod certificates;
 mod client_credentials;
+mod endsession;
 mod exchange;
 mod introspection;
 mod jwt_bearer;
@@ -17,5 +19,6 @@ mod private_key_jwt;
 mod reasons;
 mod request;
 mod secrets;
+mod signin;
 mod standing;
 mod trusted_subjects;

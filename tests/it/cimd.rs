@@ -284,3 +284,61 @@ async fn the_token_endpoint_finds_a_client_named_by_a_url() {
     assert_eq!(token(unknown).await, "invalid_client");
     assert_eq!(documents.requests("/agent.json"), 1);
 }
+
+/// The value of the hidden `pending` field of a page.
+fn pending(html: &str) -> String {
+    let at = html.find(r#"name="pending" value=""#).expect("a form") + 22;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// Consent is asked of every URL client, and the page names it by its
+/// URL's host, first; the name its document gives comes second.
+#[tokio::test]
+async fn the_consent_page_names_a_url_client_by_its_host_and_its_own_name_second() {
+    let documents = DocumentServer::start().await;
+    let url = format!("{}/ide.json", documents.base());
+    documents.answer("/ide.json", Answer::Document(document(&url), 600));
+    let server = TestServer::spawn(&toml(&[format!("{}/*", documents.base())])).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = url::Url::parse_with_params(
+        &server.url("/connect/authorize"),
+        [
+            ("response_type", "code"),
+            ("client_id", url.as_str()),
+            ("redirect_uri", "http://127.0.0.1:40000/callback"),
+            ("scope", "mcp:tools"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    let html = browser
+        .get(authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = browser
+        .post(server.url("/connect/authorize/signin"))
+        .form(&[
+            ("pending", pending(&html).as_str()),
+            ("username", "alice"),
+            ("password", "alice"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the consent page");
+    let page = r.text().await.unwrap();
+    let host = format!("127.0.0.1:{}", documents.port);
+    let heading = page.find(&format!("Allow {host} access?")).expect(&page);
+    let claimed = page.find("It calls itself “Example IDE”").expect(&page);
+    assert!(heading < claimed, "{page}");
+    assert!(!page.contains("Allow Example IDE"), "{page}");
+}

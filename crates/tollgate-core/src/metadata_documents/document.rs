@@ -43,7 +43,7 @@ impl MetadataDocuments {
             }
         }
         let redirect_uris = redirect_uris(&doc)?;
-        let (public, keys) = authentication(&doc)?;
+        let (public, keys) = authentication(&doc, &allowed.url)?;
         let client_name = optional_string(&doc, "client_name")?;
         let logo_uri = optional_https(&doc, "logo_uri")?;
         let client_uri = optional_https(&doc, "client_uri")?;
@@ -114,7 +114,11 @@ fn redirect_uris(doc: &Map<String, Value>) -> Result<Vec<String>, DocumentError>
 /// `token_endpoint_auth_method`: `none` (a public client) or
 /// `private_key_jwt` with `jwks` or `jwks_uri`. RFC 7591's default,
 /// `client_secret_basic`, has no secret here, so the member is required.
-fn authentication(doc: &Map<String, Value>) -> Result<(bool, KeySource), DocumentError> {
+///
+/// A `jwks_uri` is on the client id URL's own origin: the pattern vetted
+/// that host, and keys fetched from anywhere else would let a document
+/// send the server to an address no pattern names.
+fn authentication(doc: &Map<String, Value>, own: &Url) -> Result<(bool, KeySource), DocumentError> {
     let bad = |why: String| DocumentError::new(Outcome::Authentication, why);
     if let Some(name) = FORBIDDEN.iter().find(|m| doc.contains_key(**m)) {
         return Err(bad(format!("the document carries {name}")));
@@ -129,14 +133,16 @@ fn authentication(doc: &Map<String, Value>) -> Result<(bool, KeySource), Documen
                 .map(|keys| (false, KeySource::Static(Arc::new(keys))))
                 .map_err(|_| bad("jwks is not a JWK Set of acceptable public keys".into())),
             (None, Some(Value::String(uri))) => match Url::parse(uri) {
-                Ok(url) if url.scheme() == "https" => Ok((
+                Ok(url) if url.origin() == own.origin() => Ok((
                     false,
                     KeySource::Remote(JwksLocation {
                         url,
                         discovery: false,
                     }),
                 )),
-                _ => Err(bad("jwks_uri is not an https URL".into())),
+                _ => Err(bad(
+                    "jwks_uri is not on the origin of the client id URL".into()
+                )),
             },
             _ => Err(bad(
                 "private_key_jwt needs exactly one of jwks and jwks_uri".into(),
@@ -332,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn private_key_jwt_takes_inline_keys_or_an_https_jwks_uri() {
+    fn private_key_jwt_takes_inline_keys_or_a_jwks_uri_on_the_documents_own_origin() {
         let mut d = good();
         d["token_endpoint_auth_method"] = json!("private_key_jwt");
         assert_eq!(outcome(d.clone()), Outcome::Authentication);
@@ -340,8 +346,15 @@ mod tests {
         let c = client(d.clone()).unwrap();
         assert!(!c.public);
         assert!(matches!(c.keys, KeySource::Remote(_)));
-        d["jwks_uri"] = json!("http://app.example.com/jwks.json");
-        assert_eq!(outcome(d.clone()), Outcome::Authentication);
+        for elsewhere in [
+            "http://app.example.com/jwks.json",
+            "https://app.example.com:8443/jwks.json",
+            "https://10.0.0.1/jwks.json",
+            "https://other.example.com/jwks.json",
+        ] {
+            d["jwks_uri"] = json!(elsewhere);
+            assert_eq!(outcome(d.clone()), Outcome::Authentication, "{elsewhere}");
+        }
         d["jwks_uri"] = json!("https://app.example.com/jwks.json");
         d["jwks"] = json!({"keys": []});
         assert_eq!(outcome(d), Outcome::Authentication);

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Answer, DocumentServer, Signer, TestServer, assertion_form, hash, metric, refused_at, scrape,
-    unique,
+    start_logged, unique,
 };
 
 /// The file: `mcp:tools`, alice who signs in, and URLs under `allow`
@@ -341,4 +341,43 @@ async fn the_consent_page_names_a_url_client_by_its_host_and_its_own_name_second
     let claimed = page.find("It calls itself “Example IDE”").expect(&page);
     assert!(heading < claimed, "{page}");
     assert!(!page.contains("Allow Example IDE"), "{page}");
+}
+
+/// The person sees one page; the operator reads why in the audit line.
+#[tokio::test]
+async fn the_audit_line_says_why_a_document_was_refused() {
+    let documents = DocumentServer::start().await;
+    let url = format!("{}/wrong-id.json", documents.base());
+    documents.answer(
+        "/wrong-id.json",
+        Answer::Document(document(&format!("{}/other.json", documents.base())), 600),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("identity.toml");
+    std::fs::write(&file, toml(&[format!("{}/*", documents.base())])).unwrap();
+    let mut server = start_logged(&file, "info", &[]).await;
+    let authorize = url::Url::parse_with_params(
+        &format!("http://{}/connect/authorize", server.addr),
+        [
+            ("response_type", "code"),
+            ("client_id", url.as_str()),
+            ("redirect_uri", "http://127.0.0.1/callback"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    let status = reqwest::get(authorize).await.unwrap().status();
+    assert_eq!(status, 400);
+    server.logged("document=\"client_id_mismatch\"").await;
+    let log = server.stop();
+    let line = log
+        .lines()
+        .find(|l| l.contains("document=\"client_id_mismatch\""))
+        .unwrap();
+    assert!(
+        line.contains("its client_id is not the URL it was fetched from"),
+        "{line}"
+    );
+    assert!(line.contains(&url), "{line}");
 }

@@ -20,13 +20,16 @@ mod jwks;
 mod metrics;
 mod page;
 mod payload;
+mod people_doc;
 mod request_id;
+mod revoke;
 mod scope;
 mod signin;
 pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
+mod userinfo;
 mod wire;
 
 use std::sync::Arc;
@@ -54,6 +57,7 @@ type Apis = (
     token_doc::TokenApi,
     introspect_doc::IntrospectApi,
     authorize_doc::AuthorizeApi,
+    people_doc::PeopleApi,
     health::HealthApi,
 );
 
@@ -69,6 +73,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
             authorize_doc::AuthorizeApi,
+            people_doc::PeopleApi,
             health::HealthApi {
                 state: state.clone(),
                 detail,
@@ -111,7 +116,9 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
         .at(
             endsession::ENDSESSION_PATH,
             endsession::endpoint(state.clone()),
-        );
+        )
+        .at(scope::USERINFO_PATH, userinfo::endpoint(state.clone()))
+        .at(scope::REVOKE_PATH, revoke::endpoint(state.clone()));
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

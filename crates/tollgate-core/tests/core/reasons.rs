@@ -97,6 +97,21 @@ every_reason![
     WrongPassword,
     PendingInvalid,
     CsrfMismatch,
+    InvalidCode,
+    CodeExpired,
+    CodeClientMismatch,
+    PkceFailed,
+    CodeReplayed,
+    PersonInactive,
+    PersonNotAdmitted,
+    InvalidRefreshToken,
+    RefreshClientMismatch,
+    RefreshTokenExpired,
+    RefreshTokenReplayed,
+    RefreshFamilyRevoked,
+    RefreshDpopMismatch,
+    RefreshClientInactive,
+    RefreshScopeWidened,
     NoActiveKey,
     SigningFailed,
     SigningKeyUnavailable,
@@ -131,6 +146,9 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::trusted_subjects::all().await;
     crate::authorize::all().await;
     crate::signin::all().await;
+    crate::code_grant::all().await;
+    crate::refresh::all().await;
+    crate::revocation::all().await;
     let reached = reached();
     let all: HashSet<Reason> = ALL.iter().copied().collect();
     let server: HashSet<Reason> = SERVER_ONLY.iter().copied().collect();

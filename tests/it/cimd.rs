@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Answer, DocumentServer, Signer, TestServer, assertion_form, hash, metric, refused_at, scrape,
-    start_logged, unique,
+    Answer, DocumentServer, Signer, TestServer, assertion_form, hash, jwt_parts, metric,
+    refused_at, scrape, start_logged, unique,
 };
 
 /// The file: `mcp:tools`, alice who signs in, and URLs under `allow`
@@ -65,8 +65,9 @@ async fn authorize(server: &TestServer, client_id: &str, redirect_uri: &str) -> 
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-/// RFC 7636 Appendix B's challenge.
+/// RFC 7636 Appendix B's challenge, and its verifier.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// How many lookups ended with `outcome`.
 async fn outcomes(server: &TestServer, outcome: &str) -> f64 {
@@ -292,9 +293,11 @@ fn pending(html: &str) -> String {
 }
 
 /// Consent is asked of every URL client, and the page names it by its
-/// URL's host, first; the name its document gives comes second.
+/// URL's host, first; the name its document gives comes second. The code
+/// it gets is redeemed at the token endpoint by the same resolution (the
+/// document from the cache).
 #[tokio::test]
-async fn the_consent_page_names_a_url_client_by_its_host_and_its_own_name_second() {
+async fn a_url_client_is_asked_about_by_its_host_and_redeems_its_code_with_its_client_id_alone() {
     let documents = DocumentServer::start().await;
     let url = format!("{}/ide.json", documents.base());
     documents.answer("/ide.json", Answer::Document(document(&url), 600));
@@ -341,6 +344,41 @@ async fn the_consent_page_names_a_url_client_by_its_host_and_its_own_name_second
     let claimed = page.find("It calls itself “Example IDE”").expect(&page);
     assert!(heading < claimed, "{page}");
     assert!(!page.contains("Allow Example IDE"), "{page}");
+
+    // Allowed: the code, redeemed by the URL client with its client_id
+    // alone (a public client, `none`) and the PKCE verifier.
+    let allowed = browser
+        .post(server.url("/connect/authorize/consent"))
+        .form(&[("pending", pending(&page).as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 303);
+    let location = url::Url::parse(allowed.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    let r = server
+        .http
+        .post(server.url("/connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1:40000/callback"),
+            ("code_verifier", VERIFIER),
+            ("client_id", url.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    let (_, claims) = jwt_parts(tokens["access_token"].as_str().unwrap());
+    assert_eq!(claims["client_id"], url.as_str());
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(documents.requests("/ide.json"), 1, "kept per Cache-Control");
 }
 
 /// The person sees one page; the operator reads why in the audit line.

@@ -5,6 +5,7 @@ mod assertion_grant;
 mod assertions;
 mod bound;
 mod certificates;
+mod cimd;
 mod cli;
 mod clients_cli;
 mod code_grant;

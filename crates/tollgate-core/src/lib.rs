@@ -19,6 +19,7 @@ mod error;
 mod federation;
 mod grant;
 mod grants;
+pub mod metadata_documents;
 pub use grants::exchange;
 pub mod id_token;
 pub mod introspection;

@@ -156,6 +156,7 @@ pub(super) fn client(
         require_consent: people.require_consent,
         refresh_token_lifetime: people.refresh_token_lifetime,
         allowed_groups: people.allowed_groups,
+        document: None,
     })
 }
 
@@ -271,7 +272,7 @@ fn certificate_rule(
         .ok()
 }
 
-fn grant_types(
+pub(super) fn grant_types(
     names: Option<&[String]>,
     path: &str,
     problems: &mut Problems<'_>,

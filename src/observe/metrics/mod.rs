@@ -88,6 +88,11 @@ struct ErrorLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -114,6 +119,8 @@ pub(crate) struct Metrics {
     /// lookup in the family's map (this runs on every request).
     durations: [Histogram; 8],
     in_flight: Gauge,
+    /// Clients named by a URL looked up, by outcome (accepted, or why not).
+    metadata_documents: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -128,6 +135,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
         });
         let in_flight = Gauge::default();
+        let metadata_documents = Family::<OutcomeLabels, Counter>::default();
         let mut full = Registry::with_prefix("tollgate");
         let mut public = Registry::with_prefix("tollgate");
         full.register(
@@ -166,6 +174,12 @@ impl Default for Metrics {
                 prometheus_client::registry::Unit::Seconds,
                 durations.clone(),
             );
+            registry.register(
+                "client_metadata_documents",
+                "Clients named by a URL looked up (Client ID Metadata Documents), by outcome: \
+                 accepted, or why the document was refused (the person sees one page)",
+                metadata_documents.clone(),
+            );
         }
         let durations = Endpoint::ALL.map(|endpoint| {
             durations
@@ -182,6 +196,7 @@ impl Default for Metrics {
             token_errors,
             durations,
             in_flight,
+            metadata_documents,
         }
     }
 }
@@ -214,6 +229,15 @@ impl Metrics {
         self.auth_failures_by_reason
             .get_or_create(&ReasonLabels {
                 reason: reason.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts a client named by a URL, looked up.
+    pub(crate) fn metadata_document(&self, outcome: tollgate_core::metadata_documents::Outcome) {
+        self.metadata_documents
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
             })
             .inc();
     }

@@ -35,6 +35,7 @@ mod test_ports;
 mod throttle;
 pub mod token_request;
 mod trust;
+pub mod upstream;
 
 pub use access_token::TokenType;
 pub use auth::AuthMethod;

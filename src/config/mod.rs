@@ -19,6 +19,7 @@ mod locate;
 mod problems;
 mod raw;
 mod raw_keys;
+mod raw_providers;
 mod raw_server;
 pub(crate) mod reload;
 mod shape;

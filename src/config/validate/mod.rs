@@ -8,6 +8,7 @@ mod exchange;
 mod fast;
 mod federation;
 mod full;
+mod providers;
 mod registry;
 mod reuse;
 mod values;

@@ -1,8 +1,8 @@
 //! `include = ["clients.d/*.toml"]`: files whose lists join the main
 //! file's. Globs resolve against the main file's folder; the files found
 //! are read in name order, each checked against its own schema, and their
-//! `[[clients]]`, `[[api_scopes]]`, `[[api_resources]]` and
-//! `[[trusted_issuers]]` appended to the main file's, every element
+//! `[[clients]]`, `[[api_scopes]]`, `[[api_resources]]`,
+//! `[[trusted_issuers]]` and `[[users]]` appended to the main file's, every element
 //! remembering where it came from so that a problem is reported at its own
 //! file and line. Paths inside an included file (`jwks_file`) are relative
 //! to that file.
@@ -12,8 +12,13 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The lists an included file may hold.
-pub(super) const SECTIONS: [&str; 4] =
-    ["api_scopes", "api_resources", "clients", "trusted_issuers"];
+pub(super) const SECTIONS: [&str; 5] = [
+    "api_scopes",
+    "api_resources",
+    "clients",
+    "trusted_issuers",
+    "users",
+];
 
 /// The glob patterns of `include`, resolved against `base`.
 pub(super) fn patterns(document: &Value, base: &Path) -> Vec<String> {

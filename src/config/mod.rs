@@ -19,6 +19,7 @@ mod locate;
 mod problems;
 mod raw;
 mod raw_keys;
+mod raw_people;
 mod raw_providers;
 mod raw_server;
 pub(crate) mod reload;
@@ -63,6 +64,10 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Clients, scopes and resources, for the protocol core.
     pub registry: Arc<Registry>,
+    /// `[[login.providers]]` with where each client secret is read from
+    /// (the registry's `Login` has the same providers, without that).
+    #[expect(dead_code, reason = "read by the relying party, which comes next")]
+    pub(crate) providers: Vec<validate::ProviderSettings>,
     pub throttle: ThrottleSettings,
     pub replay: ReplaySetting,
     /// `[replay] max_per_client`: live ids one client may hold.

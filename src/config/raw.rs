@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub(super) use super::duration::{RawDateTime, RawDuration};
 pub(super) use super::raw_keys::{RawAlgorithm, RawKeys, RawPkcs11};
+pub(super) use super::raw_people::{RawIdentityScope, RawLogin, RawUser};
 pub(super) use super::raw_server::{RawReplay, RawServer, RawThrottle, RawTls};
 
 /// The whole `identity.toml` file.
@@ -18,8 +19,8 @@ pub(super) use super::raw_server::{RawReplay, RawServer, RawThrottle, RawTls};
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tollgate identity.toml")]
 pub(super) struct RawConfig {
-    /// Files whose `[[clients]]`, `[[api_scopes]]`, `[[api_resources]]` and
-    /// `[[trusted_issuers]]` join this file's, as globs relative to this
+    /// Files whose `[[clients]]`, `[[api_scopes]]`, `[[api_resources]]`,
+    /// `[[trusted_issuers]]` and `[[users]]` join this file's, as globs relative to this
     /// file, e.g. `["clients.d/*.toml"]`: one file per team. Ids are unique
     /// across all files; each file is reloaded when it changes.
     #[serde(default)]
@@ -69,6 +70,19 @@ pub(super) struct RawConfig {
     /// Where used assertion and DPoP proof identifiers are kept.
     #[serde(default)]
     pub replay: RawReplay,
+
+    /// Sign-in for people; absent, no one signs in.
+    #[serde(default)]
+    pub login: Option<RawLogin>,
+
+    /// People who sign in with a password.
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+
+    /// Scopes that release users' extra claims, beside the built-in
+    /// `openid`, `profile`, `email`, `groups` and `offline_access`.
+    #[serde(default)]
+    pub identity_scopes: Vec<RawIdentityScope>,
 }
 
 /// A file named by `include`: the lists of the main file, nothing else.
@@ -88,6 +102,9 @@ pub(super) struct RawIncluded {
     /// Platforms whose tokens prove a workload's identity.
     #[serde(default)]
     pub trusted_issuers: Vec<RawTrustedIssuer>,
+    /// People who sign in with a password.
+    #[serde(default)]
+    pub users: Vec<RawUser>,
 }
 
 /// `[[api_scopes]]`
@@ -130,10 +147,13 @@ pub(super) struct RawApiResource {
 pub(super) struct RawClient {
     /// The client's identifier, unique in the file.
     pub client_id: String,
-    /// Grant types the client may use. Default `["client_credentials"]`.
+    /// Grant types the client may use. Default `["client_credentials"]`;
+    /// `authorization_code` (people sign in) and `refresh_token` (with it).
     #[serde(default)]
     pub allowed_grant_types: Option<Vec<String>>,
-    /// Scopes the client may request; each must be declared in `api_scopes`.
+    /// Scopes the client may request: each declared in `api_scopes`, or an
+    /// identity scope (`openid`, `profile`, `email`, `groups`,
+    /// `offline_access`, or one of `[[identity_scopes]]`).
     #[serde(default)]
     pub allowed_scopes: Vec<String>,
     /// Lifetime of its access tokens: integer seconds or `"90s"`, `"15m"`,
@@ -200,6 +220,43 @@ pub(super) struct RawClient {
     /// keys. Default `false`.
     #[serde(default)]
     pub self_signed_tls_client_auth: Option<bool>,
+    /// For people: the name the consent page shows. Default: the
+    /// `client_id`.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// A public client (a browser or native app, RFC 6749 §2.1): no
+    /// secret, key or certificate; it sends only its `client_id`, and PKCE
+    /// binds its codes. Only `authorization_code` and `refresh_token`.
+    /// Default `false`.
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// Where codes may be sent (`authorization_code`): absolute https URLs,
+    /// or http for development; a loopback one (`http://127.0.0.1`,
+    /// `http://[::1]`, `http://localhost`) matches on any port. No
+    /// fragment.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Where signing out (RP-Initiated Logout) may send the browser back;
+    /// the same rules as `redirect_uris`.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Ask the person before a code is issued. Default `false`.
+    #[serde(default)]
+    pub require_consent: Option<bool>,
+    /// Refresh tokens stop working this long after the sign-in they came
+    /// from (absolute, not sliding). Default `"30d"`.
+    #[serde(default)]
+    pub refresh_token_lifetime: Option<RawDuration>,
+    /// Only people of one of these groups may sign in to this client, e.g.
+    /// `["admins"]`. Default: everyone.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// The `[[login.providers]]` (by name) people may sign in to this
+    /// client through, e.g. `["corp"]`, `[]` for none: the sign-in page
+    /// offers only these. The password form of `[[users]]` is not a
+    /// provider and is not affected. Default: every provider.
+    #[serde(default)]
+    pub login_providers: Option<Vec<String>>,
 }
 
 /// `[[clients.token_exchange]]`: one kind of subject token the client may

@@ -1,100 +1,97 @@
-//! `GET /connect/authorize`: the authorization endpoint that discovery
-//! names, which refuses every request without redirecting.
-//!
-//! tollgate serves machine clients: no flow here ever asks a person, so no
-//! response type is supported and no client has a redirect URI. The
-//! endpoint exists because clients that read RFC 8414 metadata as its
-//! §2 reads (`authorization_endpoint` is REQUIRED unless no grant type
-//! uses it — the MCP TypeScript SDK among them) refuse a document without
-//! one. It is advertised only because it answers, with the RFC 6749
-//! §4.1.2.1 error it can give: with no registered redirect URI, the error
-//! goes to the caller, never to a URI the request names.
+//! `GET|POST /connect/authorize`: the authorization endpoint. With
+//! `[login]`, the core validates the request and decides it with the
+//! session (`tollgate_core::authorize`), and `browser` renders the answer.
+//! Without `[login]` no one signs in: every request gets the RFC 6749
+//! §4.1.2.1 error in a 400, as JSON, and never a redirect — the endpoint
+//! is still advertised, because RFC 8414 metadata readers (the MCP SDKs
+//! among them) require `authorization_endpoint`.
 
-use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use std::sync::Arc;
 
-use super::ApiTags;
+use poem::http::Method;
+use poem::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use poem::{Request, Response};
+use serde::Serialize;
 
-/// The RFC 6749 §4.1.2.1 error codes this endpoint answers with.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename = "AuthorizationErrorCode", rename_all = "snake_case")]
-pub(super) enum AuthorizeErrorCode {
-    /// The request names no `response_type`.
-    InvalidRequest,
-    /// tollgate supports no response type: it issues tokens only at the
-    /// token endpoint, to clients that authenticate there.
-    UnsupportedResponseType,
+use super::AppState;
+use super::browser::{self, Browser};
+use super::scope::Scope;
+
+/// Where the endpoint is served, under the issuer.
+pub(crate) const AUTHORIZE_PATH: &str = "/connect/authorize";
+
+/// The endpoint, ready to route (GET and POST, OpenID Connect Core
+/// §3.1.2.1).
+pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
+    poem::get(Authorize {
+        state: state.clone(),
+    })
+    .post(Authorize { state })
 }
 
-/// An authorization error (RFC 6749 §4.1.2.1), answered to the caller
-/// because there is no redirect URI to send it to.
-#[derive(Object)]
-#[oai(rename = "AuthorizationError")]
-pub struct AuthorizeError {
-    error: AuthorizeErrorCode,
-    /// What to do instead.
-    error_description: String,
+struct Authorize {
+    state: Arc<AppState>,
 }
 
-#[derive(ApiResponse)]
-pub enum AuthorizeResponse {
-    /// Every request: tollgate has no flow that needs this endpoint.
-    #[oai(status = 400)]
-    RefusedRequest(
-        Json<AuthorizeError>,
-        /// `no-store`.
-        #[oai(header = "cache-control")]
-        String,
-    ),
-}
+impl poem::Endpoint for Authorize {
+    type Output = Response;
 
-pub(super) struct AuthorizeApi;
-
-#[OpenApi]
-impl AuthorizeApi {
-    /// Authorization endpoint (always refuses)
-    ///
-    /// Present because RFC 8414 metadata readers require
-    /// `authorization_endpoint`; tollgate serves machine clients with the
-    /// client credentials grant at the token endpoint, so it supports no
-    /// response type (`response_types_supported` is empty). Every request
-    /// gets a 400 with the RFC 6749 §4.1.2.1 error here, never a redirect:
-    /// no client has a redirect URI.
-    #[oai(
-        path = "/connect/authorize",
-        method = "get",
-        tag = "ApiTags::OAuth",
-        operation_id = "authorize"
-    )]
-    async fn authorize(
-        &self,
-        /// Any value is refused: none is supported.
-        response_type: Query<Option<String>>,
-        /// Not looked up: the answer is the same for every client.
-        client_id: Query<Option<String>>,
-        /// Never redirected to.
-        redirect_uri: Query<Option<String>>,
-    ) -> AuthorizeResponse {
-        let _ = (client_id, redirect_uri);
-        AuthorizeResponse::RefusedRequest(
-            Json(refusal(response_type.0.as_deref())),
-            "no-store".into(),
-        )
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let scope = Scope::load(&self.state);
+        if scope.config().registry.login().is_none() {
+            let query = req.uri().query().unwrap_or_default().to_owned();
+            return Ok(without_login(&query));
+        }
+        let browser = Browser::of(&req);
+        let params = if req.method() == Method::POST {
+            let body = req.take_body();
+            match super::form::read(&req, body, self.state.body_timeout).await {
+                Ok(form) => form.to_vec(),
+                Err(refusal) => return Ok(browser::unreadable(&scope, refusal, &browser)),
+            }
+        } else {
+            req.uri().query().unwrap_or_default().as_bytes().to_vec()
+        };
+        let (csrf, new) = browser.csrf_or_new();
+        let cx = scope.context(&self.state, browser.address);
+        let outcome =
+            tollgate_core::authorize::start(&cx, &params, browser.session.as_deref(), &csrf);
+        let new_csrf = new.then_some(csrf.as_str());
+        Ok(browser::respond(&scope, outcome, new_csrf, browser.address))
     }
 }
 
+/// The RFC 6749 §4.1.2.1 error, answered to the caller.
+#[derive(Serialize)]
+struct Refused {
+    error: &'static str,
+    error_description: String,
+}
+
+/// The answer without `[login]`: a 400 with the error, no redirect.
+fn without_login(query: &str) -> Response {
+    let response_type = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "response_type")
+        .map(|(_, v)| v.into_owned());
+    let body = serde_json::to_string(&refusal(response_type.as_deref())).unwrap_or_default();
+    Response::builder()
+        .status(poem::http::StatusCode::BAD_REQUEST)
+        .header(CONTENT_TYPE, "application/json; charset=utf-8")
+        .header(CACHE_CONTROL, "no-store")
+        .body(body)
+}
+
 /// The error for a request with this `response_type`.
-fn refusal(response_type: Option<&str>) -> AuthorizeError {
+fn refusal(response_type: Option<&str>) -> Refused {
     const INSTEAD: &str = "tollgate issues tokens to machine clients at its token endpoint \
          (grant_type=client_credentials); it has no authorization flow";
     match response_type {
-        None | Some("") => AuthorizeError {
-            error: AuthorizeErrorCode::InvalidRequest,
+        None | Some("") => Refused {
+            error: "invalid_request",
             error_description: format!("response_type is missing; {INSTEAD}"),
         },
-        Some(_) => AuthorizeError {
-            error: AuthorizeErrorCode::UnsupportedResponseType,
+        Some(_) => Refused {
+            error: "unsupported_response_type",
             error_description: format!("no response type is supported; {INSTEAD}"),
         },
     }
@@ -105,13 +102,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_request_is_refused_with_an_rfc_6749_code() {
-        assert_eq!(refusal(None).error, AuthorizeErrorCode::InvalidRequest);
-        assert_eq!(refusal(Some("")).error, AuthorizeErrorCode::InvalidRequest);
+    fn without_login_every_request_is_refused_with_an_rfc_6749_code() {
+        assert_eq!(refusal(None).error, "invalid_request");
+        assert_eq!(refusal(Some("")).error, "invalid_request");
         for response_type in ["code", "token", "id_token", "code id_token"] {
             assert_eq!(
                 refusal(Some(response_type)).error,
-                AuthorizeErrorCode::UnsupportedResponseType
+                "unsupported_response_type"
             );
         }
     }

@@ -4,18 +4,25 @@
 //! operator's (full metrics and health).
 
 mod authorize;
+mod authorize_doc;
+mod browser;
 mod client_cert;
 pub(crate) mod connections;
+mod consent;
+mod cookies;
 mod discovery;
+mod endsession;
 mod form;
 mod health;
 mod introspect;
 mod introspect_doc;
 mod jwks;
 mod metrics;
+mod page;
 mod payload;
 mod request_id;
 mod scope;
+mod signin;
 pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
@@ -46,7 +53,7 @@ type Apis = (
     jwks::JwksApi,
     token_doc::TokenApi,
     introspect_doc::IntrospectApi,
-    authorize::AuthorizeApi,
+    authorize_doc::AuthorizeApi,
     health::HealthApi,
 );
 
@@ -61,7 +68,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             },
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
-            authorize::AuthorizeApi,
+            authorize_doc::AuthorizeApi,
             health::HealthApi {
                 state: state.clone(),
                 detail,
@@ -94,7 +101,17 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
     let docs = api.swagger_ui();
     let mut route = Route::new()
         .at(scope::TOKEN_PATH, token::endpoint(state.clone()))
-        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()));
+        .at(scope::INTROSPECT_PATH, introspect::endpoint(state.clone()))
+        .at(
+            authorize::AUTHORIZE_PATH,
+            authorize::endpoint(state.clone()),
+        )
+        .at(browser::SIGNIN_PATH, signin::endpoint(state.clone()))
+        .at(browser::CONSENT_PATH, consent::endpoint(state.clone()))
+        .at(
+            endsession::ENDSESSION_PATH,
+            endsession::endpoint(state.clone()),
+        );
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

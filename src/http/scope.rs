@@ -55,6 +55,11 @@ impl Scope {
         }
     }
 
+    /// Whether cookies are `Secure`: the issuer is https.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
     pub(crate) fn config(&self) -> &Config {
         &self.config
     }

@@ -9,8 +9,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use tollgate_core::Refusal;
 use tollgate_core::token_request::Issued;
+use tollgate_core::{Reason, Refusal};
 
 pub(crate) fn issued(issued: &Issued, address: Option<IpAddr>) {
     let Some(delegation) = &issued.delegation else {
@@ -75,6 +75,28 @@ pub(crate) fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Opti
         hint = refusal.reason.hint(),
         address = address.map(tracing::field::display),
         "token refused"
+    );
+}
+
+/// A step of the browser flow (authorization, sign-in, consent): what
+/// happened (`code`, `redirected` with an error, `refused` on a page,
+/// `sign_in_failed`, `not_admitted`), for which client and person, and
+/// why. Never a password: the sign-in's is not among the fields.
+pub(crate) fn authorization(
+    outcome: &'static str,
+    client_id: Option<&str>,
+    user: Option<&str>,
+    reason: Option<Reason>,
+    address: Option<IpAddr>,
+) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome,
+        client_id = client_id.map(|c| tracing::field::display(untrusted(c))),
+        user = user.map(|u| tracing::field::display(untrusted(u))),
+        reason = reason.map(Reason::as_str),
+        address = address.map(tracing::field::display),
+        "authorization"
     );
 }
 

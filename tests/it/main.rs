@@ -25,6 +25,8 @@ mod logs;
 mod mcp;
 mod metrics;
 mod openapi;
+mod people_config;
+mod providers_config;
 mod reload;
 mod replay_quota;
 mod replicas;

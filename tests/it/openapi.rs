@@ -51,12 +51,20 @@ async fn the_openapi_document_describes_the_token_endpoint_precisely() {
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
     }
-    // The authorization endpoint's one answer: 400 with the RFC 6749 error.
+    // The browser flow: pages, redirects to the client, the error page.
     let authorize = &doc["paths"]["/connect/authorize"]["get"]["responses"];
     assert_eq!(
         authorize.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["400"]
+        ["200", "303", "400", "403"]
     );
+    for (path, method) in [
+        ("/connect/authorize", "post"),
+        ("/connect/authorize/signin", "post"),
+        ("/connect/authorize/consent", "post"),
+        ("/connect/endsession", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{path} documented");
+    }
 }
 
 #[tokio::test]

@@ -271,6 +271,9 @@ pub struct Client {
     /// Only people of one of these groups may sign in to this client
     /// (empty: everyone).
     pub allowed_groups: Vec<String>,
+    /// `login_providers`: the upstream providers people may sign in to
+    /// this client through (`None`: every one).
+    pub login_providers: Option<Vec<crate::upstream::ProviderName>>,
 }
 
 /// The default `refresh_token_lifetime`: 30 days.

@@ -9,10 +9,12 @@
 
 mod access_token;
 pub mod auth;
+pub mod authorize;
 mod chains;
 mod client;
 pub mod code;
 mod dn;
+pub mod endsession;
 mod error;
 mod federation;
 mod grant;
@@ -28,6 +30,8 @@ mod rules;
 mod scope;
 pub mod sealed;
 mod secret_cache;
+pub mod session;
+pub mod signin;
 pub mod spiffe;
 mod standing;
 #[cfg(test)]

@@ -107,6 +107,33 @@ pub enum Reason {
     NoExchangeRule,
     UnsupportedTokenType,
 
+    // The authorization endpoint, sign-in and consent (a page or an
+    // error at the redirect URI; sign-in failures all say the same).
+    UnsupportedResponseType,
+    /// The redirect URI is none of the client's (or it has several and
+    /// the request named none).
+    RedirectUriMismatch,
+    /// No S256 code challenge, or a malformed one (RFC 7636).
+    PkceRequired,
+    /// A parameter whose value is not one tollgate takes.
+    InvalidParameter,
+    /// `prompt=none`, and she would have to sign in.
+    LoginRequired,
+    /// `prompt=none`, and she would have to consent.
+    ConsentRequired,
+    /// She denied the request on the consent page.
+    AccessDenied,
+    /// The client's `allowed_groups` do not admit her.
+    NotAdmitted,
+    UnknownUser,
+    DisabledUser,
+    WrongPassword,
+    /// A sign-in or consent form whose sealed request is not ours, or
+    /// expired.
+    PendingInvalid,
+    /// A posted form not bound to the browser's CSRF cookie.
+    CsrfMismatch,
+
     // The server.
     NoActiveKey,
     SigningFailed,
@@ -209,6 +236,19 @@ impl Reason {
             Self::ActChainTooDeep => "act_chain_too_deep",
             Self::NoExchangeRule => "no_exchange_rule",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::RedirectUriMismatch => "redirect_uri_mismatch",
+            Self::PkceRequired => "pkce_required",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::AccessDenied => "access_denied",
+            Self::NotAdmitted => "not_admitted",
+            Self::UnknownUser => "unknown_user",
+            Self::DisabledUser => "disabled_user",
+            Self::WrongPassword => "wrong_password",
+            Self::PendingInvalid => "pending_invalid",
+            Self::CsrfMismatch => "csrf_mismatch",
             Self::NoActiveKey => "no_active_key",
             Self::SigningFailed => "signing_failed",
             Self::SigningKeyUnavailable => "signing_key_unavailable",

@@ -45,11 +45,15 @@ fn summary(report: &Report) -> String {
         .map(|c| format!("{c:?}"))
         .collect();
     clients.sort();
+    let mut users: Vec<String> = config.registry.users().map(|u| format!("{u:?}")).collect();
+    users.sort();
     format!(
-        "issuer {:?}\nscopes {:?}\nresources {:?}\nclients {clients:#?}\nincluded {:?}\nwarnings {:#?}",
+        "issuer {:?}\nscopes {:?}\nresources {:?}\nclients {clients:#?}\nlogin {:?}\nusers {users:#?}\nidentity scopes {:?}\nincluded {:?}\nwarnings {:#?}",
         config.issuer,
         config.registry.scopes(),
         config.registry.resources(),
+        config.registry.login(),
+        config.registry.identity_scopes(),
         config.included,
         report.warnings,
     )
@@ -116,6 +120,29 @@ mod tests {
         }
     }
 
+    /// Now and then a few users: sometimes a name another file also
+    /// uses (`u0`), a plaintext password, or a shadowed claim.
+    fn users(rng: &mut Rng, out: &mut String, first: usize) {
+        if !rng.one_in(3) {
+            return;
+        }
+        for i in 0..1 + rng.below(3) as usize {
+            let name = if rng.one_in(5) { 0 } else { first + i };
+            let hash = if rng.one_in(17) { "alice" } else { HASH };
+            let _ = writeln!(
+                out,
+                "[[users]]\nusername = \"u{name}\"\npassword_hash = \"{hash}\"\ngroups = [\"g{i}\"]"
+            );
+            if rng.one_in(7) {
+                out.push_str("enabled = false\n");
+            }
+            if rng.one_in(19) {
+                out.push_str("claims = { email = \"x@example.com\" }\n");
+            }
+            out.push('\n');
+        }
+    }
+
     /// A main file and its included files, from `seed`.
     fn generate(seed: u64) -> (String, Vec<(String, String)>) {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
@@ -142,6 +169,10 @@ mod tests {
             rng.below(12) as usize
         };
         clients(&mut rng, &mut main, 0..count, &scopes);
+        if rng.one_in(3) {
+            main.push_str("[login]\ntitle = \"Sign in\"\n");
+        }
+        users(&mut rng, &mut main, 0);
         let mut teams = Vec::new();
         if includes {
             for t in 0..1 + rng.below(2) {
@@ -166,6 +197,7 @@ mod tests {
                 let first = 10_000 * (t as usize + 1);
                 let last = first + rng.below(5) as usize;
                 clients(&mut rng, &mut team, first..last, &visible);
+                users(&mut rng, &mut team, first);
                 teams.push((format!("team{t}.toml"), team));
             }
         }

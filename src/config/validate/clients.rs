@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::super::duration;
 use super::super::problems::{Problems, parse_datetime};
 use super::super::raw::RawClient;
+use super::code_flow;
 use super::exchange;
 use super::federation;
 use super::values::{known_scopes, secrets};
@@ -38,10 +39,13 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// What validating a client needs from the rest of the file.
 pub(super) struct ClientContext<'a> {
+    /// The scopes a client may be allowed: API scopes and identity scopes.
     pub declared: &'a ScopeSet,
     pub issuers: &'a [TrustedIssuer],
     pub resources: &'a [ApiResource],
     pub base: &'a Path,
+    /// `[[login.providers]]`, which `login_providers` names.
+    pub providers: &'a [super::providers::ProviderSettings],
 }
 
 /// One `[[clients]]` entry, validated; `None` if it has a problem.
@@ -107,6 +111,10 @@ pub(super) fn client(
         problems,
     );
     let certificate = certificate_rule(c, &at, problems);
+    let people = code_flow::settings(c, &grant_types, &at, problems);
+    let login_providers = c.login_providers.as_ref().map(|names| {
+        super::providers::client_providers(names, cx.providers, &at("login_providers"), problems)
+    });
     let self_signed_certificate = c.self_signed_tls_client_auth.unwrap_or(false);
     if self_signed_certificate && matches!(keys, tollgate_core::KeySource::None) {
         problems.add(
@@ -144,9 +152,14 @@ pub(super) fn client(
         token_exchange,
         certificate,
         self_signed_certificate,
-        // People's settings come with the config issue's keys.
-        refresh_token_lifetime: tollgate_core::DEFAULT_REFRESH_TOKEN_LIFETIME,
-        ..Client::default()
+        display_name: people.display_name,
+        public: people.public,
+        redirect_uris: people.redirect_uris,
+        post_logout_redirect_uris: people.post_logout_redirect_uris,
+        require_consent: people.require_consent,
+        refresh_token_lifetime: people.refresh_token_lifetime,
+        allowed_groups: people.allowed_groups,
+        login_providers,
     })
 }
 

@@ -4,10 +4,12 @@
 
 pub(super) mod agree;
 mod clients;
+mod code_flow;
 mod exchange;
 mod fast;
 mod federation;
 mod full;
+mod people;
 mod providers;
 mod registry;
 mod reuse;
@@ -25,6 +27,7 @@ use super::{Config, DEFAULT_LISTEN, duration};
 use tollgate_core::ThrottleSettings;
 
 pub(crate) use clients::REGISTERED_CLAIMS;
+pub(crate) use providers::ProviderSettings;
 pub(crate) use reuse::Reuse;
 
 /// The outcome of validating a file: the configuration if there is no
@@ -123,7 +126,13 @@ pub(super) fn build(
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
     let mut certificates = super::certificates::build(raw, base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
-    let registry = registry::build(raw, base, problems, reused);
+    let providers = providers::build(
+        raw.login.as_ref().map_or(&[][..], |l| &l.providers),
+        "login.providers",
+        base,
+        problems,
+    );
+    let registry = registry::build(raw, base, &providers, problems, reused);
     certificates.self_signed = registry.clients().any(|c| c.self_signed_certificate);
     let defaults = ThrottleSettings::default();
     let throttle = ThrottleSettings {
@@ -191,6 +200,7 @@ pub(super) fn build(
         certificates,
         keys,
         registry: std::sync::Arc::new(registry),
+        providers,
         throttle,
     }
 }
@@ -256,6 +266,10 @@ pub(super) fn warn(
         );
     }
     registry::warn(config, raw, now, problems);
+    people::warn(raw, problems);
+    if let Some(login) = &raw.login {
+        providers::warn(&login.providers, "login.providers", problems);
+    }
     super::certificates::warn(config, raw, problems);
     exchange::warn_loops(config, raw, problems);
 }

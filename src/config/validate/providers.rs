@@ -29,6 +29,10 @@ pub(crate) enum SecretSource {
 
 impl SecretSource {
     /// The secret, read now. Errors name the source, never the content.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the relying party, which comes next")
+    )]
     pub(crate) fn read(&self) -> Result<SecretString, String> {
         let secret = match self {
             Self::Env(var) => std::env::var(var).map_err(|_| {
@@ -63,6 +67,10 @@ impl std::fmt::Display for SecretSource {
 #[derive(Debug, Clone)]
 pub(crate) struct ProviderSettings {
     pub(crate) provider: Arc<Provider>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the relying party, which comes next")
+    )]
     pub(crate) secret: SecretSource,
 }
 
@@ -329,7 +337,7 @@ mod tests {
             allowed_email_domains: Vec::new(),
             ..corp()
         };
-        let (built, errors, warnings) = run(&[open.clone()]);
+        let (built, errors, warnings) = run(std::slice::from_ref(&open));
         assert_eq!((built.len(), errors.len()), (1, 0));
         assert_eq!(
             warnings,

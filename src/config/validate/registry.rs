@@ -12,13 +12,18 @@ use super::super::Config;
 use super::super::problems::Problems;
 use super::super::raw::RawConfig;
 use super::clients::{self, ClientContext};
+use super::code_flow;
 use super::federation;
+use super::people;
+use super::providers::ProviderSettings;
 use super::values::{known_scopes, secrets};
+use tollgate_core::people::builtin_identity_scopes;
 use tollgate_core::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToken};
 
 pub(super) fn build(
     raw: &RawConfig,
     base: &Path,
+    providers: &[ProviderSettings],
     problems: &mut Problems<'_>,
     reused: &[Option<Arc<Client>>],
 ) -> Registry {
@@ -26,11 +31,18 @@ pub(super) fn build(
     let declared: ScopeSet = scopes.iter().map(|s| s.name.clone()).collect();
     let resources = resources(raw, &declared, problems);
     let issuers = federation::trusted_issuers(&raw.trusted_issuers, base, problems);
+    let identity_scopes = people::identity_scopes(raw, &declared, problems);
+    // A client may be allowed API scopes and identity scopes alike.
+    let mut requestable = declared.clone();
+    for s in builtin_identity_scopes().iter().chain(&identity_scopes) {
+        requestable.insert(s.name.clone());
+    }
     let cx = ClientContext {
-        declared: &declared,
+        declared: &requestable,
         issuers: &issuers,
         resources: &resources,
         base,
+        providers,
     };
     let mut clients: Vec<Arc<Client>> = Vec::with_capacity(raw.clients.len());
     let mut ids = HashSet::with_capacity(raw.clients.len());
@@ -48,7 +60,13 @@ pub(super) fn build(
             clients.push(Arc::new(client));
         }
     }
-    Registry::new(scopes, resources, clients, issuers)
+    // Users are few: validated on every reload, on both paths.
+    let login = people::login(raw, problems).map(|mut login| {
+        login.providers = providers.iter().map(|p| p.provider.clone()).collect();
+        login
+    });
+    let users = people::users(raw, problems);
+    Registry::new(scopes, resources, clients, issuers).with_people(login, users, identity_scopes)
 }
 
 fn scopes(raw: &RawConfig, problems: &mut Problems<'_>) -> Vec<ApiScope> {
@@ -176,10 +194,33 @@ pub(super) fn warn(
                 }
             }
         }
+        let uris = [
+            ("redirect_uris", &client.redirect_uris),
+            (
+                "post_logout_redirect_uris",
+                &client.post_logout_redirect_uris,
+            ),
+        ];
+        for (key, uris) in uris {
+            for (j, uri) in uris.iter().enumerate() {
+                if code_flow::http_beyond_loopback(uri) {
+                    problems.add_hinted(
+                        format!("clients[{i}].{key}[{j}]"),
+                        format!("{uri} is plain http beyond loopback: codes and sessions would travel in the clear"),
+                        Some("use https outside development"),
+                    );
+                }
+            }
+        }
         let other_ways = !matches!(client.keys, tollgate_core::KeySource::None)
             || !client.federated.is_empty()
             || client.certificate.is_some();
-        if client.enabled && !other_ways && client.secrets.valid_at(now).next().is_none() {
+        // A public client has no credential by design.
+        if client.enabled
+            && !client.public
+            && !other_ways
+            && client.secrets.valid_at(now).next().is_none()
+        {
             problems.add(
                 format!("clients[{i}]"),
                 "this client has no valid secret and cannot authenticate",

@@ -171,4 +171,52 @@ mod tests {
             refused.errors
         );
     }
+
+    #[test]
+    fn a_reload_applies_a_disabled_user_and_a_clients_new_redirect_uri() {
+        let hash = tollgate_core::hash_secret("secret").unwrap();
+        let people = |enabled: bool| {
+            format!(
+                "[[api_scopes]]\nname = \"api1\"\n[[api_scopes]]\nname = \"api2\"\n[login]\n\
+                 [[users]]\nusername = \"carol\"\npassword_hash = \"{hash}\"\nenabled = {enabled}\n"
+            )
+        };
+        let web = |uri: &str| {
+            format!(
+                "[[clients]]\nclient_id = \"c5\"\nallowed_grant_types = [\"authorization_code\"]\n\
+                 redirect_uris = [\"{uri}\"]\nallowed_scopes = [\"openid\"]\n"
+            )
+        };
+        let mut first = check(
+            &file(&people(true), Some(&web("https://a.example/cb")), &hash),
+            None,
+        );
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        let registry = &first.config.as_ref().unwrap().registry;
+        assert!(registry.user("carol").unwrap().enabled);
+        let previous = first.reusable().unwrap();
+
+        // The client's element changed: rebuilt with its new URI, the
+        // others taken over.
+        let mut second = check(
+            &file(&people(true), Some(&web("https://b.example/cb")), &hash),
+            Some(&previous),
+        );
+        assert!(second.errors.is_empty(), "{:?}", second.errors);
+        assert!(Arc::ptr_eq(client(&first, "c0"), client(&second, "c0")));
+        assert_eq!(
+            client(&second, "c5").redirect_uris,
+            ["https://b.example/cb"]
+        );
+        let previous = second.reusable().unwrap();
+
+        // She is disabled: the new registry says so.
+        let third = check(
+            &file(&people(false), Some(&web("https://b.example/cb")), &hash),
+            Some(&previous),
+        );
+        assert!(third.errors.is_empty(), "{:?}", third.errors);
+        let registry = &third.config.as_ref().unwrap().registry;
+        assert!(!registry.user("carol").unwrap().enabled);
+    }
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod audit;
+mod authorize;
 mod certificates;
 mod client_credentials;
 mod exchange;

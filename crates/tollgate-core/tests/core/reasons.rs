@@ -84,6 +84,19 @@ every_reason![
     ActChainTooDeep,
     NoExchangeRule,
     UnsupportedTokenType,
+    UnsupportedResponseType,
+    RedirectUriMismatch,
+    PkceRequired,
+    InvalidParameter,
+    LoginRequired,
+    ConsentRequired,
+    AccessDenied,
+    NotAdmitted,
+    UnknownUser,
+    DisabledUser,
+    WrongPassword,
+    PendingInvalid,
+    CsrfMismatch,
     NoActiveKey,
     SigningFailed,
     SigningKeyUnavailable,
@@ -116,6 +129,7 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::standing::all().await;
     crate::introspection::all().await;
     crate::trusted_subjects::all().await;
+    crate::authorize::all().await;
     let reached = reached();
     let all: HashSet<Reason> = ALL.iter().copied().collect();
     let server: HashSet<Reason> = SERVER_ONLY.iter().copied().collect();

@@ -17,6 +17,7 @@ use tollgate_core::{Challenge, ErrorCode, OAuthError, Reason, Refusal, RefusedRe
 pub(crate) use jws::Key;
 pub(crate) use world::{
     API, BILLING, ISSUER, NOW, ORDERS, Req, SECRET, TOKEN_ENDPOINT, World, client, scopes, secrets,
+    user,
 };
 
 thread_local! {
@@ -24,6 +25,12 @@ thread_local! {
     /// on its own (a current-thread runtime), so what one test reached
     /// is never mixed with what others running beside it did.
     static REACHED: RefCell<HashSet<Reason>> = RefCell::default();
+}
+
+/// Records `reason` as reached by a case that asserted it another way
+/// (a page, a redirect to the client).
+pub(crate) fn reach(reason: Reason) {
+    REACHED.with_borrow_mut(|r| r.insert(reason));
 }
 
 /// The reasons this test's cases asserted so far.

@@ -12,10 +12,11 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tollgate_core::introspection::{self, Introspection};
+use tollgate_core::sealed::SealingKey;
 use tollgate_core::token_request::{self, Issued, Request};
 use tollgate_core::{
-    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType,
-    RefusedRequest, Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer,
+    ApiResource, ApiScope, CertificateChain, Client, ClientSecret, Context, GrantType, Login,
+    RefusedRequest, Registry, ScopeSet, Secrets, Services, ThrottleSettings, TrustedIssuer, User,
     hash_secret,
 };
 use tollgate_jose::clock::{ManualClock, SharedClock};
@@ -35,6 +36,17 @@ pub(crate) const ORDERS: &str = "https://orders.example";
 pub(crate) const BILLING: &str = "https://billing.example";
 /// The secret of every client and resource that has one.
 pub(crate) const SECRET: &str = "s3cret-of-the-test";
+
+/// A person of the file whose password is her username, in `groups`.
+pub(crate) fn user(name: &str, groups: &[&str]) -> User {
+    User {
+        username: name.parse().unwrap(),
+        password_hash: Some(hash(name).parse().unwrap()),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        enabled: true,
+        ..User::default()
+    }
+}
 
 /// Argon2 is slow on purpose: each secret is hashed once per run.
 pub(crate) fn hash(secret: &str) -> String {
@@ -79,6 +91,10 @@ pub(crate) fn client(id: &str) -> Client {
 /// `orders.read` of [`ORDERS`], `billing` of [`BILLING`]; `unused`
 /// belongs to none.
 fn registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Arc<Registry> {
+    Arc::new(plain_registry(clients, issuers))
+}
+
+fn plain_registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Registry {
     let scope = |n: &str| ApiScope {
         name: n.parse().unwrap(),
         display_name: None,
@@ -91,7 +107,7 @@ fn registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Arc<Registry> 
             false => Secrets::default(),
         },
     };
-    Arc::new(Registry::new(
+    Registry::new(
         ["api1", "admin", "orders.read", "billing", "unused"]
             .map(scope)
             .to_vec(),
@@ -102,7 +118,7 @@ fn registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Arc<Registry> 
         ],
         clients.into_iter().map(Arc::new).collect(),
         issuers,
-    ))
+    )
 }
 
 pub(crate) struct World {
@@ -111,6 +127,8 @@ pub(crate) struct World {
     pub(crate) ports: Fake,
     pub(crate) now: OffsetDateTime,
     pub(crate) address: Option<IpAddr>,
+    /// Seals codes, sessions and forms.
+    pub(crate) sealing: SealingKey,
 }
 
 impl World {
@@ -130,7 +148,25 @@ impl World {
             ports: Fake::default(),
             now: NOW,
             address: Some(IpAddr::from([192, 0, 2, 1])),
+            sealing: SealingKey::new(&[7; tollgate_core::sealed::KEY_LEN]),
         }
+    }
+
+    /// A world where people sign in (`[login]` with its defaults): these
+    /// clients and users.
+    pub(crate) fn people(clients: Vec<Client>, users: Vec<User>) -> Self {
+        let mut world = Self::new(Vec::new());
+        world.reload_people(clients, users);
+        world
+    }
+
+    /// The file edited and reloaded, people and all.
+    pub(crate) fn reload_people(&mut self, clients: Vec<Client>, users: Vec<User>) {
+        self.registry = Arc::new(plain_registry(clients, Vec::new()).with_people(
+            Some(Login::default()),
+            users.into_iter().map(Arc::new).collect(),
+            Vec::new(),
+        ));
     }
 
     /// The file edited and reloaded: the same services and keys, another
@@ -139,13 +175,13 @@ impl World {
         self.registry = registry(clients, issuers);
     }
 
-    fn cx(&self) -> Context<'_> {
+    pub(crate) fn cx(&self) -> Context<'_> {
         Context {
             registry: &self.registry,
             services: &self.services,
             issuer: ISSUER,
             token_endpoint: TOKEN_ENDPOINT,
-            sealing: None,
+            sealing: Some(&self.sealing),
             now: self.now,
             address: self.address,
         }

@@ -1,0 +1,157 @@
+//! The browser session at tollgate: who signed in, when, until when, and
+//! the consents she gave in it. No server keeps it: it is the session
+//! cookie's value, sealed (`sealed::Purpose::Session`), so replicas share
+//! it as they share the sealing key.
+//!
+//! A session stands only while its user does: one removed, disabled or
+//! revoked since she signed in (`User::stands_since`) has no session, and
+//! the endpoint that finds out clears the cookie.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::{Deserialize, Serialize};
+
+use super::people::User;
+use super::ports::Context;
+use super::sealed::Purpose;
+
+/// How many clients' consents a session remembers; the oldest goes first.
+/// Bounds the cookie (a browser keeps 4 KiB of it).
+pub const MAX_CONSENTS: usize = 8;
+
+/// What the session cookie carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// 128 random bits: tells sessions apart (the audit log, logout).
+    pub sid: String,
+    /// The username.
+    pub sub: String,
+    /// When she signed in (Unix seconds).
+    pub auth_time: i64,
+    /// When the session ends (Unix seconds): `auth_time` plus
+    /// `[login] session_lifetime`.
+    pub exp: i64,
+    /// Consents given in this session: a client id and the scopes,
+    /// space separated.
+    pub consents: Vec<(String, String)>,
+}
+
+/// What the endpoint does with the session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionChange {
+    /// Leave it as it is (absent, or still good).
+    Keep,
+    /// Set it to this sealed session.
+    Set(String),
+    /// Clear it: it no longer stands (expired, tampered, her user gone).
+    Clear,
+}
+
+/// 128 random bits, base64url: a secret identifier (session, code, CSRF
+/// binding), drawn from the system's random source each time.
+pub fn random_id() -> String {
+    let mut bits = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bits).expect("system random source");
+    B64.encode(bits)
+}
+
+impl Session {
+    /// A session for `user`, signed in now.
+    pub fn new(cx: &Context<'_>, user: &User) -> Option<Self> {
+        let lifetime = cx.registry.login()?.session_lifetime;
+        let auth_time = cx.now.unix_timestamp();
+        Some(Self {
+            sid: random_id(),
+            sub: user.username.as_str().to_owned(),
+            auth_time,
+            exp: auth_time.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
+            consents: Vec::new(),
+        })
+    }
+
+    /// The session a cookie holds, and her user, if both stand now.
+    /// `Err(Lapsed)`: a cookie was sent and stands no longer (clear it).
+    pub fn open(cx: &Context<'_>, cookie: Option<&str>) -> Result<Option<Open>, Lapsed> {
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
+        let key = cx.sealing.ok_or(Lapsed)?;
+        cx.registry.login().ok_or(Lapsed)?;
+        let session: Session = key.open(Purpose::Session, cookie).ok_or(Lapsed)?;
+        if session.exp <= cx.now.unix_timestamp() {
+            return Err(Lapsed);
+        }
+        let user = cx.registry.user(&session.sub).ok_or(Lapsed)?;
+        let since =
+            time::OffsetDateTime::from_unix_timestamp(session.auth_time).map_err(|_| Lapsed)?;
+        if !user.stands_since(since) {
+            return Err(Lapsed);
+        }
+        Ok(Some(Open {
+            session,
+            user: user.clone(),
+        }))
+    }
+
+    /// Sealed, as the cookie's value.
+    pub fn seal(&self, cx: &Context<'_>) -> Option<String> {
+        Some(cx.sealing?.seal(Purpose::Session, self))
+    }
+
+    /// Whether she consented to `scope` (space separated) for `client`.
+    pub fn consented(&self, client: &str, scope: &str) -> bool {
+        self.consents.iter().any(|(c, given)| {
+            c == client && scope.split(' ').all(|s| given.split(' ').any(|g| g == s))
+        })
+    }
+
+    /// Records her consent to `scope` for `client`, replacing an earlier
+    /// one for it; the oldest is forgotten beyond [`MAX_CONSENTS`].
+    pub fn consent(&mut self, client: &str, scope: &str) {
+        self.consents.retain(|(c, _)| c != client);
+        self.consents.push((client.to_owned(), scope.to_owned()));
+        if self.consents.len() > MAX_CONSENTS {
+            self.consents.remove(0);
+        }
+    }
+}
+
+/// A session cookie that no longer stands: expired, not ours, or her
+/// user removed, disabled or revoked since she signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lapsed;
+
+/// A session that stands, and her user as the file says now.
+#[derive(Debug, Clone)]
+pub struct Open {
+    pub session: Session,
+    pub user: Arc<User>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consents_are_per_client_cover_subsets_and_are_bounded() {
+        let mut s = Session {
+            sid: random_id(),
+            sub: "alice".into(),
+            auth_time: 0,
+            exp: 10,
+            consents: Vec::new(),
+        };
+        s.consent("web", "openid profile");
+        assert!(s.consented("web", "openid"));
+        assert!(s.consented("web", "profile openid"));
+        assert!(!s.consented("web", "openid email"));
+        assert!(!s.consented("other", "openid"));
+        for i in 0..20 {
+            s.consent(&format!("c{i}"), "openid");
+        }
+        assert_eq!(s.consents.len(), MAX_CONSENTS);
+        assert!(!s.consented("web", "openid"), "the oldest went first");
+    }
+}

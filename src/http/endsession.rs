@@ -1,0 +1,95 @@
+//! `GET /connect/endsession`: RP-Initiated Logout 1.0. The session
+//! cookie is cleared whatever the request holds; the browser is sent to
+//! the client's registered `post_logout_redirect_uri` (with `state`) only
+//! when the core finds one (`tollgate_core::endsession`), else it sees the
+//! "You are signed out" page. The `id_token_hint` is checked here against
+//! the keys we publish now (its expiry may be past: OpenID allows it).
+
+use std::sync::Arc;
+
+use askama::Template;
+use poem::http::header::SET_COOKIE;
+use poem::{Request, Response};
+use serde_json::{Map, Value};
+use tollgate_core::endsession::EndSession;
+
+use super::AppState;
+use super::cookies;
+use super::page::{self, MessagePage};
+use super::scope::Scope;
+
+/// Where the endpoint is served, under the issuer.
+pub(crate) const ENDSESSION_PATH: &str = "/connect/endsession";
+
+pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
+    poem::get(EndSessionEndpoint { state })
+}
+
+struct EndSessionEndpoint {
+    state: Arc<AppState>,
+}
+
+impl poem::Endpoint for EndSessionEndpoint {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let scope = Scope::load(&self.state);
+        let query = req.uri().query().unwrap_or_default().as_bytes();
+        let now = self.state.clock.now();
+        let cx = scope.context(&self.state, None);
+        let redirect = match EndSession::parse(query) {
+            Ok(request) => {
+                let hint = request.hint().and_then(|t| own_claims(&self.state, t, now));
+                request.redirect(&cx, hint.as_ref())
+            }
+            Err(_) => None,
+        };
+        let mut response = match redirect {
+            Some(location) => page::see_other(&location),
+            None => {
+                let title = scope
+                    .config()
+                    .registry
+                    .login()
+                    .and_then(|l| l.title.as_deref())
+                    .unwrap_or("tollgate");
+                let body = MessagePage {
+                    title,
+                    style: page::style(),
+                    heading: "You are signed out",
+                    message: "You are signed out of this server. You may close this window.",
+                    alert: false,
+                    next: None,
+                }
+                .render();
+                page::html(200, body, None)
+            }
+        };
+        let clear = cookies::clear(cookies::SESSION, scope.secure_cookies());
+        if let Ok(v) = clear.parse() {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
+        tracing::info!(
+            target: "tollgate::audit",
+            outcome = "signed_out",
+            redirected = response.status().is_redirection(),
+            "session ended"
+        );
+        Ok(response)
+    }
+}
+
+/// The claims of `token` if one of the keys we publish now signed it.
+fn own_claims(
+    state: &AppState,
+    token: &str,
+    now: time::OffsetDateTime,
+) -> Option<Map<String, Value>> {
+    use tollgate_jose::jose;
+    let jwt = jose::peek(token)?;
+    let kid = jwt.header.kid.as_deref()?;
+    let ring = state.keys();
+    let entry = ring.published(now).find(|e| e.key.kid() == kid)?;
+    let key = jose::parse_jwk(&serde_json::to_value(entry.key.jwk()).ok()?).ok()?;
+    jose::verifies(token, &jwt, &key).then_some(jwt.claims)
+}

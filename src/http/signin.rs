@@ -1,0 +1,64 @@
+//! `POST /connect/authorize/signin`: the sign-in form, posted. The core
+//! checks the sealed request, its CSRF binding and the password; every
+//! failed sign-in (unknown user, disabled user, wrong password) is
+//! answered with the same page after the same time: the floor failed
+//! client authentications wait out (`runtime::failure_time`), measured on
+//! the work alone.
+
+use std::sync::Arc;
+
+use poem::{Request, Response};
+use tollgate_core::Reason;
+use tollgate_core::authorize::Answer;
+
+use super::AppState;
+use super::browser::{self, Browser};
+use super::scope::Scope;
+use crate::runtime::failure_time::measured;
+
+pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
+    poem::post(SignIn { state })
+}
+
+struct SignIn {
+    state: Arc<AppState>,
+}
+
+impl poem::Endpoint for SignIn {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let scope = Scope::load(&self.state);
+        let browser = Browser::of(&req);
+        let body = req.take_body();
+        let form = match super::form::read(&req, body, self.state.body_timeout).await {
+            Ok(form) => form,
+            Err(refusal) => return Ok(browser::unreadable(&scope, refusal, &browser)),
+        };
+        let cx = scope.context(&self.state, browser.address);
+        let started = tokio::time::Instant::now();
+        let (outcome, work) = measured(tollgate_core::authorize::sign_in(
+            &cx,
+            &*self.state,
+            &form,
+            browser.csrf.as_deref(),
+        ))
+        .await;
+        if let Answer::SignIn(page) = &outcome.answer
+            && page.failed.is_some_and(|f| f.reason != Reason::Throttled)
+        {
+            equal_time(&self.state, started, work).await;
+        }
+        Ok(browser::respond(&scope, outcome, None, browser.address))
+    }
+}
+
+/// A failed sign-in is answered no sooner than any failed
+/// authentication, so its time says nothing about the username.
+async fn equal_time(state: &AppState, started: tokio::time::Instant, work: std::time::Duration) {
+    let floor = &state.failure_floor;
+    floor.saw(work);
+    if let Some(_parked) = floor.park() {
+        tokio::time::sleep_until(started + floor.floor()).await;
+    }
+}

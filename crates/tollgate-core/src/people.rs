@@ -27,6 +27,12 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name of a person a provider signed in: `<provider>|<sub>`, the
+    /// one form with a `|`, which no user of the file can take.
+    pub fn of_provider(sub: &str) -> Self {
+        Self(sub.to_owned())
+    }
 }
 
 impl FromStr for Username {

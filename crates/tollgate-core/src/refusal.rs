@@ -133,6 +133,15 @@ pub enum Reason {
     PendingInvalid,
     /// A posted form not bound to the browser's CSRF cookie.
     CsrfMismatch,
+    /// An upstream provider's rules (`[[login.providers]]`) do not admit
+    /// the person it signed in.
+    ProviderRefused,
+    /// An upstream provider could not be reached, or its keys or its
+    /// answer could not be used.
+    ProviderUnavailable,
+    /// A return from an upstream provider that is not the one this
+    /// browser set out on (state, cookie, or id token not as sent).
+    UpstreamInvalid,
 
     // The server.
     NoActiveKey,
@@ -249,6 +258,9 @@ impl Reason {
             Self::WrongPassword => "wrong_password",
             Self::PendingInvalid => "pending_invalid",
             Self::CsrfMismatch => "csrf_mismatch",
+            Self::ProviderRefused => "provider_refused",
+            Self::ProviderUnavailable => "provider_unavailable",
+            Self::UpstreamInvalid => "upstream_invalid",
             Self::NoActiveKey => "no_active_key",
             Self::SigningFailed => "signing_failed",
             Self::SigningKeyUnavailable => "signing_key_unavailable",

@@ -20,3 +20,4 @@ mod request;
 mod secrets;
 mod standing;
 mod trusted_subjects;
+mod upstream;

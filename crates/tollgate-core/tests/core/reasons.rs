@@ -97,6 +97,9 @@ every_reason![
     WrongPassword,
     PendingInvalid,
     CsrfMismatch,
+    ProviderRefused,
+    ProviderUnavailable,
+    UpstreamInvalid,
     NoActiveKey,
     SigningFailed,
     SigningKeyUnavailable,
@@ -114,6 +117,10 @@ const SERVER_ONLY: &[Reason] = &[
     Reason::BodySlow,
     // The connection failed while the body was read.
     Reason::BodyUnreadable,
+    // The relying party's IO: the provider's discovery, keys, token
+    // endpoint, and the id token it answered (src/upstream).
+    Reason::ProviderUnavailable,
+    Reason::UpstreamInvalid,
 ];
 
 #[tokio::test]
@@ -130,6 +137,7 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::introspection::all().await;
     crate::trusted_subjects::all().await;
     crate::authorize::all().await;
+    crate::upstream::all().await;
     let reached = reached();
     let all: HashSet<Reason> = ALL.iter().copied().collect();
     let server: HashSet<Reason> = SERVER_ONLY.iter().copied().collect();

@@ -162,8 +162,14 @@ impl World {
 
     /// The file edited and reloaded, people and all.
     pub(crate) fn reload_people(&mut self, clients: Vec<Client>, users: Vec<User>) {
+        self.reload_login(clients, users, Login::default());
+    }
+
+    /// The file edited and reloaded with `[login]` as `login` (its
+    /// providers).
+    pub(crate) fn reload_login(&mut self, clients: Vec<Client>, users: Vec<User>, login: Login) {
         self.registry = Arc::new(plain_registry(clients, Vec::new()).with_people(
-            Some(Login::default()),
+            Some(login),
             users.into_iter().map(Arc::new).collect(),
             Vec::new(),
         ));

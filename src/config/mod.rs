@@ -44,7 +44,7 @@ use tollgate_core::{Registry, ThrottleSettings};
 pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
 pub(crate) use tls::TlsFiles;
-pub(crate) use validate::{REGISTERED_CLAIMS, Report, Reuse};
+pub(crate) use validate::{REGISTERED_CLAIMS, Report, Reuse, SecretSource};
 
 /// The default listen address, also the port of the quickstart.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
@@ -66,7 +66,6 @@ pub struct Config {
     pub registry: Arc<Registry>,
     /// `[[login.providers]]` with where each client secret is read from
     /// (the registry's `Login` has the same providers, without that).
-    #[expect(dead_code, reason = "read by the relying party, which comes next")]
     pub(crate) providers: Vec<validate::ProviderSettings>,
     pub throttle: ThrottleSettings,
     pub replay: ReplaySetting,
@@ -81,6 +80,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where the client secret of provider `name` is read from.
+    pub(crate) fn provider_secret(&self, name: &str) -> Option<&SecretSource> {
+        self.providers
+            .iter()
+            .find(|p| p.provider.name.as_str() == name)
+            .map(|p| &p.secret)
+    }
+
     /// The issuer when the file sets none: the address the server listens
     /// on (`localhost` for an unspecified one), `https` when it serves TLS.
     /// One rule, so `check --show-origin` says what `serve` will use.

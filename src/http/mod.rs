@@ -27,6 +27,7 @@ pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
+mod upstream;
 mod wire;
 
 use std::sync::Arc;
@@ -111,7 +112,9 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
         .at(
             endsession::ENDSESSION_PATH,
             endsession::endpoint(state.clone()),
-        );
+        )
+        .at(upstream::CALLBACK_ROUTE, upstream::callback(state.clone()))
+        .at(upstream::START_ROUTE, upstream::start(state.clone()));
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

@@ -27,7 +27,7 @@ use super::{Config, DEFAULT_LISTEN, duration};
 use tollgate_core::ThrottleSettings;
 
 pub(crate) use clients::REGISTERED_CLAIMS;
-pub(crate) use providers::ProviderSettings;
+pub(crate) use providers::{ProviderSettings, SecretSource};
 pub(crate) use reuse::Reuse;
 
 /// The outcome of validating a file: the configuration if there is no

@@ -29,10 +29,6 @@ pub(crate) enum SecretSource {
 
 impl SecretSource {
     /// The secret, read now. Errors name the source, never the content.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read by the relying party, which comes next")
-    )]
     pub(crate) fn read(&self) -> Result<SecretString, String> {
         let secret = match self {
             Self::Env(var) => std::env::var(var).map_err(|_| {
@@ -67,10 +63,6 @@ impl std::fmt::Display for SecretSource {
 #[derive(Debug, Clone)]
 pub(crate) struct ProviderSettings {
     pub(crate) provider: Arc<Provider>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read by the relying party, which comes next")
-    )]
     pub(crate) secret: SecretSource,
 }
 

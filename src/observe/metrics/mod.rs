@@ -88,6 +88,12 @@ struct ErrorLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -110,6 +116,7 @@ pub(crate) struct Metrics {
     auth_failures_by_reason: Family<ReasonLabels, Counter>,
     auth_failures: Counter,
     token_errors: Family<ErrorLabels, Counter>,
+    provider_failures: Family<ProviderLabels, Counter>,
     /// One histogram per endpoint, resolved once: observing then takes no
     /// lookup in the family's map (this runs on every request).
     durations: [Histogram; 8],
@@ -128,6 +135,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
         });
         let in_flight = Gauge::default();
+        let provider_failures = Family::<ProviderLabels, Counter>::default();
         let mut full = Registry::with_prefix("tollgate");
         let mut public = Registry::with_prefix("tollgate");
         full.register(
@@ -156,6 +164,12 @@ impl Default for Metrics {
                 token_errors.clone(),
             );
             registry.register(
+                "login_provider_failures",
+                "Sign-ins through an upstream provider that failed on its side, by provider \
+                 and reason (discovery, token_endpoint, client_secret, invalid_answer)",
+                provider_failures.clone(),
+            );
+            registry.register(
                 "requests_in_flight",
                 "Requests read and not yet answered (this scrape included)",
                 in_flight.clone(),
@@ -180,6 +194,7 @@ impl Default for Metrics {
             auth_failures_by_reason,
             auth_failures,
             token_errors,
+            provider_failures,
             durations,
             in_flight,
         }
@@ -187,6 +202,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A sign-in through `provider` failed on its side.
+    pub(crate) fn provider_failed(&self, provider: &str, reason: &'static str) {
+        self.provider_failures
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
+                reason,
+            })
+            .inc();
+    }
+
     pub(crate) fn token_issued(&self, client_id: &str) {
         self.tokens.inc();
         self.tokens_by_client

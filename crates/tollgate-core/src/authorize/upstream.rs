@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::super::ports::Context;
 use super::super::refusal::Reason;
+use super::super::registry::Registry;
 use super::super::session::{Open, Session, SessionChange};
 use super::super::upstream::Provider;
 use super::{Answer, AuthRequest, Outcome, decide, page, pending};
@@ -68,13 +69,13 @@ fn offered(cx: &Context<'_>, req: &AuthRequest, name: &str) -> bool {
 /// The providers the sign-in page for client `client_id` offers, in file
 /// order.
 pub fn offered_providers<'a>(
-    cx: &'a Context<'_>,
+    registry: &'a Registry,
     client_id: &str,
 ) -> Vec<&'a std::sync::Arc<Provider>> {
-    let Some(login) = cx.registry.login() else {
+    let Some(login) = registry.login() else {
         return Vec::new();
     };
-    let client = cx.registry.client(client_id);
+    let client = registry.client(client_id);
     login
         .providers
         .iter()

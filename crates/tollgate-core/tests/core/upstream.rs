@@ -55,7 +55,7 @@ async fn departures() {
     let left = upstream::departure(&cx, "corp", Some(&blob), Some(CSRF)).unwrap();
     assert_eq!(left.provider.name.as_str(), "corp");
     assert_eq!(left.csrf, CSRF);
-    assert_eq!(upstream::offered_providers(&cx, "web").len(), 1);
+    assert_eq!(upstream::offered_providers(cx.registry, "web").len(), 1);
     // Another browser's form, or an unknown provider: a page.
     let foreign = upstream::departure(&cx, "corp", Some(&blob), Some("other")).unwrap_err();
     assert!(matches!(
@@ -71,7 +71,7 @@ async fn departures() {
     let closed = world_restricted();
     let blob = first(&closed);
     let cx = closed.cx();
-    assert!(upstream::offered_providers(&cx, "web").is_empty());
+    assert!(upstream::offered_providers(cx.registry, "web").is_empty());
     assert!(upstream::departure(&cx, "corp", Some(&blob), Some(CSRF)).is_err());
 }
 

@@ -44,10 +44,11 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 echo "# building tollgate and the ceiling probe (release: fat LTO, see bench/profiles.sh)" >&2
-(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example ceiling --example mtls_load)
+(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example ceiling --example mtls_load --example people_load)
 bin="$root/target/release/tollgate"
 ceiling="$root/target/release/examples/ceiling"
 mtls_load="$root/target/release/examples/mtls_load"
+people_load="$root/target/release/examples/people_load"
 
 # Keys and tokens for the private_key_jwt, federated and DPoP rows.
 venv="$root/target/bench-venv"
@@ -61,10 +62,11 @@ py="$venv/bin/python"
 # the cold path (one shared hash: each id still misses the cache on its own),
 # a private_key_jwt client and a federated one.
 hash="$(printf 'secret\n' | "$bin" hash-secret)"
+alice_hash="$(printf 'alice\n' | "$bin" hash-secret)"
 cold_hash="$(printf 'cold-secret\n' | "$bin" hash-secret)"
-python3 - "$work/identity.toml" "$hash" "$cold_hash" "$COLD_CLIENTS" <<'PY'
+python3 - "$work/identity.toml" "$hash" "$cold_hash" "$COLD_CLIENTS" "$alice_hash" <<'PY'
 import sys
-path, h, cold, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+path, h, cold, n, alice = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 with open(path, "w") as f:
     f.write('[[trusted_issuers]]\nname = "cluster"\nissuer = "https://kubernetes.default.svc.cluster.local"\n'
             'jwks_file = "cluster.jwks.json"\n\n')
@@ -84,6 +86,13 @@ with open(path, "w") as f:
             '[[clients.token_exchange]]\nsubject_issuer = "self"\nsubject_audience = "https://orders.example.com"\n'
             'resources = ["https://inventory.example.com"]\n\n')
     f.write(f'[[clients]]\nclient_id = "client"\nallowed_scopes = ["api1"]\n[[clients.secrets]]\nhash = "{h}"\n\n')
+    # People: alice signs in once per connection; the web client redeems
+    # codes and rotates refresh tokens.
+    f.write(f'[login]\n[[users]]\nusername = "alice"\npassword_hash = "{alice}"\nemail = "alice@example.com"\n\n')
+    f.write(f'[[clients]]\nclient_id = "web"\nallowed_grant_types = ["authorization_code", "refresh_token"]\n'
+            'redirect_uris = ["http://localhost:5002/signin-oidc"]\n'
+            'allowed_scopes = ["openid", "profile", "email", "api1", "offline_access"]\n'
+            f'[[clients.secrets]]\nhash = "{h}"\n\n')
     f.write('[[clients]]\nclient_id = "client-jwt"\nallowed_scopes = ["api1"]\njwks_file = "jwt.jwks.json"\n\n')
     f.write('[[clients]]\nclient_id = "worker"\nallowed_scopes = ["api1"]\n[[clients.federated]]\nissuer = "cluster"\n'
             'subject = "system:serviceaccount:billing:worker"\nclaims = { "/kubernetes.io/namespace" = "billing" }\n\n')
@@ -163,6 +172,11 @@ wrk_json exchange "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect
   WRK_AUTHZ="Basic $(printf 'exchanger:secret' | base64 -w0)"
 wrk_json jwtbearer "$PEERS_DIR/token-post.lua" "http://127.0.0.1:$TG_PORT/connect/token" \
   WRK_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&scope=api1&assertion=$(cat "$work/platform.jwt")"
+echo "# people: authorization code (authorize with a session + redeem) and refresh-token rotation (16 conns, pinned)" >&2
+for mode in code refresh; do
+  taskset -c "$LOADGEN_CPU" "$people_load" "http://127.0.0.1:$TG_PORT" --mode "$mode" --connections 16 \
+    --duration "${DURATION%s}" > "$OUT_DIR/people-$mode.json" 2>&1
+done
 
 # Mutual TLS: the handbook's openssl certificates (tests/certificates), the
 # ledger client (tls_client_auth, subject DN through the client CA), over

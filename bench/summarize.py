@@ -164,11 +164,24 @@ for label, name in (("client_secret_basic (the plain path)", "plain"),
                     ("JWT bearer grant: the same platform token as the grant", "jwtbearer"),
                     ("client_secret_basic over TLS, kept alive (wrk)", "tls-secret"),
                     ("mutual TLS (tls_client_auth), kept-alive connections", "mtls-keepalive"),
-                    ("mutual TLS (tls_client_auth), a full handshake per token", "mtls-handshake")):
+                    ("mutual TLS (tls_client_auth), a full handshake per token", "mtls-handshake"),
+                    ("people: authorization code (authorize with a session, then redeem)", "people-code"),
+                    ("people: refresh-token rotation (openid: access and id token)", "people-refresh")):
     j = wrk(name)
     if j:
         print(f"| {label} | {j['rps']:.0f} | {j['lat_p50_us']/1000:.2f} | {j['lat_p99_us']/1000:.2f} | {j['non2xx']} |")
 print()
+if bare and sign_us:
+    # People's grants sign two tokens (access and id token); the code row is
+    # also two HTTP requests (the authorization redirect and the redemption).
+    for label, name, requests in (("authorization code", "people-code", 2),
+                                  ("refresh-token rotation", "people-refresh", 1)):
+        j = wrk(name)
+        if j:
+            limit = 1e6 / (requests * floor_us + 2 * sign_us)
+            print(f"- physical limit for the {label} ({requests} HTTP floor(s) + two signatures): "
+                  f"{limit:.0f}/s; tollgate at {j['rps'] / limit:.0%} of it")
+    print()
 
 pinned = medians.get(("tollgate", "64"))
 unpinned = [r for r in rows("tollgate-unpinned") if r["endpoint"] == "token"]

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tollgate::cli;
 
+mod edits;
+
 /// mimalloc: glibc's allocator spent a third of validating 100,000 clients
 /// in consolidating and unlinking freed chunks, and kept the memory.
 #[global_allocator]
@@ -95,10 +97,16 @@ enum Command {
     /// of the file and validating the result before writing it.
     Clients {
         #[command(subcommand)]
-        command: ClientsCommand,
+        command: edits::ClientsCommand,
     },
-    /// What an edit changes: clients, scopes, resources, trusted issuers
-    /// and keys added, removed or changed (for review before it is applied).
+    /// Add people, set their passwords, list and remove them, keeping every
+    /// other byte of the file and validating the result before writing it.
+    Users {
+        #[command(subcommand)]
+        command: edits::UsersCommand,
+    },
+    /// What an edit changes: clients, scopes, resources, trusted issuers,
+    /// keys and users added, removed or changed (for review before it is applied).
     Diff {
         /// The file as it was (e.g. the main branch's identity.toml).
         old: PathBuf,
@@ -166,64 +174,8 @@ enum KeysCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum ClientsCommand {
-    /// Append a client (with a fresh secret, printed once as `secret: ...`,
-    /// unless --no-secret).
-    Add {
-        /// The new client's client_id.
-        id: String,
-        /// A scope it may request (repeat for several).
-        #[arg(long = "scope", required = true)]
-        scopes: Vec<String>,
-        /// Its tokens' lifetime, e.g. 15m (default 1h).
-        #[arg(long)]
-        lifetime: Option<String>,
-        /// No secret (it authenticates with keys or federation).
-        #[arg(long)]
-        no_secret: bool,
-        /// Write it into this file that the main file includes (a team's
-        /// file) instead of the main file; validated together with it.
-        #[arg(long)]
-        into: Option<PathBuf>,
-        /// The main file (the one tollgate serves), not an included one.
-        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
-        config: PathBuf,
-    },
-    /// Add a new secret (printed once) and make the client's other secrets
-    /// expire after the overlap.
-    RotateSecret {
-        /// The client's client_id.
-        id: String,
-        /// How long the client's other secrets keep working, e.g. 7d or
-        /// 12h: the time to deploy the new one.
-        #[arg(long, default_value = "7d")]
-        overlap: String,
-        /// The main file (the one tollgate serves).
-        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
-        config: PathBuf,
-    },
-    /// The registered clients.
-    List {
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// The main file (the one tollgate serves).
-        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
-        config: PathBuf,
-    },
-    /// Remove a client.
-    Remove {
-        /// The client's client_id.
-        id: String,
-        /// The main file (the one tollgate serves).
-        #[arg(long, default_value = "identity.toml", env = "TOLLGATE_CONFIG")]
-        config: PathBuf,
-    },
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// Lines for a person.
     Text,
     /// One JSON document, for a pipeline.
@@ -291,36 +243,8 @@ fn main() -> ExitCode {
             cli::check(&config, format, show_origin)
         }
         Command::HashSecret { generate } => cli::hash(generate),
-        Command::Clients { command } => match command {
-            ClientsCommand::Add {
-                id,
-                scopes,
-                lifetime,
-                no_secret,
-                into,
-                config,
-            } => cli::clients(
-                &config,
-                cli::ClientsAction::Add {
-                    id,
-                    scopes,
-                    lifetime,
-                    no_secret,
-                    into,
-                },
-            ),
-            ClientsCommand::RotateSecret {
-                id,
-                overlap,
-                config,
-            } => cli::clients(&config, cli::ClientsAction::RotateSecret { id, overlap }),
-            ClientsCommand::List { format, config } => {
-                cli::list_clients(&config, format == Format::Json)
-            }
-            ClientsCommand::Remove { id, config } => {
-                cli::clients(&config, cli::ClientsAction::Remove { id })
-            }
-        },
+        Command::Clients { command } => edits::clients(command),
+        Command::Users { command } => edits::users(command),
         Command::Diff {
             old,
             new,

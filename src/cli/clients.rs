@@ -180,7 +180,7 @@ pub fn clients(path: &Path, action: Action) -> ExitCode {
 
 /// Replaces `file` by a complete new version, never a half-written one:
 /// written beside it, synced, then renamed over it (its mode kept).
-fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -281,14 +281,14 @@ pub fn list(path: &Path, json: bool) -> ExitCode {
 
 /// A header row and one row per entry, each column as wide as its widest
 /// cell (the last one unpadded).
-fn columns(header: [&str; 4], rows: &[[String; 4]]) -> String {
+pub(super) fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 4]| {
+    let line = |cells: [&str; N]| {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -302,7 +302,7 @@ fn columns(header: [&str; 4], rows: &[[String; 4]]) -> String {
     };
     let mut out = line(header);
     for row in rows {
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+        out.push_str(&line(row.each_ref().map(String::as_str)));
     }
     out
 }

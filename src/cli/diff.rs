@@ -57,12 +57,13 @@ pub(super) fn render(d: &Diff) -> String {
     for c in &d.settings {
         out += &format!("~ {}: {} -> {}\n", c.field, shown(&c.old), shown(&c.new));
     }
-    let sections: [(&str, &Section); 5] = [
+    let sections: [(&str, &Section); 6] = [
         ("client", &d.clients),
         ("scope", &d.scopes),
         ("resource", &d.resources),
         ("trusted issuer", &d.trusted_issuers),
         ("signing key", &d.keys),
+        ("user", &d.users),
     ];
     for (what, s) in sections {
         for id in &s.added {

@@ -8,6 +8,7 @@ mod healthcheck;
 mod keys;
 mod secrets;
 mod serve;
+mod users;
 
 pub use crate::observe::logging::LogFormat;
 pub use check::{Format, check};
@@ -17,6 +18,7 @@ pub use healthcheck::healthcheck;
 pub use keys::{generate_client_key, generate_key, generate_pkcs11_key};
 pub use secrets::{generate_secret, hash};
 pub use serve::serve;
+pub use users::{Action as UsersAction, list as list_users, users};
 
 /// `1 warning`, `2 warnings`.
 fn count(n: usize, noun: &str) -> String {

@@ -1,7 +1,9 @@
 //! What an edit changes, for review before it is applied (a pull-request
-//! check): settings, and clients, scopes, resources, trusted issuers and
-//! signing keys added, removed or changed, field by field. Secrets are
-//! never shown, only whether they changed.
+//! check): settings, and clients, scopes, resources, trusted issuers,
+//! signing keys and users (`people`) added, removed or changed, field by
+//! field. Secrets are never shown, only whether they changed.
+
+mod people;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -53,6 +55,7 @@ pub(crate) struct Diff {
     pub resources: Section,
     pub trusted_issuers: Section,
     pub keys: Section,
+    pub users: Section,
 }
 
 impl Diff {
@@ -64,6 +67,7 @@ impl Diff {
                 &self.resources,
                 &self.trusted_issuers,
                 &self.keys,
+                &self.users,
             ]
             .iter()
             .all(|s| s.is_empty())
@@ -263,7 +267,11 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
     let clients = |c: &Config| -> Summary {
         c.registry
             .clients()
-            .map(|x| (x.id.as_str().to_owned(), client(x)))
+            .map(|x| {
+                let mut fields = client(x);
+                people::client(x, &mut fields);
+                (x.id.as_str().to_owned(), fields)
+            })
             .collect()
     };
     let scopes = |c: &Config| -> Summary {
@@ -344,6 +352,12 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
                 .collect(),
         }
     };
+    let users = |c: &Config| -> Summary {
+        c.registry
+            .users()
+            .map(|u| (u.username.to_string(), people::user(u)))
+            .collect()
+    };
     let (a, b) = (settings(old, old_base), settings(new, new_base));
     let settings = b
         .iter()
@@ -361,5 +375,6 @@ pub(crate) fn diff(old: &Config, old_file: &Path, new: &Config, new_file: &Path)
         resources: section(&resources(old), &resources(new)),
         trusted_issuers: section(&issuers(old), &issuers(new)),
         keys: section(&signing(old, old_base), &signing(new, new_base)),
+        users: section(&users(old), &users(new)),
     }
 }

@@ -21,8 +21,14 @@ pub(super) const BATCH: usize = 1000;
 /// (a quoted name, a multi-line array), or a `clients` table that is not
 /// inside an element.
 pub(super) fn clients(text: &str) -> Option<(String, Vec<Range<usize>>)> {
+    elements(text, "clients")
+}
+
+/// `text` cut into the elements of the array of tables `name` and the
+/// rest, as [`clients`] does for `[[clients]]`.
+pub(super) fn elements(text: &str, name: &str) -> Option<(String, Vec<Range<usize>>)> {
     let headers = scan_headers(text)?;
-    let is_element = |h: &Header| h.array && h.name.len() == 1 && h.name[0] == "clients";
+    let is_element = |h: &Header| h.array && h.name.len() == 1 && h.name[0] == name;
     let mut elements: Vec<Range<usize>> = Vec::new();
     let mut inside = false;
     for (i, h) in headers.iter().enumerate() {
@@ -30,7 +36,7 @@ pub(super) fn clients(text: &str) -> Option<(String, Vec<Range<usize>>)> {
         if is_element(h) {
             elements.push(h.start..end);
             inside = true;
-        } else if h.name[0] == "clients" {
+        } else if h.name[0] == name {
             // A sub-table of the element above; `[clients]` or one before
             // any element is for the whole parse to judge.
             if !inside || h.name.len() == 1 {

@@ -134,7 +134,7 @@ pub(super) fn respond(
                 )
                 .into_iter()
                 .map(|p| {
-                    let href = super::upstream::link(p.name.as_str(), &form.pending);
+                    let href = crate::upstream::link(p.name.as_str(), &form.pending);
                     (href, p.label().to_owned())
                 })
                 .collect(),

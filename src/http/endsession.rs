@@ -79,7 +79,8 @@ impl poem::Endpoint for EndSessionEndpoint {
     }
 }
 
-/// The claims of `token` if one of the keys we publish now signed it.
+/// The claims of `token` if one of the keys we publish now signed it and
+/// it is not an access token.
 fn own_claims(
     state: &AppState,
     token: &str,
@@ -87,6 +88,10 @@ fn own_claims(
 ) -> Option<Map<String, Value>> {
     use tollgate_jose::jose;
     let jwt = jose::peek(token)?;
+    // An access token names an API, never the client: not a hint.
+    if jwt.raw_header.get("typ").and_then(|t| t.as_str()) == Some("at+jwt") {
+        return None;
+    }
     let kid = jwt.header.kid.as_deref()?;
     let ring = state.keys();
     let entry = ring.published(now).find(|e| e.key.kid() == kid)?;

@@ -167,6 +167,13 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
         let started = std::time::Instant::now();
         let _in_flight = self.state.metrics.in_flight();
         let id = request_id::of(req.headers().get(request_id::HEADER));
+        // The forms' endpoints take POST only, the authorization endpoint
+        // both (two comparisons of short strings, only to name them on 405).
+        let forms = matches!(
+            req.uri().path(),
+            browser::SIGNIN_PATH | browser::CONSENT_PATH
+        );
+        let authorize = req.uri().path() == authorize::AUTHORIZE_PATH;
         let span = tracing::info_span!(
             "request",
             id = id.to_str().unwrap_or_default(),
@@ -201,6 +208,8 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
             let allow = match endpoint {
                 crate::observe::metrics::Endpoint::token
                 | crate::observe::metrics::Endpoint::introspect => "POST",
+                _ if forms => "POST",
+                _ if authorize => "GET, POST",
                 _ => "GET, HEAD",
             };
             resp.headers_mut()

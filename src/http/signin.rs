@@ -10,10 +10,12 @@ use std::sync::Arc;
 use poem::{Request, Response};
 use tollgate_core::Reason;
 use tollgate_core::authorize::Answer;
+use tollgate_core::session::SessionChange;
 
 use super::AppState;
 use super::browser::{self, Browser};
 use super::scope::Scope;
+use crate::observe::audit;
 use crate::runtime::failure_time::measured;
 
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
@@ -48,6 +50,14 @@ impl poem::Endpoint for SignIn {
             && page.failed.is_some_and(|f| f.reason != Reason::Throttled)
         {
             equal_time(&self.state, started, work).await;
+        }
+        if matches!(outcome.session, SessionChange::Set(_)) {
+            let user = match &outcome.answer {
+                Answer::Code { sub, .. } | Answer::NotAdmitted { sub, .. } => Some(sub.as_str()),
+                Answer::Consent(form) => Some(form.sub.as_str()),
+                _ => None,
+            };
+            audit::authorization("signed_in", None, user, None, browser.address);
         }
         Ok(browser::respond(&scope, outcome, None, browser.address))
     }

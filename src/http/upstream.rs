@@ -28,7 +28,7 @@ use super::cookies;
 use super::page::{self, MessagePage};
 use super::scope::Scope;
 use crate::observe::audit;
-use crate::upstream::{self, CALLBACK_PATH, Failure, Flight};
+use crate::upstream::{self, CALLBACK_PATH, Failure, Flight, link};
 
 /// The route of the departures, `{name}` the provider.
 pub(super) const START_ROUTE: &str = "/connect/authorize/upstream/:name";
@@ -40,12 +40,6 @@ pub(super) fn start(state: Arc<AppState>) -> impl poem::Endpoint {
 
 pub(super) fn callback(state: Arc<AppState>) -> impl poem::Endpoint {
     poem::get(Callback { state })
-}
-
-/// The link the sign-in page shows for provider `name`.
-pub(super) fn link(name: &str, pending: &str) -> String {
-    let pending: String = form_urlencoded::byte_serialize(pending.as_bytes()).collect();
-    format!("{}/{name}?pending={pending}", upstream::START_PATH)
 }
 
 struct Start {

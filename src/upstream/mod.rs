@@ -42,6 +42,13 @@ pub(crate) const START_PATH: &str = "/connect/authorize/upstream";
 /// How long a sign-in at a provider may take, in seconds.
 pub(crate) const FLIGHT_LIFETIME: i64 = 600;
 
+/// The link the sign-in page shows for provider `name`: the sealed
+/// pending request rides along.
+pub(crate) fn link(name: &str, pending: &str) -> String {
+    let pending: String = form_urlencoded::byte_serialize(pending.as_bytes()).collect();
+    format!("{START_PATH}/{name}?pending={pending}")
+}
+
 /// A sign-in at a provider under way: what the browser's return must
 /// match. Sealed into the `tollgate_upstream` cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]

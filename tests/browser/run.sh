@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The docs page in a real browser: starts tollgate with the quickstart's
-# client ("client" / "secret", scope "api1") on a free loopback port and
-# drives headless Chromium through /docs (docs_check.py says what it
-# checks; a failure leaves screenshots in target/browser-artifacts).
+# The docs page and the sign-in in a real browser: starts tollgate with
+# the quickstart's client ("client" / "secret", scope "api1"), a public
+# client of the code flow and the person alice on a free loopback port,
+# and drives headless Chromium through /docs and through a sign-in
+# (docs_check.py and signin_check.py say what they check; a docs failure
+# leaves screenshots in target/browser-artifacts).
 # Installs Debian's chromium and chromium-driver with apt when they are
 # missing, and Selenium into target/browser-venv.
 #
@@ -30,6 +32,7 @@ cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 hash="$(printf 'secret\n' | "$bin" hash-secret)"
+alice="$(printf 'alice\n' | "$bin" hash-secret)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 cat > "$work/identity.toml" <<TOML
@@ -46,6 +49,19 @@ allowed_scopes = ["api1"]
 access_token_lifetime = "1h"
 [[clients.secrets]]
 hash = "$hash"
+# signin_check.py: a public client of the code flow on any loopback port,
+# and a person.
+[[clients]]
+client_id = "browser-app"
+public = true
+allowed_grant_types = ["authorization_code"]
+redirect_uris = ["http://127.0.0.1/cb"]
+allowed_scopes = ["openid"]
+[login]
+title = "Browser check"
+[[users]]
+username = "alice"
+password_hash = "$alice"
 TOML
 "$bin" serve --config "$work/identity.toml" > "$work/server.log" 2>&1 &
 pid=$!
@@ -62,6 +78,7 @@ done
 status=0
 rm -rf "$root/target/browser-artifacts"
 ARTIFACTS="$root/target/browser-artifacts" "$venv/bin/python" "$here/docs_check.py" "$base" client secret || status=$?
+"$venv/bin/python" "$here/signin_check.py" "$base" alice alice || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- server log" >&2
   tail -n 20 "$work/server.log" >&2

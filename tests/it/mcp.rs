@@ -3,7 +3,8 @@
 //! validator, called by the official MCP TypeScript SDK's own
 //! client-credentials providers (tests/mcp/whoami.mjs, run with node):
 //! the client finds the server's RFC 9728 metadata, then tollgate's, gets a
-//! token for the server's resource and calls `whoami`.
+//! token for the server's resource and calls `whoami`. Its admin tool
+//! needs `mcp:admin` too: without it, a 403 challenge lists both scopes.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -11,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Proc, Signer, TestServer, basic, example, form, start_process};
+use crate::support::{
+    Dpop, Proc, Signer, TestServer, as_curl_shows, basic, example, form, generated, start_process,
+};
 
 /// The SDK's folder (tests/mcp), or `None` (and a note) where node or the
 /// SDK (`npm ci` there) is missing, unless `REQUIRE_MCP_SDK_FOR_TESTS` says
@@ -48,8 +51,9 @@ struct Setup {
     signer: Signer,
 }
 
-/// The page's file, examples/clients.d/mcp.toml (scope `mcp:tools`, the
-/// MCP server's resource, client `mcp-agent` with secret `secret`), its
+/// The page's file, examples/clients.d/mcp.toml (scopes `mcp:tools` and
+/// `mcp:admin`, the MCP server's resource, client `mcp-agent` with secret
+/// `secret`), its
 /// resource moved to where the MCP server listens; and, for the tests,
 /// client `mcp-signer` (private_key_jwt) and a second resource holding the
 /// same scope, so a token can carry the scope for another audience.
@@ -339,5 +343,156 @@ async fn rmcps_client_credentials_auth_calls_the_mcp_server_with_a_secret_and_wi
     assert!(
         err.starts_with("error: no token") && err.contains("invalid_client"),
         "{err}"
+    );
+}
+
+/// A caller of the MCP server: its token, and the key it is bound to.
+struct Caller {
+    token: String,
+    dpop: Option<Dpop>,
+}
+
+impl Caller {
+    /// `mcp-agent`'s token for the MCP server with `scope`; bound to a key
+    /// with `dpop`.
+    async fn new(s: &Setup, scope: &str, dpop: Option<Dpop>) -> Self {
+        let token_url = format!("{}/connect/token", s.server.issuer());
+        let mut request = s
+            .server
+            .http
+            .post(&token_url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", basic("mcp-agent", "secret"))
+            .body(format!(
+                "grant_type=client_credentials&scope={}&resource={}",
+                form(scope),
+                form(&s.resource)
+            ));
+        if let Some(key) = &dpop {
+            let now = crate::support::now().unix_timestamp();
+            request = request.header("DPoP", key.proof("POST", &token_url, now, None));
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let json: Value = r.json().await.unwrap();
+        let token = json["access_token"].as_str().unwrap().to_owned();
+        Self { token, dpop }
+    }
+
+    /// A JSON-RPC `message` to the MCP server in `session`, if any.
+    async fn send(&self, s: &Setup, session: Option<&str>, message: Value) -> reqwest::Response {
+        let mut request = s
+            .server
+            .http
+            .post(&s.resource)
+            .header("Accept", "application/json, text/event-stream")
+            .json(&message);
+        request = match &self.dpop {
+            None => request.header("Authorization", format!("Bearer {}", self.token)),
+            Some(key) => {
+                let now = crate::support::now().unix_timestamp();
+                let proof = key.proof("POST", &s.resource, now, Some(&self.token));
+                request
+                    .header("Authorization", format!("DPoP {}", self.token))
+                    .header("DPoP", proof)
+            }
+        };
+        if let Some(id) = session {
+            request = request
+                .header("Mcp-Session-Id", id)
+                .header("MCP-Protocol-Version", "2025-06-18");
+        }
+        request.send().await.unwrap()
+    }
+
+    /// An MCP session, initialized: its id.
+    async fn session(&self, s: &Setup) -> String {
+        let r = self.send(s, None, initialize()).await;
+        assert_eq!(r.status(), 200);
+        let id = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        answer(r).await;
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let r = self.send(s, Some(&id), initialized).await;
+        assert_eq!(r.status(), 202);
+        id
+    }
+
+    /// `tools/call` of `tool` in `session`.
+    async fn call(&self, s: &Setup, session: &str, tool: &str) -> reqwest::Response {
+        let call = json!({
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": tool, "arguments": {}}
+        });
+        self.send(s, Some(session), call).await
+    }
+}
+
+/// The JSON-RPC answer in an MCP response: an event of its stream.
+async fn answer(r: reqwest::Response) -> Value {
+    let text = r.text().await.unwrap();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+        .find(|message| message.get("id").is_some())
+        .unwrap_or_else(|| panic!("no answer in {text}"))
+}
+
+/// The text a tool answered.
+async fn tool_text(r: reqwest::Response) -> String {
+    assert_eq!(r.status(), 200);
+    let answer = answer(r).await;
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Also the MCP page's step-up answer (docs/src/generated/mcp-step-up.txt,
+/// its address as the page's).
+#[tokio::test]
+async fn the_admin_tool_needs_mcp_admin_too_and_its_refusal_lists_both_scopes_as_the_handbook_shows()
+ {
+    let s = setup().await;
+    let base = s.resource.trim_end_matches("/mcp");
+    let metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
+
+    // A token with the server's scope only: whoami answers the token's
+    // sub (for client credentials the client); the admin tool is a 403
+    // that names both scopes (RFC 6750 §3.1, MCP's scope challenge).
+    let tools = Caller::new(&s, "mcp:tools", None).await;
+    let session = tools.session(&s).await;
+    let whoami = tools.call(&s, &session, "whoami").await;
+    assert_eq!(tool_text(whoami).await, "mcp-agent");
+    let refused = tools.call(&s, &session, "admin_stats").await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["www-authenticate"].to_str().unwrap(),
+        format!(
+            r#"Bearer realm="api", error="insufficient_scope", scope="mcp:tools mcp:admin", resource_metadata="{metadata}""#
+        )
+    );
+    let shown = as_curl_shows(refused, &["content-type", "www-authenticate"]).await;
+    let at = base.trim_start_matches("http://");
+    generated("mcp-step-up.txt", &shown.replace(at, "127.0.0.1:7001"));
+
+    // Asking for what the challenge said: served. Two sessions were
+    // opened; the refused call never reached the tool.
+    let admin = Caller::new(&s, "mcp:tools mcp:admin", None).await;
+    let session = admin.session(&s).await;
+    let stats = tool_text(admin.call(&s, &session, "admin_stats").await).await;
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats, json!({"sessions": 2, "tool_calls": 2}));
+
+    // A DPoP-bound token: the same scopes, in the scheme it was sent with.
+    let bound = Caller::new(&s, "mcp:tools", Some(Dpop::new())).await;
+    let session = bound.session(&s).await;
+    let refused = bound.call(&s, &session, "admin_stats").await;
+    assert_eq!(refused.status(), 403);
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with(r#"DPoP error="insufficient_scope", scope="mcp:tools mcp:admin", "#)
+            && challenge.ends_with(&format!(r#"resource_metadata="{metadata}""#)),
+        "{challenge}"
     );
 }

@@ -6,16 +6,7 @@ use std::path::Path;
 
 use tollgate::{Config, Overrides};
 
-use crate::support::{hash, now};
-
-/// Verifies `password` against an Argon2id PHC string.
-pub(crate) fn verifies(phc: &str, password: &str) -> bool {
-    use argon2::{PasswordHash, PasswordVerifier};
-    let hash = PasswordHash::new(phc).unwrap();
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok()
-}
+use crate::support::{hash, now, verifies};
 
 /// An API scope, `[login]`, and `extra`.
 fn file(extra: &str) -> String {
@@ -206,6 +197,12 @@ fn every_people_rule_is_refused_at_its_line() {
             "clients[0].refresh_token_lifetime",
             8,
             "duration",
+        ),
+        (
+            web("allowed_scopes = [\"api1\", \"openid\"]"),
+            "clients[0].allowed_scopes[1]",
+            6,
+            "granted only when a person signs in",
         ),
         // A public client: no credential, only the grants a person starts.
         (

@@ -133,14 +133,11 @@ pub enum Reason {
     PendingInvalid,
     /// A posted form not bound to the browser's CSRF cookie.
     CsrfMismatch,
-    /// An upstream provider's rules (`[[login.providers]]`) do not admit
-    /// the person it signed in.
+    /// A provider's rules (`[[login.providers]]`) do not admit her.
     ProviderRefused,
-    /// An upstream provider could not be reached, or its keys or its
-    /// answer could not be used.
+    /// A provider, its keys or its token endpoint could not be used.
     ProviderUnavailable,
-    /// A return from an upstream provider that is not the one this
-    /// browser set out on (state, cookie, or id token not as sent).
+    /// A return from a provider this browser did not set out for.
     UpstreamInvalid,
 
     // The server.

@@ -1,12 +1,46 @@
 //! What both adapters decide, framework-neutral: a request to the RFC
 //! 9728 metadata path gets the document; any other passes with its claims
 //! or gets the refusal (status, headers, RFC 6750 body), its challenge
-//! naming the metadata. The poem middleware and the tower layer only
-//! translate requests in and replies out.
+//! naming the metadata and, for a missing scope, every scope the request
+//! needs: the validator's and the request's own ([`RequiredScopes`]). The
+//! poem middleware and the tower layer only translate requests in and
+//! replies out.
 
 use std::sync::Arc;
 
 use crate::{Claims, ClientCertificate, Rejection, ResourceMetadata, TokenValidator};
+
+/// Scopes one request needs beyond the validator's own, put in the
+/// request's extensions by whatever knows what the request does (a
+/// middleware before the adapter that reads an operation's name, say).
+/// The adapter then admits the request only with a token that carries
+/// them too, and a refusal's challenge lists them all (step-up: the
+/// client asks for exactly those).
+///
+/// ```
+/// use tollgate_resource::RequiredScopes;
+///
+/// let admin = RequiredScopes::new(["mcp:admin"]);
+/// assert!(admin.contains("mcp:admin"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequiredScopes(Vec<String>);
+
+impl RequiredScopes {
+    /// A request that needs each of `scopes`.
+    pub fn new<S: Into<String>>(scopes: impl IntoIterator<Item = S>) -> Self {
+        Self(scopes.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether the request needs `scope`.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    fn as_strs(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
+}
 
 /// The decision's configuration: one per middleware or layer, shared by
 /// the services it wraps.
@@ -25,6 +59,8 @@ pub(crate) struct Incoming<'a> {
     pub authorization: Option<&'a str>,
     pub dpop: Option<&'a str>,
     pub certificate: Option<&'a ClientCertificate>,
+    /// What the request needs beyond the validator's scope.
+    pub scopes: Option<&'a RequiredScopes>,
 }
 
 /// A response the guard makes itself.
@@ -62,12 +98,16 @@ impl Guard {
     pub(crate) async fn judge(&self, request: Incoming<'_>) -> Result<Claims, Reply> {
         let url = format!("{}{}", self.public_url, request.path);
         self.validator
-            .validate_request_with_certificate(
+            .validate_request_with_scopes(
                 request.authorization,
                 request.dpop,
                 request.method,
                 &url,
                 request.certificate,
+                &request
+                    .scopes
+                    .map(RequiredScopes::as_strs)
+                    .unwrap_or_default(),
             )
             .await
             .map_err(|rejection| {

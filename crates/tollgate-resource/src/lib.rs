@@ -5,11 +5,12 @@
 //! finds the authority's keys through discovery and JWKS (cached as the
 //! JWKS says, refetched for a new `kid`: [`jwks`]), checks the signature
 //! under the key's own algorithm, `typ`, `iss`, `exp`, `nbf`, optionally
-//! `aud`, and a required scope; DPoP-bound tokens (RFC 9449) are accepted
-//! only with a proof of the request, each proof once; certificate-bound
-//! tokens (RFC 8705) only on a connection that presented that certificate
-//! ([`ClientCertificate`]). A refusal is a
-//! [`Rejection`] that knows its RFC 6750 status and challenge.
+//! `aud`, and the scopes a request needs (a refusal lists them all, for
+//! step-up); DPoP-bound tokens (RFC 9449) are accepted only with a proof
+//! of the request, each proof once; certificate-bound tokens (RFC 8705)
+//! only on a connection that presented that certificate
+//! ([`ClientCertificate`]). A refusal is a [`Rejection`] that knows its
+//! RFC 6750 status and challenge.
 //! [`ResourceMetadata`] is the resource's RFC 9728 metadata (which
 //! authorization server guards it: what an MCP client reads first), and
 //! adds `resource_metadata` to the 401 challenges.
@@ -50,6 +51,8 @@ pub mod tower;
 mod validator;
 
 pub use certificate::ClientCertificate;
+#[cfg(any(feature = "poem", feature = "tower"))]
+pub use guard::RequiredScopes;
 pub use metadata::{InvalidResource, ResourceMetadata};
 pub use rejection::Rejection;
 pub use validator::{Claims, TokenValidator};

@@ -7,7 +7,9 @@
 //! passes only if the request's extensions hold its
 //! [`ClientCertificate`]: poem's own listeners do not expose the peer's
 //! certificate, so insert it where the connection is accepted (or, behind
-//! a proxy you trust, from its header) before this middleware.
+//! a proxy you trust, from its header) before this middleware. A request
+//! whose extensions hold [`RequiredScopes`] (put there by a middleware
+//! before this one) also needs those scopes.
 
 use std::sync::Arc;
 
@@ -15,7 +17,9 @@ use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 use crate::guard::{self, Guard, Incoming, Reply};
-use crate::{Claims, ClientCertificate, Rejection, ResourceMetadata, TokenValidator};
+use crate::{
+    Claims, ClientCertificate, Rejection, RequiredScopes, ResourceMetadata, TokenValidator,
+};
 
 /// Middleware that requires a valid access token.
 ///
@@ -79,6 +83,7 @@ impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
                 authorization: header("authorization"),
                 dpop: header("dpop"),
                 certificate: req.extensions().get::<ClientCertificate>(),
+                scopes: req.extensions().get::<RequiredScopes>(),
             })
             .await;
         match judged {

@@ -12,8 +12,11 @@ pub enum Rejection {
     /// The token is malformed, forged, expired, or not for this API.
     #[error("invalid token: {0}")]
     InvalidToken(String),
-    /// The token is valid but lacks the scope this API requires.
-    #[error("the token lacks scope {0}")]
+    /// The token is valid but lacks a scope the request needs. It holds
+    /// every scope the request needs, those the token has included,
+    /// space-separated (RFC 6750 §3's `scope`): a client that asks for
+    /// them all gets a token that passes.
+    #[error("the request needs scope {0}")]
     InsufficientScope(String),
     /// The authority (discovery or JWKS) could not be reached.
     #[error("the authority is unavailable: {0}")]
@@ -25,9 +28,10 @@ pub enum Rejection {
     /// or used before.
     #[error("invalid DPoP proof: {0}")]
     InvalidDpopProof(String),
-    /// A valid DPoP-bound token and proof without the required scope: the
-    /// challenge names the scheme the request used (RFC 9449 §7.1).
-    #[error("the token lacks scope {0}")]
+    /// A valid DPoP-bound token and proof without a needed scope (every
+    /// one listed, as for [`Self::InsufficientScope`]): the challenge
+    /// names the scheme the request used (RFC 9449 §7.1).
+    #[error("the request needs scope {0}")]
     DpopInsufficientScope(String),
 }
 
@@ -47,7 +51,6 @@ impl Rejection {
     /// The `WWW-Authenticate` value, per RFC 6750 §3: no error code when
     /// the request had no token at all.
     pub fn www_authenticate(&self) -> Option<String> {
-        let quote = |s: &str| s.replace(['"', '\\'], "'");
         match self {
             Self::MissingToken => Some(r#"Bearer realm="api""#.into()),
             Self::InvalidToken(why) => Some(format!(
@@ -104,6 +107,22 @@ impl Rejection {
     }
 }
 
+/// `text` as the inside of a quoted challenge parameter: RFC 6750 §3
+/// allows visible ASCII and spaces but `"` and `\`, so those become `'`
+/// and anything else outside that range `?`. A description or scope can
+/// then neither end the parameter early nor break the header (a control
+/// character would make it invalid, and the adapters would send no
+/// challenge at all).
+fn quote(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
 /// The algorithms of DPoP proofs, for challenges.
 fn dpop_algs() -> String {
     let names: Vec<&str> = ALGORITHMS.iter().map(|a| algorithm_name(*a)).collect();
@@ -132,5 +151,42 @@ mod tests {
         let dpop = Rejection::DpopInsufficientScope("api2".into());
         assert_eq!(dpop.status(), 403);
         assert!(dpop.www_authenticate().unwrap().starts_with("DPoP "));
+    }
+
+    #[test]
+    fn a_scope_challenge_lists_every_scope_the_request_needs() {
+        let needs = Rejection::InsufficientScope("mcp:tools mcp:admin".into());
+        assert_eq!(
+            needs.www_authenticate().unwrap(),
+            r#"Bearer realm="api", error="insufficient_scope", scope="mcp:tools mcp:admin""#
+        );
+        let body: serde_json::Value = serde_json::from_str(&needs.body()).unwrap();
+        assert_eq!(body["error"], "insufficient_scope");
+        assert_eq!(
+            body["error_description"],
+            "the request needs scope mcp:tools mcp:admin"
+        );
+        let dpop = Rejection::DpopInsufficientScope("mcp:tools mcp:admin".into());
+        assert!(dpop.www_authenticate().unwrap().starts_with(
+            r#"DPoP error="insufficient_scope", scope="mcp:tools mcp:admin", algs=""#
+        ));
+    }
+
+    #[test]
+    fn challenge_parameters_stay_quoted_and_valid_whatever_they_hold() {
+        // A quote or backslash cannot end the parameter; a control
+        // character or non-ASCII cannot make the header invalid.
+        let needs = Rejection::InsufficientScope(r#"a" b\ c"#.into());
+        assert_eq!(
+            needs.www_authenticate().unwrap(),
+            r#"Bearer realm="api", error="insufficient_scope", scope="a' b' c""#
+        );
+        let invalid = Rejection::InvalidToken("bad\r\nSet-Cookie: x=1 é".into());
+        let challenge = invalid.www_authenticate().unwrap();
+        assert_eq!(
+            challenge,
+            r#"Bearer realm="api", error="invalid_token", error_description="bad??Set-Cookie: x=1 ?""#
+        );
+        assert!(challenge.bytes().all(|b| (b' '..=b'~').contains(&b)));
     }
 }

@@ -8,6 +8,8 @@
 //! extensions hold its [`ClientCertificate`]: with hyper and tokio-rustls,
 //! take `peer_certificates()` of the accepted connection and add it to each
 //! request (e.g. a `map_request` layer around the connection's service).
+//! A request whose extensions hold [`RequiredScopes`] (put there by a layer
+//! outside this one) also needs those scopes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +20,7 @@ use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::guard::{self, Guard, Incoming, Reply};
-use crate::{Claims, ClientCertificate, ResourceMetadata, TokenValidator};
+use crate::{Claims, ClientCertificate, RequiredScopes, ResourceMetadata, TokenValidator};
 
 /// A layer that requires a valid access token.
 ///
@@ -104,6 +106,7 @@ where
         };
         let (authorization, dpop) = (header("authorization"), header("dpop"));
         let certificate = req.extensions().get::<ClientCertificate>().cloned();
+        let scopes = req.extensions().get::<RequiredScopes>().cloned();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         Box::pin(async move {
@@ -114,6 +117,7 @@ where
                     authorization: authorization.as_deref(),
                     dpop: dpop.as_deref(),
                     certificate: certificate.as_ref(),
+                    scopes: scopes.as_ref(),
                 })
                 .await;
             match judged {

@@ -2,7 +2,7 @@
 //! 9068 resource server should — the authority's keys from discovery and
 //! JWKS ([`crate::jwks`]), the signature under the key's own algorithm,
 //! `typ`, no `crit`, `iss`, `sub`, `exp`, `nbf`, optionally `aud`, and the
-//! required scope; DPoP-bound tokens (RFC 9449) with a proof of the
+//! scopes the request needs (the validator's, and a request's own); DPoP-bound tokens (RFC 9449) with a proof of the
 //! request (`htm`, `htu`, `ath`, the token's key, used once);
 //! certificate-bound tokens (RFC 8705) on the connection of that
 //! certificate ([`crate::certificate`]).
@@ -116,6 +116,24 @@ impl TokenValidator {
         url: &str,
         certificate: Option<&ClientCertificate>,
     ) -> Result<Claims, Rejection> {
+        self.validate_request_with_scopes(authorization, dpop, method, url, certificate, &[])
+            .await
+    }
+
+    /// As [`Self::validate_request_with_certificate`], for a request that
+    /// also needs each of `scopes` (an admin operation, say): the token
+    /// must carry them and the validator's own scope. A refusal names
+    /// every scope the request needs, the validator's first (RFC 6750 §3.1),
+    /// so a client asks once for a token that passes (step-up).
+    pub async fn validate_request_with_scopes(
+        &self,
+        authorization: Option<&str>,
+        dpop: Option<&str>,
+        method: &str,
+        url: &str,
+        certificate: Option<&ClientCertificate>,
+        scopes: &[&str],
+    ) -> Result<Claims, Rejection> {
         let (scheme, token) = credentials(authorization).ok_or(Rejection::MissingToken)?;
         match scheme {
             Scheme::Bearer => {
@@ -133,7 +151,7 @@ impl TokenValidator {
                         "a DPoP-bound token must be sent with the DPoP scheme and a proof".into(),
                     ));
                 }
-                self.check_scope(claims)
+                self.check_scopes(claims, scopes)
             }
             Scheme::DPoP => {
                 let claims = self.validate_token(token).await.map_err(|r| match r {
@@ -154,7 +172,7 @@ impl TokenValidator {
                 let proof =
                     dpop.ok_or_else(|| Rejection::InvalidDpopProof("no DPoP proof".into()))?;
                 let checked = self.check_proof(proof, method, url, token, jkt)?;
-                let claims = self.check_scope(claims).map_err(|r| match r {
+                let claims = self.check_scopes(claims, scopes).map_err(|r| match r {
                     Rejection::InsufficientScope(s) => Rejection::DpopInsufficientScope(s),
                     other => other,
                 })?;
@@ -308,13 +326,26 @@ impl TokenValidator {
     }
 
     /// The scope rule, judged last: a caller who is not the key holder of
-    /// a bound token learns nothing about its scopes.
-    fn check_scope(&self, claims: Claims) -> Result<Claims, Rejection> {
-        if let Some(required) = &self.required_scope {
-            let granted = claims.get("scope").and_then(|s| s.as_str()).unwrap_or("");
-            if !granted.split(' ').any(|s| s == required) {
-                return Err(Rejection::InsufficientScope(required.clone()));
+    /// a bound token learns nothing about its scopes. The request needs
+    /// the validator's scope and `scopes`; missing one, the refusal lists
+    /// them all (once each, in that order), not only those missing: a
+    /// client replaces its token with one for the scopes it is told.
+    fn check_scopes(&self, claims: Claims, scopes: &[&str]) -> Result<Claims, Rejection> {
+        let mut needed: Vec<&str> = Vec::with_capacity(scopes.len() + 1);
+        for scope in self
+            .required_scope
+            .as_deref()
+            .into_iter()
+            .chain(scopes.iter().copied())
+        {
+            if !needed.contains(&scope) {
+                needed.push(scope);
             }
+        }
+        let granted = claims.get("scope").and_then(|s| s.as_str()).unwrap_or("");
+        let holds = |scope: &&str| granted.split(' ').any(|s| s == *scope);
+        if !needed.iter().all(holds) {
+            return Err(Rejection::InsufficientScope(needed.join(" ")));
         }
         Ok(claims)
     }
@@ -362,5 +393,50 @@ mod tests {
         assert_eq!(bearer_token(Some("Basic abc")), None);
         assert_eq!(bearer_token(Some("Bearer")), None);
         assert_eq!(bearer_token(None), None);
+    }
+
+    fn with_scope(scope: &str) -> Claims {
+        serde_json::json!({ "scope": scope })
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn a_request_needing_more_scopes_is_refused_with_all_it_needs() {
+        let validator = TokenValidator::new("http://as.test", Some("mcp:tools"));
+        // The token has the validator's scope, not the request's extra one:
+        // the refusal names both, each once, the validator's first.
+        let refused = validator
+            .check_scopes(
+                with_scope("mcp:tools"),
+                &["mcp:admin", "mcp:tools", "mcp:admin"],
+            )
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            Rejection::InsufficientScope("mcp:tools mcp:admin".into())
+        );
+        // Lacking both, the same list.
+        let refused = validator
+            .check_scopes(with_scope("other"), &["mcp:admin"])
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            Rejection::InsufficientScope("mcp:tools mcp:admin".into())
+        );
+        // Holding both (in any order), the claims pass.
+        let both = with_scope("mcp:admin mcp:tools");
+        assert_eq!(
+            validator.check_scopes(both.clone(), &["mcp:admin"]),
+            Ok(both)
+        );
+        // No scope of its own: only the request's.
+        let open = TokenValidator::new("http://as.test", None);
+        assert_eq!(
+            open.check_scopes(with_scope("x"), &["a", "b"]),
+            Err(Rejection::InsufficientScope("a b".into()))
+        );
+        assert!(open.check_scopes(with_scope(""), &[]).is_ok());
     }
 }

@@ -346,3 +346,105 @@ async fn a_certificate_bound_token_passes_only_with_its_certificate_in_both_adap
     let refused = validator.validate(Some(&authorization)).await.unwrap_err();
     assert_eq!(refused.status(), 401);
 }
+
+/// What both adapters answer at `/admin`, which needs `admin` besides the
+/// validator's `api1` (a middleware before the adapter says so with
+/// [`RequiredScopes`]), for a token with `scope`: (status, challenge).
+fn assert_step_up(path: &str, scope: &str, status: u16, challenge: Option<&str>) {
+    match (path, scope) {
+        ("/admin", "api1") => {
+            assert_eq!(status, 403, "{path} with {scope}");
+            let challenge = challenge.expect("a challenge");
+            assert_eq!(
+                challenge,
+                format!(
+                    r#"Bearer realm="api", error="insufficient_scope", scope="api1 admin", resource_metadata="{METADATA_URL}""#
+                )
+            );
+        }
+        _ => assert_eq!(status, 200, "{path} with {scope}: {challenge:?}"),
+    }
+}
+
+/// (path, the token's scope) of the step-up cases.
+const STEP_UP: [(&str, &str); 4] = [
+    ("/hello", "api1"),
+    ("/admin", "api1"),
+    ("/admin", "api1 admin"),
+    ("/admin", "admin api1"),
+];
+
+#[tokio::test]
+async fn both_adapters_require_a_request_s_own_scopes_and_challenge_with_all_it_needs() {
+    use tollgate_resource::RequiredScopes;
+    let a = authority().await;
+    let validator = Arc::new(TokenValidator::new(&a.issuer, Some("api1")));
+    let bearer = |scope: &str| format!("Bearer {}", token(&a.key, "k1", &a.issuer, scope));
+
+    use poem::{EndpointExt, Route, handler, test::TestClient};
+    #[handler]
+    fn hello() -> &'static str {
+        "hello"
+    }
+    let app = Route::new()
+        .at("/hello", poem::get(hello))
+        .at("/admin", poem::get(hello))
+        .with(
+            tollgate_resource::poem::RequireToken::new(validator.clone(), "http://api.test")
+                .with_metadata(metadata(&a)),
+        )
+        // Runs before the middleware: what the request needs.
+        .before(|mut req: poem::Request| async move {
+            if req.uri().path() == "/admin" {
+                req.extensions_mut().insert(RequiredScopes::new(["admin"]));
+            }
+            Ok(req)
+        });
+    let client = TestClient::new(app);
+    for (path, scope) in STEP_UP {
+        let response = client
+            .get(path)
+            .header("Authorization", bearer(scope))
+            .send()
+            .await;
+        let challenge = response.0.headers().get("WWW-Authenticate").cloned();
+        assert_step_up(
+            path,
+            scope,
+            response.0.status().as_u16(),
+            challenge.as_ref().and_then(|c| c.to_str().ok()),
+        );
+    }
+
+    use tower::ServiceExt;
+    let needs = tower::ServiceBuilder::new()
+        .map_request(|mut req: http::Request<axum::body::Body>| {
+            if req.uri().path() == "/admin" {
+                req.extensions_mut().insert(RequiredScopes::new(["admin"]));
+            }
+            req
+        })
+        .layer(
+            tollgate_resource::tower::RequireTokenLayer::new(validator, "http://api.test")
+                .with_metadata(metadata(&a)),
+        );
+    let app = axum::Router::new()
+        .route("/hello", axum::routing::get(|| async { "hello" }))
+        .route("/admin", axum::routing::get(|| async { "hello" }))
+        .layer(needs);
+    for (path, scope) in STEP_UP {
+        let request = http::Request::get(path).header("Authorization", bearer(scope));
+        let response = app
+            .clone()
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let challenge = response.headers().get("WWW-Authenticate").cloned();
+        assert_step_up(
+            path,
+            scope,
+            response.status().as_u16(),
+            challenge.as_ref().and_then(|c| c.to_str().ok()),
+        );
+    }
+}

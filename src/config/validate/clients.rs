@@ -41,6 +41,8 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 pub(super) struct ClientContext<'a> {
     /// The scopes a client may be allowed: API scopes and identity scopes.
     pub declared: &'a ScopeSet,
+    /// The identity scopes among them.
+    pub identity: &'a ScopeSet,
     pub issuers: &'a [TrustedIssuer],
     pub resources: &'a [ApiResource],
     pub base: &'a Path,
@@ -111,7 +113,7 @@ pub(super) fn client(
         problems,
     );
     let certificate = certificate_rule(c, &at, problems);
-    let people = code_flow::settings(c, &grant_types, &at, problems);
+    let people = code_flow::settings(c, &grant_types, cx.identity, &at, problems);
     let login_providers = c.login_providers.as_ref().map(|names| {
         super::providers::client_providers(names, cx.providers, &at("login_providers"), problems)
     });

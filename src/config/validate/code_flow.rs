@@ -7,9 +7,9 @@ use std::time::Duration;
 use super::super::duration;
 use super::super::problems::Problems;
 use super::super::raw::RawClient;
-use super::people::group_name;
+use super::values::group_name;
 use tollgate_core::people::OFFLINE_ACCESS;
-use tollgate_core::{DEFAULT_REFRESH_TOKEN_LIFETIME, GrantType};
+use tollgate_core::{DEFAULT_REFRESH_TOKEN_LIFETIME, GrantType, ScopeSet, ScopeToken};
 
 /// What a client's people settings validate to.
 pub(super) struct CodeFlow {
@@ -30,6 +30,7 @@ const PUBLIC_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::
 pub(super) fn settings(
     c: &RawClient,
     grants: &[GrantType],
+    identity: &ScopeSet,
     at: &dyn Fn(&str) -> String,
     problems: &mut Problems<'_>,
 ) -> CodeFlow {
@@ -65,7 +66,24 @@ pub(super) fn settings(
             Some("redirect_uris = [\"https://app.example.com/callback\"]"),
         );
     }
-    if let Some(j) = c.allowed_scopes.iter().position(|s| s == OFFLINE_ACCESS)
+    // Claims about a person come only with her sign-in: a client that no
+    // person signs in to would hold identity scopes for nothing.
+    let first_identity = c
+        .allowed_scopes
+        .iter()
+        .position(|s| s.parse::<ScopeToken>().is_ok_and(|s| identity.contains(&s)));
+    if let Some(j) = first_identity
+        && !code
+    {
+        problems.add_hinted(
+            format!("{}[{j}]", at("allowed_scopes")),
+            format!(
+                "{} is an identity scope, granted only when a person signs in, which this client cannot do without authorization_code",
+                c.allowed_scopes[j]
+            ),
+            Some("add \"authorization_code\" to allowed_grant_types, or remove the identity scopes"),
+        );
+    } else if let Some(j) = c.allowed_scopes.iter().position(|s| s == OFFLINE_ACCESS)
         && !refresh
     {
         problems.add_hinted(

@@ -65,7 +65,10 @@ pub(super) fn report(
             // whole parse says what that means.
             return None;
         }
-        let context = reuse::context(rest, base, &texts);
+        // Users are validated on every reload and no client rule reads
+        // them: an edit of a user leaves the clients' context as it was.
+        let without_users = split::elements(rest, "users").map(|(r, _)| r);
+        let context = reuse::context(without_users.as_deref().unwrap_or(rest), base, &texts);
         let keys: Vec<[u8; 32]> = elements
             .iter()
             .map(|e| reuse::element(&text[e.clone()]))

@@ -10,6 +10,7 @@ use super::super::duration;
 use super::super::problems::{Problems, parse_datetime};
 use super::super::raw::RawConfig;
 use super::clients::REGISTERED_CLAIMS;
+use super::values::group_name;
 use tollgate_core::people::builtin_identity_scopes;
 use tollgate_core::{IdentityScope, Login, ScopeSet, ScopeToken, SecretHash, User, Username};
 
@@ -34,9 +35,6 @@ const PERSON_CLAIMS: [&str; 13] = [
 
 /// The quickstart's people, whose passwords are their names.
 const QUICKSTART_PEOPLE: [&str; 2] = ["alice", "bob"];
-
-/// The longest group name: a claim value, kept to a sensible size.
-const MAX_GROUP_LEN: usize = 255;
 
 /// `[login]`, with its defaults.
 pub(super) fn login(raw: &RawConfig, problems: &mut Problems<'_>) -> Option<Login> {
@@ -199,24 +197,6 @@ fn password_hash(text: &str, path: &str, problems: &mut Problems<'_>) -> Option<
             }
         })
         .ok()
-}
-
-/// A group name, of a user or of a client's `allowed_groups`: compared
-/// exactly, so no stray spaces and no control characters.
-pub(super) fn group_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        Err("a group name may not be empty".into())
-    } else if name.len() > MAX_GROUP_LEN {
-        Err("a group name may be at most 255 bytes long".into())
-    } else if name.trim() != name {
-        Err(format!(
-            "group {name:?} begins or ends with a space; groups are compared exactly"
-        ))
-    } else if name.chars().any(char::is_control) {
-        Err(format!("group {name:?} holds a control character"))
-    } else {
-        Ok(())
-    }
 }
 
 /// No one can sign in without `[login]`; the quickstart's people are

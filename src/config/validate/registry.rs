@@ -33,12 +33,18 @@ pub(super) fn build(
     let issuers = federation::trusted_issuers(&raw.trusted_issuers, base, problems);
     let identity_scopes = people::identity_scopes(raw, &declared, problems);
     // A client may be allowed API scopes and identity scopes alike.
+    let identity: ScopeSet = builtin_identity_scopes()
+        .iter()
+        .chain(&identity_scopes)
+        .map(|s| s.name.clone())
+        .collect();
     let mut requestable = declared.clone();
-    for s in builtin_identity_scopes().iter().chain(&identity_scopes) {
-        requestable.insert(s.name.clone());
+    for s in identity.iter() {
+        requestable.insert(s.clone());
     }
     let cx = ClientContext {
         declared: &requestable,
+        identity: &identity,
         issuers: &issuers,
         resources: &resources,
         base,

@@ -4,7 +4,8 @@
 //! whose text is the same as in the configuration in force, in a file
 //! whose everything else is the same too (the scopes, resources and
 //! trusted issuers a client is checked against, every included file, the
-//! folder paths resolve against), validates to the same client: its
+//! folder paths resolve against; not the main file's `[[users]]`, which
+//! no client rule reads), validates to the same client: its
 //! `Arc<Client>` is taken over as it is. Elements are known by the
 //! SHA-256 of their text, so the kept text costs 32 bytes a client.
 //!
@@ -210,7 +211,8 @@ mod tests {
         );
         let previous = second.reusable().unwrap();
 
-        // She is disabled: the new registry says so.
+        // She is disabled: the new registry says so, and the clients,
+        // which no rule of hers touches, are taken over.
         let third = check(
             &file(&people(false), Some(&web("https://b.example/cb")), &hash),
             Some(&previous),
@@ -218,5 +220,7 @@ mod tests {
         assert!(third.errors.is_empty(), "{:?}", third.errors);
         let registry = &third.config.as_ref().unwrap().registry;
         assert!(!registry.user("carol").unwrap().enabled);
+        assert!(Arc::ptr_eq(client(&second, "c0"), client(&third, "c0")));
+        assert!(Arc::ptr_eq(client(&second, "c5"), client(&third, "c5")));
     }
 }

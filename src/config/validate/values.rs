@@ -1,5 +1,6 @@
-//! Values several sections share: lists of declared scopes, and stored
-//! secrets (of clients and of API resources).
+//! Values several sections share: lists of declared scopes, stored
+//! secrets (of clients and of API resources), and group names (of users
+//! and of clients' `allowed_groups`).
 
 use super::super::problems::{Problems, parse_datetime};
 use super::super::raw::RawSecret;
@@ -76,5 +77,26 @@ pub(super) fn secrets(raw: &[RawSecret], path: &str, problems: &mut Problems<'_>
     Secrets {
         fingerprint: tollgate_jose::digest::sha256_parts(parts.iter().map(Vec::as_slice)),
         list,
+    }
+}
+
+/// The longest group name: a claim value, kept to a sensible size.
+const MAX_GROUP_LEN: usize = 255;
+
+/// A group name, of a user or of a client's `allowed_groups`: compared
+/// exactly, so no stray spaces and no control characters.
+pub(super) fn group_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        Err("a group name may not be empty".into())
+    } else if name.len() > MAX_GROUP_LEN {
+        Err("a group name may be at most 255 bytes long".into())
+    } else if name.trim() != name {
+        Err(format!(
+            "group {name:?} begins or ends with a space; groups are compared exactly"
+        ))
+    } else if name.chars().any(char::is_control) {
+        Err(format!("group {name:?} holds a control character"))
+    } else {
+        Ok(())
     }
 }

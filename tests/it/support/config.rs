@@ -17,6 +17,15 @@ pub(crate) fn hash(secret: &str) -> String {
     h
 }
 
+/// Whether `password` verifies against the Argon2id PHC string `phc`.
+pub(crate) fn verifies(phc: &str, password: &str) -> bool {
+    use argon2::{PasswordHash, PasswordVerifier};
+    let hash = PasswordHash::new(phc).unwrap();
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), &hash)
+        .is_ok()
+}
+
 /// The quickstart: scope api1, client "client" / "secret".
 pub(crate) fn quickstart_toml() -> String {
     format!(

@@ -194,6 +194,9 @@ pub async fn sign_in<P: Ports>(
         answer,
         session: SessionChange::Keep,
     };
+    if cx.registry.login().is_none() {
+        return keep(page(400, Reason::PendingInvalid, decide::NO_LOGIN));
+    }
     let mut params = match Params::parse(form, &["pending", "username", "password"], &[]) {
         Ok(p) => p,
         Err(r) => return keep(page(400, r.reason, "The form was sent twice over.")),
@@ -241,6 +244,9 @@ pub fn consent(cx: &Context<'_>, form: &[u8], cookie: Option<&str>, csrf: Option
         answer,
         session: SessionChange::Keep,
     };
+    if cx.registry.login().is_none() {
+        return keep(page(400, Reason::PendingInvalid, decide::NO_LOGIN));
+    }
     let params = match Params::parse(form, &["pending", "decision"], &[]) {
         Ok(p) => p,
         Err(r) => return keep(page(400, r.reason, "The form was sent twice over.")),

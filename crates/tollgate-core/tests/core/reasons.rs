@@ -138,6 +138,7 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::trusted_subjects::all().await;
     crate::authorize::all().await;
     crate::upstream::all().await;
+    crate::signin::all().await;
     let reached = reached();
     let all: HashSet<Reason> = ALL.iter().copied().collect();
     let server: HashSet<Reason> = SERVER_ONLY.iter().copied().collect();

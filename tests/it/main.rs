@@ -38,6 +38,7 @@ mod throttling;
 mod tls;
 mod token_endpoint;
 mod tokens;
+mod upstream;
 mod users_cli;
 mod validator;
 mod watching;

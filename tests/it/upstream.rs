@@ -80,7 +80,7 @@ fn toml(port: u16) -> String {
         )
     };
     format!(
-        "[login]\ntitle = \"Acme sign-in\"\n{}{}\n[[clients]]\nclient_id = \"web\"\npublic = true\nallowed_grant_types = [\"authorization_code\"]\nredirect_uris = [\"{CB}\"]\nallowed_scopes = [\"openid\", \"profile\", \"email\"]\nrequire_consent = true\n",
+        "[server]\nmanagement_listen = \"127.0.0.1:0\"\n[login]\ntitle = \"Acme sign-in\"\n{}{}\n[[clients]]\nclient_id = \"web\"\npublic = true\nallowed_grant_types = [\"authorization_code\"]\nredirect_uris = [\"{CB}\"]\nallowed_scopes = [\"openid\", \"profile\", \"email\"]\nrequire_consent = true\n",
         provider("corp", "allowed_email_domains = [\"corp.example\"]"),
         provider("staff", "claims = { \"/groups/0\" = \"staff\" }"),
     )
@@ -177,6 +177,16 @@ async fn sign_in(
     name: &str,
     login: &str,
 ) -> reqwest::Response {
+    sign_in_returning(setup, browser, name, login).await.0
+}
+
+/// [`sign_in`], and the callback URL the provider sent the browser to.
+async fn sign_in_returning(
+    setup: &Setup,
+    browser: &reqwest::Client,
+    name: &str,
+    login: &str,
+) -> (reqwest::Response, String) {
     let page = browser
         .get(authorize_url(&setup.server))
         .send()
@@ -187,13 +197,13 @@ async fn sign_in(
     let departure = setup.server.url(&link(&page, name));
     let r = browser.get(&departure).send().await.unwrap();
     if !r.status().is_redirection() {
-        return r;
+        return (r, String::new());
     }
     let mut url = location(&r, &departure);
     let callback = setup.callback();
     for _ in 0..12 {
         if url.starts_with(&callback) {
-            return browser.get(&url).send().await.unwrap();
+            return (browser.get(&url).send().await.unwrap(), url);
         }
         let r = browser.get(&url).send().await.unwrap();
         if r.status().is_redirection() {
@@ -332,6 +342,19 @@ async fn a_provider_that_is_down_gets_a_page_with_a_retry_link_and_healthz_says_
     // The other provider was not tried; people of the file are not hurt.
     assert_eq!(health["providers"][1]["reachable"], true);
     assert_eq!(health["status"], "ok");
+    let management = setup.server.management.unwrap();
+    let metrics = reqwest::get(format!("http://{management}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "tollgate_login_provider_failures_total{provider=\"corp\",reason=\"discovery\"} 1"
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -346,4 +369,34 @@ async fn a_sign_in_after_the_provider_rotated_its_key_still_works() {
     setup.restart("k2").await;
     setup.clock.advance(time::Duration::seconds(11));
     admitted(&setup, &browser()).await;
+}
+
+#[tokio::test]
+async fn a_return_from_the_provider_is_used_once_and_only_by_the_browser_that_left() {
+    let Some(setup) = Setup::start(true).await else {
+        return;
+    };
+    let browser = browser();
+    let (r, callback) = sign_in_returning(&setup, &browser, "corp", "alice").await;
+    assert_eq!(r.status(), 200, "the consent page");
+    // The same answer again, in the same browser (its cookie is cleared)
+    // or in another one (it has none): a page, nothing signed in.
+    for other in [&browser, &self::browser()] {
+        let again = other.get(&callback).send().await.unwrap();
+        assert_eq!(again.status(), 400);
+        assert!(again.text().await.unwrap().contains("no longer valid"));
+    }
+    // A state that is not the one sent, in a browser that left.
+    let fresh = self::browser();
+    let page = fresh
+        .get(authorize_url(&setup.server))
+        .send()
+        .await
+        .unwrap();
+    let departure = setup.server.url(&link(&page.text().await.unwrap(), "corp"));
+    let left = fresh.get(&departure).send().await.unwrap();
+    assert_eq!(left.status(), 303);
+    let forged = format!("{}?code=x&state=not-the-one", setup.callback());
+    let r = fresh.get(&forged).send().await.unwrap();
+    assert_eq!(r.status(), 400);
 }

@@ -135,8 +135,6 @@ pub enum Reason {
     CsrfMismatch,
     /// A provider's rules (`[[login.providers]]`) do not admit her.
     ProviderRefused,
-    /// A provider, its keys or its token endpoint could not be used.
-    ProviderUnavailable,
     /// A return from a provider this browser did not set out for.
     UpstreamInvalid,
 
@@ -256,7 +254,6 @@ impl Reason {
             Self::PendingInvalid => "pending_invalid",
             Self::CsrfMismatch => "csrf_mismatch",
             Self::ProviderRefused => "provider_refused",
-            Self::ProviderUnavailable => "provider_unavailable",
             Self::UpstreamInvalid => "upstream_invalid",
             Self::NoActiveKey => "no_active_key",
             Self::SigningFailed => "signing_failed",

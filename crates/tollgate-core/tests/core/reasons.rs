@@ -98,7 +98,6 @@ every_reason![
     PendingInvalid,
     CsrfMismatch,
     ProviderRefused,
-    ProviderUnavailable,
     UpstreamInvalid,
     NoActiveKey,
     SigningFailed,
@@ -117,9 +116,8 @@ const SERVER_ONLY: &[Reason] = &[
     Reason::BodySlow,
     // The connection failed while the body was read.
     Reason::BodyUnreadable,
-    // The relying party's IO: the provider's discovery, keys, token
-    // endpoint, and the id token it answered (src/upstream).
-    Reason::ProviderUnavailable,
+    // A provider's return this browser did not set out for: the
+    // relying party's cookie and state (src/http/upstream).
     Reason::UpstreamInvalid,
 ];
 

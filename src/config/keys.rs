@@ -12,7 +12,7 @@ use super::problems::{Problems, parse_datetime};
 use super::raw::{RawAlgorithm, RawKeys, RawPkcs11};
 use super::{Config, DeclaredKey, KeyMode, KeyStorage, KeysConfig, duration};
 use crate::keys::auto::Rotation;
-use crate::keys::sealing::{self, SealingSource};
+use crate::keys::sealing::SealingSource;
 use crate::keys::{Algorithm, PinSource, Pkcs11Key, SigningKey, rfc3339, store};
 
 const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -36,16 +36,7 @@ pub(super) fn build(
     problems: &mut Problems<'_>,
 ) -> KeysConfig {
     let problems_before = problems.len();
-    let sealing_file = raw.sealing_key_file.as_ref().and_then(|f| {
-        let path = base.join(f);
-        sealing::read(&path)
-            .map(|key| SealingSource::File {
-                path,
-                key: Arc::new(key),
-            })
-            .inspect_err(|e| problems.add("keys.sealing_key_file", e.clone()))
-            .ok()
-    });
+    let sealing_file = super::sealing::declared(raw.sealing_key_file.as_deref(), base, problems);
     let mut parse = |key: &str, value: &Option<super::raw::RawDuration>, default: Duration| {
         value.as_ref().map_or(default, |d| {
             duration::parse(d).unwrap_or_else(|e| {

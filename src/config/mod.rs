@@ -23,6 +23,7 @@ mod raw_people;
 mod raw_providers;
 mod raw_server;
 pub(crate) mod reload;
+mod sealing;
 mod shape;
 mod sources;
 mod split;
@@ -314,22 +315,6 @@ impl KeyMode {
                 .collect(),
         ));
         Self::Declared { keys, ring }
-    }
-}
-
-impl KeysConfig {
-    /// Whether a declared key file now differs from what was read (a
-    /// Secret update can replace one under an unchanged config file).
-    pub fn key_files_changed(&self) -> bool {
-        let KeyMode::Declared { keys, .. } = &self.mode else {
-            return false;
-        };
-        keys.iter().any(|k| match &k.source {
-            KeyStorage::File { path, sha256 } => std::fs::read(path).map_or(true, |bytes| {
-                tollgate_jose::digest::sha256(&bytes) != *sha256
-            }),
-            KeyStorage::Pkcs11(_) => false,
-        })
     }
 }
 

@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::{KeyMode, KeyStorage, KeysConfig};
+
 /// The stamps of a set of files, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Stamp(Vec<(PathBuf, FileStamp)>);
@@ -121,5 +123,22 @@ mod tests {
             None,
             "changed too recently to be told apart from the next change"
         );
+    }
+}
+/// Declared key files are looked at by content too: a Kubernetes Secret
+/// update can replace one under an unchanged config file.
+impl KeysConfig {
+    /// Whether a declared key file now differs from what was read (a
+    /// Secret update can replace one under an unchanged config file).
+    pub fn key_files_changed(&self) -> bool {
+        let KeyMode::Declared { keys, .. } = &self.mode else {
+            return false;
+        };
+        keys.iter().any(|k| match &k.source {
+            KeyStorage::File { path, sha256 } => std::fs::read(path).map_or(true, |bytes| {
+                tollgate_jose::digest::sha256(&bytes) != *sha256
+            }),
+            KeyStorage::Pkcs11(_) => false,
+        })
     }
 }

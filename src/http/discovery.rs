@@ -13,10 +13,11 @@ use super::{ApiTags, AppState, public_metadata};
 pub struct Discovery {
     /// The issuer identifier: the `iss` of every token.
     issuer: String,
-    /// URL of the authorization endpoint. It refuses every request (400,
-    /// RFC 6749 §4.1.2.1, never a redirect): no response type is
-    /// supported. It is named because RFC 8414 §2 requires the member
-    /// and clients such as the MCP SDKs refuse a document without it.
+    /// URL of the authorization endpoint (the code flow with PKCE S256).
+    /// Without `[login]` it refuses every request (400, never a
+    /// redirect); it is named even then because RFC 8414 §2 requires the
+    /// member and clients such as the MCP SDKs refuse a document without
+    /// it.
     authorization_endpoint: String,
     /// URL of the token endpoint.
     token_endpoint: String,
@@ -29,30 +30,47 @@ pub struct Discovery {
     introspection_endpoint_auth_methods_supported: Vec<String>,
     /// The algorithms DPoP proofs may be signed with (RFC 9449).
     dpop_signing_alg_values_supported: Vec<String>,
-    /// `client_credentials`, token exchange (RFC 8693) and the JWT bearer
-    /// assertion grant (RFC 7523 §2.1).
+    /// `client_credentials`, token exchange (RFC 8693),
+    /// `authorization_code`, `refresh_token` and the JWT bearer assertion
+    /// grant (RFC 7523 §2.1).
     grant_types_supported: Vec<String>,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`
     /// (which also carries platform tokens of trusted issuers),
-    /// `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705).
+    /// `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705),
+    /// and `none` (a public client: its `client_id` alone).
     token_endpoint_auth_methods_supported: Vec<String>,
     /// `true`: tokens of a client that authenticated with a certificate
     /// are bound to it (`cnf.x5t#S256`, RFC 8705 §3).
     tls_client_certificate_bound_access_tokens: bool,
     /// The algorithms client assertions may be signed with.
     token_endpoint_auth_signing_alg_values_supported: Vec<String>,
-    /// Every scope declared in identity.toml.
+    /// Every scope declared in identity.toml, then the identity scopes
+    /// (`openid`, `profile`, `email`, `groups`, `offline_access` and the
+    /// declared ones).
     scopes_supported: Vec<String>,
-    /// Empty: the authorization endpoint supports no response type.
-    /// RFC 8414 makes the member required, so it is present.
+    /// `["code"]` when `[login]` is set; otherwise empty, because the
+    /// authorization endpoint then refuses every request. RFC 8414 makes
+    /// the member required, so it is present.
     response_types_supported: Vec<String>,
+    /// `["S256"]` (RFC 7636): PKCE is required of every client.
+    code_challenge_methods_supported: Vec<String>,
+    /// URL of the UserInfo endpoint (OpenID Connect Core §5.3).
+    userinfo_endpoint: String,
+    /// URL of the RP-initiated logout endpoint.
+    end_session_endpoint: String,
+    /// URL of the revocation endpoint (RFC 7009).
+    revocation_endpoint: String,
+    /// How clients authenticate at the revocation endpoint: as at the
+    /// token endpoint.
+    revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// `true` (RFC 9207): every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: bool,
     /// `["public"]`; required by OIDC Discovery.
     subject_types_supported: Vec<String>,
-    /// Required by OIDC Discovery; tollgate issues no ID tokens, but
-    /// answers with the algorithm of its keys so OIDC libraries accept the
-    /// document.
+    /// The algorithms of the keys that sign: id tokens are signed like
+    /// access tokens (with `typ` `JWT`).
     id_token_signing_alg_values_supported: Vec<String>,
-    /// Claims that may appear in access tokens.
+    /// Claims that may appear in access tokens and id tokens.
     claims_supported: Vec<String>,
     /// Human-readable API documentation.
     service_documentation: String,
@@ -105,7 +123,27 @@ impl DiscoveryApi {
         let config = self.state.config();
         let issuer = self.state.issuer(&config);
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let claims = strings(&crate::config::REGISTERED_CLAIMS);
+        let mut claims = strings(&crate::config::REGISTERED_CLAIMS);
+        for claim in ["auth_time", "nonce", "at_hash"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                config
+                    .registry
+                    .identity_scopes()
+                    .iter()
+                    .flat_map(|s| s.claims.iter().cloned()),
+            )
+        {
+            if !claims.contains(&claim) {
+                claims.push(claim);
+            }
+        }
+        let auth_methods: Vec<String> = tollgate_core::AuthMethod::ALL
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        let login = config.registry.login().is_some();
         Discovery {
             authorization_endpoint: format!("{issuer}/connect/authorize"),
             token_endpoint: format!("{issuer}{}", super::scope::TOKEN_PATH),
@@ -123,19 +161,26 @@ impl DiscoveryApi {
                 .chain([tollgate_core::JWT_BEARER_GRANT])
                 .map(str::to_owned)
                 .collect(),
-            token_endpoint_auth_methods_supported: tollgate_core::AuthMethod::ALL
-                .iter()
-                .map(|m| m.as_str().to_owned())
-                .collect(),
+            token_endpoint_auth_methods_supported: auth_methods.clone(),
+            revocation_endpoint_auth_methods_supported: auth_methods,
             tls_client_certificate_bound_access_tokens: true,
             token_endpoint_auth_signing_alg_values_supported: algorithms(),
             scopes_supported: config
                 .registry
                 .scopes_supported()
                 .iter()
+                .chain(config.registry.identity_scopes().iter().map(|s| &s.name))
                 .map(|s| s.to_string())
                 .collect(),
-            response_types_supported: Vec::new(),
+            response_types_supported: match login {
+                true => strings(&["code"]),
+                false => Vec::new(),
+            },
+            code_challenge_methods_supported: strings(&["S256"]),
+            userinfo_endpoint: format!("{issuer}{}", super::scope::USERINFO_PATH),
+            end_session_endpoint: format!("{issuer}{}", super::scope::ENDSESSION_PATH),
+            revocation_endpoint: format!("{issuer}{}", super::scope::REVOKE_PATH),
+            authorization_response_iss_parameter_supported: true,
             subject_types_supported: strings(&["public"]),
             id_token_signing_alg_values_supported: self
                 .state

@@ -20,7 +20,9 @@ mod jwks;
 mod metrics;
 mod page;
 mod payload;
+mod people_doc;
 mod request_id;
+mod revoke;
 mod scope;
 mod signin;
 pub(crate) mod tls;
@@ -28,6 +30,7 @@ pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
 mod upstream;
+mod userinfo;
 mod wire;
 
 use std::sync::Arc;
@@ -55,6 +58,7 @@ type Apis = (
     token_doc::TokenApi,
     introspect_doc::IntrospectApi,
     authorize_doc::AuthorizeApi,
+    people_doc::PeopleApi,
     health::HealthApi,
 );
 
@@ -70,6 +74,7 @@ fn service(state: &Arc<AppState>, detail: health::Detail) -> OpenApiService<Apis
             token_doc::TokenApi,
             introspect_doc::IntrospectApi,
             authorize_doc::AuthorizeApi,
+            people_doc::PeopleApi,
             health::HealthApi {
                 state: state.clone(),
                 detail,
@@ -114,7 +119,9 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
             endsession::endpoint(state.clone()),
         )
         .at(upstream::CALLBACK_ROUTE, upstream::callback(state.clone()))
-        .at(upstream::START_ROUTE, upstream::start(state.clone()));
+        .at(upstream::START_ROUTE, upstream::start(state.clone()))
+        .at(scope::USERINFO_PATH, userinfo::endpoint(state.clone()))
+        .at(scope::REVOKE_PATH, revoke::endpoint(state.clone()));
     if metrics == PublicMetrics::Redacted {
         route = route.at(
             "/metrics",

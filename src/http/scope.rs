@@ -16,6 +16,13 @@ pub(crate) const TOKEN_PATH: &str = "/connect/token";
 /// Where the introspection endpoint is served, under the issuer.
 pub(crate) const INTROSPECT_PATH: &str = "/connect/introspect";
 
+/// Where the UserInfo endpoint is served, under the issuer.
+pub(crate) const USERINFO_PATH: &str = "/connect/userinfo";
+/// Where the revocation endpoint is served, under the issuer.
+pub(crate) const REVOKE_PATH: &str = "/connect/revoke";
+/// Where RP-initiated logout is served, under the issuer.
+pub(crate) const ENDSESSION_PATH: &str = "/connect/endsession";
+
 /// One request's configuration and names.
 pub(crate) struct Scope {
     config: Arc<Config>,
@@ -58,6 +65,11 @@ impl Scope {
     /// Whether cookies are `Secure`: the issuer is https.
     pub(crate) fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// Our issuer identifier.
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     pub(crate) fn config(&self) -> &Config {

@@ -91,6 +91,8 @@ fn respond(
                     .delegation
                     .as_ref()
                     .map(|_| tollgate_core::exchange::ACCESS_TOKEN_TYPE.to_owned()),
+                id_token: issued.id_token,
+                refresh_token: issued.refresh_token,
             }
             .into_response()
         }

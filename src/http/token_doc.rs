@@ -46,8 +46,8 @@ pub(super) struct TokenRequestForm {
     /// exactly these and the scopes are narrowed to theirs.
     #[oai(default)]
     pub resource: Vec<String>,
-    /// For `client_secret_post`. With HTTP Basic leave it out (or send the
-    /// same id).
+    /// For `client_secret_post`, and alone for a public client (`none`).
+    /// With HTTP Basic leave it out (or send the same id).
     #[oai(default)]
     pub client_id: String,
     /// For `client_secret_post` only; empty counts as omitted.
@@ -82,6 +82,22 @@ pub(super) struct TokenRequestForm {
     /// for (as `resource`).
     #[oai(default)]
     pub audience: Vec<String>,
+    /// Authorization code grant: the code the redirect carried (it lives
+    /// 60 s and is used once).
+    #[oai(default)]
+    pub code: String,
+    /// Authorization code grant: the `redirect_uri` of the authorization
+    /// request, exactly.
+    #[oai(default)]
+    pub redirect_uri: String,
+    /// Authorization code grant: the PKCE verifier (RFC 7636, S256), 43 to
+    /// 128 unreserved characters.
+    #[oai(default)]
+    pub code_verifier: String,
+    /// Refresh token grant: the last refresh token issued (each is used
+    /// once; a used one presented again revokes its whole family).
+    #[oai(default)]
+    pub refresh_token: String,
 }
 
 /// The grant types the token endpoint accepts.
@@ -93,6 +109,8 @@ pub(super) enum GrantTypeParam {
     TokenExchange,
     #[oai(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
     JwtBearer,
+    AuthorizationCode,
+    RefreshToken,
 }
 
 /// The token endpoint's responses (built by `wire`; listed here for the
@@ -110,8 +128,9 @@ pub enum TokenResponses {
         #[oai(header = "Pragma")]
         String,
     ),
-    /// `invalid_request`, `invalid_grant` (a subject token or an assertion
-    /// grant that does not hold), `unauthorized_client`,
+    /// `invalid_request`, `invalid_grant` (a subject token, an assertion
+    /// grant, a code or a refresh token that does not hold),
+    /// `unauthorized_client`,
     /// `unsupported_grant_type`, `invalid_scope`, `invalid_target` (RFC
     /// 8707) or `invalid_dpop_proof` (RFC 9449).
     #[oai(status = 400)]

@@ -118,6 +118,16 @@ pub struct TokenBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<String>,
+    /// OpenID Connect Core §3.1.3.3: when `openid` was granted to a
+    /// person (a JWT, `typ` `JWT`, signed like access tokens).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// When `offline_access` was granted, and at each refresh (the one
+    /// presented is used up: rotation).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// An error response (RFC 6749 §5.2).

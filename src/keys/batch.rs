@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use super::{KeyError, SigningKey};
+use tollgate_core::TokenKind;
 
 /// The requests of one runtime thread waiting for their signature. Per
 /// thread, so that each core signs its own requests' tokens: one queue for
@@ -27,6 +28,7 @@ thread_local! {
 struct Job {
     key: Arc<SigningKey>,
     claims_json: Vec<u8>,
+    kind: TokenKind,
     done: oneshot::Sender<Result<String, KeyError>>,
 }
 
@@ -36,11 +38,13 @@ struct Job {
 pub(crate) async fn sign_jwt(
     key: Arc<SigningKey>,
     claims_json: Vec<u8>,
+    kind: TokenKind,
 ) -> Result<String, KeyError> {
     let (done, signed) = oneshot::channel();
     let job = Job {
         key,
         claims_json,
+        kind,
         done,
     };
     // The leader keeps its queue: after the yield it may run on another
@@ -74,7 +78,9 @@ impl Drop for SignOnDrop {
         let jobs = std::mem::take(&mut *lock(&self.0));
         for job in jobs {
             // A follower that gave up has dropped its receiver; nothing to do.
-            let _ = job.done.send(job.key.sign_jwt(&job.claims_json));
+            let _ = job
+                .done
+                .send(job.key.sign_jwt_as(&job.claims_json, job.kind));
         }
     }
 }
@@ -103,7 +109,9 @@ mod tests {
                 let key = keys[i % 2].clone();
                 tokio::spawn(async move {
                     let claims = format!(r#"{{"n":{i}}}"#).into_bytes();
-                    let jwt = sign_jwt(key.clone(), claims.clone()).await.unwrap();
+                    let jwt = sign_jwt(key.clone(), claims.clone(), TokenKind::Access)
+                        .await
+                        .unwrap();
                     (key, claims, jwt)
                 })
             })
@@ -120,12 +128,12 @@ mod tests {
         let key = Arc::new(SigningKey::generate(Algorithm::ES256).unwrap().0);
         // The leader queues its job and yields; it is then dropped, as a
         // request whose client went away.
-        let mut leader = Box::pin(sign_jwt(key.clone(), b"{}".to_vec()));
+        let mut leader = Box::pin(sign_jwt(key.clone(), b"{}".to_vec(), TokenKind::Access));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(leader.as_mut().poll(&mut cx).is_pending());
         let follower = tokio::spawn({
             let key = key.clone();
-            async move { sign_jwt(key, br#"{"f":1}"#.to_vec()).await }
+            async move { sign_jwt(key, br#"{"f":1}"#.to_vec(), TokenKind::Access).await }
         });
         tokio::task::yield_now().await; // the follower queues behind the leader
         drop(leader);

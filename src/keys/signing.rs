@@ -24,6 +24,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use super::KeyError;
 use super::pkcs11::{HsmKey, Pkcs11Key};
 use super::public::{Algorithm, Jwk, ec_jwk, rsa_jwk};
+use tollgate_core::TokenKind;
 
 /// What makes the signature: a key in memory, or a key in hardware that
 /// never leaves its token.
@@ -40,6 +41,9 @@ pub struct SigningKey {
     jwk: Jwk,
     /// `base64url({"alg":...,"kid":...,"typ":"at+jwt"})`, encoded once.
     header_b64: String,
+    /// The header of an OpenID Connect id token: `typ` `JWT`, so an id
+    /// token is never taken for an access token (RFC 9068 §4).
+    id_header_b64: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -198,13 +202,16 @@ impl SigningKey {
         jwk.kid = B64.encode(tollgate_jose::digest::sha256(
             jwk.thumbprint_input().as_bytes(),
         ));
-        let header = format!(
-            r#"{{"alg":"{}","kid":"{}","typ":"at+jwt"}}"#,
-            jwk.alg, jwk.kid
-        );
+        let header = |typ: &str| {
+            B64.encode(format!(
+                r#"{{"alg":"{}","kid":"{}","typ":"{typ}"}}"#,
+                jwk.alg, jwk.kid
+            ))
+        };
         Self {
             signer,
-            header_b64: B64.encode(header),
+            header_b64: header("at+jwt"),
+            id_header_b64: header("JWT"),
             jwk,
         }
     }
@@ -229,9 +236,19 @@ impl SigningKey {
     /// Signs `claims` (already JSON) as a compact JWS with header
     /// `{"alg":...,"kid":...,"typ":"at+jwt"}`.
     pub fn sign_jwt(&self, claims_json: &[u8]) -> Result<String, KeyError> {
+        self.sign_jwt_as(claims_json, TokenKind::Access)
+    }
+
+    /// Signs `claims` as a token of `kind`: `typ` `at+jwt` for an access
+    /// token, `JWT` for an id token.
+    pub fn sign_jwt_as(&self, claims_json: &[u8], kind: TokenKind) -> Result<String, KeyError> {
+        let header = match kind {
+            TokenKind::Access => &self.header_b64,
+            TokenKind::Id => &self.id_header_b64,
+        };
         let payload_len = claims_json.len().div_ceil(3) * 4;
-        let mut jwt = String::with_capacity(self.header_b64.len() + payload_len + 350);
-        jwt.push_str(&self.header_b64);
+        let mut jwt = String::with_capacity(header.len() + payload_len + 350);
+        jwt.push_str(header);
         jwt.push('.');
         B64.encode_string(claims_json, &mut jwt);
         let unusable = |e: aws_lc_rs::error::Unspecified| KeyError::Unusable(e.to_string());

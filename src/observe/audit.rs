@@ -19,10 +19,13 @@ pub(crate) fn issued(issued: &Issued, address: Option<IpAddr>) {
             outcome = "issued",
             client_id = %untrusted(issued.client.id.as_str()),
             method = issued.method.as_str(),
+            person = issued.person.as_ref().map(|p| tracing::field::display(untrusted(&p.sub))),
             token_type = issued.token_type.as_str(),
             scope = issued.scope,
             jti = issued.jti,
             expires_in = issued.expires_in,
+            // Named only when one was issued: a client's line stays as it was.
+            refresh_token = issued.refresh_token.is_some().then_some(true),
             address = address.map(tracing::field::display),
             "token issued"
         );
@@ -62,6 +65,26 @@ pub(crate) fn introspected(resource: &str, active: bool, address: Option<IpAddr>
         active,
         address = address.map(tracing::field::display),
         "token introspected"
+    );
+}
+
+pub(crate) fn revoked(
+    client: &str,
+    revoked: tollgate_core::revocation::Revoked,
+    address: Option<IpAddr>,
+) {
+    use tollgate_core::revocation::Revoked;
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "revoked",
+        client_id = %untrusted(client),
+        revoked = match revoked {
+            Revoked::RefreshFamily => "refresh_family",
+            Revoked::AccessToken => "access_token",
+            Revoked::Nothing => "nothing",
+        },
+        address = address.map(tracing::field::display),
+        "token revocation"
     );
 }
 

@@ -154,4 +154,29 @@ impl ReplayStore for RedisReplay {
             }
         })
     }
+
+    fn used(&self, key: [u8; 32], _now: OffsetDateTime) -> ReplayFuture<'_> {
+        Box::pin(async move {
+            let id = hex::encode(&key[..16]);
+            let mut connection = self.connection.clone();
+            // Redis forgets an entry when it expires: EXISTS is the read.
+            let found: redis::RedisResult<i64> = redis::cmd("EXISTS")
+                .arg(format!("tollgate:used:{id}"))
+                .query_async(&mut connection)
+                .await;
+            match found {
+                Ok(n) => {
+                    self.up.store(true, Ordering::Relaxed);
+                    Ok(n == 1)
+                }
+                Err(e) => {
+                    self.up.store(false, Ordering::Relaxed);
+                    if let Some(held_back) = self.warned.allow() {
+                        tracing::error!(error = %e, similar_since_last = held_back, "the replay store (Redis) is unreachable; requests that need it are refused");
+                    }
+                    Err(ReplayError::Unavailable)
+                }
+            }
+        })
+    }
 }

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::keys::KeyError;
 use crate::state::AppState;
-use tollgate_core::{PortError, Ports};
+use tollgate_core::{PortError, Ports, TokenKind};
 use tollgate_jose::jose::JwksLocation;
 use tollgate_jose::jose::PublicKeys;
 use tollgate_jose::replay::ReplayError;
@@ -54,7 +54,12 @@ impl Ports for AppState {
         output
     }
 
-    async fn sign(&self, claims_json: Vec<u8>, now: OffsetDateTime) -> Result<String, PortError> {
+    async fn sign(
+        &self,
+        claims_json: Vec<u8>,
+        kind: TokenKind,
+        now: OffsetDateTime,
+    ) -> Result<String, PortError> {
         let key = {
             let keys = self.keys();
             let Some(key) = keys.active(now) else {
@@ -67,11 +72,11 @@ impl Ports for AppState {
         let signed = if key.hardware().is_some() {
             // The module blocks (a network HSM for milliseconds): off the
             // request threads, each signature on a pooled session.
-            tokio::task::spawn_blocking(move || key.sign_jwt(&claims_json))
+            tokio::task::spawn_blocking(move || key.sign_jwt_as(&claims_json, kind))
                 .await
                 .unwrap_or_else(|e| Err(KeyError::Unusable(e.to_string())))
         } else {
-            crate::keys::batch::sign_jwt(key, claims_json).await
+            crate::keys::batch::sign_jwt(key, claims_json, kind).await
         };
         signed.map_err(|e| match e {
             // Logged by the key when it goes down, not per request.
@@ -103,6 +108,10 @@ impl Ports for AppState {
         now: OffsetDateTime,
     ) -> Result<bool, ReplayError> {
         self.replay.store().first_use(key, holder, until, now).await
+    }
+
+    async fn used(&self, key: [u8; 32], now: OffsetDateTime) -> Result<bool, ReplayError> {
+        self.replay.store().used(key, now).await
     }
 
     fn trust_anchors(&self) -> Option<Arc<tollgate_core::TrustAnchors>> {

@@ -190,6 +190,8 @@ async fn a_platform_token_as_the_grant_selects_its_client_and_copies_claims() {
         [
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:token-exchange",
+            "authorization_code",
+            "refresh_token",
             JWT_BEARER_GRANT
         ]
     );

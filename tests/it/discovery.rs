@@ -23,6 +23,8 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
         serde_json::json!([
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:token-exchange",
+            "authorization_code",
+            "refresh_token",
             "urn:ietf:params:oauth:grant-type:jwt-bearer"
         ])
     );
@@ -33,10 +35,21 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
             "client_secret_post",
             "private_key_jwt",
             "tls_client_auth",
-            "self_signed_tls_client_auth"
+            "self_signed_tls_client_auth",
+            "none"
         ])
     );
-    assert_eq!(oidc["scopes_supported"], serde_json::json!(["api1"]));
+    assert_eq!(
+        oidc["scopes_supported"],
+        serde_json::json!([
+            "api1",
+            "openid",
+            "profile",
+            "email",
+            "groups",
+            "offline_access"
+        ])
+    );
     assert_eq!(
         oidc["authorization_endpoint"],
         format!("{issuer}/connect/authorize")
@@ -49,6 +62,51 @@ async fn discovery_is_served_at_both_well_known_paths_with_the_fields_clients_ne
     assert_eq!(
         oidc["id_token_signing_alg_values_supported"],
         serde_json::json!(["ES256"])
+    );
+}
+
+/// The OpenID Provider's members: the code flow is offered (`code`) only
+/// with `[login]`, because without it the authorization endpoint refuses
+/// every request.
+#[tokio::test]
+async fn discovery_names_the_openid_provider_endpoints_and_the_code_flow_with_login() {
+    let without = TestServer::spawn(&quickstart_toml()).await;
+    let oidc = get(&without, "/.well-known/openid-configuration").await;
+    let issuer = without.issuer();
+    assert_eq!(oidc["response_types_supported"], serde_json::json!([]));
+    assert_eq!(
+        oidc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        oidc["userinfo_endpoint"],
+        format!("{issuer}/connect/userinfo")
+    );
+    assert_eq!(
+        oidc["revocation_endpoint"],
+        format!("{issuer}/connect/revoke")
+    );
+    assert_eq!(
+        oidc["end_session_endpoint"],
+        format!("{issuer}/connect/endsession")
+    );
+    assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
+    let claims = oidc["claims_supported"].as_array().unwrap();
+    for claim in [
+        "sub",
+        "auth_time",
+        "name",
+        "preferred_username",
+        "email",
+        "groups",
+    ] {
+        assert!(claims.contains(&Value::from(claim)), "{claim}: {claims:?}");
+    }
+    let with = TestServer::spawn(&format!("{}\n[login]\n", quickstart_toml())).await;
+    let oidc = get(&with, "/.well-known/openid-configuration").await;
+    assert_eq!(
+        oidc["response_types_supported"],
+        serde_json::json!(["code"])
     );
 }
 

@@ -21,7 +21,9 @@ async fn the_openapi_document_describes_the_token_endpoint_precisely() {
         &serde_json::json!([
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:token-exchange",
-            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "authorization_code",
+            "refresh_token"
         ])
     );
     for status in ["200", "400", "401", "500"] {
@@ -226,4 +228,23 @@ async fn every_documented_jwk_member_is_what_the_jwks_sends_for_each_algorithm()
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_document_names_userinfo_and_revocation() {
+    let server = TestServer::spawn(&quickstart_toml()).await;
+    let doc: Value = server.get_json("/openapi.json").await;
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/connect/userinfo", "get"),
+        ("/connect/userinfo", "post"),
+        ("/connect/revoke", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path}");
+    }
+    let revoke = &paths["/connect/revoke"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        revoke["application/x-www-form-urlencoded"]["schema"]["$ref"],
+        "#/components/schemas/RevocationRequest"
+    );
 }

@@ -17,8 +17,9 @@ use tollgate_jose::clock::ManualClock;
 use crate::support::{Proc, TestServer, start, start_process};
 
 const CB: &str = "http://localhost:5002/signin-oidc";
-/// RFC 7636 Appendix B's challenge.
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// The client's PKCE verifier (RFC 7636), and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9xGtbkgsegutpXQlyTO0Czk5M";
+const CHALLENGE: &str = "nMwaK9ksfpJeF6qBTnt6E6K7E9hriC-s2Y3yUO5mJSg";
 
 /// The provider's folder (tests/upstream), or `None` (and a note) where
 /// node or oidc-provider (`npm ci` there) is missing, unless
@@ -266,6 +267,53 @@ async fn admitted(setup: &Setup, browser: &reqwest::Client) {
     assert!(q.contains_key("code"), "{to}");
     assert_eq!(q["state"], "xyz");
     assert_eq!(q["iss"], setup.server.issuer());
+    // The code redeemed: her id token and userinfo say who the provider
+    // said she is, as copied at sign-in.
+    let tokens: serde_json::Value = setup
+        .server
+        .http
+        .post(setup.server.url("/connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", CB),
+            ("client_id", "web"),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_token = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    let payload = id_token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], "corp|alice");
+    assert_eq!(claims["email"], "alice@corp.example");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["name"], "Alice Smith");
+    let userinfo: serde_json::Value = setup
+        .server
+        .http
+        .get(setup.server.url("/connect/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(userinfo["sub"], "corp|alice");
+    assert_eq!(userinfo["email"], "alice@corp.example");
 }
 
 #[tokio::test]

@@ -25,6 +25,10 @@ struct Claims<'a> {
     nbf: i64,
     exp: i64,
     jti: &'a str,
+    /// When the person signed in (OpenID Connect Core §2): a person's
+    /// token, never a client's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
     /// RFC 9449 §6: the thumbprint of the key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
@@ -78,7 +82,7 @@ impl TokenType {
 }
 
 /// A fresh `jti`: 128 random bits, base64url.
-fn new_jti() -> String {
+pub(crate) fn new_jti() -> String {
     B64.encode(JTI_BITS.with_borrow_mut(RandomPool::take))
 }
 
@@ -144,6 +148,9 @@ pub(crate) fn claims(
         sub = &delegation.subject;
         exp = exp.min(delegation.not_after);
     }
+    if let Some(person) = &grant.person {
+        sub = &person.sub;
+    }
     let scope = grant.scopes.to_string();
     let jti = new_jti();
     // RFC 9068 §3 requires `aud`; with no API resource granted, the
@@ -167,6 +174,7 @@ pub(crate) fn claims(
         nbf: now,
         exp,
         jti: &jti,
+        auth_time: grant.person.as_ref().map(|p| p.auth_time),
         cnf: (binding.jkt.is_some() || binding.x5t_s256.is_some()).then_some(Confirmation {
             jkt: binding.jkt,
             x5t_s256: binding.x5t_s256,

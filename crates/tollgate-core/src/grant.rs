@@ -23,6 +23,9 @@ pub struct Grant {
     /// Claims copied from the platform token that authenticated the
     /// client (`copy_claims`).
     pub copied: serde_json::Map<String, serde_json::Value>,
+    /// The person the token is for (the code and refresh token grants):
+    /// its `sub` and `auth_time`.
+    pub person: Option<super::person::Person>,
 }
 
 /// A token issued for a subject by a client acting for it (RFC 8693).

@@ -4,7 +4,7 @@
 //! is active only while its signature checks against a published key, it
 //! has not expired, its client still exists and is enabled in the file in
 //! force, it was issued at or after the client's `tokens_valid_after`, and
-//! the caller is in its `aud`: removing or disabling a client, or one edit
+//! the caller is in its `aud`, and it was not revoked (RFC 7009): removing or disabling a client, or one edit
 //! of `tokens_valid_after`, deactivates its tokens at once.
 
 use std::sync::Arc;
@@ -67,10 +67,22 @@ pub async fn introspect<P: Ports + OwnTokens>(
         claimed_id: Some(claimed_id.clone()),
     })?;
     let answer = match ports.claims(token, cx.now).await {
-        Some(claims) if active(cx, &resource, &claims) => Introspection::Active(response(claims)),
+        Some(claims) if active(cx, &resource, &claims) && !revoked(cx, ports, &claims).await => {
+            Introspection::Active(response(claims))
+        }
         _ => Introspection::Inactive,
     };
     Ok((resource, answer))
+}
+
+/// Whether the token was revoked (RFC 7009); a store that cannot say
+/// counts as revoked: "active" must be sure.
+async fn revoked<P: Ports>(cx: &Context<'_>, ports: &P, claims: &Map<String, Value>) -> bool {
+    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
+    ports
+        .used(super::revocation::revoked_key(jti), cx.now)
+        .await
+        .unwrap_or(true)
 }
 
 /// The activity rules, against the file in force.

@@ -32,6 +32,14 @@ pub enum PortError {
     KeyUnavailable(std::time::Duration),
 }
 
+/// What a signed token is, which its header's `typ` says: RFC 9068's
+/// `at+jwt`, or an OpenID Connect id token's `JWT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Id,
+}
+
 pub trait Ports: Sync {
     /// Runs `work`, which blocks for a long time (Argon2), away from the
     /// request path.
@@ -47,11 +55,12 @@ pub trait Ports: Sync {
         check()
     }
 
-    /// The compact JWS of an access token with these claims, signed with
-    /// the key active at `now`.
+    /// The compact JWS of a token of `kind` with these claims, signed
+    /// with the key active at `now`.
     fn sign(
         &self,
         claims_json: Vec<u8>,
+        kind: TokenKind,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
 
@@ -72,6 +81,14 @@ pub trait Ports: Sync {
         key: [u8; 32],
         holder: &str,
         until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, ReplayError>> + Send;
+
+    /// Whether `key` is recorded as used and live at `now` (a revoked
+    /// refresh-token family, a revoked access token), without recording it.
+    fn used(
+        &self,
+        key: [u8; 32],
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, ReplayError>> + Send;
 

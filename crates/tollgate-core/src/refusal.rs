@@ -137,6 +137,37 @@ pub enum Reason {
     ProviderRefused,
     /// A return from a provider this browser did not set out for.
     UpstreamInvalid,
+    // The code and refresh token grants: the client sees `invalid_grant`.
+    /// Not a code of ours: it does not open with the sealing key.
+    InvalidCode,
+    /// Past its 60 s.
+    CodeExpired,
+    /// Issued to another client.
+    CodeClientMismatch,
+    /// No, a malformed or a wrong `code_verifier` (RFC 7636 §4.6).
+    PkceFailed,
+    /// A code redeemed before: its refresh-token family is revoked.
+    CodeReplayed,
+    /// The person was removed, disabled or revoked since she signed in.
+    PersonInactive,
+    /// The client's `allowed_groups` no longer admit the person.
+    PersonNotAdmitted,
+    /// Not a refresh token of ours.
+    InvalidRefreshToken,
+    /// Issued to another client.
+    RefreshClientMismatch,
+    /// Past the family's `refresh_token_lifetime` from sign-in.
+    RefreshTokenExpired,
+    /// A rotated refresh token presented again: its family is revoked.
+    RefreshTokenReplayed,
+    /// Its family was revoked (a replay, a revocation request).
+    RefreshFamilyRevoked,
+    /// Bound to a DPoP key the request does not prove (RFC 9449 §5).
+    RefreshDpopMismatch,
+    /// The client was removed, disabled or revoked since the sign-in.
+    RefreshClientInactive,
+    /// A scope beyond the refresh token's.
+    RefreshScopeWidened,
 
     // The server.
     NoActiveKey,
@@ -255,6 +286,21 @@ impl Reason {
             Self::CsrfMismatch => "csrf_mismatch",
             Self::ProviderRefused => "provider_refused",
             Self::UpstreamInvalid => "upstream_invalid",
+            Self::InvalidCode => "invalid_code",
+            Self::CodeExpired => "code_expired",
+            Self::CodeClientMismatch => "code_client_mismatch",
+            Self::PkceFailed => "pkce_failed",
+            Self::CodeReplayed => "code_replayed",
+            Self::PersonInactive => "person_inactive",
+            Self::PersonNotAdmitted => "person_not_admitted",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::RefreshClientMismatch => "refresh_client_mismatch",
+            Self::RefreshTokenExpired => "refresh_token_expired",
+            Self::RefreshTokenReplayed => "refresh_token_replayed",
+            Self::RefreshFamilyRevoked => "refresh_family_revoked",
+            Self::RefreshDpopMismatch => "refresh_dpop_mismatch",
+            Self::RefreshClientInactive => "refresh_client_inactive",
+            Self::RefreshScopeWidened => "refresh_scope_widened",
             Self::NoActiveKey => "no_active_key",
             Self::SigningFailed => "signing_failed",
             Self::SigningKeyUnavailable => "signing_key_unavailable",

@@ -2,7 +2,8 @@
 //! force: the rule introspection answers by and token exchange applies to
 //! its subject tokens, so that a token one refuses the other refuses too.
 //! A token is as good as every client it stands on: its client, its
-//! subject, each actor of its `act` chain.
+//! subject, each actor of its `act` chain; a person's token (it has
+//! `auth_time`) on its client and on her.
 
 use std::future::Future;
 
@@ -59,6 +60,15 @@ pub(crate) fn own_token_standing(
         Ok(())
     };
     stands(text("client_id"))?;
+    if claims.contains_key("auth_time") {
+        // A person's token: she stands since its `iat` (a provider's
+        // person, who is not in the file, as long as it lives).
+        let sub = text("sub").ok_or(Reason::SubjectClientInactive)?;
+        let iat = iat.ok_or(Reason::SubjectTokenRevoked)?;
+        return super::person::standing(cx.registry, sub, iat)
+            .map(|_| ())
+            .map_err(|_| Reason::PersonInactive);
+    }
     match foreign_subject_issuer(claims, cx.issuer) {
         Some(iss) if cx.registry.trusted_issuer(iss).is_none() => {
             return Err(Reason::SubjectClientInactive);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use time::OffsetDateTime;
 
-use super::ports::{PortError, Ports};
+use super::ports::{PortError, Ports, TokenKind};
 
 #[derive(Default)]
 pub(crate) struct Inline {
@@ -24,7 +24,7 @@ impl Ports for Inline {
         Ok(work())
     }
 
-    async fn sign(&self, _: Vec<u8>, _: OffsetDateTime) -> Result<String, PortError> {
+    async fn sign(&self, _: Vec<u8>, _: TokenKind, _: OffsetDateTime) -> Result<String, PortError> {
         Err(PortError::Failed)
     }
 
@@ -44,5 +44,13 @@ impl Ports for Inline {
         _: OffsetDateTime,
     ) -> Result<bool, tollgate_jose::replay::ReplayError> {
         Ok(true)
+    }
+
+    async fn used(
+        &self,
+        _: [u8; 32],
+        _: OffsetDateTime,
+    ) -> Result<bool, tollgate_jose::replay::ReplayError> {
+        Ok(false)
     }
 }

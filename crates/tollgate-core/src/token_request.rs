@@ -11,16 +11,17 @@ use super::auth::{self, AuthMethod, Credential, assertion};
 use super::client::{Client, GrantType, JWT_BEARER_GRANT};
 use super::error::{ErrorCode, OAuthError};
 use super::grant::{self, Delegation};
-use super::grants::{client_credentials, exchange};
+use super::grants::{authorization_code, client_credentials, exchange, refresh_token, signed_in};
 use super::params::Params;
-use super::ports::{Context, Ports};
+use super::person::Person;
+use super::ports::{Context, Ports, TokenKind};
 use super::refusal::{Reason, Refusal, RefusedRequest};
 use super::standing::OwnTokens;
 use tollgate_jose::dpop;
 use tollgate_jose::replay::ReplayError;
 
 /// The parameters a token request may carry; others are ignored.
-const PARAMETERS: [&str; 12] = [
+const PARAMETERS: [&str; 16] = [
     "grant_type",
     "scope",
     "client_id",
@@ -35,6 +36,12 @@ const PARAMETERS: [&str; 12] = [
     "requested_token_type",
     "actor_token",
     "actor_token_type",
+    // RFC 6749 §4.1.3, RFC 7636 §4.5.
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    // RFC 6749 §6.
+    "refresh_token",
 ];
 
 /// The parameters that may repeat: RFC 8707's and RFC 8693's targets.
@@ -54,6 +61,12 @@ pub struct Issued {
     pub audiences: Vec<String>,
     /// A token exchange's subject and actors.
     pub delegation: Option<Delegation>,
+    /// The person it is for (code and refresh token grants).
+    pub person: Option<Person>,
+    /// OpenID Connect: when `openid` was granted to a person.
+    pub id_token: Option<String>,
+    /// When `offline_access` was granted, and at each refresh.
+    pub refresh_token: Option<String>,
 }
 
 /// What the HTTP adapter hands over: the form body and the headers that
@@ -141,6 +154,8 @@ pub async fn token<P: Ports + OwnTokens>(
     } else {
         &grant_type
     };
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
+    let mut people = None;
     let grant = match grant::allowed(&client, kind).map_err(|e| claimed(e.into(), id))? {
         GrantType::ClientCredentials => {
             let resources: Vec<&str> = params.all("resource").collect();
@@ -150,16 +165,16 @@ pub async fn token<P: Ports + OwnTokens>(
             grant.copied = std::mem::take(&mut authenticated.copied);
             grant
         }
-        // Not yet built: refused as a grant this server does not offer.
-        GrantType::AuthorizationCode | GrantType::RefreshToken => {
-            let error = OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "the authorization code and refresh token grants are not built yet",
-            );
-            return Err(claimed(
-                Refusal::new(error, Reason::UnsupportedGrantType),
-                id,
-            ));
+        kind @ (GrantType::AuthorizationCode | GrantType::RefreshToken) => {
+            let person = if kind == GrantType::AuthorizationCode {
+                authorization_code::grant(cx, ports, client, &params, jkt).await
+            } else {
+                refresh_token::grant(cx, ports, client, &params, jkt).await
+            }
+            .map_err(|r| claimed(r, id))?;
+            let grant = person.grant.clone();
+            people = Some(person);
+            grant
         }
         GrantType::TokenExchange => {
             let targets: Vec<&str> = params
@@ -178,9 +193,15 @@ pub async fn token<P: Ports + OwnTokens>(
     let unsigned = access_token::claims(&grant, cx.issuer, cx.now.unix_timestamp(), binding)
         .map_err(|_| claimed(Refusal::server_error(Reason::Internal), id))?;
     let access_token = ports
-        .sign(unsigned.claims_json, cx.now)
+        .sign(unsigned.claims_json, TokenKind::Access, cx.now)
         .await
         .map_err(|e| claimed(Refusal::not_signed(e), id))?;
+    let (id_token, refresh_token) = match people {
+        Some(people) => signed_in::finish(cx, ports, people, &access_token)
+            .await
+            .map_err(|r| claimed(r, id))?,
+        None => (None, None),
+    };
     Ok(Issued {
         access_token,
         expires_in: unsigned.expires_in,
@@ -194,6 +215,9 @@ pub async fn token<P: Ports + OwnTokens>(
         },
         audiences: grant.audiences,
         delegation: grant.delegation,
+        person: grant.person,
+        id_token,
+        refresh_token,
     })
 }
 

@@ -43,6 +43,11 @@ pub trait ReplayStore: Send + Sync {
         now: OffsetDateTime,
     ) -> ReplayFuture<'_>;
 
+    /// Whether `key` is recorded as used (and has not expired) at `now`,
+    /// without recording it: a revocation's mark (a refresh-token family)
+    /// is read here and written by [`Self::first_use`].
+    fn used(&self, key: [u8; 32], now: OffsetDateTime) -> ReplayFuture<'_>;
+
     /// Identifiers held now and the most the store holds, where it can
     /// tell.
     fn fill(&self) -> Option<(usize, usize)> {
@@ -158,6 +163,14 @@ impl MemoryReplay {
         Ok(true)
     }
 
+    fn is_used(&self, key: [u8; 32], now: OffsetDateTime) -> bool {
+        let short = u128::from_be_bytes(key[..16].try_into().expect("16 bytes"));
+        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        used.keys
+            .get(&short)
+            .is_some_and(|&(until, _)| until > now.unix_timestamp())
+    }
+
     /// Identifiers held now.
     pub fn len(&self) -> usize {
         self.used
@@ -185,6 +198,10 @@ impl ReplayStore for MemoryReplay {
         Box::pin(std::future::ready(result))
     }
 
+    fn used(&self, key: [u8; 32], now: OffsetDateTime) -> ReplayFuture<'_> {
+        Box::pin(std::future::ready(Ok(self.is_used(key, now))))
+    }
+
     fn fill(&self) -> Option<(usize, usize)> {
         Some((self.len(), self.capacity))
     }
@@ -201,6 +218,17 @@ mod tests {
         let mut k = [0u8; 32];
         k[..4].copy_from_slice(&n.to_be_bytes());
         k
+    }
+
+    #[tokio::test]
+    async fn used_reads_a_live_identifier_without_recording_one() {
+        let store = MemoryReplay::new(10, 10);
+        let until = NOW + time::Duration::minutes(5);
+        assert_eq!(store.used(key(1), NOW).await, Ok(false));
+        assert!(store.is_empty(), "a read records nothing");
+        assert_eq!(store.first_use(key(1), "a", until, NOW).await, Ok(true));
+        assert_eq!(store.used(key(1), NOW).await, Ok(true));
+        assert_eq!(store.used(key(1), until).await, Ok(false), "expired");
     }
 
     #[tokio::test]

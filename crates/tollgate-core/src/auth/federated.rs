@@ -148,7 +148,12 @@ mod tests {
         ) -> Result<T, PortError> {
             Ok(work())
         }
-        async fn sign(&self, _: Vec<u8>, _: OffsetDateTime) -> Result<String, PortError> {
+        async fn sign(
+            &self,
+            _: Vec<u8>,
+            _: crate::ports::TokenKind,
+            _: OffsetDateTime,
+        ) -> Result<String, PortError> {
             Err(PortError::Failed)
         }
         async fn keys(&self, _: &JwksLocation, _: bool) -> Result<Arc<PublicKeys>, PortError> {
@@ -163,6 +168,9 @@ mod tests {
             _: OffsetDateTime,
         ) -> Result<bool, ReplayError> {
             Ok(true)
+        }
+        async fn used(&self, _: [u8; 32], _: OffsetDateTime) -> Result<bool, ReplayError> {
+            Ok(false)
         }
     }
 

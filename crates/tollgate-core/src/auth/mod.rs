@@ -10,6 +10,7 @@ pub mod certificate;
 pub(crate) mod federated;
 pub(crate) mod keys;
 mod private_key_jwt;
+pub mod public;
 pub mod secret;
 
 use std::sync::Arc;
@@ -39,16 +40,19 @@ pub enum AuthMethod {
     TlsClientAuth,
     /// RFC 8705 §2.2: a certificate whose key is one of the client's keys.
     SelfSignedTlsClientAuth,
+    /// A public client: its `client_id` alone (OpenID Connect Core §9).
+    None,
 }
 
 impl AuthMethod {
     /// The methods discovery advertises, in its order.
-    pub const ALL: [AuthMethod; 5] = [
+    pub const ALL: [AuthMethod; 6] = [
         Self::ClientSecretBasic,
         Self::ClientSecretPost,
         Self::PrivateKeyJwt,
         Self::TlsClientAuth,
         Self::SelfSignedTlsClientAuth,
+        Self::None,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +63,7 @@ impl AuthMethod {
             Self::Federated => "federated",
             Self::TlsClientAuth => "tls_client_auth",
             Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            Self::None => "none",
         }
     }
 }
@@ -70,6 +75,8 @@ pub enum Credential {
     /// Boxed: a parsed JWT header is large.
     Assertion(Box<assertion::Presented>),
     Certificate(certificate::Presented),
+    /// A `client_id` and nothing else: a public client.
+    Public(public::Presented),
 }
 
 /// A client whose credentials checked out.
@@ -113,8 +120,14 @@ pub fn extract(
                 Reason::CertificateWithoutClientId,
                 Challenge::None,
             )),
-            // No authentication, or a public client (tollgate has none).
-            None => Err(Refusal::client(Reason::NoCredentials, Challenge::None)),
+            None => match params.get("client_id") {
+                // A public client, or a confidential one that forgot its
+                // credentials: `public` tells them apart, equally slowly.
+                Some(id) => Ok(Credential::Public(public::Presented {
+                    client_id: id.to_owned(),
+                })),
+                None => Err(Refusal::client(Reason::NoCredentials, Challenge::None)),
+            },
         },
     }
 }
@@ -127,6 +140,7 @@ impl Credential {
             Self::Secret(s) => Some(&s.id),
             Self::Assertion(a) => a.claimed_id(),
             Self::Certificate(c) => Some(&c.client_id),
+            Self::Public(p) => Some(&p.client_id),
         }
     }
 
@@ -136,6 +150,12 @@ impl Credential {
         ports: &P,
     ) -> Result<Authenticated, Refusal> {
         match self {
+            Self::Public(presented) => Ok(Authenticated {
+                client: public::authenticate(&presented, cx, ports).await?,
+                method: AuthMethod::None,
+                copied: serde_json::Map::new(),
+                certificate: None,
+            }),
             Self::Secret(presented) => {
                 let method = match presented.method {
                     secret::SecretMethod::Basic => AuthMethod::ClientSecretBasic,

@@ -294,7 +294,7 @@ pub fn padding_params(work: f64) -> argon2::Params {
 
 /// Does `work` default verifications' worth of Argon2 (if there is any
 /// left to do) in one run.
-fn burn(services: &Services, work: f64) {
+pub(crate) fn burn(services: &Services, work: f64) {
     if work < 0.01 {
         return;
     }

@@ -44,6 +44,7 @@ pub(crate) fn grant(
         audiences,
         delegation: None,
         copied: serde_json::Map::new(),
+        person: None,
     })
 }
 
@@ -85,5 +86,6 @@ fn targeted(
         audiences,
         delegation: None,
         copied: serde_json::Map::new(),
+        person: None,
     })
 }

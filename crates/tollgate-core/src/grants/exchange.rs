@@ -22,6 +22,7 @@ use super::super::grant::{Delegation, Grant, actors, invalid_target, narrowed, r
 use super::super::params::Params;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::{Reason, Refusal};
+use super::super::revocation::revoked_key;
 use super::super::rules::{ExchangeRule, SubjectIssuer};
 use super::super::scope::ScopeSet;
 use super::super::standing::{OwnTokens, foreign_subject_issuer, own_token_standing};
@@ -161,6 +162,7 @@ pub(crate) async fn grant<P: Ports + OwnTokens>(
             subject_issuer: subject.subject_issuer,
         }),
         copied: Map::new(),
+        person: None,
     })
 }
 
@@ -203,6 +205,14 @@ async fn subject<P: Ports + OwnTokens>(
             .await
             .ok_or(Reason::InvalidSubjectToken)?;
         own_token_standing(cx, &claims)?;
+        // Revoked (RFC 7009) is revoked here too; a store that cannot say
+        // lets nothing through.
+        let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
+        match ports.used(revoked_key(jti), cx.now).await {
+            Ok(false) => {}
+            Ok(true) => return Err(Reason::SubjectTokenRevoked),
+            Err(_) => return Err(Reason::ReplayStoreUnavailable),
+        }
         (SubjectIssuer::Own, claims)
     } else {
         let trusted = iss

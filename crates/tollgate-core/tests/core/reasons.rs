@@ -99,6 +99,21 @@ every_reason![
     CsrfMismatch,
     ProviderRefused,
     UpstreamInvalid,
+    InvalidCode,
+    CodeExpired,
+    CodeClientMismatch,
+    PkceFailed,
+    CodeReplayed,
+    PersonInactive,
+    PersonNotAdmitted,
+    InvalidRefreshToken,
+    RefreshClientMismatch,
+    RefreshTokenExpired,
+    RefreshTokenReplayed,
+    RefreshFamilyRevoked,
+    RefreshDpopMismatch,
+    RefreshClientInactive,
+    RefreshScopeWidened,
     NoActiveKey,
     SigningFailed,
     SigningKeyUnavailable,
@@ -137,6 +152,9 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::authorize::all().await;
     crate::upstream::all().await;
     crate::signin::all().await;
+    crate::code_grant::all().await;
+    crate::refresh::all().await;
+    crate::revocation::all().await;
     let reached = reached();
     let all: HashSet<Reason> = ALL.iter().copied().collect();
     let server: HashSet<Reason> = SERVER_ONLY.iter().copied().collect();

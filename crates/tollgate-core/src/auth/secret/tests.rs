@@ -155,12 +155,6 @@ fn malformed_credentials_get_their_rfc_error() {
             Challenge::None,
         ),
         (
-            b"grant_type=x&client_id=c",
-            None,
-            ErrorCode::InvalidClient,
-            Challenge::None,
-        ),
-        (
             b"grant_type=x",
             Some(b"Bearer abc"),
             ErrorCode::InvalidClient,
@@ -191,6 +185,12 @@ fn malformed_credentials_get_their_rfc_error() {
         assert_eq!(err.error.code, *code, "{shown}");
         assert_eq!(err.error.challenge, *challenge, "{shown}");
     }
+    // A client_id alone is a public client's (method `none`), judged when
+    // it authenticates.
+    assert!(matches!(
+        extract_from(b"grant_type=x&client_id=c", None),
+        Ok(Credential::Public(_))
+    ));
     // The same id in the body next to Basic is accepted.
     assert!(extract_from(b"grant_type=x&client_id=client", Some(&h)).is_ok());
 }

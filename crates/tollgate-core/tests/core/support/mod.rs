@@ -4,6 +4,7 @@
 
 pub(crate) mod certs;
 pub(crate) mod jws;
+pub(crate) mod people;
 pub(crate) mod ports;
 pub(crate) mod subjects;
 pub(crate) mod world;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
-use tollgate_core::{OwnTokens, PortError, Ports, TrustAnchors};
+use tollgate_core::{OwnTokens, PortError, Ports, TokenKind, TrustAnchors};
 use tollgate_jose::jose::{self, JwksLocation, PublicKeys};
 use tollgate_jose::replay::{MemoryReplay, ReplayError, ReplayStore};
 
@@ -88,12 +88,23 @@ impl Ports for Fake {
         }
     }
 
-    async fn sign(&self, claims_json: Vec<u8>, _: OffsetDateTime) -> Result<String, PortError> {
+    async fn sign(
+        &self,
+        claims_json: Vec<u8>,
+        kind: TokenKind,
+        _: OffsetDateTime,
+    ) -> Result<String, PortError> {
         if let Some(e) = self.sign_error {
             return Err(e);
         }
         let claims: Value = serde_json::from_slice(&claims_json).map_err(|_| PortError::Failed)?;
-        Ok(self.own_token(&claims))
+        Ok(match kind {
+            TokenKind::Access => self.own_token(&claims),
+            TokenKind::Id => self.own.sign_with(
+                &json!({"alg": "ES256", "typ": "JWT", "kid": OWN_KID}),
+                &claims,
+            ),
+        })
     }
 
     async fn keys(
@@ -118,6 +129,10 @@ impl Ports for Fake {
         now: OffsetDateTime,
     ) -> Result<bool, ReplayError> {
         self.replay.first_use(key, holder, until, now).await
+    }
+
+    async fn used(&self, key: [u8; 32], now: OffsetDateTime) -> Result<bool, ReplayError> {
+        self.replay.used(key, now).await
     }
 
     fn trust_anchors(&self) -> Option<Arc<TrustAnchors>> {

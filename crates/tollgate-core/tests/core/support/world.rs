@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tollgate_core::introspection::{self, Introspection};
+use tollgate_core::revocation::{self, Revoked};
 use tollgate_core::sealed::SealingKey;
 use tollgate_core::token_request::{self, Issued, Request};
 use tollgate_core::{
@@ -90,11 +91,21 @@ pub(crate) fn client(id: &str) -> Client {
 /// The scopes and APIs of every world: `api1` (and `admin`) of [`API`],
 /// `orders.read` of [`ORDERS`], `billing` of [`BILLING`]; `unused`
 /// belongs to none.
-fn registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Arc<Registry> {
-    Arc::new(plain_registry(clients, issuers))
+fn registry(
+    clients: Vec<Client>,
+    issuers: Vec<TrustedIssuer>,
+    users: &[Arc<User>],
+) -> Arc<Registry> {
+    registry_with(clients, issuers, users, Login::default())
 }
 
-fn plain_registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Registry {
+/// [`registry`] with `[login]` as `login`.
+fn registry_with(
+    clients: Vec<Client>,
+    issuers: Vec<TrustedIssuer>,
+    users: &[Arc<User>],
+    login: Login,
+) -> Arc<Registry> {
     let scope = |n: &str| ApiScope {
         name: n.parse().unwrap(),
         display_name: None,
@@ -107,17 +118,20 @@ fn plain_registry(clients: Vec<Client>, issuers: Vec<TrustedIssuer>) -> Registry
             false => Secrets::default(),
         },
     };
-    Registry::new(
-        ["api1", "admin", "orders.read", "billing", "unused"]
-            .map(scope)
-            .to_vec(),
-        vec![
-            resource(API, &["api1", "admin"], true),
-            resource(ORDERS, &["orders.read"], true),
-            resource(BILLING, &["billing"], false),
-        ],
-        clients.into_iter().map(Arc::new).collect(),
-        issuers,
+    Arc::new(
+        Registry::new(
+            ["api1", "admin", "orders.read", "billing", "unused"]
+                .map(scope)
+                .to_vec(),
+            vec![
+                resource(API, &["api1", "admin"], true),
+                resource(ORDERS, &["orders.read"], true),
+                resource(BILLING, &["billing"], false),
+            ],
+            clients.into_iter().map(Arc::new).collect(),
+            issuers,
+        )
+        .with_people(Some(login), users.to_vec(), Vec::new()),
     )
 }
 
@@ -127,7 +141,9 @@ pub(crate) struct World {
     pub(crate) ports: Fake,
     pub(crate) now: OffsetDateTime,
     pub(crate) address: Option<IpAddr>,
-    /// Seals codes, sessions and forms.
+    /// The people of the file (`with_people`).
+    pub(crate) users: Vec<Arc<User>>,
+    /// Seals codes, refresh tokens, sessions and forms.
     pub(crate) sealing: SealingKey,
 }
 
@@ -143,11 +159,12 @@ impl World {
     ) -> Self {
         let clock: SharedClock = ManualClock::new(NOW);
         Self {
-            registry: registry(clients, issuers),
+            registry: registry(clients, issuers, &[]),
             services: Arc::new(Services::new(throttle, &clock)),
             ports: Fake::default(),
             now: NOW,
             address: Some(IpAddr::from([192, 0, 2, 1])),
+            users: Vec::new(),
             sealing: SealingKey::new(&[7; tollgate_core::sealed::KEY_LEN]),
         }
     }
@@ -155,12 +172,18 @@ impl World {
     /// A world where people sign in (`[login]` with its defaults): these
     /// clients and users.
     pub(crate) fn people(clients: Vec<Client>, users: Vec<User>) -> Self {
+        Self::with_people(clients, users)
+    }
+
+    /// A world of these clients and these people.
+    pub(crate) fn with_people(clients: Vec<Client>, users: Vec<User>) -> Self {
         let mut world = Self::new(Vec::new());
-        world.reload_people(clients, users);
+        world.users = users.into_iter().map(Arc::new).collect();
+        world.registry = registry(clients, Vec::new(), &world.users);
         world
     }
 
-    /// The file edited and reloaded, people and all.
+    /// The file edited and reloaded with these clients and people.
     pub(crate) fn reload_people(&mut self, clients: Vec<Client>, users: Vec<User>) {
         self.reload_login(clients, users, Login::default());
     }
@@ -168,17 +191,14 @@ impl World {
     /// The file edited and reloaded with `[login]` as `login` (its
     /// providers).
     pub(crate) fn reload_login(&mut self, clients: Vec<Client>, users: Vec<User>, login: Login) {
-        self.registry = Arc::new(plain_registry(clients, Vec::new()).with_people(
-            Some(login),
-            users.into_iter().map(Arc::new).collect(),
-            Vec::new(),
-        ));
+        self.users = users.into_iter().map(Arc::new).collect();
+        self.registry = registry_with(clients, Vec::new(), &self.users, login);
     }
 
     /// The file edited and reloaded: the same services and keys, another
     /// registry.
     pub(crate) fn reload(&mut self, clients: Vec<Client>, issuers: Vec<TrustedIssuer>) {
-        self.registry = registry(clients, issuers);
+        self.registry = registry(clients, issuers, &self.users);
     }
 
     pub(crate) fn cx(&self) -> Context<'_> {
@@ -202,6 +222,18 @@ impl World {
             certificate: request.certificate.as_ref(),
         };
         token_request::token(&self.cx(), &self.ports, request).await
+    }
+
+    pub(crate) async fn revoke(&self, request: &Req) -> Result<Revoked, RefusedRequest> {
+        let request = Request {
+            body: request.body.as_bytes(),
+            authorization: request.authorization.as_deref(),
+            dpop: &[],
+            certificate: None,
+        };
+        revocation::revoke(&self.cx(), &self.ports, request)
+            .await
+            .map(|(_, revoked)| revoked)
     }
 
     pub(crate) async fn introspect(&self, request: &Req) -> Result<Introspection, RefusedRequest> {

@@ -1,0 +1,147 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3, OAuth
+//! 2.1, RFC 7636): the code opens with the sealing key, is the client's,
+//! has not expired, names the same redirect URI, and its PKCE challenge
+//! is met; the person still stands and the client still admits her; and
+//! it is used once. A second use revokes the refresh tokens issued from
+//! the first (RFC 6749 §4.1.2: the code was stolen, or the client leaks).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use time::OffsetDateTime;
+
+use super::super::client::{Client, GrantType};
+use super::super::code::CodeGrant;
+use super::super::params::Params;
+use super::super::people::OFFLINE_ACCESS;
+use super::super::person::Person;
+use super::super::ports::{Context, Ports};
+use super::super::refusal::{Reason, Refusal};
+use super::super::sealed::Purpose;
+use super::signed_in::{
+    PersonGrant, Session, person_grant, person_stands, replay_refusal, revoke_family, scopes,
+    store_key,
+};
+
+/// Redeems the code of the request for `client` (authenticated already).
+/// `jkt`: the DPoP key the request proved, if any.
+pub(crate) async fn grant<P: Ports>(
+    cx: &Context<'_>,
+    ports: &P,
+    client: Arc<Client>,
+    params: &Params,
+    jkt: Option<&str>,
+) -> Result<PersonGrant, Refusal> {
+    let sealed = params
+        .get("code")
+        .ok_or_else(|| Refusal::invalid_request(Reason::MissingParameter, "code is missing"))?;
+    let refuse = |reason| Refusal::invalid_grant(reason, "the code is invalid, expired or used");
+    let code: CodeGrant = cx
+        .sealing
+        .and_then(|key| key.open(Purpose::Code, sealed))
+        .ok_or(refuse(Reason::InvalidCode))?;
+    if code.client_id != client.id.as_str() {
+        return Err(refuse(Reason::CodeClientMismatch));
+    }
+    let now = cx.now.unix_timestamp();
+    if code.exp <= now {
+        return Err(refuse(Reason::CodeExpired));
+    }
+    if params.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
+        return Err(refuse(Reason::RedirectUriMismatch));
+    }
+    if !pkce_holds(params.get("code_verifier"), &code.code_challenge) {
+        return Err(refuse(Reason::PkceFailed));
+    }
+    person_stands(cx, &client, &code.sub, code.auth_time)?;
+    let until = OffsetDateTime::from_unix_timestamp(code.exp.saturating_add(60)).unwrap_or(cx.now);
+    let first = ports
+        .first_use(
+            store_key("code", &code.id),
+            client.id.as_str(),
+            until,
+            cx.now,
+        )
+        .await
+        .map_err(replay_refusal)?;
+    let lifetime = i64::try_from(client.refresh_token_lifetime.as_secs()).unwrap_or(i64::MAX);
+    if !first {
+        // Whatever was issued from the first use goes: revoked for as long
+        // as any of its refresh tokens could live.
+        revoke_family(
+            ports,
+            &code.id,
+            client.id.as_str(),
+            now.saturating_add(lifetime),
+            cx.now,
+        )
+        .await?;
+        return Err(refuse(Reason::CodeReplayed));
+    }
+    let (granted, audiences) = scopes(cx, &client, &code.scope, &code.resources)?;
+    let refresh = granted.iter().any(|s| s.as_str() == OFFLINE_ACCESS)
+        && client.grant_types.contains(&GrantType::RefreshToken);
+    let person = Person {
+        sub: code.sub.clone(),
+        auth_time: code.auth_time,
+    };
+    let session = Session {
+        family: code.id,
+        id: String::new(),
+        client_id: code.client_id,
+        sub: code.sub,
+        auth_time: code.auth_time,
+        scope: granted.to_string(),
+        resources: code.resources,
+        family_exp: code.auth_time.saturating_add(lifetime),
+        jkt: jkt.map(str::to_owned),
+        claims: code.claims,
+    };
+    Ok(PersonGrant {
+        grant: person_grant(
+            cx.registry,
+            client,
+            granted,
+            audiences,
+            person,
+            session.claims.as_ref(),
+        ),
+        session,
+        nonce: code.nonce,
+        refresh,
+    })
+}
+
+/// RFC 7636 §4.1 and §4.6: a verifier of 43 to 128 unreserved characters
+/// whose SHA-256, base64url, is the challenge; compared in constant time.
+pub(crate) fn pkce_holds(verifier: Option<&str>, challenge: &str) -> bool {
+    let Some(verifier) = verifier else {
+        return false;
+    };
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(unreserved) {
+        return false;
+    }
+    let computed = B64.encode(tollgate_jose::digest::sha256(verifier.as_bytes()));
+    aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes())
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_is_rfc_7636_s256() {
+        // A verifier and its S256 challenge: BASE64URL(SHA-256(verifier)).
+        let verifier = "dBjftJeZ4CVP-mJ92K9xGtbkgsegutpXQlyTO0Czk5M";
+        let challenge = "nMwaK9ksfpJeF6qBTnt6E6K7E9hriC-s2Y3yUO5mJSg";
+        assert!(pkce_holds(Some(verifier), challenge));
+        assert!(!pkce_holds(None, challenge));
+        assert!(!pkce_holds(Some(&verifier[..42]), challenge), "too short");
+        assert!(!pkce_holds(Some(challenge), challenge), "plain");
+        let with_space = format!("{} ", &verifier[..43]);
+        assert!(!pkce_holds(Some(&with_space), challenge));
+    }
+}

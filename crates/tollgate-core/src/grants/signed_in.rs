@@ -1,0 +1,242 @@
+//! What the authorization code and refresh token grants share: the scopes
+//! and audiences of a person's token (identity scopes kept, never in
+//! `aud`; API scopes narrowed by RFC 8707 to the resources of the
+//! sign-in), what a signed-in session carries from one refresh token to
+//! the next (sealed, `sealed::Purpose::RefreshToken`), the replay store's
+//! keys of codes, refresh tokens and families, and the tokens issued after
+//! the access token: the id token and the next refresh token.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::super::access_token::new_jti;
+use super::super::client::Client;
+use super::super::error::{ErrorCode, OAuthError};
+use super::super::grant::{Grant, narrowed};
+use super::super::id_token::{self, IdToken};
+use super::super::people::OPENID;
+use super::super::person::{self, Person, person_claims};
+use super::super::ports::{Context, Ports, TokenKind};
+use super::super::refusal::{Reason, Refusal};
+use super::super::scope::ScopeSet;
+use super::super::sealed::Purpose;
+use tollgate_jose::digest::sha256_parts;
+use tollgate_jose::replay::ReplayError;
+
+/// A refresh token's sealed payload: one session of a person at a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Session {
+    /// The code's id: every refresh token of one sign-in shares it, and
+    /// revoking it revokes them all.
+    pub(crate) family: String,
+    /// This token's own id (single use).
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) sub: String,
+    pub(crate) auth_time: i64,
+    /// What the sign-in granted, space separated; a refresh may ask for
+    /// less, never more (RFC 6749 §6).
+    pub(crate) scope: String,
+    /// RFC 8707 resources of the sign-in.
+    pub(crate) resources: Vec<String>,
+    /// Unix seconds: `auth_time` + the client's `refresh_token_lifetime`,
+    /// absolute.
+    pub(crate) family_exp: i64,
+    /// RFC 9449 §5: the DPoP key a refresh must prove, if the first
+    /// tokens were bound.
+    pub(crate) jkt: Option<String>,
+    /// A provider's person's claims as copied at sign-in.
+    pub(crate) claims: Option<Map<String, Value>>,
+}
+
+/// A grant to a person, and what follows the access token.
+#[derive(Debug)]
+pub(crate) struct PersonGrant {
+    pub grant: Grant,
+    pub session: Session,
+    /// The authorization request's `nonce` (a code's only).
+    pub nonce: Option<String>,
+    /// Whether a refresh token is issued (`offline_access`, and the
+    /// client has the refresh_token grant).
+    pub refresh: bool,
+}
+
+/// The replay store's key of a code, a refresh token or a family.
+pub(crate) fn store_key(kind: &str, id: &str) -> [u8; 32] {
+    sha256_parts([kind.as_bytes(), b"\0", id.as_bytes()])
+}
+
+/// The key under which a family is marked revoked.
+pub(crate) fn family_key(family: &str) -> [u8; 32] {
+    store_key("family", family)
+}
+
+/// Marks `family` revoked until `until`: its refresh tokens are refused.
+pub(crate) async fn revoke_family<P: Ports>(
+    ports: &P,
+    family: &str,
+    holder: &str,
+    until: i64,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    let until = OffsetDateTime::from_unix_timestamp(until).unwrap_or(now);
+    // `false`: it was revoked already, which is as good.
+    ports
+        .first_use(family_key(family), holder, until, now)
+        .await
+        .map(|_| ())
+        .map_err(replay_refusal)
+}
+
+/// The replay store could not answer: the request cannot be judged.
+pub(crate) fn replay_refusal(error: ReplayError) -> Refusal {
+    match error {
+        ReplayError::OverQuota => Refusal::new(
+            OAuthError::unavailable(crate::auth::QUOTA_RETRY),
+            Reason::ReplayQuotaExceeded,
+        ),
+        ReplayError::Unavailable => Refusal::new(
+            OAuthError::unavailable(std::time::Duration::from_secs(1)),
+            Reason::ReplayStoreUnavailable,
+        ),
+    }
+}
+
+/// The person still stands for something she signed in to at
+/// `auth_time`, and the client's `allowed_groups` admit her.
+pub(crate) fn person_stands(
+    cx: &Context<'_>,
+    client: &Client,
+    sub: &str,
+    auth_time: i64,
+) -> Result<(), Refusal> {
+    let refuse = |reason| Refusal::invalid_grant(reason, "the grant is no longer valid");
+    match person::standing(cx.registry, sub, auth_time).map_err(refuse)? {
+        Some(user) if !user.admitted_by(&client.allowed_groups) => {
+            Err(refuse(Reason::PersonNotAdmitted))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The scopes and audiences of a person's token: of `scope`, what the
+/// client may still have; identity scopes as they are; API scopes
+/// narrowed to `resources` (RFC 8707) when the sign-in named some, else
+/// the audiences are every resource of a granted API scope.
+pub(crate) fn scopes(
+    cx: &Context<'_>,
+    client: &Arc<Client>,
+    scope: &str,
+    resources: &[String],
+) -> Result<(ScopeSet, Vec<String>), Refusal> {
+    let registry = cx.registry;
+    let asked: ScopeSet = scope
+        .parse()
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, format!("{e}")))?;
+    let allowed: ScopeSet = asked
+        .iter()
+        .filter(|s| client.allowed_scopes.contains(s))
+        .cloned()
+        .collect();
+    let api: ScopeSet = allowed
+        .iter()
+        .filter(|s| registry.identity_scope(s.as_str()).is_none())
+        .cloned()
+        .collect();
+    let (api, audiences) = if resources.is_empty() {
+        let audiences = registry
+            .resources()
+            .iter()
+            .filter(|r| r.scopes.iter().any(|s| api.contains(s)))
+            .map(|r| r.name.clone())
+            .collect();
+        (api, audiences)
+    } else {
+        let targets: Vec<&str> = resources.iter().map(String::as_str).collect();
+        narrowed(registry, &api, &targets, true)?
+    };
+    let granted = allowed
+        .iter()
+        .filter(|s| registry.identity_scope(s.as_str()).is_some() || api.contains(s))
+        .cloned()
+        .collect();
+    Ok((granted, audiences))
+}
+
+/// The id token (when `openid` is granted) and the next refresh token
+/// (when one is due) of a person's grant, after its access token.
+pub(crate) async fn finish<P: Ports>(
+    cx: &Context<'_>,
+    ports: &P,
+    people: PersonGrant,
+    access_token: &str,
+) -> Result<(Option<String>, Option<String>), Refusal> {
+    let PersonGrant {
+        grant,
+        mut session,
+        nonce,
+        refresh,
+    } = people;
+    let person = grant
+        .person
+        .as_ref()
+        .ok_or(Refusal::server_error(Reason::Internal))?;
+    let id_token = if grant.scopes.iter().any(|s| s.as_str() == OPENID) {
+        let user = person::standing(cx.registry, &person.sub, person.auth_time)
+            .ok()
+            .flatten();
+        let claims = person_claims(cx.registry, user, session.claims.as_ref(), &grant.scopes);
+        let token = IdToken {
+            issuer: cx.issuer,
+            client_id: grant.client.id.as_str(),
+            person,
+            now: cx.now.unix_timestamp(),
+            nonce: nonce.as_deref(),
+            access_token,
+        };
+        let signed = ports
+            .sign(id_token::claims(&token, claims), TokenKind::Id, cx.now)
+            .await
+            .map_err(Refusal::not_signed)?;
+        Some(signed)
+    } else {
+        None
+    };
+    let refresh_token = match (refresh, cx.sealing) {
+        (true, Some(key)) => {
+            session.id = new_jti();
+            Some(key.seal(Purpose::RefreshToken, &session))
+        }
+        _ => None,
+    };
+    Ok((id_token, refresh_token))
+}
+
+/// A person's grant of `scopes` and `audiences` to `client`. A
+/// provider's person (`upstream`: her claims as copied at sign-in) has
+/// the granted identity scopes' claims in her access token too: no file
+/// holds her, so it is where userinfo reads them.
+pub(crate) fn person_grant(
+    registry: &super::super::registry::Registry,
+    client: Arc<Client>,
+    scopes: ScopeSet,
+    audiences: Vec<String>,
+    person: Person,
+    upstream: Option<&Map<String, Value>>,
+) -> Grant {
+    let copied = match upstream {
+        Some(claims) => person_claims(registry, None, Some(claims), &scopes),
+        None => Map::new(),
+    };
+    Grant {
+        client,
+        scopes,
+        audiences,
+        delegation: None,
+        copied,
+        person: Some(person),
+    }
+}

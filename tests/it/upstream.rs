@@ -141,6 +141,12 @@ fn browser() -> reqwest::Client {
 }
 
 fn authorize_url(server: &TestServer) -> String {
+    authorize_at(&server.url(""))
+}
+
+/// The authorization request of `web` at the tollgate whose root is
+/// `base`.
+fn authorize_at(base: &str) -> String {
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("response_type", "code"),
@@ -152,7 +158,7 @@ fn authorize_url(server: &TestServer) -> String {
             ("code_challenge_method", "S256"),
         ])
         .finish();
-    server.url(&format!("/connect/authorize?{query}"))
+    format!("{base}/connect/authorize?{query}")
 }
 
 fn location(r: &reqwest::Response, base: &str) -> String {
@@ -181,27 +187,23 @@ async fn sign_in(
     sign_in_returning(setup, browser, name, login).await.0
 }
 
-/// [`sign_in`], and the callback URL the provider sent the browser to.
-async fn sign_in_returning(
-    setup: &Setup,
+/// [`sign_in`] at the tollgate whose root is `base`.
+async fn sign_in_at(
+    base: &str,
     browser: &reqwest::Client,
     name: &str,
     login: &str,
 ) -> (reqwest::Response, String) {
-    let page = browser
-        .get(authorize_url(&setup.server))
-        .send()
-        .await
-        .unwrap();
+    let page = browser.get(authorize_at(base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
-    let departure = setup.server.url(&link(&page, name));
+    let departure = format!("{base}{}", link(&page, name));
     let r = browser.get(&departure).send().await.unwrap();
     if !r.status().is_redirection() {
         return (r, String::new());
     }
     let mut url = location(&r, &departure);
-    let callback = setup.callback();
+    let callback = format!("{base}/connect/authorize/upstream/callback");
     for _ in 0..12 {
         if url.starts_with(&callback) {
             return (browser.get(&url).send().await.unwrap(), url);
@@ -235,6 +237,16 @@ async fn sign_in_returning(
         url = location(&r, &action);
     }
     panic!("the provider never sent the browser back");
+}
+
+/// [`sign_in`], and the callback URL the provider sent the browser to.
+async fn sign_in_returning(
+    setup: &Setup,
+    browser: &reqwest::Client,
+    name: &str,
+    login: &str,
+) -> (reqwest::Response, String) {
+    sign_in_at(&setup.server.url(""), browser, name, login).await
 }
 
 fn query_of(location: &str) -> std::collections::HashMap<String, String> {
@@ -447,4 +459,49 @@ async fn a_return_from_the_provider_is_used_once_and_only_by_the_browser_that_le
     let forged = format!("{}?code=x&state=not-the-one", setup.callback());
     let r = fresh.get(&forged).send().await.unwrap();
     assert_eq!(r.status(), 400);
+}
+
+/// The server as a process, its log read: the reason a person was refused
+/// is in the audit line (her email's domain), never on her page, and the
+/// client secret (here from `client_secret_env`) in neither.
+#[tokio::test]
+async fn a_refused_person_s_reason_goes_to_the_audit_log_and_the_secret_nowhere() {
+    let Some(dir) = provider_dir() else {
+        return;
+    };
+    let port = free_port();
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("identity.toml");
+    let file = toml(port).replace(
+        "client_secret_file = \"corp.secret\"",
+        "client_secret_env = \"CORP_SECRET\"",
+    );
+    std::fs::write(&config, file).unwrap();
+    let mut server = crate::support::start_logged_with_env(
+        &config,
+        "info",
+        &[],
+        &[("CORP_SECRET", "upstream-secret")],
+    )
+    .await;
+    let base = format!("http://{}", server.addr);
+    let callback = format!("{base}/connect/authorize/upstream/callback");
+    let _provider = provider(&dir, port, &callback, "k1").await;
+    let (r, _) = sign_in_at(&base, &browser(), "corp", "bob").await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(!page.contains("other.example"), "{page}");
+    server
+        .logged("the email domain other.example is not allowed")
+        .await;
+    let (r, _) = sign_in_at(&base, &browser(), "corp", "alice").await;
+    assert_eq!(r.status(), 200, "alice's consent page");
+    server.logged("outcome=\"admitted\"").await;
+    let log = server.stop();
+    let refused = log
+        .lines()
+        .find(|l| l.contains("upstream sign-in") && l.contains("refused"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(refused.contains("corp|bob"), "{refused}");
+    assert!(!log.contains("upstream-secret"), "{log}");
 }

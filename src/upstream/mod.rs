@@ -110,6 +110,21 @@ fn fail(kind: Kind, detail: impl Into<String>) -> Failure {
     }
 }
 
+/// A token response is a few KiB; a larger one is refused unread.
+const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
+
+/// The body of `response`, at most [`MAX_TOKEN_RESPONSE`] bytes.
+async fn bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+            return Err(format!("larger than {MAX_TOKEN_RESPONSE} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The provider's discovery document and keys, from the one cache.
 async fn discovered(
     cache: &JwksCache,
@@ -240,10 +255,11 @@ pub(crate) async fn land(
         .await
         .map_err(|e| fail(Kind::TokenEndpoint, describe(&e)))?;
     let status = response.status();
-    let body: Value = response
-        .json()
+    let body = bounded(response)
         .await
-        .map_err(|e| fail(Kind::TokenEndpoint, format!("not JSON ({})", describe(&e))))?;
+        .map_err(|e| fail(Kind::TokenEndpoint, e))?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| fail(Kind::TokenEndpoint, format!("not JSON ({e})")))?;
     if !status.is_success() {
         let error = body.get("error").and_then(Value::as_str).unwrap_or("?");
         return Err(fail(

@@ -458,8 +458,9 @@ async fn main() -> std::process::ExitCode {
         .at("/signin-oidc", get(callback))
         .at("/call-api", get(call_api))
         .at("/signout", get(signout))
-        .data(app);
-    println!("web app listening on {base} (sign in at {base}/secure)");
+        .data(app)
+        .with(poem::middleware::CookieJarManager::new());
+    eprintln!("web app listening on {base} (sign in at {base}/secure)");
     let acceptor = match poem::listener::TcpAcceptor::from_tokio(listener) {
         Ok(a) => a,
         Err(e) => {

@@ -18,6 +18,7 @@ mod keys;
 mod locate;
 mod problems;
 mod raw;
+mod raw_cimd;
 mod raw_keys;
 mod raw_people;
 mod raw_providers;

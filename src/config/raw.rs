@@ -71,6 +71,10 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub replay: RawReplay,
 
+    /// Clients named by a URL (Client ID Metadata Documents).
+    #[serde(default)]
+    pub client_metadata_documents: super::raw_cimd::RawMetadataDocuments,
+
     /// Sign-in for people; absent, no one signs in.
     #[serde(default)]
     pub login: Option<RawLogin>,

@@ -146,7 +146,19 @@ pub(super) fn respond(
             let body = ConsentPage {
                 title,
                 style,
-                client: form.client.shown_name(),
+                // A client named by a URL is its host, first and large (a
+                // look-alike host is the phishing risk); its own name for
+                // itself comes second.
+                client: form
+                    .client
+                    .document
+                    .as_deref()
+                    .map_or(form.client.shown_name(), |d| d.host.as_str()),
+                claimed_name: form
+                    .client
+                    .document
+                    .as_ref()
+                    .and(form.client.display_name.as_deref()),
                 user: &form.sub,
                 host: &form.redirect_host,
                 scopes: &form.scopes,

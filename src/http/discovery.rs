@@ -74,6 +74,10 @@ pub struct Discovery {
     claims_supported: Vec<String>,
     /// Human-readable API documentation.
     service_documentation: String,
+    /// `true` when `[client_metadata_documents] allow` lets URLs name
+    /// clients (Client ID Metadata Documents); absent otherwise.
+    #[oai(skip_serializing_if_is_none)]
+    client_id_metadata_document_supported: Option<bool>,
 }
 
 #[derive(ApiResponse)]
@@ -190,6 +194,11 @@ impl DiscoveryApi {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
             claims_supported: claims,
+            client_id_metadata_document_supported: config
+                .registry
+                .metadata_documents()
+                .enabled()
+                .then_some(true),
             issuer,
         }
     }

@@ -54,7 +54,12 @@ pub(super) struct SignInPage<'a> {
 pub(super) struct ConsentPage<'a> {
     pub(super) title: &'a str,
     pub(super) style: &'a str,
+    /// The file's name for the client; for a client named by a URL, the
+    /// URL's host: the only thing about it that is checked.
     pub(super) client: &'a str,
+    /// For a client named by a URL, the name its document gives itself,
+    /// shown as secondary text (anyone can write any name).
+    pub(super) claimed_name: Option<&'a str>,
     pub(super) user: &'a str,
     pub(super) host: &'a str,
     pub(super) scopes: &'a [String],

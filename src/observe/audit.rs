@@ -101,6 +101,25 @@ pub(crate) fn refused(refusal: &Refusal, claimed_id: Option<&str>, address: Opti
     );
 }
 
+/// A client named by a URL, looked up: its document accepted, or why
+/// not (the person sees one page whatever the reason).
+pub(crate) fn metadata_document(
+    client_id: &str,
+    outcome: &'static str,
+    detail: &str,
+    address: Option<IpAddr>,
+) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "metadata_document",
+        client_id = %untrusted(client_id),
+        document = outcome,
+        reason = (!detail.is_empty()).then(|| tracing::field::display(detail.escape_debug())),
+        address = address.map(tracing::field::display),
+        "client metadata document"
+    );
+}
+
 /// A step of the browser flow (authorization, sign-in, consent): what
 /// happened (`code`, `redirected` with an error, `refused` on a page,
 /// `sign_in_failed`, `not_admitted`), for which client and person, and

@@ -66,6 +66,8 @@ pub(crate) struct AppState {
     pub(crate) provider_status: crate::upstream::status::ProviderStatus,
     /// Used assertion and proof identifiers.
     pub replay: Replay,
+    /// The metadata documents of clients named by a URL.
+    pub(crate) documents: crate::cimd::Documents,
     pub metrics: crate::observe::metrics::Metrics,
     /// The settings only a restart applies, as this process started with
     /// them: an edit is judged against these, so reverting one clears the
@@ -134,6 +136,7 @@ impl AppState {
             config.replay_max_per_client,
         );
         let started = StartSettings::of(&config);
+        let documents = crate::cimd::Documents::new(clock.clone());
         let trust = ArcSwap::new(config.certificates.anchors.clone());
         let status = Mutex::new(ConfigStatus {
             generation: 1,
@@ -163,6 +166,7 @@ impl AppState {
             ),
             provider_status: Default::default(),
             replay,
+            documents,
             metrics: crate::observe::metrics::Metrics::default(),
             started,
             body_timeout,

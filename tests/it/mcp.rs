@@ -71,9 +71,24 @@ scopes = ["mcp:tools"]
 client_id = "mcp-signer"
 allowed_scopes = ["mcp:tools"]
 jwks = {{ keys = [ {} ] }}
+
+# A person, and an IDE-style public client she signs in to (the SDK's
+# authorization code flow): a loopback redirect URI on any port.
+[login]
+[[users]]
+username = "alice"
+password_hash = "{}"
+
+[[clients]]
+client_id = "ide"
+public = true
+allowed_grant_types = ["authorization_code", "refresh_token"]
+redirect_uris = ["http://127.0.0.1/callback"]
+allowed_scopes = ["mcp:tools", "mcp:admin", "offline_access"]
 "#,
         shipped.replace(documented, &format!("name = \"{resource}\"")),
-        signer.toml()
+        signer.toml(),
+        crate::support::hash("alice"),
     )
 }
 
@@ -109,9 +124,15 @@ async fn setup() -> Setup {
 /// Runs tests/mcp/whoami.mjs with `env`; its stdout, or a failure with
 /// everything it printed.
 async fn whoami(sdk: PathBuf, env: Vec<(&'static str, String)>) -> String {
+    node(sdk, "whoami.mjs", env).await
+}
+
+/// Runs `script` of tests/mcp with `env`; its stdout, or a failure with
+/// everything it printed.
+async fn node(sdk: PathBuf, script: &'static str, env: Vec<(&'static str, String)>) -> String {
     let run = tokio::task::spawn_blocking(move || {
         let mut child = Command::new("node")
-            .arg("whoami.mjs")
+            .arg(script)
             .current_dir(&sdk)
             .envs(env)
             .stdout(Stdio::piped())
@@ -133,7 +154,7 @@ async fn whoami(sdk: PathBuf, env: Vec<(&'static str, String)>) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "whoami.mjs failed ({}):\n{stdout}\n{}",
+        "{script} failed ({}):\n{stdout}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -494,5 +515,34 @@ async fn the_admin_tool_needs_mcp_admin_too_and_its_refusal_lists_both_scopes_as
         challenge.starts_with(r#"DPoP error="insufficient_scope", scope="mcp:tools mcp:admin", "#)
             && challenge.ends_with(&format!(r#"resource_metadata="{metadata}""#)),
         "{challenge}"
+    );
+}
+
+/// The TypeScript SDK's authorization code client, unmodified, for a
+/// person (tests/mcp/person.mjs): a pre-registered public client on a
+/// loopback redirect URI; alice signs in through tollgate's form; `whoami`
+/// answers her `sub`; the admin tool's 403 names `mcp:tools mcp:admin`,
+/// the SDK asks again with that scope (her session at tollgate: no second
+/// sign-in), and the call succeeds.
+#[tokio::test]
+async fn the_typescript_sdk_signs_a_person_in_with_the_code_flow_and_steps_up_for_the_admin_tool() {
+    let Some(sdk) = sdk() else { return };
+    let s = setup().await;
+    let out = node(
+        sdk,
+        "person.mjs",
+        vec![
+            ("MCP_SERVER_URL", s.resource.clone()),
+            ("MCP_CLIENT_ID", "ide".into()),
+            ("MCP_USERNAME", "alice".into()),
+            ("MCP_PASSWORD", "alice".into()),
+        ],
+    )
+    .await;
+    assert!(out.contains("whoami: alice\n"), "{out}");
+    assert!(out.contains("admin_stats: {"), "{out}");
+    assert!(
+        out.contains("scopes: mcp:tools -> mcp:tools mcp:admin"),
+        "{out}"
     );
 }

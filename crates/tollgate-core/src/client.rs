@@ -274,6 +274,22 @@ pub struct Client {
     /// `login_providers`: the upstream providers people may sign in to
     /// this client through (`None`: every one).
     pub login_providers: Option<Vec<crate::upstream::ProviderName>>,
+    /// A client named by a URL: what its metadata document says of it
+    /// (`None` for the file's clients).
+    pub document: Option<std::sync::Arc<DocumentFacts>>,
+}
+
+/// What the consent page shows of a client named by a URL: the host first
+/// (a look-alike host is the phishing risk the draft warns of), then what
+/// the document says of itself, as secondary text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentFacts {
+    /// The client id URL's host (with its port, if not the default).
+    pub host: String,
+    /// `logo_uri`, if the document has an https one.
+    pub logo_uri: Option<String>,
+    /// `client_uri`, if the document has an https one.
+    pub client_uri: Option<String>,
 }
 
 /// The default `refresh_token_lifetime`: 30 days.

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::authorize::redirect_matches;
 use super::params::Params;
 use super::ports::Context;
 use super::refusal::Refusal;
@@ -65,7 +66,12 @@ impl EndSession {
             (None, None) => return None,
         };
         let client = cx.registry.client(&client_id)?;
-        if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
+        // The redirect URIs' rule: equal, or loopback on any port.
+        if !client
+            .post_logout_redirect_uris
+            .iter()
+            .any(|r| redirect_matches(r, uri))
+        {
             return None;
         }
         let mut url = Url::parse(uri).ok()?;

@@ -80,7 +80,7 @@ pub async fn introspect<P: Ports + OwnTokens>(
 async fn revoked<P: Ports>(cx: &Context<'_>, ports: &P, claims: &Map<String, Value>) -> bool {
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
     ports
-        .used(super::revocation::revoked_key(jti), cx.now)
+        .used(super::grants::signed_in::revoked_key(jti), cx.now)
         .await
         .unwrap_or(true)
 }

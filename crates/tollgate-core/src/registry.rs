@@ -1,12 +1,15 @@
 //! The registry: what the protocol core knows of the world — clients, API
 //! scopes and API resources. Built by the config module from a validated
-//! file; immutable (a reload builds a new one).
+//! file; immutable (a reload builds a new one), but for the clients named
+//! by a URL that the outside admits once their document checked out.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::client::{Argon2Cost, Client, Secrets};
 use super::federation::{FederatedRule, TrustedIssuer};
+use super::metadata_documents::MetadataDocuments;
+use super::metadata_documents::admitted::{ADMITTED_CAPACITY, Admitted};
 use super::people::{IdentityScope, Login, User, builtin_identity_scopes};
 use super::scope::{ScopeSet, ScopeToken};
 
@@ -48,6 +51,10 @@ pub struct Registry {
     users: HashMap<String, Arc<User>>,
     /// The built-in identity scopes, then the declared ones.
     identity_scopes: Vec<IdentityScope>,
+    /// `[client_metadata_documents]`: clients named by a URL.
+    metadata_documents: MetadataDocuments,
+    /// The clients named by a URL whose document checked out.
+    admitted: Admitted,
 }
 
 impl Registry {
@@ -109,7 +116,36 @@ impl Registry {
             login: None,
             users: HashMap::new(),
             identity_scopes: builtin_identity_scopes(),
+            metadata_documents: MetadataDocuments::default(),
+            admitted: Admitted::default(),
         }
+    }
+
+    /// The same registry with a policy for clients named by a URL (Client
+    /// ID Metadata Documents).
+    pub fn with_metadata_documents(mut self, policy: MetadataDocuments) -> Self {
+        if policy.enabled() {
+            self.admitted = Admitted::with_capacity(ADMITTED_CAPACITY);
+        }
+        self.metadata_documents = policy;
+        self
+    }
+
+    /// Makes `client`, named by a URL and made from a document whose
+    /// SHA-256 is `digest`, a client every lookup finds, until a reload
+    /// (the outside fetched and checked the document: the core does no
+    /// IO). `false` when it cannot: URLs may not name clients here, the
+    /// file has a client of that id, or too many were admitted since the
+    /// last reload.
+    pub fn admit(&self, client: Client, digest: [u8; 32]) -> bool {
+        self.metadata_documents.enabled()
+            && !self.clients.contains_key(client.id.as_str())
+            && self.admitted.admit(client, digest)
+    }
+
+    /// Which URLs may name a client, and what such a client may do.
+    pub fn metadata_documents(&self) -> &MetadataDocuments {
+        &self.metadata_documents
     }
 
     /// The same registry with people: the `[login]` settings, the users
@@ -171,11 +207,13 @@ impl Registry {
         self.federated.get(name).map_or(&[], Vec::as_slice)
     }
 
+    /// The client of the file with this id, or one named by a URL and
+    /// admitted.
     pub fn client(&self, id: &str) -> Option<&Arc<Client>> {
-        self.clients.get(id)
+        self.clients.get(id).or_else(|| self.admitted.get(id))
     }
 
-    /// Every client, in no particular order.
+    /// Every client of the file, in no particular order.
     pub fn clients(&self) -> impl Iterator<Item = &Arc<Client>> {
         self.clients.values()
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::auth;
-use super::grants::signed_in::{Session, replay_refusal, revoke_family, store_key};
+use super::grants::signed_in::{Session, replay_refusal, revoke_family, revoked_key};
 use super::params::Params;
 use super::ports::{Context, Ports};
 use super::refusal::{Reason, Refusal, RefusedRequest};
@@ -35,11 +35,6 @@ pub enum Revoked {
     AccessToken,
     /// Nothing: not a token of this client's.
     Nothing,
-}
-
-/// The replay store's key under which an access token's `jti` is revoked.
-pub fn revoked_key(jti: &str) -> [u8; 32] {
-    store_key("revoked", jti)
 }
 
 /// Runs a revocation request; `Ok` is always answered 200.

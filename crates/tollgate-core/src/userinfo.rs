@@ -7,10 +7,10 @@
 
 use serde_json::{Map, Value};
 
+use super::grants::signed_in::revoked_key;
 use super::people::OPENID;
 use super::person::{self, person_claims};
 use super::ports::{Context, Ports};
-use super::revocation::revoked_key;
 use super::scope::ScopeSet;
 use super::standing::{OwnTokens, own_token_standing};
 use tollgate_jose::dpop;

@@ -162,6 +162,7 @@ pub(super) fn client(
         refresh_token_lifetime: people.refresh_token_lifetime,
         allowed_groups: people.allowed_groups,
         login_providers,
+        document: None,
     })
 }
 
@@ -277,7 +278,7 @@ fn certificate_rule(
         .ok()
 }
 
-fn grant_types(
+pub(super) fn grant_types(
     names: Option<&[String]>,
     path: &str,
     problems: &mut Problems<'_>,

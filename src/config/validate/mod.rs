@@ -3,6 +3,7 @@
 //! work (hashes are only parsed), so even a huge file validates fast.
 
 pub(super) mod agree;
+mod cimd;
 mod clients;
 mod code_flow;
 mod exchange;
@@ -133,6 +134,8 @@ pub(super) fn build(
         problems,
     );
     let registry = registry::build(raw, base, &providers, problems, reused);
+    let documents = cimd::build(&raw.client_metadata_documents, &registry, problems);
+    let registry = registry.with_metadata_documents(documents);
     certificates.self_signed = registry.clients().any(|c| c.self_signed_certificate);
     let defaults = ThrottleSettings::default();
     let throttle = ThrottleSettings {

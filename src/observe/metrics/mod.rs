@@ -94,6 +94,11 @@ struct ProviderLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -121,6 +126,8 @@ pub(crate) struct Metrics {
     /// lookup in the family's map (this runs on every request).
     durations: [Histogram; 8],
     in_flight: Gauge,
+    /// Clients named by a URL looked up, by outcome (accepted, or why not).
+    metadata_documents: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -136,6 +143,7 @@ impl Default for Metrics {
         });
         let in_flight = Gauge::default();
         let provider_failures = Family::<ProviderLabels, Counter>::default();
+        let metadata_documents = Family::<OutcomeLabels, Counter>::default();
         let mut full = Registry::with_prefix("tollgate");
         let mut public = Registry::with_prefix("tollgate");
         full.register(
@@ -180,6 +188,12 @@ impl Default for Metrics {
                 prometheus_client::registry::Unit::Seconds,
                 durations.clone(),
             );
+            registry.register(
+                "client_metadata_documents",
+                "Clients named by a URL looked up (Client ID Metadata Documents), by outcome: \
+                 accepted, or why the document was refused (the person sees one page)",
+                metadata_documents.clone(),
+            );
         }
         let durations = Endpoint::ALL.map(|endpoint| {
             durations
@@ -197,6 +211,7 @@ impl Default for Metrics {
             provider_failures,
             durations,
             in_flight,
+            metadata_documents,
         }
     }
 }
@@ -239,6 +254,15 @@ impl Metrics {
         self.auth_failures_by_reason
             .get_or_create(&ReasonLabels {
                 reason: reason.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts a client named by a URL, looked up.
+    pub(crate) fn metadata_document(&self, outcome: tollgate_core::metadata_documents::Outcome) {
+        self.metadata_documents
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
             })
             .inc();
     }

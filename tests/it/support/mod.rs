@@ -4,6 +4,7 @@
 mod certs;
 mod clock;
 mod config;
+mod documents;
 mod dpop;
 mod handbook;
 mod http;
@@ -20,6 +21,7 @@ mod wait;
 pub(crate) use certs::*;
 pub(crate) use clock::*;
 pub(crate) use config::*;
+pub(crate) use documents::*;
 pub(crate) use dpop::*;
 pub(crate) use handbook::*;
 pub(crate) use http::*;

@@ -175,7 +175,7 @@ fn redirect_uri(client: &Client, sent: Option<&str>) -> Result<(String, bool), A
 
 /// Whether `sent` is the registered URI `registered`: equal, or both the
 /// same `http` loopback URI but for the port (RFC 8252 §7.3).
-pub(super) fn matches(registered: &str, sent: &str) -> bool {
+pub(crate) fn matches(registered: &str, sent: &str) -> bool {
     if registered == sent {
         return true;
     }

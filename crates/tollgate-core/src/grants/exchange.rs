@@ -22,10 +22,10 @@ use super::super::grant::{Delegation, Grant, actors, invalid_target, narrowed, r
 use super::super::params::Params;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::{Reason, Refusal};
-use super::super::revocation::revoked_key;
 use super::super::rules::{ExchangeRule, SubjectIssuer};
 use super::super::scope::ScopeSet;
 use super::super::standing::{OwnTokens, foreign_subject_issuer, own_token_standing};
+use super::signed_in::revoked_key;
 use tollgate_jose::jose;
 
 /// RFC 8693 §3: an OAuth 2.0 access token (tollgate's own).

@@ -69,6 +69,12 @@ pub(crate) fn store_key(kind: &str, id: &str) -> [u8; 32] {
     sha256_parts([kind.as_bytes(), b"\0", id.as_bytes()])
 }
 
+/// The replay store's key under which an access token's `jti` is revoked
+/// (RFC 7009): read by introspection, userinfo and token exchange.
+pub(crate) fn revoked_key(jti: &str) -> [u8; 32] {
+    store_key("revoked", jti)
+}
+
 /// The key under which a family is marked revoked.
 pub(crate) fn family_key(family: &str) -> [u8; 32] {
     store_key("family", family)

@@ -34,16 +34,13 @@ class _Forms(HTMLParser):
 def sign_in(url, username, password, redirect_prefix, browser=None, allow=True):
     """Returns the final redirect (a URL starting with redirect_prefix)."""
     browser = browser or requests.Session()
+    response = browser.get(url, allow_redirects=False, timeout=10)
     for _ in range(10):
-        response = browser.get(url, allow_redirects=False, timeout=10) if url else None
-        while response is not None:
-            if response.status_code in (301, 302, 303, 307):
-                location = urljoin(response.url, response.headers["Location"])
-                if location.startswith(redirect_prefix):
-                    return location
-                response = browser.get(location, allow_redirects=False, timeout=10)
-                continue
-            break
+        while response.status_code in (301, 302, 303, 307):
+            location = urljoin(response.url, response.headers["Location"])
+            if location.startswith(redirect_prefix):
+                return location
+            response = browser.get(location, allow_redirects=False, timeout=10)
         assert response.status_code == 200, (response.status_code, response.text[:500])
         parser = _Forms()
         parser.feed(response.text)
@@ -57,13 +54,7 @@ def sign_in(url, username, password, redirect_prefix, browser=None, allow=True):
             wanted = "allow" if allow else "deny"
             name, value = next((n, v) for n, v in form["buttons"] if wanted in v.lower())
             data[name] = value
+        # The answer to a form is the next page (consent) or a redirect.
         action = urljoin(response.url, form["action"])
-        posted = browser.post(action, data=data, allow_redirects=False, timeout=10)
-        if posted.status_code in (301, 302, 303, 307):
-            location = urljoin(action, posted.headers["Location"])
-            if location.startswith(redirect_prefix):
-                return location
-            url = location
-            continue
-        raise AssertionError((posted.status_code, posted.text[:500]))
+        response = browser.post(action, data=data, allow_redirects=False, timeout=10)
     raise AssertionError("no redirect to the client after 10 pages")

@@ -25,6 +25,7 @@ mod keys;
 mod keys_config;
 mod logs;
 mod mcp;
+mod mcp_cimd;
 mod metrics;
 mod openapi;
 mod people_config;

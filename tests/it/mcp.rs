@@ -19,7 +19,7 @@ use crate::support::{
 /// The SDK's folder (tests/mcp), or `None` (and a note) where node or the
 /// SDK (`npm ci` there) is missing, unless `REQUIRE_MCP_SDK_FOR_TESTS` says
 /// they must be there (CI installs them).
-fn sdk() -> Option<PathBuf> {
+pub(crate) fn sdk() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp");
     let node = Command::new("node").arg("--version").output();
     let installed = dir.join("node_modules/@modelcontextprotocol/sdk/package.json");
@@ -129,7 +129,23 @@ async fn whoami(sdk: PathBuf, env: Vec<(&'static str, String)>) -> String {
 
 /// Runs `script` of tests/mcp with `env`; its stdout, or a failure with
 /// everything it printed.
-async fn node(sdk: PathBuf, script: &'static str, env: Vec<(&'static str, String)>) -> String {
+pub(crate) async fn node(
+    sdk: PathBuf,
+    script: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> String {
+    let (ok, out) = node_run(sdk, script, env).await;
+    assert!(ok, "{script} failed:\n{out}");
+    out
+}
+
+/// Runs `script` of tests/mcp with `env`: whether it succeeded, and its
+/// stdout (then its stderr, when it failed).
+pub(crate) async fn node_run(
+    sdk: PathBuf,
+    script: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> (bool, String) {
     let run = tokio::task::spawn_blocking(move || {
         let mut child = Command::new("node")
             .arg(script)
@@ -151,14 +167,15 @@ async fn node(sdk: PathBuf, script: &'static str, env: Vec<(&'static str, String
         child.wait_with_output().unwrap()
     });
     let out = run.await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{script} failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        text.push_str(&format!(
+            "({})\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    (out.status.success(), text)
 }
 
 #[tokio::test]

@@ -105,9 +105,9 @@ async function browse(start, user, pass, prefix) {
   };
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   let url = new URL(start);
+  let response = await fetch(url, { redirect: 'manual', headers: { cookie: cookie() } });
+  remember(response);
   for (let pages = 0; pages < 10; pages++) {
-    let response = await fetch(url, { redirect: 'manual', headers: { cookie: cookie() } });
-    remember(response);
     while ([301, 302, 303, 307].includes(response.status)) {
       url = new URL(response.headers.get('location'), url);
       if (url.href.startsWith(prefix)) return url;
@@ -134,17 +134,13 @@ async function browse(start, user, pass, prefix) {
       if (!allow) throw new Error('a form with neither a password nor Allow');
       body.set(allow[1], allow[2]);
     }
-    const action = new URL(decode(form[1]), url);
-    const posted = await fetch(action, {
+    // The answer to a form is the next page (consent) or a redirect.
+    url = new URL(decode(form[1]), url);
+    response = await fetch(url, {
       method: 'POST', redirect: 'manual', body,
       headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
     });
-    remember(posted);
-    if (![301, 302, 303].includes(posted.status)) {
-      throw new Error(`form at ${action}: ${posted.status} ${(await posted.text()).slice(0, 300)}`);
-    }
-    url = new URL(posted.headers.get('location'), action);
-    if (url.href.startsWith(prefix)) return url;
+    remember(response);
   }
   throw new Error('no redirect to the client after 10 pages');
 }

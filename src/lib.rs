@@ -18,6 +18,7 @@ mod observe;
 mod runtime;
 mod server;
 mod state;
+mod upstream;
 
 pub use config::{
     Config, ConfigError, KeyMode, Overrides, Problem, check, included_schema_json, schema_json,

@@ -21,6 +21,7 @@ mod raw;
 mod raw_cimd;
 mod raw_keys;
 mod raw_people;
+mod raw_providers;
 mod raw_server;
 pub(crate) mod reload;
 mod sealing;
@@ -45,7 +46,7 @@ use tollgate_core::{Registry, ThrottleSettings};
 pub use problems::{ConfigError, Problem};
 pub use sources::Overrides;
 pub(crate) use tls::TlsFiles;
-pub(crate) use validate::{REGISTERED_CLAIMS, Report, Reuse};
+pub(crate) use validate::{REGISTERED_CLAIMS, Report, Reuse, SecretSource};
 
 /// The default listen address, also the port of the quickstart.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:5001";
@@ -65,6 +66,9 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Clients, scopes and resources, for the protocol core.
     pub registry: Arc<Registry>,
+    /// `[[login.providers]]` with where each client secret is read from
+    /// (the registry's `Login` has the same providers, without that).
+    pub(crate) providers: Vec<validate::ProviderSettings>,
     pub throttle: ThrottleSettings,
     pub replay: ReplaySetting,
     /// `[replay] max_per_client`: live ids one client may hold.
@@ -78,6 +82,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where the client secret of provider `name` is read from.
+    pub(crate) fn provider_secret(&self, name: &str) -> Option<&SecretSource> {
+        self.providers
+            .iter()
+            .find(|p| p.provider.name.as_str() == name)
+            .map(|p| &p.secret)
+    }
+
     /// The issuer when the file sets none: the address the server listens
     /// on (`localhost` for an unspecified one), `https` when it serves TLS.
     /// One rule, so `check --show-origin` says what `serve` will use.

@@ -255,6 +255,12 @@ pub(super) struct RawClient {
     /// `["admins"]`. Default: everyone.
     #[serde(default)]
     pub allowed_groups: Vec<String>,
+    /// The `[[login.providers]]` (by name) people may sign in to this
+    /// client through, e.g. `["corp"]`, `[]` for none: the sign-in page
+    /// offers only these. The password form of `[[users]]` is not a
+    /// provider and is not affected. Default: every provider.
+    #[serde(default)]
+    pub login_providers: Option<Vec<String>>,
 }
 
 /// `[[clients.token_exchange]]`: one kind of subject token the client may

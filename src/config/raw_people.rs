@@ -21,6 +21,10 @@ pub(super) struct RawLogin {
     /// Shown on the sign-in page, e.g. `"Acme sign-in"`.
     #[serde(default)]
     pub title: Option<String>,
+    /// Upstream OpenID providers people may sign in through ("Sign in
+    /// with …"), beside or instead of `[[users]]`.
+    #[serde(default)]
+    pub providers: Vec<super::raw_providers::RawProvider>,
 }
 
 /// `[[users]]`: a person who signs in with a password.

@@ -309,7 +309,12 @@ fn property_names(root: &Value, segments: &[String]) -> Vec<String> {
 }
 
 fn hint_for_unknown(key: &str, known: &[String]) -> String {
-    if matches!(key, "secret" | "client_secret" | "password" | "value") {
+    let secret = matches!(key, "secret" | "client_secret" | "password" | "value");
+    // A provider's client secret is the provider's, not a hash of ours.
+    if secret && known.iter().any(|k| k == "client_secret_env") {
+        return "the client secret is never written in this file: name an environment variable (client_secret_env) or a file (client_secret_file) that holds it".into();
+    }
+    if secret {
         return "secrets are stored only as Argon2id hashes: run `tollgate hash-secret` and write `hash = \"$argon2id$...\"`".into();
     }
     let closest = known

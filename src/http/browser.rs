@@ -121,6 +121,23 @@ pub(super) fn respond(
                 action: SIGNIN_PATH,
                 pending: &form.pending,
                 username: form.login_hint.as_deref().unwrap_or_default(),
+                // The contract: the password form only when the file has
+                // people; a page with neither is a form that fails.
+                password: config.registry.users().next().is_some()
+                    || config
+                        .registry
+                        .login()
+                        .is_none_or(|l| l.providers.is_empty()),
+                providers: tollgate_core::authorize::upstream::offered_providers(
+                    &config.registry,
+                    form.client.id.as_str(),
+                )
+                .into_iter()
+                .map(|p| {
+                    let href = crate::upstream::link(p.name.as_str(), &form.pending);
+                    (href, p.label().to_owned())
+                })
+                .collect(),
             }
             .render();
             page::html(200, body, Some(&form.redirect_origin))

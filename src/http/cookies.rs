@@ -8,6 +8,9 @@
 //! - `tollgate_csrf`: a random value the sign-in and consent forms are
 //!   bound to (HttpOnly, `SameSite=Strict`: a cross-site POST never
 //!   carries it; see `tollgate_core::authorize::pending`).
+//! - `tollgate_upstream`: a sign-in at an upstream provider under way,
+//!   sealed (HttpOnly, `SameSite=Lax`: the provider's redirect back is
+//!   cross-site; see `upstream`).
 
 use std::str::FromStr;
 
@@ -19,6 +22,9 @@ use poem::web::cookie::{Cookie, CookieJar, SameSite};
 pub(super) const SESSION: &str = "tollgate_session";
 /// The CSRF cookie's name.
 pub(super) const CSRF: &str = "tollgate_csrf";
+/// A sign-in at an upstream provider under way (`SameSite=Lax`: the
+/// provider's redirect back must carry it).
+pub(super) const UPSTREAM: &str = "tollgate_upstream";
 
 /// The cookies a request carries (every `Cookie` header: HTTP/2 may
 /// split them).

@@ -33,6 +33,21 @@ pub struct Health {
     keys: KeysHealth,
     auth: AuthHealth,
     replay: ReplayHealth,
+    /// The upstream providers people sign in through (`[[login.providers]]`),
+    /// as the last sign-in through each found it. A provider down makes no
+    /// other part degrade.
+    providers: Vec<ProviderHealth>,
+}
+
+/// An upstream provider.
+#[derive(Object)]
+pub(super) struct ProviderHealth {
+    name: String,
+    /// Whether the last sign-in through it reached it (true before any).
+    reachable: bool,
+    /// Why not: its discovery, keys or token endpoint, in words.
+    #[oai(skip_serializing_if_is_none)]
+    error: Option<String>,
 }
 
 /// The single-use store of assertions and DPoP proofs.
@@ -244,6 +259,25 @@ impl HealthApi {
                     warning: self.state.replay.warning(),
                 }
             },
+            providers: self
+                .state
+                .config()
+                .registry
+                .login()
+                .map(|l| {
+                    l.providers
+                        .iter()
+                        .map(|p| {
+                            let error = self.state.provider_status.of(p.name.as_str());
+                            ProviderHealth {
+                                name: p.name.to_string(),
+                                reachable: error.is_none(),
+                                error,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             auth: AuthHealth {
                 cache_hits: stats.hits,
                 argon2_runs: stats.argon2_runs,

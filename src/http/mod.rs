@@ -29,6 +29,7 @@ pub(crate) mod tls;
 pub(crate) mod tls_accept;
 mod token;
 mod token_doc;
+mod upstream;
 mod userinfo;
 mod wire;
 
@@ -117,6 +118,8 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
             endsession::ENDSESSION_PATH,
             endsession::endpoint(state.clone()),
         )
+        .at(upstream::CALLBACK_ROUTE, upstream::callback(state.clone()))
+        .at(upstream::START_ROUTE, upstream::start(state.clone()))
         .at(scope::USERINFO_PATH, userinfo::endpoint(state.clone()))
         .at(scope::REVOKE_PATH, revoke::endpoint(state.clone()));
     if metrics == PublicMetrics::Redacted {

@@ -42,6 +42,11 @@ pub(super) struct SignInPage<'a> {
     pub(super) action: &'a str,
     pub(super) pending: &'a str,
     pub(super) username: &'a str,
+    /// The password form: only when the file has `[[users]]`.
+    pub(super) password: bool,
+    /// "Sign in with …" links: (href, label), the providers the client
+    /// takes.
+    pub(super) providers: Vec<(String, String)>,
 }
 
 #[derive(Template)]

@@ -142,6 +142,30 @@ pub(crate) fn authorization(
     );
 }
 
+/// A sign-in through an upstream provider: `outcome` (`admitted`,
+/// `refused`, `failed`), the provider, the person (`corp|sub`) when
+/// known, and why, in words (a refused person's email domain, a
+/// provider's failure; never a secret).
+pub(crate) fn upstream(
+    outcome: &'static str,
+    provider: &str,
+    user: Option<&str>,
+    why: Option<&str>,
+    address: Option<IpAddr>,
+) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome,
+        provider = %untrusted(provider),
+        user = user.map(|u| tracing::field::display(untrusted(u))),
+        // Our words, with at most a provider's value in them: kept
+        // readable, control characters (a forged line) replaced.
+        why = why.map(|w| w.replace(|c: char| c.is_control(), "?")),
+        address = address.map(tracing::field::display),
+        "upstream sign-in"
+    );
+}
+
 /// The most of an untrusted value a log line shows.
 const SHOWN: usize = 64;
 

@@ -62,6 +62,8 @@ pub(crate) struct AppState {
     pub failure_floor: crate::runtime::failure_time::FailureFloor,
     /// Keys of clients and trusted issuers that live at a URL.
     pub remote_keys: tollgate_resource::jwks::JwksCache,
+    /// Each upstream provider's last outcome (`/healthz`).
+    pub(crate) provider_status: crate::upstream::status::ProviderStatus,
     /// Used assertion and proof identifiers.
     pub replay: Replay,
     /// The metadata documents of clients named by a URL.
@@ -162,6 +164,7 @@ impl AppState {
                 services_clock,
                 tollgate_resource::jwks::Transport::HttpsOrLoopback,
             ),
+            provider_status: Default::default(),
             replay,
             documents,
             metrics: crate::observe::metrics::Metrics::default(),

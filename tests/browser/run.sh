@@ -2,7 +2,8 @@
 # The docs page and the sign-in in a real browser: starts tollgate with
 # the quickstart's client ("client" / "secret", scope "api1"), a public
 # client of the code flow and the person alice on a free loopback port,
-# and drives headless Chromium through /docs and through a sign-in
+# and drives headless Chromium through /docs, through a sign-in and through
+# a sign-in at an upstream provider
 # (docs_check.py and signin_check.py say what they check; a docs failure
 # leaves screenshots in target/browser-artifacts).
 # Installs Debian's chromium and chromium-driver with apt when they are
@@ -154,5 +155,48 @@ SCREENSHOTS="$shots" ARTIFACTS="$root/target/browser-artifacts" \
   "$venv/bin/python" "$here/webapp_check.py" "http://localhost:$app_port" alice alice || status=$?
 if [[ $status -ne 0 ]]; then
   for log in server webapp api; do echo "--- $log log" >&2; tail -n 20 "$work/people/$log.log" >&2; done
+fi
+# Sign-in through an upstream provider: node-oidc-provider on loopback
+# (tests/upstream, `npm ci` there) and a tollgate whose only way in is
+# "Sign in with Corp" (upstream_check.py says what it checks).
+if [[ -d "$root/tests/upstream/node_modules/oidc-provider" ]]; then
+  port="$(free_port)"; provider_port="$(free_port)"
+  base="http://127.0.0.1:$port"
+  mkdir -p "$work/upstream"
+  printf 'upstream-secret\n' > "$work/upstream/corp.secret"
+  cat > "$work/upstream/identity.toml" <<TOML
+issuer = "$base"
+[server]
+listen = "127.0.0.1:$port"
+[login]
+title = "Upstream check"
+[[login.providers]]
+name = "corp"
+display_name = "Corp"
+issuer = "http://127.0.0.1:$provider_port"
+client_id = "tollgate"
+client_secret_file = "corp.secret"
+scopes = ["openid", "email", "profile", "groups"]
+allowed_email_domains = ["corp.example"]
+[[clients]]
+client_id = "browser-app"
+public = true
+allowed_grant_types = ["authorization_code"]
+redirect_uris = ["http://127.0.0.1/cb"]
+allowed_scopes = ["openid"]
+TOML
+  (cd "$root/tests/upstream" && exec node provider.mjs "$provider_port" \
+    "$base/connect/authorize/upstream/callback" k1) > "$work/upstream/provider.log" 2>&1 &
+  pids+=($!)
+  wait_up "http://127.0.0.1:$provider_port/.well-known/openid-configuration" "${pids[-1]}" "$work/upstream/provider.log"
+  "$bin" serve --config "$work/upstream/identity.toml" > "$work/upstream/server.log" 2>&1 &
+  pids+=($!)
+  wait_up "$base/healthz" "${pids[-1]}" "$work/upstream/server.log"
+  "$venv/bin/python" "$here/upstream_check.py" "$base" || {
+    status=1
+    for log in server provider; do echo "--- upstream $log log" >&2; tail -n 20 "$work/upstream/$log.log" >&2; done
+  }
+else
+  echo "note: the upstream sign-in check is skipped: run \`npm ci\` in tests/upstream" >&2
 fi
 exit "$status"

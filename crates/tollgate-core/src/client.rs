@@ -271,6 +271,9 @@ pub struct Client {
     /// Only people of one of these groups may sign in to this client
     /// (empty: everyone).
     pub allowed_groups: Vec<String>,
+    /// `login_providers`: the upstream providers people may sign in to
+    /// this client through (`None`: every one).
+    pub login_providers: Option<Vec<crate::upstream::ProviderName>>,
     /// A client named by a URL: what its metadata document says of it
     /// (`None` for the file's clients).
     pub document: Option<std::sync::Arc<DocumentFacts>>,

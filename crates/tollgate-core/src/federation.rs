@@ -117,7 +117,7 @@ impl ClaimCondition {
 
 /// The claim at `path`: a top-level name, or an RFC 6901 JSON Pointer
 /// (starting with `/`).
-fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
     if path.starts_with('/') {
         // serde_json's pointer resolution is RFC 6901's (`~1` is `/`).
         claims.pointer(path)

@@ -44,6 +44,7 @@ mod test_ports;
 mod throttle;
 pub mod token_request;
 mod trust;
+pub mod upstream;
 pub mod userinfo;
 
 pub use access_token::TokenType;

@@ -27,6 +27,12 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name of a person a provider signed in: `<provider>|<sub>`, the
+    /// one form with a `|`, which no user of the file can take.
+    pub fn of_provider(sub: &str) -> Self {
+        Self(sub.to_owned())
+    }
 }
 
 impl FromStr for Username {
@@ -96,6 +102,15 @@ pub struct Login {
     pub session_lifetime: Duration,
     /// Shown on the sign-in page.
     pub title: Option<String>,
+    /// `[[login.providers]]`: upstream OpenID providers, in file order.
+    pub providers: Vec<std::sync::Arc<super::upstream::Provider>>,
+}
+
+impl Login {
+    /// The provider called `name`.
+    pub fn provider(&self, name: &str) -> Option<&std::sync::Arc<super::upstream::Provider>> {
+        self.providers.iter().find(|p| p.name.as_str() == name)
+    }
 }
 
 impl Default for Login {
@@ -103,6 +118,7 @@ impl Default for Login {
         Self {
             session_lifetime: Duration::from_secs(8 * 3600),
             title: None,
+            providers: Vec::new(),
         }
     }
 }

@@ -130,6 +130,10 @@ pub enum Reason {
     PendingInvalid,
     /// A posted form not bound to the browser's CSRF cookie.
     CsrfMismatch,
+    /// A provider's rules (`[[login.providers]]`) do not admit her.
+    ProviderRefused,
+    /// A return from a provider this browser did not set out for.
+    UpstreamInvalid,
     // The code and refresh token grants: the client sees `invalid_grant`.
     /// Not a code of ours: it does not open with the sealing key.
     InvalidCode,
@@ -277,6 +281,8 @@ impl Reason {
             Self::WrongPassword => "wrong_password",
             Self::PendingInvalid => "pending_invalid",
             Self::CsrfMismatch => "csrf_mismatch",
+            Self::ProviderRefused => "provider_refused",
+            Self::UpstreamInvalid => "upstream_invalid",
             Self::InvalidCode => "invalid_code",
             Self::CodeExpired => "code_expired",
             Self::CodeClientMismatch => "code_client_mismatch",

@@ -27,6 +27,9 @@ pub enum Purpose {
     /// An authorization request waiting for sign-in or consent (a form's
     /// hidden field).
     Pending,
+    /// A sign-in at an upstream provider under way: the state, nonce and
+    /// PKCE verifier the browser's return must match (a cookie).
+    Upstream,
 }
 
 impl Purpose {
@@ -36,6 +39,7 @@ impl Purpose {
             Self::RefreshToken => b"tollgate refresh token v1",
             Self::Session => b"tollgate session v1",
             Self::Pending => b"tollgate pending request v1",
+            Self::Upstream => b"tollgate upstream sign-in v1",
         }
     }
 }

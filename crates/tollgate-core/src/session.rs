@@ -12,10 +12,12 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::people::User;
+use super::people::{User, Username};
 use super::ports::Context;
 use super::sealed::Purpose;
+use super::upstream::Person;
 
 /// How many clients' consents a session remembers; the oldest goes first.
 /// Bounds the cookie (a browser keeps 4 KiB of it).
@@ -36,6 +38,12 @@ pub struct Session {
     /// Consents given in this session: a client id and the scopes,
     /// space separated.
     pub consents: Vec<(String, String)>,
+    /// A person an upstream provider signed in (`sub` is
+    /// `<provider>|<her sub there>`): her claims as copied at sign-in, as
+    /// `Person::claims` made them. No file holds her, so the sealed cookie
+    /// does, and her codes and tokens after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
 }
 
 /// What the endpoint does with the session cookie.
@@ -68,6 +76,51 @@ impl Session {
             auth_time,
             exp: auth_time.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
             consents: Vec::new(),
+            claims: None,
+        })
+    }
+
+    /// A session for `person`, whom an upstream provider signed in now.
+    pub fn of_person(cx: &Context<'_>, person: &Person) -> Option<Self> {
+        let lifetime = cx.registry.login()?.session_lifetime;
+        let auth_time = cx.now.unix_timestamp();
+        Some(Self {
+            sid: random_id(),
+            sub: person.sub.clone(),
+            auth_time,
+            exp: auth_time.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
+            consents: Vec::new(),
+            claims: Some(person.claims()),
+        })
+    }
+
+    /// The person a provider's session is, while her provider is still in
+    /// the file: a user with the claims copied at sign-in. Removing the
+    /// provider signs its people out.
+    fn upstream_user(&self, cx: &Context<'_>) -> Option<User> {
+        let (provider, _) = self.sub.split_once('|')?;
+        cx.registry.login()?.provider(provider)?;
+        let claims = self.claims.as_ref()?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        Some(User {
+            username: Username::of_provider(&self.sub),
+            password_hash: None,
+            name: text("name"),
+            email: text("email"),
+            email_verified: claims.get("email_verified") == Some(&Value::Bool(true)),
+            groups: claims
+                .get("groups")
+                .and_then(Value::as_array)
+                .map(|g| {
+                    g.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            claims: Map::new(),
+            enabled: true,
+            tokens_valid_after: None,
         })
     }
 
@@ -82,6 +135,13 @@ impl Session {
         let session: Session = key.open(Purpose::Session, cookie).ok_or(Lapsed)?;
         if session.exp <= cx.now.unix_timestamp() {
             return Err(Lapsed);
+        }
+        if session.sub.contains('|') {
+            let user = session.upstream_user(cx).ok_or(Lapsed)?;
+            return Ok(Some(Open {
+                session,
+                user: Arc::new(user),
+            }));
         }
         let user = cx.registry.user(&session.sub).ok_or(Lapsed)?;
         let since =
@@ -142,6 +202,7 @@ mod tests {
             auth_time: 0,
             exp: 10,
             consents: Vec::new(),
+            claims: None,
         };
         s.consent("web", "openid profile");
         assert!(s.consented("web", "openid"));

@@ -92,6 +92,11 @@ pub async fn userinfo<P: Ports + OwnTokens>(
     };
     let mut out = match user {
         Some(user) => person_claims(cx.registry, Some(user), None, &scopes),
+        // A provider's person: what her access token carries, as copied at
+        // sign-in (there is no file to read her from).
+        None if person::from_provider(sub) => {
+            person_claims(cx.registry, None, Some(&claims), &scopes)
+        }
         None => Map::new(),
     };
     out.insert("sub".into(), Value::String(sub.to_owned()));

@@ -46,6 +46,9 @@ pub struct KeySet {
     /// The discovery document's `issuer`, when the set was found through
     /// one.
     pub issuer: Option<String>,
+    /// The discovery document itself, when the set was found through one:
+    /// a relying party reads its endpoints from the same fetch.
+    pub document: Option<Arc<serde_json::Value>>,
     fetched_at: OffsetDateTime,
     max_age: Duration,
 }
@@ -140,6 +143,13 @@ impl JwksCache {
         }
     }
 
+    /// The HTTP client the cache fetches with (its timeout, its roots, no
+    /// redirects followed), for the server's other calls to the same
+    /// parties (a provider's token endpoint).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     fn entry(&self, location: &JwksLocation) -> Arc<Entry> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.entry(location.clone()).or_default().clone()
@@ -204,7 +214,7 @@ impl JwksCache {
     }
 
     async fn fetch(&self, location: &JwksLocation, now: OffsetDateTime) -> Result<KeySet, String> {
-        let (jwks_url, issuer) = if location.discovery {
+        let (jwks_url, issuer, document) = if location.discovery {
             // OIDC Discovery §4: the issuer, then the well-known path.
             let discovery = format!(
                 "{}/.well-known/openid-configuration",
@@ -221,9 +231,10 @@ impl JwksCache {
             let uri = uri
                 .parse::<url::Url>()
                 .map_err(|e| format!("jwks_uri: {e}"))?;
-            (uri, field("issuer"))
+            let issuer = field("issuer");
+            (uri, issuer, Some(Arc::new(doc)))
         } else {
-            (location.url.clone(), None)
+            (location.url.clone(), None, None)
         };
         let (jwks, max_age) = self
             .get_json(&jwks_url)
@@ -244,6 +255,7 @@ impl JwksCache {
         Ok(KeySet {
             keys: Arc::new(keys),
             issuer,
+            document,
             fetched_at: now,
             max_age,
         })

@@ -46,6 +46,8 @@ pub(super) struct ClientContext<'a> {
     pub issuers: &'a [TrustedIssuer],
     pub resources: &'a [ApiResource],
     pub base: &'a Path,
+    /// `[[login.providers]]`, which `login_providers` names.
+    pub providers: &'a [super::providers::ProviderSettings],
 }
 
 /// One `[[clients]]` entry, validated; `None` if it has a problem.
@@ -112,6 +114,9 @@ pub(super) fn client(
     );
     let certificate = certificate_rule(c, &at, problems);
     let people = code_flow::settings(c, &grant_types, cx.identity, &at, problems);
+    let login_providers = c.login_providers.as_ref().map(|names| {
+        super::providers::client_providers(names, cx.providers, &at("login_providers"), problems)
+    });
     let self_signed_certificate = c.self_signed_tls_client_auth.unwrap_or(false);
     if self_signed_certificate && matches!(keys, tollgate_core::KeySource::None) {
         problems.add(
@@ -156,6 +161,7 @@ pub(super) fn client(
         require_consent: people.require_consent,
         refresh_token_lifetime: people.refresh_token_lifetime,
         allowed_groups: people.allowed_groups,
+        login_providers,
         document: None,
     })
 }

@@ -195,7 +195,7 @@ pub(super) fn trusted_issuers(
 }
 
 /// What is wrong with a claim name or RFC 6901 pointer, if anything.
-fn pointer_problem(path: &str) -> Option<&'static str> {
+pub(super) fn pointer_problem(path: &str) -> Option<&'static str> {
     if path.is_empty() {
         return Some("name the claim to copy: a claim name or a JSON Pointer such as \"/a/b\"");
     }
@@ -257,20 +257,7 @@ pub(super) fn rules(
                 continue;
             }
         };
-        let mut claims = Vec::with_capacity(r.claims.len());
-        for (path, value) in &r.claims {
-            if path.is_empty() {
-                problems.add(
-                    here("claims"),
-                    "a claim condition needs a name or a JSON Pointer",
-                );
-                continue;
-            }
-            claims.push(ClaimCondition {
-                path: path.clone(),
-                value: value.clone(),
-            });
-        }
+        let claims = claim_conditions(&r.claims, &here("claims"), problems);
         let mut copy = Vec::with_capacity(r.copy_claims.len());
         for (name, path) in &r.copy_claims {
             match pointer_problem(path) {
@@ -289,4 +276,25 @@ pub(super) fn rules(
         });
     }
     out
+}
+
+/// `claims = { name = value, "/pointer" = value }`: the conditions of a
+/// federated rule and of a provider's admission, read one way.
+pub(super) fn claim_conditions(
+    raw: &std::collections::BTreeMap<String, serde_json::Value>,
+    at: &str,
+    problems: &mut Problems<'_>,
+) -> Vec<ClaimCondition> {
+    let mut claims = Vec::with_capacity(raw.len());
+    for (path, value) in raw {
+        if path.is_empty() {
+            problems.add(at, "a claim condition needs a name or a JSON Pointer");
+            continue;
+        }
+        claims.push(ClaimCondition {
+            path: path.clone(),
+            value: value.clone(),
+        });
+    }
+    claims
 }

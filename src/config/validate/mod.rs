@@ -11,6 +11,7 @@ mod fast;
 mod federation;
 mod full;
 mod people;
+mod providers;
 mod registry;
 mod reuse;
 mod values;
@@ -27,6 +28,7 @@ use super::{Config, DEFAULT_LISTEN, duration};
 use tollgate_core::ThrottleSettings;
 
 pub(crate) use clients::REGISTERED_CLAIMS;
+pub(crate) use providers::{ProviderSettings, SecretSource};
 pub(crate) use reuse::Reuse;
 
 /// The outcome of validating a file: the configuration if there is no
@@ -125,7 +127,13 @@ pub(super) fn build(
     let tls = super::tls::build(raw.server.tls.as_ref(), base, problems);
     let mut certificates = super::certificates::build(raw, base, problems);
     let keys = super::keys::build(&raw.keys, base, now, problems);
-    let registry = registry::build(raw, base, problems, reused);
+    let providers = providers::build(
+        raw.login.as_ref().map_or(&[][..], |l| &l.providers),
+        "login.providers",
+        base,
+        problems,
+    );
+    let registry = registry::build(raw, base, &providers, problems, reused);
     let documents = cimd::build(&raw.client_metadata_documents, &registry, problems);
     let registry = registry.with_metadata_documents(documents);
     certificates.self_signed = registry.clients().any(|c| c.self_signed_certificate);
@@ -195,6 +203,7 @@ pub(super) fn build(
         certificates,
         keys,
         registry: std::sync::Arc::new(registry),
+        providers,
         throttle,
     }
 }
@@ -261,6 +270,9 @@ pub(super) fn warn(
     }
     registry::warn(config, raw, now, problems);
     people::warn(raw, problems);
+    if let Some(login) = &raw.login {
+        providers::warn(&login.providers, "login.providers", problems);
+    }
     super::certificates::warn(config, raw, problems);
     exchange::warn_loops(config, raw, problems);
 }

@@ -50,6 +50,7 @@ pub(super) fn login(raw: &RawConfig, problems: &mut Problems<'_>) -> Option<Logi
     Some(Login {
         session_lifetime,
         title: l.title.clone(),
+        ..defaults
     })
 }
 

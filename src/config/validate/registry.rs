@@ -15,6 +15,7 @@ use super::clients::{self, ClientContext};
 use super::code_flow;
 use super::federation;
 use super::people;
+use super::providers::ProviderSettings;
 use super::values::{known_scopes, secrets};
 use tollgate_core::people::builtin_identity_scopes;
 use tollgate_core::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToken};
@@ -22,6 +23,7 @@ use tollgate_core::{ApiResource, ApiScope, Client, Registry, ScopeSet, ScopeToke
 pub(super) fn build(
     raw: &RawConfig,
     base: &Path,
+    providers: &[ProviderSettings],
     problems: &mut Problems<'_>,
     reused: &[Option<Arc<Client>>],
 ) -> Registry {
@@ -46,6 +48,7 @@ pub(super) fn build(
         issuers: &issuers,
         resources: &resources,
         base,
+        providers,
     };
     let mut clients: Vec<Arc<Client>> = Vec::with_capacity(raw.clients.len());
     let mut ids = HashSet::with_capacity(raw.clients.len());
@@ -64,7 +67,10 @@ pub(super) fn build(
         }
     }
     // Users are few: validated on every reload, on both paths.
-    let login = people::login(raw, problems);
+    let login = people::login(raw, problems).map(|mut login| {
+        login.providers = providers.iter().map(|p| p.provider.clone()).collect();
+        login
+    });
     let users = people::users(raw, problems);
     Registry::new(scopes, resources, clients, issuers).with_people(login, users, identity_scopes)
 }

@@ -88,6 +88,12 @@ struct ErrorLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
 }
@@ -115,6 +121,7 @@ pub(crate) struct Metrics {
     auth_failures_by_reason: Family<ReasonLabels, Counter>,
     auth_failures: Counter,
     token_errors: Family<ErrorLabels, Counter>,
+    provider_failures: Family<ProviderLabels, Counter>,
     /// One histogram per endpoint, resolved once: observing then takes no
     /// lookup in the family's map (this runs on every request).
     durations: [Histogram; 8],
@@ -135,6 +142,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
         });
         let in_flight = Gauge::default();
+        let provider_failures = Family::<ProviderLabels, Counter>::default();
         let metadata_documents = Family::<OutcomeLabels, Counter>::default();
         let mut full = Registry::with_prefix("tollgate");
         let mut public = Registry::with_prefix("tollgate");
@@ -162,6 +170,12 @@ impl Default for Metrics {
                 "Token requests refused, by RFC 6749 error code (temporarily_unavailable = \
                  throttled or a store unreachable)",
                 token_errors.clone(),
+            );
+            registry.register(
+                "login_provider_failures",
+                "Sign-ins through an upstream provider that failed on its side, by provider \
+                 and reason (discovery, token_endpoint, client_secret, invalid_answer)",
+                provider_failures.clone(),
             );
             registry.register(
                 "requests_in_flight",
@@ -194,6 +208,7 @@ impl Default for Metrics {
             auth_failures_by_reason,
             auth_failures,
             token_errors,
+            provider_failures,
             durations,
             in_flight,
             metadata_documents,
@@ -202,6 +217,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A sign-in through `provider` failed on its side.
+    pub(crate) fn provider_failed(&self, provider: &str, reason: &'static str) {
+        self.provider_failures
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
+                reason,
+            })
+            .inc();
+    }
+
     pub(crate) fn token_issued(&self, client_id: &str) {
         self.tokens.inc();
         self.tokens_by_client

@@ -144,7 +144,8 @@ fn code(cx: &Context<'_>, req: &AuthRequest, open: &Open) -> Answer {
         resources: req.resources.clone(),
         nonce: req.nonce.clone(),
         exp: cx.now.unix_timestamp() + CODE_LIFETIME,
-        claims: None,
+        // A provider's person: her claims as copied at sign-in.
+        claims: open.session.claims.clone(),
     };
     let sealed = key.seal(Purpose::Code, &grant);
     Answer::Code {

@@ -14,6 +14,7 @@
 mod decide;
 pub mod pending;
 mod request;
+pub mod upstream;
 
 use std::sync::Arc;
 

@@ -99,7 +99,14 @@ pub(crate) async fn grant<P: Ports>(
         claims: code.claims,
     };
     Ok(PersonGrant {
-        grant: person_grant(client, granted, audiences, person),
+        grant: person_grant(
+            cx.registry,
+            client,
+            granted,
+            audiences,
+            person,
+            session.claims.as_ref(),
+        ),
         session,
         nonce: code.nonce,
         refresh,

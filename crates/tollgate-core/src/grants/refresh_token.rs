@@ -95,7 +95,14 @@ pub(crate) async fn grant<P: Ports>(
         auth_time: session.auth_time,
     };
     Ok(PersonGrant {
-        grant: person_grant(client, granted, audiences, person),
+        grant: person_grant(
+            cx.registry,
+            client,
+            granted,
+            audiences,
+            person,
+            session.claims.as_ref(),
+        ),
         session,
         nonce: None,
         refresh: true,

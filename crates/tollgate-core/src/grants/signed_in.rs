@@ -221,19 +221,28 @@ pub(crate) async fn finish<P: Ports>(
     Ok((id_token, refresh_token))
 }
 
-/// A person's grant of `scopes` and `audiences` to `client`.
+/// A person's grant of `scopes` and `audiences` to `client`. A
+/// provider's person (`upstream`: her claims as copied at sign-in) has
+/// the granted identity scopes' claims in her access token too: no file
+/// holds her, so it is where userinfo reads them.
 pub(crate) fn person_grant(
+    registry: &super::super::registry::Registry,
     client: Arc<Client>,
     scopes: ScopeSet,
     audiences: Vec<String>,
     person: Person,
+    upstream: Option<&Map<String, Value>>,
 ) -> Grant {
+    let copied = match upstream {
+        Some(claims) => person_claims(registry, None, Some(claims), &scopes),
+        None => Map::new(),
+    };
     Grant {
         client,
         scopes,
         audiences,
         delegation: None,
-        copied: Map::new(),
+        copied,
         person: Some(person),
     }
 }

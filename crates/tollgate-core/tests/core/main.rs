@@ -25,3 +25,4 @@ mod secrets;
 mod signin;
 mod standing;
 mod trusted_subjects;
+mod upstream;

@@ -97,6 +97,8 @@ every_reason![
     WrongPassword,
     PendingInvalid,
     CsrfMismatch,
+    ProviderRefused,
+    UpstreamInvalid,
     InvalidCode,
     CodeExpired,
     CodeClientMismatch,
@@ -129,6 +131,9 @@ const SERVER_ONLY: &[Reason] = &[
     Reason::BodySlow,
     // The connection failed while the body was read.
     Reason::BodyUnreadable,
+    // A provider's return this browser did not set out for: the
+    // relying party's cookie and state (src/http/upstream).
+    Reason::UpstreamInvalid,
 ];
 
 #[tokio::test]
@@ -145,6 +150,7 @@ async fn the_tables_reach_every_reason_the_core_can_give() {
     crate::introspection::all().await;
     crate::trusted_subjects::all().await;
     crate::authorize::all().await;
+    crate::upstream::all().await;
     crate::signin::all().await;
     crate::code_grant::all().await;
     crate::refresh::all().await;

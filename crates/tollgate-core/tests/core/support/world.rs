@@ -96,6 +96,16 @@ fn registry(
     issuers: Vec<TrustedIssuer>,
     users: &[Arc<User>],
 ) -> Arc<Registry> {
+    registry_with(clients, issuers, users, Login::default())
+}
+
+/// [`registry`] with `[login]` as `login`.
+fn registry_with(
+    clients: Vec<Client>,
+    issuers: Vec<TrustedIssuer>,
+    users: &[Arc<User>],
+    login: Login,
+) -> Arc<Registry> {
     let scope = |n: &str| ApiScope {
         name: n.parse().unwrap(),
         display_name: None,
@@ -121,7 +131,7 @@ fn registry(
             clients.into_iter().map(Arc::new).collect(),
             issuers,
         )
-        .with_people(Some(Login::default()), users.to_vec(), Vec::new()),
+        .with_people(Some(login), users.to_vec(), Vec::new()),
     )
 }
 
@@ -175,8 +185,14 @@ impl World {
 
     /// The file edited and reloaded with these clients and people.
     pub(crate) fn reload_people(&mut self, clients: Vec<Client>, users: Vec<User>) {
+        self.reload_login(clients, users, Login::default());
+    }
+
+    /// The file edited and reloaded with `[login]` as `login` (its
+    /// providers).
+    pub(crate) fn reload_login(&mut self, clients: Vec<Client>, users: Vec<User>, login: Login) {
         self.users = users.into_iter().map(Arc::new).collect();
-        self.registry = registry(clients, Vec::new(), &self.users);
+        self.registry = registry_with(clients, Vec::new(), &self.users, login);
     }
 
     /// The file edited and reloaded: the same services and keys, another

@@ -181,6 +181,8 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
             browser::SIGNIN_PATH | browser::CONSENT_PATH
         );
         let authorize = req.uri().path() == authorize::AUTHORIZE_PATH;
+        let userinfo = req.uri().path() == scope::USERINFO_PATH;
+        let revoke = req.uri().path() == scope::REVOKE_PATH;
         let span = tracing::info_span!(
             "request",
             id = id.to_str().unwrap_or_default(),
@@ -215,8 +217,8 @@ impl<E: Endpoint> Endpoint for Envelope<E> {
             let allow = match endpoint {
                 crate::observe::metrics::Endpoint::token
                 | crate::observe::metrics::Endpoint::introspect => "POST",
-                _ if forms => "POST",
-                _ if authorize => "GET, POST",
+                _ if forms || revoke => "POST",
+                _ if authorize || userinfo => "GET, POST",
                 _ => "GET, HEAD",
             };
             resp.headers_mut()

@@ -50,6 +50,24 @@ pub enum RevocationResponses {
     Unauthorized(Json<ErrorBody>),
 }
 
+/// An RFC 6750 §3.1 error of a protected resource (userinfo is one).
+#[derive(Object)]
+#[oai(rename = "BearerError")]
+pub struct BearerErrorBody {
+    pub error: BearerErrorCode,
+    /// Human-readable detail for the developer of the client.
+    pub error_description: String,
+}
+
+/// RFC 6750 §3.1's error codes.
+#[derive(poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum BearerErrorCode {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+}
+
 #[derive(ApiResponse)]
 pub enum UserinfoResponses {
     /// `sub` and the claims of the token's identity scopes.
@@ -57,10 +75,10 @@ pub enum UserinfoResponses {
     Ok(Json<serde_json::Value>),
     /// `invalid_token`, with RFC 6750's `WWW-Authenticate` challenge.
     #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    Unauthorized(Json<BearerErrorBody>, #[oai(header = "WWW-Authenticate")] String),
     /// `insufficient_scope`: not a person's token with `openid`.
     #[oai(status = 403)]
-    Forbidden(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    Forbidden(Json<BearerErrorBody>, #[oai(header = "WWW-Authenticate")] String),
 }
 
 pub(super) struct PeopleApi;

@@ -48,6 +48,18 @@ pub enum RevocationResponses {
     /// `invalid_client`: the one body of every failed authentication.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
+    /// `temporarily_unavailable`: too many failed authentications for this
+    /// client id or source address, as at the token endpoint; wait
+    /// `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// `server_error`: the cause is in the server log.
+    #[oai(status = 500)]
+    ServerError(Json<ErrorBody>),
+    /// `temporarily_unavailable`: the replay store (Redis) cannot be
+    /// reached; retry after `Retry-After` seconds.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 /// An RFC 6750 §3.1 error of a protected resource (userinfo is one).
@@ -79,6 +91,10 @@ pub enum UserinfoResponses {
     /// `insufficient_scope`: not a person's token with `openid`.
     #[oai(status = 403)]
     Forbidden(Json<BearerErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// `temporarily_unavailable`: the replay store (Redis), which says
+    /// whether the token was revoked, cannot be reached.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 pub(super) struct PeopleApi;

@@ -87,10 +87,16 @@ pub enum UserinfoResponses {
     Ok(Json<serde_json::Value>),
     /// `invalid_token`, with RFC 6750's `WWW-Authenticate` challenge.
     #[oai(status = 401)]
-    Unauthorized(Json<BearerErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    Unauthorized(
+        Json<BearerErrorBody>,
+        #[oai(header = "WWW-Authenticate")] String,
+    ),
     /// `insufficient_scope`: not a person's token with `openid`.
     #[oai(status = 403)]
-    Forbidden(Json<BearerErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    Forbidden(
+        Json<BearerErrorBody>,
+        #[oai(header = "WWW-Authenticate")] String,
+    ),
     /// `temporarily_unavailable`: the replay store (Redis), which says
     /// whether the token was revoked, cannot be reached.
     #[oai(status = 503)]

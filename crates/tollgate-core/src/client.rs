@@ -323,6 +323,29 @@ impl fmt::Debug for PresentedSecret {
     }
 }
 
+/// Whether `sent` is the registered URI `registered`: equal, or both the
+/// same `http` loopback URI but for the port (RFC 8252 §7.3).
+pub(crate) fn redirect_uri_matches(registered: &str, sent: &str) -> bool {
+    if registered == sent {
+        return true;
+    }
+    let (Ok(r), Ok(s)) = (url::Url::parse(registered), url::Url::parse(sent)) else {
+        return false;
+    };
+    let loopback = |u: &url::Url| {
+        u.scheme() == "http"
+            && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
+            && u.username().is_empty()
+            && u.password().is_none()
+    };
+    loopback(&r)
+        && loopback(&s)
+        && r.host_str() == s.host_str()
+        && r.path() == s.path()
+        && r.query() == s.query()
+        && s.fragment().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +381,27 @@ mod tests {
         assert_eq!(default.parse::<SecretHash>().unwrap().work(), 1.0);
         let w = heavy.parse::<SecretHash>().unwrap().work();
         assert!((w - 5.05).abs() < 0.01, "{w}");
+    }
+
+    #[test]
+    fn loopback_redirect_uris_match_on_any_port_and_nothing_else_does() {
+        let r = "http://127.0.0.1/callback";
+        assert!(redirect_uri_matches(r, "http://127.0.0.1:51234/callback"));
+        assert!(redirect_uri_matches(
+            "http://[::1]:1/cb",
+            "http://[::1]:2/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "http://localhost/cb",
+            "http://localhost:9/cb"
+        ));
+        assert!(!redirect_uri_matches(r, "http://127.0.0.1:1/other"));
+        assert!(!redirect_uri_matches(r, "https://127.0.0.1:1/callback"));
+        assert!(!redirect_uri_matches(r, "http://127.0.0.2:1/callback"));
+        assert!(!redirect_uri_matches(
+            "https://app.example/cb",
+            "https://app.example:444/cb"
+        ));
+        assert!(!redirect_uri_matches(r, "http://u@127.0.0.1:1/callback"));
     }
 }

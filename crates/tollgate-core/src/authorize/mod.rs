@@ -27,8 +27,8 @@ use super::refusal::Reason;
 use super::session::{Lapsed, Session, SessionChange};
 use super::signin::{self, PresentedPassword};
 
+pub(crate) use super::client::redirect_uri_matches as redirect_matches;
 pub use request::MAX_STATE_LEN;
-pub(crate) use request::matches as redirect_matches;
 
 /// The error codes an authorization response carries to the redirect URI
 /// (RFC 6749 §4.1.2.1, RFC 8707 §2, OpenID Connect Core §3.1.2.6).

@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use super::super::client::{Client, GrantType};
+use super::super::client::{Client, GrantType, redirect_uri_matches};
 use super::super::grant;
 use super::super::params::Params;
 use super::super::ports::Context;
@@ -162,7 +162,12 @@ fn redirect_uri(client: &Client, sent: Option<&str>) -> Result<(String, bool), A
         )
     };
     match sent {
-        Some(uri) if client.redirect_uris.iter().any(|r| matches(r, uri)) => {
+        Some(uri)
+            if client
+                .redirect_uris
+                .iter()
+                .any(|r| redirect_uri_matches(r, uri)) =>
+        {
             Ok((uri.to_owned(), true))
         }
         Some(_) => Err(mismatch()),
@@ -171,29 +176,6 @@ fn redirect_uri(client: &Client, sent: Option<&str>) -> Result<(String, bool), A
             _ => Err(mismatch()),
         },
     }
-}
-
-/// Whether `sent` is the registered URI `registered`: equal, or both the
-/// same `http` loopback URI but for the port (RFC 8252 §7.3).
-pub(crate) fn matches(registered: &str, sent: &str) -> bool {
-    if registered == sent {
-        return true;
-    }
-    let (Ok(r), Ok(s)) = (Url::parse(registered), Url::parse(sent)) else {
-        return false;
-    };
-    let loopback = |u: &Url| {
-        u.scheme() == "http"
-            && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
-            && u.username().is_empty()
-            && u.password().is_none()
-    };
-    loopback(&r)
-        && loopback(&s)
-        && r.host_str() == s.host_str()
-        && r.path() == s.path()
-        && r.query() == s.query()
-        && s.fragment().is_none()
 }
 
 /// The S256 challenge (RFC 7636 §4.2: 43 to 128 unreserved characters).
@@ -297,25 +279,4 @@ fn prompt(value: Option<&str>) -> Result<Prompt, &'static str> {
         return Err("prompt=none may not be combined with another value");
     }
     Ok(prompt)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_redirect_uris_match_on_any_port_and_nothing_else_does() {
-        let r = "http://127.0.0.1/callback";
-        assert!(matches(r, "http://127.0.0.1:51234/callback"));
-        assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
-        assert!(matches("http://localhost/cb", "http://localhost:9/cb"));
-        assert!(!matches(r, "http://127.0.0.1:1/other"));
-        assert!(!matches(r, "https://127.0.0.1:1/callback"));
-        assert!(!matches(r, "http://127.0.0.2:1/callback"));
-        assert!(!matches(
-            "https://app.example/cb",
-            "https://app.example:444/cb"
-        ));
-        assert!(!matches(r, "http://u@127.0.0.1:1/callback"));
-    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::super::client::{Client, DocumentFacts};
+use super::super::client::{Client, DocumentFacts, redirect_uri_matches};
 use super::super::federation::KeySource;
 use super::{AllowedUrl, DocumentError, MetadataDocuments, Outcome};
 use tollgate_jose::jose::{self, JwksLocation};
@@ -188,26 +188,10 @@ fn optional_https(doc: &Map<String, Value>, name: &str) -> Result<Option<String>
 /// same loopback `http` URI on another port (RFC 8252 §7.3), as for
 /// clients of the file.
 pub fn redirect_uri_listed(client: &Client, sent: &str) -> bool {
-    client.redirect_uris.iter().any(|registered| {
-        if registered == sent {
-            return true;
-        }
-        let (Ok(r), Ok(s)) = (Url::parse(registered), Url::parse(sent)) else {
-            return false;
-        };
-        let loopback = |u: &Url| {
-            u.scheme() == "http"
-                && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
-                && u.username().is_empty()
-                && u.password().is_none()
-        };
-        loopback(&r)
-            && loopback(&s)
-            && r.host_str() == s.host_str()
-            && r.path() == s.path()
-            && r.query() == s.query()
-            && s.fragment().is_none()
-    })
+    client
+        .redirect_uris
+        .iter()
+        .any(|registered| redirect_uri_matches(registered, sent))
 }
 
 #[cfg(test)]

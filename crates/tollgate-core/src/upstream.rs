@@ -35,7 +35,7 @@ impl FromStr for ProviderName {
     type Err = &'static str;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // It is a path segment (`/connect/authorize/upstream/{name}`) and
+        // It is a path segment of the adapter's route to the provider and
         // the prefix of a `sub`: a short, plain word.
         if s.is_empty() || s.len() > 64 {
             Err("a provider's name is 1 to 64 characters long")

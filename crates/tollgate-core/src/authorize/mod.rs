@@ -169,7 +169,8 @@ fn page(status: u16, reason: Reason, message: &str) -> Answer {
     }
 }
 
-/// `GET|POST /connect/authorize`: `params` the query or the form, `cookie`
+/// The authorization endpoint (GET or POST, wherever the adapter serves
+/// it): `params` the query or the form, `cookie`
 /// the session cookie, `csrf` the value the browser's CSRF cookie holds
 /// (or the one the adapter is about to set).
 pub fn start(cx: &Context<'_>, params: &[u8], cookie: Option<&str>, csrf: &str) -> Outcome {

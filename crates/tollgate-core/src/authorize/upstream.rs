@@ -27,7 +27,8 @@ pub struct Departure {
     pub csrf: String,
 }
 
-/// `GET /connect/authorize/upstream/{name}?pending=…`: whether this
+/// The way out to a provider (the adapter's route naming provider `name`
+/// and carrying the pending request): whether this
 /// browser may leave for provider `name` with this request — the request
 /// is ours, unexpired and bound to the browser's CSRF cookie `csrf`, the
 /// provider is declared and the client takes it (`login_providers`).

@@ -9,9 +9,11 @@ Checks, each on its own line, then `webapp: N passed, N failed`:
   signin-page   /secure leads to tollgate's sign-in page: a title, one h1,
                 a label for each field, focus on the username field, no
                 JavaScript needed (it is off).
-  wrong         a wrong password shows one plain message, and the form again.
-  consent       after signing in, the consent page names the client, the
-                host it sends her back to, and the scopes; Allow.
+  wrong         from here on a phone-sized window (380 px: nothing wider than
+                it) and the keyboard only: username, Tab, a wrong password,
+                Enter shows one plain message, and the form again.
+  consent       her password and Enter (the focus is on it); the consent page names the client, the
+                host it sends her back to, and the scopes; Enter on Allow.
   claims        the web app shows the id token's claims: her `sub`.
   call-api      /call-api shows the sample API's answer for her token.
   signout       /signout ends both sessions: /secure asks to sign in again.
@@ -30,8 +32,11 @@ import traceback
 os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: never download
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 APP = sys.argv[1].rstrip("/")
@@ -67,7 +72,9 @@ def browser():
 
 
 def wait(d, condition, seconds=20):
-    return WebDriverWait(d, seconds, poll_frequency=0.1).until(condition)
+    # A page replaced while it is looked at is looked at again.
+    return WebDriverWait(d, seconds, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException]).until(condition)
 
 
 def save(d, name, folder):
@@ -108,12 +115,22 @@ def signin_page(d):
     return d.title
 
 
+def fits(d):
+    """Nothing of the page is wider than a phone's window."""
+    width = d.find_element(By.TAG_NAME, "body").rect["width"]
+    for element in d.find_elements(By.CSS_SELECTOR, "main, form, input, button"):
+        right = element.rect["x"] + element.rect["width"]
+        assert right <= width + 1, f"{element.tag_name} ends at {right}px of {width}px"
+
+
 def wrong_password(d):
-    d.find_element(By.NAME, "username").clear()
-    d.find_element(By.NAME, "username").send_keys(USERNAME)
-    password_field(d).send_keys("not-" + PASSWORD)
-    password_field(d).submit()
-    alert = wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=alert]"))
+    # From here on: a phone-sized window and the keyboard only (the focus
+    # starts on the username; Tab moves to the password; Enter submits).
+    d.set_window_size(380, 800)
+    fits(d)
+    ActionChains(d).send_keys(USERNAME, Keys.TAB, "not-" + PASSWORD, Keys.ENTER).perform()
+    # The alert region is always there (empty until there is something to say).
+    alert = wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=alert] p"))
     message = alert[0].text.strip()
     assert message, "an empty alert"
     assert PASSWORD not in d.page_source.replace(USERNAME, ""), "the password echoed"
@@ -121,18 +138,20 @@ def wrong_password(d):
 
 
 def sign_in_and_consent(d):
-    username = d.find_element(By.NAME, "username")
-    username.clear()
-    username.send_keys(USERNAME)
-    password_field(d).send_keys(PASSWORD)
-    password_field(d).submit()
+    # Her username is kept and the focus is on the password: type, Enter.
+    assert d.find_element(By.NAME, "username").get_attribute("value") == USERNAME
+    assert d.switch_to.active_element.get_attribute("type") == "password", "focus on the password"
+    ActionChains(d).send_keys(PASSWORD, Keys.ENTER).perform()
     buttons = wait(d, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "button, input[type=submit]")
                                  if "allow" in (b.text + (b.get_attribute("value") or "")).lower()])
     text = d.find_element(By.TAG_NAME, "main").text if d.find_elements(By.TAG_NAME, "main") else d.page_source
     assert "localhost" in text, "the consent page shows the client's host"
+    fits(d)
+    assert "allow" in d.switch_to.active_element.text.lower(), "focus on Allow"
+    d.set_window_size(900, 800)
     save(d, "consent", screenshots)
-    buttons[0].click()
-    return "allowed"
+    ActionChains(d).send_keys(Keys.ENTER).perform()
+    return "allowed, by the keyboard"
 
 
 def claims(d):

@@ -15,6 +15,7 @@ mod process;
 mod redis;
 mod server;
 mod softhsm;
+mod timing;
 mod tokens;
 mod wait;
 
@@ -32,5 +33,6 @@ pub(crate) use process::*;
 pub(crate) use redis::*;
 pub(crate) use server::*;
 pub(crate) use softhsm::*;
+pub(crate) use timing::*;
 pub(crate) use tokens::*;
 pub(crate) use wait::*;

@@ -26,6 +26,7 @@ mod keys_config;
 mod logs;
 mod mcp;
 mod mcp_cimd;
+mod mcp_person;
 mod metrics;
 mod openapi;
 mod people_config;

@@ -42,11 +42,11 @@ pub(crate) fn sdk() -> Option<PathBuf> {
 }
 
 /// tollgate, and the MCP server trusting it.
-struct Setup {
-    server: TestServer,
+pub(crate) struct Setup {
+    pub(crate) server: TestServer,
     _mcp: Proc,
     /// `http://ADDR/mcp`: the MCP server's URL and resource identifier.
-    resource: String,
+    pub(crate) resource: String,
     /// The private key of client `mcp-signer` (PKCS#8 PEM, ES256).
     signer: Signer,
 }
@@ -92,7 +92,7 @@ allowed_scopes = ["mcp:tools", "mcp:admin", "offline_access"]
     )
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let signer = Signer::new(tollgate::Algorithm::ES256);
     // Until the MCP server is up, its resource is a placeholder.
     let server = TestServer::spawn(&identity(&signer, "http://127.0.0.1:1/mcp")).await;

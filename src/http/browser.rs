@@ -50,6 +50,56 @@ impl Browser {
     }
 }
 
+/// A form a browser posted to a flow's endpoint: the endpoint's scope,
+/// the browser's cookies and the form's bytes — or, when the body cannot
+/// be read, the page that says so.
+pub(super) struct Posted {
+    pub(super) scope: Scope,
+    pub(super) browser: Browser,
+    pub(super) form: bytes::Bytes,
+}
+
+impl Posted {
+    pub(super) async fn read(
+        state: &super::AppState,
+        req: &mut poem::Request,
+    ) -> Result<Self, Response> {
+        let scope = Scope::load(state);
+        let browser = Browser::of(req);
+        let body = req.take_body();
+        match super::form::read(req, body, state.body_timeout).await {
+            Ok(form) => Ok(Self {
+                scope,
+                browser,
+                form,
+            }),
+            Err(refusal) => Err(unreadable(&scope, refusal, &browser)),
+        }
+    }
+}
+
+/// The endpoint of a flow's form (POST only): the form read as
+/// [`Posted`], then `handle`d.
+pub(super) fn form_endpoint<F, Fut>(
+    state: std::sync::Arc<super::AppState>,
+    handle: F,
+) -> impl poem::Endpoint
+where
+    F: Fn(std::sync::Arc<super::AppState>, Posted) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response> + Send + 'static,
+{
+    let handle = std::sync::Arc::new(handle);
+    poem::post(poem::endpoint::make(move |mut req: poem::Request| {
+        let (state, handle) = (state.clone(), handle.clone());
+        async move {
+            match Posted::read(&state, &mut req).await {
+                Ok(posted) => handle(state, posted).await,
+                Err(page) => page,
+            }
+        }
+    }))
+}
+
 /// `outcome` as the browser gets it; `new_csrf` a CSRF value to set.
 pub(super) fn respond(
     scope: &Scope,

@@ -5,38 +5,27 @@
 
 use std::sync::Arc;
 
-use poem::{Request, Response};
+use poem::Response;
 
 use super::AppState;
-use super::browser::{self, Browser};
-use super::scope::Scope;
+use super::browser::{self, Posted};
 
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
-    poem::post(Consent { state })
+    browser::form_endpoint(state, consent)
 }
 
-struct Consent {
-    state: Arc<AppState>,
-}
-
-impl poem::Endpoint for Consent {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        let scope = Scope::load(&self.state);
-        let browser = Browser::of(&req);
-        let body = req.take_body();
-        let form = match super::form::read(&req, body, self.state.body_timeout).await {
-            Ok(form) => form,
-            Err(refusal) => return Ok(browser::unreadable(&scope, refusal, &browser)),
-        };
-        let cx = scope.context(&self.state, browser.address);
-        let outcome = tollgate_core::authorize::consent(
-            &cx,
-            &form,
-            browser.session.as_deref(),
-            browser.csrf.as_deref(),
-        );
-        Ok(browser::respond(&scope, outcome, None, browser.address))
-    }
+async fn consent(state: Arc<AppState>, posted: Posted) -> Response {
+    let Posted {
+        scope,
+        browser,
+        form,
+    } = posted;
+    let cx = scope.context(&state, browser.address);
+    let outcome = tollgate_core::authorize::consent(
+        &cx,
+        &form,
+        browser.session.as_deref(),
+        browser.csrf.as_deref(),
+    );
+    browser::respond(&scope, outcome, None, browser.address)
 }

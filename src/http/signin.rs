@@ -7,60 +7,49 @@
 
 use std::sync::Arc;
 
-use poem::{Request, Response};
+use poem::Response;
 use tollgate_core::Reason;
 use tollgate_core::authorize::Answer;
 use tollgate_core::session::SessionChange;
 
 use super::AppState;
-use super::browser::{self, Browser};
-use super::scope::Scope;
+use super::browser::{self, Posted};
 use crate::observe::audit;
 use crate::runtime::failure_time::measured;
 
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
-    poem::post(SignIn { state })
+    browser::form_endpoint(state, sign_in)
 }
 
-struct SignIn {
-    state: Arc<AppState>,
-}
-
-impl poem::Endpoint for SignIn {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        let scope = Scope::load(&self.state);
-        let browser = Browser::of(&req);
-        let body = req.take_body();
-        let form = match super::form::read(&req, body, self.state.body_timeout).await {
-            Ok(form) => form,
-            Err(refusal) => return Ok(browser::unreadable(&scope, refusal, &browser)),
-        };
-        let cx = scope.context(&self.state, browser.address);
-        let started = tokio::time::Instant::now();
-        let (outcome, work) = measured(tollgate_core::authorize::sign_in(
-            &cx,
-            &*self.state,
-            &form,
-            browser.csrf.as_deref(),
-        ))
-        .await;
-        if let Answer::SignIn(page) = &outcome.answer
-            && page.failed.is_some_and(|f| f.reason != Reason::Throttled)
-        {
-            equal_time(&self.state, started, work).await;
-        }
-        if matches!(outcome.session, SessionChange::Set(_)) {
-            let user = match &outcome.answer {
-                Answer::Code { sub, .. } | Answer::NotAdmitted { sub, .. } => Some(sub.as_str()),
-                Answer::Consent(form) => Some(form.sub.as_str()),
-                _ => None,
-            };
-            audit::authorization("signed_in", None, user, None, browser.address);
-        }
-        Ok(browser::respond(&scope, outcome, None, browser.address))
+async fn sign_in(state: Arc<AppState>, posted: Posted) -> Response {
+    let Posted {
+        scope,
+        browser,
+        form,
+    } = posted;
+    let cx = scope.context(&state, browser.address);
+    let started = tokio::time::Instant::now();
+    let (outcome, work) = measured(tollgate_core::authorize::sign_in(
+        &cx,
+        &*state,
+        &form,
+        browser.csrf.as_deref(),
+    ))
+    .await;
+    if let Answer::SignIn(page) = &outcome.answer
+        && page.failed.is_some_and(|f| f.reason != Reason::Throttled)
+    {
+        equal_time(&state, started, work).await;
     }
+    if matches!(outcome.session, SessionChange::Set(_)) {
+        let user = match &outcome.answer {
+            Answer::Code { sub, .. } | Answer::NotAdmitted { sub, .. } => Some(sub.as_str()),
+            Answer::Consent(form) => Some(form.sub.as_str()),
+            _ => None,
+        };
+        audit::authorization("signed_in", None, user, None, browser.address);
+    }
+    browser::respond(&scope, outcome, None, browser.address)
 }
 
 /// A failed sign-in is answered no sooner than any failed

@@ -9,20 +9,15 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use time::OffsetDateTime;
 
 use super::super::client::{Client, GrantType};
 use super::super::code::CodeGrant;
 use super::super::params::Params;
 use super::super::people::OFFLINE_ACCESS;
-use super::super::person::Person;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::{Reason, Refusal};
 use super::super::sealed::Purpose;
-use super::signed_in::{
-    PersonGrant, Session, person_grant, person_stands, replay_refusal, revoke_family, scopes,
-    store_key,
-};
+use super::signed_in::{OneUse, PersonGrant, Session, person_stands, used_first};
 
 /// Redeems the code of the request for `client` (authenticated already).
 /// `jkt`: the DPoP key the request proved, if any.
@@ -55,62 +50,44 @@ pub(crate) async fn grant<P: Ports>(
         return Err(refuse(Reason::PkceFailed));
     }
     person_stands(cx, &client, &code.sub, code.auth_time)?;
-    let until = OffsetDateTime::from_unix_timestamp(code.exp.saturating_add(60)).unwrap_or(cx.now);
-    let first = ports
-        .first_use(
-            store_key("code", &code.id),
-            client.id.as_str(),
-            until,
-            cx.now,
-        )
-        .await
-        .map_err(replay_refusal)?;
     let lifetime = i64::try_from(client.refresh_token_lifetime.as_secs()).unwrap_or(i64::MAX);
-    if !first {
-        // Whatever was issued from the first use goes: revoked for as long
-        // as any of its refresh tokens could live.
-        revoke_family(
-            ports,
-            &code.id,
-            client.id.as_str(),
-            now.saturating_add(lifetime),
-            cx.now,
-        )
-        .await?;
+    let one = OneUse {
+        kind: "code",
+        id: &code.id,
+        until: code.exp.saturating_add(60),
+        family: &code.id,
+        family_until: now.saturating_add(lifetime),
+    };
+    if !used_first(ports, one, client.id.as_str(), cx.now).await? {
         return Err(refuse(Reason::CodeReplayed));
     }
-    let (granted, audiences) = scopes(cx, &client, &code.scope, &code.resources)?;
-    let refresh = granted.iter().any(|s| s.as_str() == OFFLINE_ACCESS)
-        && client.grant_types.contains(&GrantType::RefreshToken);
-    let person = Person {
-        sub: code.sub.clone(),
-        auth_time: code.auth_time,
-    };
     let session = Session {
         family: code.id,
         id: String::new(),
         client_id: code.client_id,
         sub: code.sub,
         auth_time: code.auth_time,
-        scope: granted.to_string(),
+        scope: String::new(),
         resources: code.resources,
         family_exp: code.auth_time.saturating_add(lifetime),
         jkt: jkt.map(str::to_owned),
         claims: code.claims,
     };
-    Ok(PersonGrant {
-        grant: person_grant(
-            cx.registry,
-            client,
-            granted,
-            audiences,
-            person,
-            session.claims.as_ref(),
-        ),
-        session,
-        nonce: code.nonce,
-        refresh,
-    })
+    let mut granted = session.grant(cx, client, &code.scope)?;
+    // What the refresh tokens may ask for again: what was granted now.
+    granted.session.scope = granted.grant.scopes.to_string();
+    granted.nonce = code.nonce;
+    granted.refresh = granted
+        .grant
+        .scopes
+        .iter()
+        .any(|s| s.as_str() == OFFLINE_ACCESS)
+        && granted
+            .grant
+            .client
+            .grant_types
+            .contains(&GrantType::RefreshToken);
+    Ok(granted)
 }
 
 /// RFC 7636 §4.1 and §4.6: a verifier of 43 to 128 unreserved characters

@@ -8,19 +8,15 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use super::super::client::Client;
 use super::super::error::{ErrorCode, OAuthError};
 use super::super::params::Params;
-use super::super::person::Person;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::{Reason, Refusal};
 use super::super::scope::ScopeSet;
 use super::super::sealed::Purpose;
 use super::signed_in::{
-    PersonGrant, Session, family_key, person_grant, person_stands, replay_refusal, revoke_family,
-    scopes, store_key,
+    OneUse, PersonGrant, Session, family_key, person_stands, replay_refusal, used_first,
 };
 
 /// Uses the refresh token of the request for `client` (authenticated
@@ -68,45 +64,17 @@ pub(crate) async fn grant<P: Ports>(
     {
         return Err(refuse(Reason::RefreshFamilyRevoked));
     }
-    let until = OffsetDateTime::from_unix_timestamp(session.family_exp).unwrap_or(cx.now);
-    let first = ports
-        .first_use(
-            store_key("refresh", &session.id),
-            client.id.as_str(),
-            until,
-            cx.now,
-        )
-        .await
-        .map_err(replay_refusal)?;
-    if !first {
-        revoke_family(
-            ports,
-            &session.family,
-            client.id.as_str(),
-            session.family_exp,
-            cx.now,
-        )
-        .await?;
+    let one = OneUse {
+        kind: "refresh",
+        id: &session.id,
+        until: session.family_exp,
+        family: &session.family,
+        family_until: session.family_exp,
+    };
+    if !used_first(ports, one, client.id.as_str(), cx.now).await? {
         return Err(refuse(Reason::RefreshTokenReplayed));
     }
-    let (granted, audiences) = scopes(cx, &client, &scope, &session.resources)?;
-    let person = Person {
-        sub: session.sub.clone(),
-        auth_time: session.auth_time,
-    };
-    Ok(PersonGrant {
-        grant: person_grant(
-            cx.registry,
-            client,
-            granted,
-            audiences,
-            person,
-            session.claims.as_ref(),
-        ),
-        session,
-        nonce: None,
-        refresh: true,
-    })
+    session.grant(cx, client, &scope)
 }
 
 /// The scope of the new access token: `asked`, each one of the refresh

@@ -97,6 +97,37 @@ pub(crate) async fn revoke_family<P: Ports>(
         .map_err(replay_refusal)
 }
 
+/// A code or a refresh token, used once: its record in the replay store
+/// lives until `until`; presented again, whatever its first use issued
+/// goes with its family, revoked until `family_until`.
+pub(crate) struct OneUse<'a> {
+    /// `"code"` or `"refresh"`.
+    pub kind: &'static str,
+    pub id: &'a str,
+    pub until: i64,
+    pub family: &'a str,
+    pub family_until: i64,
+}
+
+/// Whether this is the first use of `one` by `holder` (the client); if
+/// not, the family is revoked before the answer.
+pub(crate) async fn used_first<P: Ports>(
+    ports: &P,
+    one: OneUse<'_>,
+    holder: &str,
+    now: OffsetDateTime,
+) -> Result<bool, Refusal> {
+    let until = OffsetDateTime::from_unix_timestamp(one.until).unwrap_or(now);
+    let first = ports
+        .first_use(store_key(one.kind, one.id), holder, until, now)
+        .await
+        .map_err(replay_refusal)?;
+    if !first {
+        revoke_family(ports, one.family, holder, one.family_until, now).await?;
+    }
+    Ok(first)
+}
+
 /// The replay store could not answer: the request cannot be judged.
 pub(crate) fn replay_refusal(error: ReplayError) -> Refusal {
     match error {
@@ -108,6 +139,38 @@ pub(crate) fn replay_refusal(error: ReplayError) -> Refusal {
             OAuthError::unavailable(std::time::Duration::from_secs(1)),
             Reason::ReplayStoreUnavailable,
         ),
+    }
+}
+
+impl Session {
+    /// This session's grant of `scope` to `client`: the scopes and
+    /// audiences it may still have, for the person it is of, with a next
+    /// refresh token and no `nonce` (the code's grant sets both).
+    pub(crate) fn grant(
+        self,
+        cx: &Context<'_>,
+        client: Arc<Client>,
+        scope: &str,
+    ) -> Result<PersonGrant, Refusal> {
+        let (granted, audiences) = scopes(cx, &client, scope, &self.resources)?;
+        let person = Person {
+            sub: self.sub.clone(),
+            auth_time: self.auth_time,
+        };
+        let grant = person_grant(
+            cx.registry,
+            client,
+            granted,
+            audiences,
+            person,
+            self.claims.as_ref(),
+        );
+        Ok(PersonGrant {
+            grant,
+            session: self,
+            nonce: None,
+            refresh: true,
+        })
     }
 }
 

@@ -45,7 +45,10 @@ pub(super) struct ProviderHealth {
     name: String,
     /// Whether the last sign-in through it reached it (true before any).
     reachable: bool,
-    /// Why not: its discovery, keys or token endpoint, in words.
+    /// Why not: what failed (`discovery`, `token_endpoint`,
+    /// `client_secret`, `invalid_answer`), then, on the management
+    /// listener only, the provider's answer or the network's error in
+    /// words (they can name internal hosts).
     #[oai(skip_serializing_if_is_none)]
     error: Option<String>,
 }
@@ -268,11 +271,14 @@ impl HealthApi {
                     l.providers
                         .iter()
                         .map(|p| {
-                            let error = self.state.provider_status.of(p.name.as_str());
+                            let why = self.state.provider_status.of(p.name.as_str());
                             ProviderHealth {
                                 name: p.name.to_string(),
-                                reachable: error.is_none(),
-                                error,
+                                reachable: why.is_none(),
+                                error: why.map(|why| match self.detail {
+                                    Detail::Full => why.to_string(),
+                                    Detail::Public => why.kind.to_owned(),
+                                }),
                             }
                         })
                         .collect()

@@ -12,7 +12,24 @@ use super::Failure;
 /// The providers' last outcomes, by name.
 #[derive(Default)]
 pub(crate) struct ProviderStatus {
-    last: Mutex<BTreeMap<String, Option<String>>>,
+    last: Mutex<BTreeMap<String, Option<Why>>>,
+}
+
+/// Why a provider's last sign-in failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Why {
+    /// What failed (`discovery`, `token_endpoint`, …): fit for anyone.
+    pub(crate) kind: &'static str,
+    /// In words, with the provider's answer or the network's error: it may
+    /// name internal hosts and addresses, so only the management listener
+    /// shows it.
+    pub(crate) detail: String,
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.detail)
+    }
 }
 
 impl ProviderStatus {
@@ -23,13 +40,14 @@ impl ProviderStatus {
 
     /// A sign-in through `provider` failed to reach or use it.
     pub(crate) fn failed(&self, provider: &str, failure: &Failure) {
-        self.set(
-            provider,
-            Some(format!("{}: {}", failure.kind.as_str(), failure.detail)),
-        );
+        let why = Why {
+            kind: failure.kind.as_str(),
+            detail: failure.detail.clone(),
+        };
+        self.set(provider, Some(why));
     }
 
-    fn set(&self, provider: &str, why: Option<String>) {
+    fn set(&self, provider: &str, why: Option<Why>) {
         self.last
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -38,7 +56,7 @@ impl ProviderStatus {
 
     /// `why` for a provider whose last sign-in failed, `None` for one
     /// that worked or was not tried yet.
-    pub(crate) fn of(&self, provider: &str) -> Option<String> {
+    pub(crate) fn of(&self, provider: &str) -> Option<Why> {
         self.last
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -7,7 +7,9 @@
 //!
 //! Each client's live ids are also in a sorted set by expiry, and one
 //! script does the whole judgement atomically: forget the client's expired
-//! ids, answer a replay, refuse a client at its quota, else record. A Redis
+//! ids, answer a replay (or move a refresh-token family's turn on, the
+//! entry's value, when it stands where the token says), refuse a client at
+//! its quota, else record. A Redis
 //! that may evict keys (any `maxmemory-policy` but `noeviction`) could
 //! forget a used id and let it be replayed: that is said at start, in the
 //! log and in `/healthz`.
@@ -26,13 +28,20 @@ use tollgate_jose::replay::{ReplayError, ReplayFuture, ReplayStore};
 const TIMEOUT: Duration = Duration::from_millis(500);
 
 /// KEYS: the id, the holder's set. ARGV: now (ms), the id's expiry (ms),
-/// the quota, the id's member name. Returns 1 recorded, 0 used before,
-/// -1 over the quota.
-const FIRST_USE: &str = r#"
+/// the quota, the id's member name, the turn it must stand at ('' for an
+/// id used once: any entry is a replay), the turn to record. Returns 1
+/// recorded, 0 used before (or standing at another turn), -1 over the
+/// quota.
+const RECORD: &str = r#"
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local held = redis.call('GET', KEYS[1])
+if held then
+  if ARGV[5] == '' or held ~= ARGV[5] then return 0 end
+  redis.call('SET', KEYS[1], ARGV[6], 'KEEPTTL')
+  return 1
+end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return -1 end
-redis.call('SET', KEYS[1], 1, 'PXAT', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[6], 'PXAT', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
 redis.call('PEXPIREAT', KEYS[2], latest)
@@ -63,7 +72,7 @@ impl RedisReplay {
             ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
         Ok(Self {
             connection,
-            script: redis::Script::new(FIRST_USE),
+            script: redis::Script::new(RECORD),
             max_per_holder,
             up: AtomicBool::new(true),
             warned: LogLimit::new(Duration::from_secs(30)),
@@ -110,15 +119,22 @@ impl RedisReplay {
     }
 }
 
-impl ReplayStore for RedisReplay {
-    fn first_use(
+impl RedisReplay {
+    /// Runs [`RECORD`]: `turn` is `None` for an id used once, else the
+    /// turn it must stand at and the one to move it to.
+    fn record(
         &self,
         key: [u8; 32],
         holder: &str,
         until: OffsetDateTime,
         now: OffsetDateTime,
+        turn: Option<(u64, u64)>,
     ) -> ReplayFuture<'_> {
         let holder = hex::encode(&tollgate_jose::digest::sha256(holder.as_bytes())[..16]);
+        let (expected, next) = match turn {
+            Some((from, next)) => (from.to_string(), next.to_string()),
+            None => (String::new(), "1".to_owned()),
+        };
         Box::pin(async move {
             let id = hex::encode(&key[..16]);
             let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
@@ -131,6 +147,8 @@ impl ReplayStore for RedisReplay {
                 .arg(ms(until).max(ms(now) + 1))
                 .arg(self.max_per_holder)
                 .arg(id)
+                .arg(expected)
+                .arg(next)
                 .invoke_async(&mut connection)
                 .await;
             match set {
@@ -153,6 +171,35 @@ impl ReplayStore for RedisReplay {
                 }
             }
         })
+    }
+}
+
+impl ReplayStore for RedisReplay {
+    fn first_use(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> ReplayFuture<'_> {
+        self.record(key, holder, until, now, None)
+    }
+
+    fn advance(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        from: u64,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> ReplayFuture<'_> {
+        self.record(
+            key,
+            holder,
+            until,
+            now,
+            Some((from, from.saturating_add(1))),
+        )
     }
 
     fn used(&self, key: [u8; 32], _now: OffsetDateTime) -> ReplayFuture<'_> {

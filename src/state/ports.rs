@@ -110,6 +110,20 @@ impl Ports for AppState {
         self.replay.store().first_use(key, holder, until, now).await
     }
 
+    async fn advance(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        from: u64,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, ReplayError> {
+        self.replay
+            .store()
+            .advance(key, holder, from, until, now)
+            .await
+    }
+
     async fn used(&self, key: [u8; 32], now: OffsetDateTime) -> Result<bool, ReplayError> {
         self.replay.store().used(key, now).await
     }

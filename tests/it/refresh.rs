@@ -52,6 +52,42 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
     );
 }
 
+/// A sign-in's rotations hold one entry of the replay store (its family's
+/// turn), not one per refresh token: a person who refreshes every hour for
+/// a month does not fill the store, or her client's quota. A token whose
+/// turn has passed, however far back, is still a replay.
+#[tokio::test]
+async fn a_sign_ins_rotations_hold_one_replay_entry_however_many() {
+    let server = people_server().await;
+    let entries = || async {
+        let health: Value = server.get_json("/healthz").await;
+        health["replay"]["entries"].as_u64().unwrap()
+    };
+    let code = code_for("web", "alice", "openid api1 offline_access");
+    let (_, issued) = server.as_web(&redeem_form(&code, None)).await;
+    let first = issued["refresh_token"].as_str().unwrap().to_owned();
+    let mut token = first.clone();
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let (status, next) = server.as_web(&refresh(&token, None)).await;
+        assert_eq!(status, 200, "{next}");
+        token = next["refresh_token"].as_str().unwrap().to_owned();
+        held.push(entries().await);
+    }
+    assert!(
+        held.iter().all(|&n| n == held[0]),
+        "entries held after each of 20 rotations: {held:?}"
+    );
+    // The first token, twenty turns back: a replay, and the family goes.
+    let (status, reused) = server.as_web(&refresh(&first, None)).await;
+    assert_eq!(
+        (status, &reused["error"]),
+        (400, &Value::from("invalid_grant"))
+    );
+    let (status, _) = server.as_web(&refresh(&token, None)).await;
+    assert_eq!(status, 400, "the newest token went with its family");
+}
+
 #[tokio::test]
 async fn a_person_disabled_in_the_file_can_no_longer_refresh() {
     let server = people_server().await;

@@ -84,6 +84,18 @@ pub trait Ports: Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, ReplayError>> + Send;
 
+    /// Moves the turn of `key` (a refresh-token family), of `holder`, from
+    /// `from` on by one, kept until `until` (the replay store's
+    /// `advance`); `Ok(false)` when it stood elsewhere: a replay.
+    fn advance(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        from: u64,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, ReplayError>> + Send;
+
     /// Whether `key` is recorded as used and live at `now` (a revoked
     /// refresh-token family, a revoked access token), without recording it.
     fn used(

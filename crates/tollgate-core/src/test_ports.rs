@@ -46,6 +46,17 @@ impl Ports for Inline {
         Ok(true)
     }
 
+    async fn advance(
+        &self,
+        _: [u8; 32],
+        _: &str,
+        _: u64,
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> Result<bool, tollgate_jose::replay::ReplayError> {
+        Ok(true)
+    }
+
     async fn used(
         &self,
         _: [u8; 32],

@@ -48,6 +48,22 @@ pub trait ReplayStore: Send + Sync {
     /// is read here and written by [`Self::first_use`].
     fn used(&self, key: [u8; 32], now: OffsetDateTime) -> ReplayFuture<'_>;
 
+    /// Moves the turn of `key`, of `holder`, from `from` to `from + 1`,
+    /// kept until `until`: `Ok(true)` when it stood at `from` — or was not
+    /// held at all, as a family's turn before its first step, or one the
+    /// store forgot (restarted, expired) — and `Ok(false)` when it stood
+    /// elsewhere (a turn taken before: a replay). One entry per key however
+    /// many turns: a refresh-token family's rotations hold one identifier,
+    /// not one per token.
+    fn advance(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        from: u64,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> ReplayFuture<'_>;
+
     /// Identifiers held now and the most the store holds, where it can
     /// tell.
     fn fill(&self) -> Option<(usize, usize)> {
@@ -74,14 +90,24 @@ pub struct MemoryReplay {
 
 #[derive(Default)]
 struct Used {
-    /// 128 bits of each key (collisions are beyond reach) → its expiry
-    /// (Unix seconds) and its holder.
-    keys: HashMap<u128, (i64, u64)>,
+    /// 128 bits of each key (collisions are beyond reach) → what it holds.
+    keys: HashMap<u128, Held>,
     /// The keys by expiry, so that what expired leaves in the order it
     /// expires, each once: no scan of the whole store.
     by_expiry: BTreeMap<i64, Vec<u128>>,
     /// Live identifiers per holder (64 bits of its SHA-256).
     per_holder: HashMap<u64, usize>,
+}
+
+/// One key's entry.
+#[derive(Clone, Copy)]
+struct Held {
+    /// Unix seconds.
+    until: i64,
+    /// 64 bits of the holder's SHA-256.
+    holder: u64,
+    /// Its turn ([`ReplayStore::advance`]); 0 for an identifier used once.
+    turn: u64,
 }
 
 impl Used {
@@ -95,8 +121,8 @@ impl Used {
             for key in keys {
                 // A key used again after it expired has a later expiry
                 // of its own: only the entry of this expiry goes.
-                if let Some(&(at, holder)) = self.keys.get(&key)
-                    && at == expiry
+                if let Some(&Held { until, holder, .. }) = self.keys.get(&key)
+                    && until == expiry
                 {
                     self.keys.remove(&key);
                     if let Some(n) = self.per_holder.get_mut(&holder) {
@@ -122,12 +148,15 @@ impl MemoryReplay {
         }
     }
 
-    fn insert(
+    /// Records `key` if absent; if present, `step` says whether it moves
+    /// on (`Some(turn)`: to that turn) or is a replay (`None`).
+    fn record(
         &self,
         key: [u8; 32],
         holder: &str,
-        until: OffsetDateTime,
-        now: OffsetDateTime,
+        (until, now): (OffsetDateTime, OffsetDateTime),
+        turn: u64,
+        step: impl FnOnce(u64) -> Option<u64>,
     ) -> Result<bool, ReplayError> {
         let short = u128::from_be_bytes(key[..16].try_into().expect("16 bytes"));
         let holder = u64::from_be_bytes(
@@ -138,8 +167,14 @@ impl MemoryReplay {
         let (now, until) = (now.unix_timestamp(), until.unix_timestamp());
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         used.expire(now);
-        if used.keys.contains_key(&short) {
-            return Ok(false);
+        if let Some(held) = used.keys.get_mut(&short) {
+            return Ok(match step(held.turn) {
+                Some(next) => {
+                    held.turn = next;
+                    true
+                }
+                None => false,
+            });
         }
         if until <= now {
             // Nothing to remember: it cannot be used again.
@@ -157,7 +192,14 @@ impl MemoryReplay {
         if used.keys.len() >= self.capacity {
             return Err(ReplayError::Unavailable);
         }
-        used.keys.insert(short, (until, holder));
+        used.keys.insert(
+            short,
+            Held {
+                until,
+                holder,
+                turn,
+            },
+        );
         used.by_expiry.entry(until).or_default().push(short);
         *used.per_holder.entry(holder).or_default() += 1;
         Ok(true)
@@ -168,7 +210,7 @@ impl MemoryReplay {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         used.keys
             .get(&short)
-            .is_some_and(|&(until, _)| until > now.unix_timestamp())
+            .is_some_and(|held| held.until > now.unix_timestamp())
     }
 
     /// Identifiers held now.
@@ -194,7 +236,23 @@ impl ReplayStore for MemoryReplay {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> ReplayFuture<'_> {
-        let result = self.insert(key, holder, until, now);
+        // Used before: a replay, whatever it held.
+        let result = self.record(key, holder, (until, now), 0, |_| None);
+        Box::pin(std::future::ready(result))
+    }
+
+    fn advance(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        from: u64,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> ReplayFuture<'_> {
+        let next = from.saturating_add(1);
+        let result = self.record(key, holder, (until, now), next, |turn| {
+            (turn == from).then_some(next)
+        });
         Box::pin(std::future::ready(result))
     }
 
@@ -229,6 +287,30 @@ mod tests {
         assert_eq!(store.first_use(key(1), "a", until, NOW).await, Ok(true));
         assert_eq!(store.used(key(1), NOW).await, Ok(true));
         assert_eq!(store.used(key(1), until).await, Ok(false), "expired");
+    }
+
+    #[tokio::test]
+    async fn a_turn_moves_on_once_from_where_it_stands_and_holds_one_entry() {
+        let store = MemoryReplay::new(10, 10);
+        let until = NOW + time::Duration::days(30);
+        let step = |from| store.advance(key(1), "web", from, until, NOW);
+        assert_eq!(step(0).await, Ok(true), "a family's first step");
+        assert_eq!(step(0).await, Ok(false), "the same turn again: a replay");
+        assert_eq!(step(1).await, Ok(true));
+        assert_eq!(step(2).await, Ok(true));
+        assert_eq!(step(1).await, Ok(false), "an older turn");
+        assert_eq!(step(5).await, Ok(false), "a turn never reached");
+        assert_eq!(step(3).await, Ok(true));
+        assert_eq!(store.len(), 1, "four turns, one entry");
+        // Forgotten (expired, or a store that restarted): the turn presented
+        // is taken as where it stands.
+        let later = until + time::Duration::seconds(1);
+        let then = later + time::Duration::days(1);
+        assert_eq!(store.advance(key(1), "web", 7, then, later).await, Ok(true));
+        assert_eq!(
+            store.advance(key(1), "web", 7, then, later).await,
+            Ok(false)
+        );
     }
 
     #[tokio::test]

@@ -169,6 +169,16 @@ mod tests {
         ) -> Result<bool, ReplayError> {
             Ok(true)
         }
+        async fn advance(
+            &self,
+            _: [u8; 32],
+            _: &str,
+            _: u64,
+            _: OffsetDateTime,
+            _: OffsetDateTime,
+        ) -> Result<bool, ReplayError> {
+            Ok(true)
+        }
         async fn used(&self, _: [u8; 32], _: OffsetDateTime) -> Result<bool, ReplayError> {
             Ok(false)
         }

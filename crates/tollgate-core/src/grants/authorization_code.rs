@@ -17,7 +17,7 @@ use super::super::people::OFFLINE_ACCESS;
 use super::super::ports::{Context, Ports};
 use super::super::refusal::{Reason, Refusal};
 use super::super::sealed::Purpose;
-use super::signed_in::{OneUse, PersonGrant, Session, person_stands, used_first};
+use super::signed_in::{PersonGrant, Session, Use, person_stands, used_first};
 
 /// Redeems the code of the request for `client` (authenticated already).
 /// `jkt`: the DPoP key the request proved, if any.
@@ -51,19 +51,27 @@ pub(crate) async fn grant<P: Ports>(
     }
     person_stands(cx, &client, &code.sub, code.auth_time)?;
     let lifetime = i64::try_from(client.refresh_token_lifetime.as_secs()).unwrap_or(i64::MAX);
-    let one = OneUse {
-        kind: "code",
+    let one = Use::Code {
         id: &code.id,
         until: code.exp.saturating_add(60),
-        family: &code.id,
-        family_until: now.saturating_add(lifetime),
     };
-    if !used_first(ports, one, client.id.as_str(), cx.now).await? {
+    // Revoked for as long as any refresh token of the first use could live.
+    let family_until = now.saturating_add(lifetime);
+    if !used_first(
+        ports,
+        &code.id,
+        family_until,
+        one,
+        client.id.as_str(),
+        cx.now,
+    )
+    .await?
+    {
         return Err(refuse(Reason::CodeReplayed));
     }
     let session = Session {
         family: code.id,
-        id: String::new(),
+        turn: 0,
         client_id: code.client_id,
         sub: code.sub,
         auth_time: code.auth_time,

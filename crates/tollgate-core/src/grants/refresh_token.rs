@@ -16,7 +16,7 @@ use super::super::refusal::{Reason, Refusal};
 use super::super::scope::ScopeSet;
 use super::super::sealed::Purpose;
 use super::signed_in::{
-    OneUse, PersonGrant, Session, family_key, person_stands, replay_refusal, used_first,
+    PersonGrant, Session, Use, family_key, person_stands, replay_refusal, used_first,
 };
 
 /// Uses the refresh token of the request for `client` (authenticated
@@ -64,16 +64,14 @@ pub(crate) async fn grant<P: Ports>(
     {
         return Err(refuse(Reason::RefreshFamilyRevoked));
     }
-    let one = OneUse {
-        kind: "refresh",
-        id: &session.id,
-        until: session.family_exp,
-        family: &session.family,
-        family_until: session.family_exp,
-    };
-    if !used_first(ports, one, client.id.as_str(), cx.now).await? {
+    let (family, until) = (session.family.as_str(), session.family_exp);
+    let one = Use::Refresh { turn: session.turn };
+    if !used_first(ports, family, until, one, client.id.as_str(), cx.now).await? {
         return Err(refuse(Reason::RefreshTokenReplayed));
     }
+    // The next token takes the family's next turn.
+    let mut session = session;
+    session.turn = session.turn.saturating_add(1);
     session.grant(cx, client, &scope)
 }
 

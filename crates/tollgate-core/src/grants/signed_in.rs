@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::super::access_token::new_jti;
 use super::super::client::Client;
 use super::super::error::{ErrorCode, OAuthError};
 use super::super::grant::{Grant, narrowed};
@@ -32,8 +31,13 @@ pub(crate) struct Session {
     /// The code's id: every refresh token of one sign-in shares it, and
     /// revoking it revokes them all.
     pub(crate) family: String,
-    /// This token's own id (single use).
-    pub(crate) id: String,
+    /// This token's turn in its family: the family's one entry in the
+    /// replay store stands at it until the token is used, then moves on,
+    /// so a token whose turn has passed is a replay (and one entry serves
+    /// every rotation of a sign-in). Tokens sealed before turns were
+    /// counted carry none: 0.
+    #[serde(default)]
+    pub(crate) turn: u64,
     pub(crate) client_id: String,
     pub(crate) sub: String,
     pub(crate) auth_time: i64,
@@ -97,33 +101,43 @@ pub(crate) async fn revoke_family<P: Ports>(
         .map_err(replay_refusal)
 }
 
-/// A code or a refresh token, used once: its record in the replay store
-/// lives until `until`; presented again, whatever its first use issued
-/// goes with its family, revoked until `family_until`.
-pub(crate) struct OneUse<'a> {
-    /// `"code"` or `"refresh"`.
-    pub kind: &'static str,
-    pub id: &'a str,
-    pub until: i64,
-    pub family: &'a str,
-    pub family_until: i64,
+/// How a code or a refresh token is used once.
+pub(crate) enum Use<'a> {
+    /// A code: its id recorded until `until` (Unix seconds).
+    Code { id: &'a str, until: i64 },
+    /// A refresh token: its family's turn moved on from `turn`, kept as
+    /// long as the family lives.
+    Refresh { turn: u64 },
 }
 
-/// Whether this is the first use of `one` by `holder` (the client); if
-/// not, the family is revoked before the answer.
+/// Whether this is the first use, by `holder` (the client), of a code or
+/// refresh token of `family` (which lives until `family_until`). If not,
+/// whatever its first use issued goes: the family is revoked before the
+/// answer (RFC 6749 §4.1.2 and §10.4; OAuth 2.1 §4.3.1).
 pub(crate) async fn used_first<P: Ports>(
     ports: &P,
-    one: OneUse<'_>,
+    family: &str,
+    family_until: i64,
+    how: Use<'_>,
     holder: &str,
     now: OffsetDateTime,
 ) -> Result<bool, Refusal> {
-    let until = OffsetDateTime::from_unix_timestamp(one.until).unwrap_or(now);
-    let first = ports
-        .first_use(store_key(one.kind, one.id), holder, until, now)
-        .await
-        .map_err(replay_refusal)?;
+    let at = |unix| OffsetDateTime::from_unix_timestamp(unix).unwrap_or(now);
+    let first = match how {
+        Use::Code { id, until } => {
+            let key = store_key("code", id);
+            ports.first_use(key, holder, at(until), now).await
+        }
+        Use::Refresh { turn } => {
+            let key = store_key("turn", family);
+            ports
+                .advance(key, holder, turn, at(family_until), now)
+                .await
+        }
+    }
+    .map_err(replay_refusal)?;
     if !first {
-        revoke_family(ports, one.family, holder, one.family_until, now).await?;
+        revoke_family(ports, family, holder, family_until, now).await?;
     }
     Ok(first)
 }
@@ -245,7 +259,7 @@ pub(crate) async fn finish<P: Ports>(
 ) -> Result<(Option<String>, Option<String>), Refusal> {
     let PersonGrant {
         grant,
-        mut session,
+        session,
         nonce,
         refresh,
     } = people;
@@ -275,10 +289,7 @@ pub(crate) async fn finish<P: Ports>(
         None
     };
     let refresh_token = match (refresh, cx.sealing) {
-        (true, Some(key)) => {
-            session.id = new_jti();
-            Some(key.seal(Purpose::RefreshToken, &session))
-        }
+        (true, Some(key)) => Some(key.seal(Purpose::RefreshToken, &session)),
         _ => None,
     };
     Ok((id_token, refresh_token))

@@ -131,6 +131,17 @@ impl Ports for Fake {
         self.replay.first_use(key, holder, until, now).await
     }
 
+    async fn advance(
+        &self,
+        key: [u8; 32],
+        holder: &str,
+        from: u64,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, ReplayError> {
+        self.replay.advance(key, holder, from, until, now).await
+    }
+
     async fn used(&self, key: [u8; 32], now: OffsetDateTime) -> Result<bool, ReplayError> {
         self.replay.used(key, now).await
     }

@@ -6,30 +6,28 @@
 //! redeemed at the provider's token endpoint with our client secret (read
 //! at each use from its source), and the id token verified (`id_token`).
 //!
-//! The provider's discovery document and JWK Set come from the one JWKS
-//! cache (the trusted issuers' too): fetched, kept for their `max-age`,
-//! fetched again for an unknown `kid` (a provider's key rotation) at most
-//! once per interval. The id token is verified with tollgate's own JOSE
-//! code rather than a relying-party library's: one policy of algorithms
-//! and keys for every token tollgate trusts, and the cache's refetch rule.
+//! The protocol is the `openidconnect` crate's (`client`): the request,
+//! the code's redemption and the id token's verification. The provider's
+//! discovery document and JWK Set come from the one JWKS cache (the
+//! trusted issuers' too): fetched, kept for their `max-age`, fetched again
+//! when no key verifies the id token (a provider's key rotation) at most
+//! once per interval.
 //!
 //! Failures to reach a provider are remembered per provider (`status`):
 //! `/healthz` names them and a metric counts them.
 
-mod id_token;
+mod client;
 pub(crate) mod status;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use openidconnect::ClientSecret;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tollgate_core::session::random_id;
 use tollgate_core::upstream::Provider;
 use tollgate_jose::jose::JwksLocation;
-use tollgate_resource::jwks::{JwksCache, KeySet, describe};
+use tollgate_resource::jwks::{JwksCache, KeySet};
 
 use crate::config::SecretSource;
 
@@ -110,21 +108,6 @@ fn fail(kind: Kind, detail: impl Into<String>) -> Failure {
     }
 }
 
-/// A token response is a few KiB; a larger one is refused unread.
-const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
-
-/// The body of `response`, at most [`MAX_TOKEN_RESPONSE`] bytes.
-async fn bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
-        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
-            return Err(format!("larger than {MAX_TOKEN_RESPONSE} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// The provider's discovery document and keys, from the one cache.
 async fn discovered(
     cache: &JwksCache,
@@ -175,28 +158,24 @@ pub(crate) async fn depart(
     now: i64,
 ) -> Result<(String, Flight), Failure> {
     let set = discovered(cache, provider, false).await?;
-    let mut url = endpoint(&set, "authorization_endpoint")?;
+    let rp = client::client(
+        &provider.issuer,
+        &provider.client_id,
+        &set,
+        redirect_uri,
+        None,
+    )?;
+    let departure = client::departure(&rp, &provider.scopes);
     let flight = Flight {
         provider: provider.name.to_string(),
         pending: pending.to_owned(),
         csrf: csrf.to_owned(),
-        state: random_id(),
-        nonce: random_id(),
-        // 256 bits: RFC 7636 §4.1 asks for 43 to 128 characters.
-        verifier: format!("{}{}", random_id(), random_id()),
+        state: departure.state,
+        nonce: departure.nonce,
+        verifier: departure.verifier,
         exp: now + FLIGHT_LIFETIME,
     };
-    let challenge = B64.encode(tollgate_jose::digest::sha256(flight.verifier.as_bytes()));
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &provider.client_id)
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", &provider.scopes.join(" "))
-        .append_pair("state", &flight.state)
-        .append_pair("nonce", &flight.nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    Ok((url.to_string(), flight))
+    Ok((departure.url.to_string(), flight))
 }
 
 /// The provider's answer at the callback: `code`, and `iss` if it sent
@@ -234,66 +213,36 @@ pub(crate) async fn land(
         }
         _ => {}
     }
-    let token_endpoint = endpoint(&set, "token_endpoint")?;
     let secret = secret.read().map_err(|e| fail(Kind::Secret, e))?;
-    // RFC 6749 §2.3.1: client_secret_basic, both parts form-encoded.
-    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let response = cache
-        .http()
-        .post(token_endpoint)
-        .basic_auth(
-            encode(&provider.client_id),
-            Some(encode(secret.expose_secret())),
-        )
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", answer.code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", &flight.verifier),
-        ])
-        .send()
-        .await
-        .map_err(|e| fail(Kind::TokenEndpoint, describe(&e)))?;
-    let status = response.status();
-    let body = bounded(response)
-        .await
-        .map_err(|e| fail(Kind::TokenEndpoint, e))?;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| fail(Kind::TokenEndpoint, format!("not JSON ({e})")))?;
-    if !status.is_success() {
-        let error = body.get("error").and_then(Value::as_str).unwrap_or("?");
-        return Err(fail(
-            Kind::TokenEndpoint,
-            format!("{status}: {}", crate::observe::audit::untrusted(error)),
-        ));
-    }
-    let token = body
-        .get("id_token")
-        .and_then(Value::as_str)
-        .ok_or_else(|| fail(Kind::Invalid, "the token response has no id_token"))?;
-    let verify = |keys: &tollgate_jose::jose::PublicKeys| {
-        id_token::verify(
-            token,
-            keys,
-            &provider.issuer,
-            &provider.client_id,
-            &flight.nonce,
-            now,
-        )
-    };
-    match verify(&set.keys) {
+    let secret = Some(ClientSecret::new(secret.expose_secret().to_owned()));
+    let rp = client::client(
+        &provider.issuer,
+        &provider.client_id,
+        &set,
+        redirect_uri,
+        secret.clone(),
+    )?;
+    let token = client::redeem(&rp, cache.http(), answer.code, &flight.verifier).await?;
+    match client::verify(&rp, &token, &flight.nonce, now) {
         Ok(claims) => Ok(claims),
-        // A key we do not have yet: the provider rotated; fetch again.
-        Err(id_token::Invalid::UnknownKey) => {
+        // No key in hand verifies it: the provider rotated; fetch again.
+        Err(client::Invalid::UnknownKey) => {
             let set = discovered(cache, provider, true).await?;
-            verify(&set.keys).map_err(|e| match e {
-                id_token::Invalid::UnknownKey => fail(
+            let rp = client::client(
+                &provider.issuer,
+                &provider.client_id,
+                &set,
+                redirect_uri,
+                secret,
+            )?;
+            client::verify(&rp, &token, &flight.nonce, now).map_err(|e| match e {
+                client::Invalid::UnknownKey => fail(
                     Kind::Discovery,
                     "the id token's key is not in the provider's keys",
                 ),
-                id_token::Invalid::Claims(why) => fail(Kind::Invalid, format!("id token: {why}")),
+                client::Invalid::Claims(why) => fail(Kind::Invalid, format!("id token: {why}")),
             })
         }
-        Err(id_token::Invalid::Claims(why)) => Err(fail(Kind::Invalid, format!("id token: {why}"))),
+        Err(client::Invalid::Claims(why)) => Err(fail(Kind::Invalid, format!("id token: {why}"))),
     }
 }

@@ -49,6 +49,9 @@ pub struct KeySet {
     /// The discovery document itself, when the set was found through one:
     /// a relying party reads its endpoints from the same fetch.
     pub document: Option<Arc<serde_json::Value>>,
+    /// The JWK Set as fetched, every key in it (`keys` holds those that
+    /// passed the policy): a relying-party library verifies with its own.
+    pub jwks: Arc<serde_json::Value>,
     fetched_at: OffsetDateTime,
     max_age: Duration,
 }
@@ -256,6 +259,7 @@ impl JwksCache {
             keys: Arc::new(keys),
             issuer,
             document,
+            jwks: Arc::new(jwks),
             fetched_at: now,
             max_age,
         })

@@ -14,6 +14,7 @@ mod discovery;
 mod endsession;
 mod form;
 mod health;
+mod home;
 mod introspect;
 mod introspect_doc;
 mod jwks;
@@ -129,7 +130,10 @@ pub(crate) fn routes(state: Arc<AppState>, metrics: PublicMetrics) -> impl Endpo
         );
     }
     route
-        .nest_no_strip("/", api)
+        .nest_no_strip(
+            "/",
+            home::before(state.clone(), poem::IntoEndpoint::into_endpoint(api)),
+        )
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .around_envelope(state)

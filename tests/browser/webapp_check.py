@@ -16,11 +16,15 @@ Checks, each on its own line, then `webapp: N passed, N failed`:
                 host it sends her back to, and the scopes; Enter on Allow.
   claims        the web app shows the id token's claims: her `sub`.
   call-api      /call-api shows the sample API's answer for her token.
-  signout       /signout ends both sessions: /secure asks to sign in again.
+  home          tollgate's own page (its `/`) says she is signed in there,
+                with a "Sign out" link that Tab reaches first, and the
+                developers' links; nothing wider than 380 px.
+  signout       /signout ends both sessions: /secure asks to sign in again,
+                and tollgate's page says she is not signed in.
 
-With $SCREENSHOTS set, the sign-in and consent pages are saved there as
-signin.png and consent.png (the handbook's pictures: UPDATE_DOCS=1 in
-run.sh). Failures leave screenshots in $ARTIFACTS.
+With $SCREENSHOTS set, the sign-in, consent and home pages are saved there
+as signin.png, consent.png and home.png (the handbook's pictures:
+UPDATE_DOCS=1 in run.sh). Failures leave screenshots in $ARTIFACTS.
 """
 
 import os
@@ -28,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import traceback
+from urllib.parse import urlsplit
 
 os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: never download
 
@@ -40,6 +45,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 APP = sys.argv[1].rstrip("/")
+TOLLGATE = None  # tollgate's origin, learnt from the sign-in page's URL
 USERNAME, PASSWORD = sys.argv[2], sys.argv[3]
 artifacts = os.environ.get("ARTIFACTS") or tempfile.mkdtemp(prefix="webapp-check-")
 screenshots = os.environ.get("SCREENSHOTS")
@@ -112,6 +118,10 @@ def signin_page(d):
     active = d.switch_to.active_element
     assert active.get_attribute("type") != "password", "focus starts on the username"
     save(d, "signin", screenshots)
+    # tollgate's own origin, for its home page later.
+    parts = urlsplit(d.current_url)
+    global TOLLGATE
+    TOLLGATE = f"{parts.scheme}://{parts.netloc}"
     return d.title
 
 
@@ -167,11 +177,35 @@ def call_api(d):
     return "200"
 
 
+def home(d):
+    # tollgate's own page, opened by hand: who is signed in there, and the
+    # way out; links for developers. Keyboard: Tab reaches "Sign out".
+    d.get(f"{TOLLGATE}/")
+    wait(d, lambda d: d.find_elements(By.TAG_NAME, "h1"))
+    main_text = d.find_element(By.TAG_NAME, "main").text
+    assert f"signed in as {USERNAME}" in main_text, main_text
+    assert len(d.find_elements(By.TAG_NAME, "h1")) == 1, "one h1"
+    links = {a.text: a.get_attribute("href") for a in d.find_elements(By.TAG_NAME, "a")}
+    for label in ["Sign out", "Discovery document", "API reference"]:
+        assert label in links, f"no link {label!r}: {links}"
+    d.set_window_size(380, 800)
+    fits(d)
+    d.get(f"{TOLLGATE}/")
+    wait(d, lambda d: d.find_elements(By.TAG_NAME, "h1"))
+    ActionChains(d).send_keys(Keys.TAB).perform()
+    assert d.switch_to.active_element.text == "Sign out", "Tab reaches Sign out first"
+    d.set_window_size(900, 800)
+    save(d, "home", screenshots)
+    return links["Sign out"]
+
+
 def signout(d):
     d.get(f"{APP}/signout")
     wait(d, lambda d: d.current_url.rstrip("/") == APP or "signed out" in d.page_source.lower())
     d.get(f"{APP}/secure")
     wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=password]"))
+    d.get(f"{TOLLGATE}/")
+    wait(d, lambda d: "not signed in" in d.find_element(By.TAG_NAME, "main").text)
     return "signed out at both"
 
 
@@ -180,7 +214,7 @@ def main():
     try:
         steps = [("signin-page", signin_page), ("wrong", wrong_password),
                  ("consent", sign_in_and_consent), ("claims", claims),
-                 ("call-api", call_api), ("signout", signout)]
+                 ("call-api", call_api), ("home", home), ("signout", signout)]
         for name, fn in steps:
             if not check(name, fn, d):
                 break
@@ -190,7 +224,7 @@ def main():
     passed = sum(1 for r in results if r[1])
     failed = len(results) - passed
     print(f"webapp: {passed} passed, {failed} failed")
-    sys.exit(0 if failed == 0 and passed == 6 else 1)
+    sys.exit(0 if failed == 0 and passed == 7 else 1)
 
 
 main()

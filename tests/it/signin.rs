@@ -465,3 +465,69 @@ async fn consent_is_asked_and_deny_is_access_denied() {
     assert_eq!(allowed.status(), 303);
     assert!(query_of(allowed.headers()["location"].to_str().unwrap()).contains_key("code"));
 }
+
+/// tollgate's own page, `/`: who is signed in here and the way out, and
+/// the developers' links, under the pages' headers; a session that no
+/// longer stands (a tampered cookie) is cleared there too.
+#[tokio::test]
+async fn the_home_page_says_who_is_signed_in_and_links_the_way_out() {
+    let server = TestServer::spawn(&people_toml()).await;
+    let browser = browser();
+    let page = browser.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(headers.contains_key("content-security-policy"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Acme sign-in") && html.contains("You are not signed in"));
+    for link in [
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+        "/docs",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"{}{link}\"", server.issuer())),
+            "{link}"
+        );
+    }
+    let html = sign_in_page(&server, &browser).await;
+    let done = post_sign_in(&server, &browser, &pending(&html), "alice", "alice").await;
+    assert_eq!(done.status(), 303);
+    let html = browser
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("signed in as <strong>alice</strong>"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"{}/connect/endsession\"", server.issuer())));
+    // Another browser with a cookie that does not open: cleared.
+    let forged = reqwest::Client::new()
+        .get(server.url("/"))
+        .header("cookie", "tollgate_session=forged")
+        .send()
+        .await
+        .unwrap();
+    let cleared = forged.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cleared.starts_with("tollgate_session=;"), "{cleared}");
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("You are not signed in")
+    );
+    let posted = browser.post(server.url("/")).send().await.unwrap();
+    assert_eq!(posted.status(), 405);
+}

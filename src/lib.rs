@@ -9,6 +9,7 @@
 //! `runtime` (the core's ports), [`cli`] (the commands) — and
 //! `tollgate-resource` is what API authors take alone.
 
+mod backchannel;
 mod cimd;
 pub mod cli;
 mod config;

@@ -244,6 +244,12 @@ pub(super) struct RawClient {
     /// the same rules as `redirect_uris`.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where tollgate POSTs a logout token when a person who signed in to
+    /// this client signs out (OpenID Connect Back-Channel Logout 1.0), e.g.
+    /// `"https://app.example.com/backchannel-logout"`: https, or http to a
+    /// loopback host; no fragment. Only with `authorization_code`.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
     /// Ask the person before a code is issued. Default `false`.
     #[serde(default)]
     pub require_consent: Option<bool>,

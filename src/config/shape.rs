@@ -397,7 +397,7 @@ mod tests {
             client
                 .as_str()
                 .unwrap()
-                .contains("allowed_grant_types, allowed_groups, allowed_scopes, claims"),
+                .contains("allowed_grant_types, allowed_groups, allowed_scopes, backchannel_logout_uri, claims"),
             "{client}"
         );
         assert_eq!(

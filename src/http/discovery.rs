@@ -78,6 +78,15 @@ pub struct Discovery {
     /// clients (Client ID Metadata Documents); absent otherwise.
     #[oai(skip_serializing_if_is_none)]
     client_id_metadata_document_supported: Option<bool>,
+    /// `true` when `[login]` is set (OpenID Connect Back-Channel Logout
+    /// 1.0 §2.1): signing out POSTs a logout token to each client of the
+    /// session with a `backchannel_logout_uri`.
+    #[oai(skip_serializing_if_is_none)]
+    backchannel_logout_supported: Option<bool>,
+    /// `true` when `[login]` is set: logout tokens carry `sid`, the
+    /// session her id tokens named.
+    #[oai(skip_serializing_if_is_none)]
+    backchannel_logout_session_supported: Option<bool>,
 }
 
 #[derive(ApiResponse)]
@@ -128,7 +137,7 @@ impl DiscoveryApi {
         let issuer = self.state.issuer(&config);
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let mut claims = strings(&crate::config::REGISTERED_CLAIMS);
-        for claim in ["auth_time", "nonce", "at_hash"]
+        for claim in ["auth_time", "nonce", "at_hash", "sid"]
             .into_iter()
             .map(str::to_owned)
             .chain(
@@ -199,6 +208,8 @@ impl DiscoveryApi {
                 .metadata_documents()
                 .enabled()
                 .then_some(true),
+            backchannel_logout_supported: login.then_some(true),
+            backchannel_logout_session_supported: login.then_some(true),
             issuer,
         }
     }

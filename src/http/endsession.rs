@@ -4,6 +4,8 @@
 //! when the core finds one (`tollgate_core::endsession`), else it sees the
 //! "You are signed out" page. The `id_token_hint` is checked here against
 //! the keys we publish now (its expiry may be past: OpenID allows it).
+//! When the browser's session stood, the clients she signed in to in it
+//! are told in the background (Back-Channel Logout 1.0: `backchannel`).
 
 use std::sync::Arc;
 
@@ -12,6 +14,8 @@ use poem::http::header::SET_COOKIE;
 use poem::{Request, Response};
 use serde_json::{Map, Value};
 use tollgate_core::endsession::EndSession;
+
+use tollgate_core::session::Session;
 
 use super::AppState;
 use super::cookies;
@@ -37,6 +41,22 @@ impl poem::Endpoint for EndSessionEndpoint {
         let query = req.uri().query().unwrap_or_default().as_bytes();
         let now = self.state.clock.now();
         let cx = scope.context(&self.state, None);
+        let jar = cookies::of(&req);
+        let cookie = jar.get(cookies::SESSION);
+        // A session that no longer stands (expired, her user gone) has
+        // nothing left to end at the clients.
+        let told = match Session::open(&cx, cookie.as_ref().map(|c| c.value_str())) {
+            Ok(Some(open)) => Some((
+                open.session.sub.clone(),
+                crate::backchannel::announce(
+                    &self.state,
+                    &scope.config().registry,
+                    scope.issuer(),
+                    &open.session,
+                ),
+            )),
+            _ => None,
+        };
         let redirect = match EndSession::parse(query) {
             Ok(request) => {
                 let hint = request.hint().and_then(|t| own_claims(&self.state, t, now));
@@ -69,10 +89,13 @@ impl poem::Endpoint for EndSessionEndpoint {
         if let Ok(v) = clear.parse() {
             response.headers_mut().append(SET_COOKIE, v);
         }
+        let (user, notified) = told.unzip();
         tracing::info!(
             target: "tollgate::audit",
             outcome = "signed_out",
+            user = user.as_deref().map(|u| tracing::field::display(crate::observe::audit::untrusted(u))),
             redirected = response.status().is_redirection(),
+            notified,
             "session ended"
         );
         Ok(response)

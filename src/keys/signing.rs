@@ -44,6 +44,9 @@ pub struct SigningKey {
     /// The header of an OpenID Connect id token: `typ` `JWT`, so an id
     /// token is never taken for an access token (RFC 9068 §4).
     id_header_b64: String,
+    /// The header of a logout token: `typ` `logout+jwt` (Back-Channel
+    /// Logout 1.0 §2.4).
+    logout_header_b64: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -212,6 +215,7 @@ impl SigningKey {
             signer,
             header_b64: header("at+jwt"),
             id_header_b64: header("JWT"),
+            logout_header_b64: header("logout+jwt"),
             jwk,
         }
     }
@@ -240,11 +244,12 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a token of `kind`: `typ` `at+jwt` for an access
-    /// token, `JWT` for an id token.
+    /// token, `JWT` for an id token, `logout+jwt` for a logout token.
     pub fn sign_jwt_as(&self, claims_json: &[u8], kind: TokenKind) -> Result<String, KeyError> {
         let header = match kind {
             TokenKind::Access => &self.header_b64,
             TokenKind::Id => &self.id_header_b64,
+            TokenKind::Logout => &self.logout_header_b64,
         };
         let payload_len = claims_json.len().div_ceil(3) * 4;
         let mut jwt = String::with_capacity(header.len() + payload_len + 350);

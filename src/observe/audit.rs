@@ -166,6 +166,29 @@ pub(crate) fn upstream(
     );
 }
 
+/// A logout token sent to a client's `backchannel_logout_uri` when a
+/// person signed out: `delivery` (`delivered`, `refused` with the HTTP
+/// `status`, `unreachable`, `not_signed`) and why, in words (never the
+/// token).
+pub(crate) fn backchannel_logout(
+    client_id: &str,
+    user: &str,
+    delivery: &'static str,
+    status: Option<u16>,
+    why: &str,
+) {
+    tracing::info!(
+        target: "tollgate::audit",
+        outcome = "backchannel_logout",
+        client_id = %untrusted(client_id),
+        user = %untrusted(user),
+        delivery,
+        status,
+        why = (!why.is_empty()).then(|| why.replace(|c: char| c.is_control(), "?")),
+        "back-channel logout"
+    );
+}
+
 /// The most of an untrusted value a log line shows.
 const SHOWN: usize = 64;
 

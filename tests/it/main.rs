@@ -3,6 +3,7 @@
 mod architecture;
 mod assertion_grant;
 mod assertions;
+mod backchannel;
 mod bound;
 mod certificates;
 mod cimd;

@@ -263,6 +263,10 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// Where RP-Initiated Logout may send the browser back.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where a logout token is POSTed when a person who signed in to this
+    /// client signs out (OpenID Connect Back-Channel Logout 1.0): https,
+    /// or http to a loopback host.
+    pub backchannel_logout_uri: Option<url::Url>,
     /// The person is asked before a code is issued.
     pub require_consent: bool,
     /// Refresh tokens stop working this long after the sign-in they came

@@ -38,4 +38,9 @@ pub struct CodeGrant {
     /// A provider's person: her claims as copied at sign-in (there is no
     /// database to look her up in later). `None` for users of the file.
     pub claims: Option<Map<String, Value>>,
+    /// The browser session the code was issued in: the `sid` of the id
+    /// tokens of this sign-in. Absent from codes sealed before it was
+    /// carried.
+    #[serde(default)]
+    pub sid: Option<String>,
 }

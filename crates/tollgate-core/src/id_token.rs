@@ -23,12 +23,19 @@ pub(crate) struct IdToken<'a> {
     pub nonce: Option<&'a str>,
     /// The access token issued with it: `at_hash`.
     pub access_token: &'a str,
+    /// The browser session she signed in with (Front- and Back-Channel
+    /// Logout §2.1 / §3): a logout token names it. `None` for a code or a
+    /// refresh token sealed before sessions were carried.
+    pub sid: Option<&'a str>,
 }
 
 /// The id token's claims, serialized: the registered ones over the
 /// person's (which can never replace them).
 pub(crate) fn claims(token: &IdToken<'_>, person_claims: Map<String, Value>) -> Vec<u8> {
     let mut claims = person_claims;
+    // Said only when this sign-in has them; never a person's own.
+    claims.remove("nonce");
+    claims.remove("sid");
     let mut set = |name: &str, value: Value| {
         claims.insert(name.to_owned(), value);
     };
@@ -39,11 +46,11 @@ pub(crate) fn claims(token: &IdToken<'_>, person_claims: Map<String, Value>) -> 
     set("exp", token.now.saturating_add(ID_TOKEN_LIFETIME).into());
     set("auth_time", token.person.auth_time.into());
     set("at_hash", at_hash(token.access_token).into());
-    match token.nonce {
-        Some(nonce) => set("nonce", nonce.into()),
-        None => {
-            claims.remove("nonce");
-        }
+    if let Some(nonce) = token.nonce {
+        set("nonce", nonce.into());
+    }
+    if let Some(sid) = token.sid {
+        set("sid", sid.into());
     }
     serde_json::to_vec(&claims).expect("a JSON map serializes")
 }
@@ -78,6 +85,7 @@ mod tests {
         let mut mine = Map::new();
         mine.insert("sub".into(), "mallory".into());
         mine.insert("nonce".into(), "forged".into());
+        mine.insert("sid".into(), "forged".into());
         mine.insert("name".into(), "Alice".into());
         let token = IdToken {
             issuer: "https://id.example",
@@ -86,6 +94,7 @@ mod tests {
             now: 100,
             nonce: None,
             access_token: "x",
+            sid: None,
         };
         let claims: Map<String, Value> = serde_json::from_slice(&claims(&token, mine)).unwrap();
         assert_eq!(claims["sub"], "alice");
@@ -93,5 +102,26 @@ mod tests {
         assert_eq!(claims["exp"], 400);
         assert_eq!(claims["name"], "Alice");
         assert!(!claims.contains_key("nonce"));
+        assert!(!claims.contains_key("sid"));
+    }
+
+    #[test]
+    fn the_session_is_the_sid_claim() {
+        let person = Person {
+            sub: "alice".into(),
+            auth_time: 10,
+        };
+        let token = IdToken {
+            issuer: "https://id.example",
+            client_id: "web",
+            person: &person,
+            now: 100,
+            nonce: None,
+            access_token: "x",
+            sid: Some("s-1"),
+        };
+        let claims: Map<String, Value> =
+            serde_json::from_slice(&claims(&token, Map::new())).unwrap();
+        assert_eq!(claims["sid"], "s-1");
     }
 }

@@ -23,6 +23,7 @@ pub mod metadata_documents;
 pub use grants::exchange;
 pub mod id_token;
 pub mod introspection;
+pub mod logout_token;
 pub mod params;
 pub mod people;
 pub mod person;

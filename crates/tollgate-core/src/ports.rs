@@ -33,11 +33,14 @@ pub enum PortError {
 }
 
 /// What a signed token is, which its header's `typ` says: RFC 9068's
-/// `at+jwt`, or an OpenID Connect id token's `JWT`.
+/// `at+jwt`, an OpenID Connect id token's `JWT`, or Back-Channel Logout
+/// 1.0's `logout+jwt` (§2.4: so that a logout token is never taken for
+/// an id token, nor one for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Access,
     Id,
+    Logout,
 }
 
 pub trait Ports: Sync {

@@ -1,7 +1,8 @@
-//! The browser session at tollgate: who signed in, when, until when, and
-//! the consents she gave in it. No server keeps it: it is the session
-//! cookie's value, sealed (`sealed::Purpose::Session`), so replicas share
-//! it as they share the sealing key.
+//! The browser session at tollgate: who signed in, when, until when, the
+//! consents she gave in it and the clients she signed in to (so that
+//! signing out tells them: back-channel logout). No server keeps it: it is
+//! the session cookie's value, sealed (`sealed::Purpose::Session`), so
+//! replicas share it as they share the sealing key.
 //!
 //! A session stands only while its user does: one removed, disabled or
 //! revoked since she signed in (`User::stands_since`) has no session, and
@@ -22,6 +23,27 @@ use super::upstream::Person;
 /// How many clients' consents a session remembers; the oldest goes first.
 /// Bounds the cookie (a browser keeps 4 KiB of it).
 pub const MAX_CONSENTS: usize = 8;
+
+/// How many clients a session remembers signing in to; the oldest goes
+/// first. Bounded like the consents, and for the same cookie.
+pub const MAX_CLIENTS: usize = MAX_CONSENTS;
+
+/// A client as a session remembers it: the first 96 bits of the SHA-256
+/// of its id, base64url (16 characters). A client id may be 255 bytes, and
+/// eight of them would take most of the 4 KiB a browser keeps of a
+/// cookie; the tag finds the client again among the file's, and the cookie
+/// is sealed, so it tells no one anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientTag(String);
+
+impl ClientTag {
+    /// The tag of the client `client_id`.
+    pub fn of(client_id: &str) -> Self {
+        let digest = tollgate_jose::digest::sha256(client_id.as_bytes());
+        Self(B64.encode(&digest[..12]))
+    }
+}
 
 /// What the session cookie carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +66,11 @@ pub struct Session {
     /// does, and her codes and tokens after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Map<String, Value>>,
+    /// The clients a code was issued to in this session, the latest last
+    /// (at most [`MAX_CLIENTS`]): those signing out tells. Absent from
+    /// cookies sealed before it was carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientTag>,
 }
 
 /// What the endpoint does with the session cookie.
@@ -77,6 +104,7 @@ impl Session {
             exp: auth_time.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
             consents: Vec::new(),
             claims: None,
+            clients: Vec::new(),
         })
     }
 
@@ -91,6 +119,7 @@ impl Session {
             exp: auth_time.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
             consents: Vec::new(),
             claims: Some(person.claims()),
+            clients: Vec::new(),
         })
     }
 
@@ -176,6 +205,29 @@ impl Session {
             self.consents.remove(0);
         }
     }
+
+    /// Records that a code was issued to `client` in this session, as the
+    /// latest; the oldest is forgotten beyond [`MAX_CLIENTS`]. Whether the
+    /// session changed (the cookie is then set again).
+    pub fn signed_in_to(&mut self, client: &str) -> bool {
+        let tag = ClientTag::of(client);
+        if self.clients.last() == Some(&tag) {
+            return false;
+        }
+        self.clients.retain(|t| *t != tag);
+        self.clients.push(tag);
+        if self.clients.len() > MAX_CLIENTS {
+            self.clients.remove(0);
+        }
+        true
+    }
+
+    /// Whether a code was issued to `client` in this session (among the
+    /// latest [`MAX_CLIENTS`]).
+    pub fn has_signed_in_to(&self, client: &str) -> bool {
+        let tag = ClientTag::of(client);
+        self.clients.contains(&tag)
+    }
 }
 
 /// A session cookie that no longer stands: expired, not ours, or her
@@ -203,6 +255,7 @@ mod tests {
             exp: 10,
             consents: Vec::new(),
             claims: None,
+            clients: Vec::new(),
         };
         s.consent("web", "openid profile");
         assert!(s.consented("web", "openid"));
@@ -214,5 +267,60 @@ mod tests {
         }
         assert_eq!(s.consents.len(), MAX_CONSENTS);
         assert!(!s.consented("web", "openid"), "the oldest went first");
+    }
+
+    #[test]
+    fn the_clients_signed_in_to_are_remembered_latest_last_and_bounded() {
+        let mut s = Session {
+            sid: random_id(),
+            sub: "alice".into(),
+            auth_time: 0,
+            exp: 10,
+            consents: Vec::new(),
+            claims: None,
+            clients: Vec::new(),
+        };
+        assert!(s.signed_in_to("web"));
+        assert!(!s.signed_in_to("web"), "already the latest: unchanged");
+        assert!(s.signed_in_to("spa"));
+        assert!(s.signed_in_to("web"), "the latest again");
+        assert_eq!(s.clients.len(), 2);
+        assert!(s.has_signed_in_to("web") && s.has_signed_in_to("spa"));
+        assert!(!s.has_signed_in_to("other"));
+        for i in 0..20 {
+            s.signed_in_to(&format!("c{i}"));
+        }
+        assert_eq!(s.clients.len(), MAX_CLIENTS);
+        assert!(!s.has_signed_in_to("web"), "the oldest went first");
+        assert!(s.has_signed_in_to("c19"));
+    }
+
+    #[test]
+    fn a_session_at_its_bounds_with_the_longest_ids_stays_well_under_4_kib() {
+        let key = super::super::sealed::SealingKey::new(&[7; 32]);
+        let long = |i: usize| format!("{i:0>255}");
+        let mut s = Session {
+            sid: random_id(),
+            sub: "a".repeat(255),
+            auth_time: 1_765_000_000,
+            exp: 1_765_028_800,
+            consents: Vec::new(),
+            claims: None,
+            clients: Vec::new(),
+        };
+        let before = key.seal(Purpose::Session, &s).len();
+        for i in 0..MAX_CLIENTS + 4 {
+            s.signed_in_to(&long(i));
+        }
+        let added = key.seal(Purpose::Session, &s).len() - before;
+        // Eight tags: 8 × 19 bytes of JSON, sealed and base64url.
+        assert!(added < 256, "the clients add {added} bytes");
+        // A session from before the clients were carried still opens.
+        let old = key.seal(
+            Purpose::Session,
+            &serde_json::json!({"sid": "s", "sub": "alice", "auth_time": 0, "exp": 10, "consents": []}),
+        );
+        let opened: Session = key.open(Purpose::Session, &old).unwrap();
+        assert!(opened.clients.is_empty());
     }
 }

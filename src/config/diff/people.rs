@@ -39,6 +39,13 @@ pub(super) fn client(c: &Client, fields: &mut BTreeMap<&'static str, String>) {
             "post_logout_redirect_uris",
             c.post_logout_redirect_uris.join(" "),
         ),
+        (
+            "backchannel_logout_uri",
+            c.backchannel_logout_uri
+                .as_ref()
+                .map(url::Url::to_string)
+                .unwrap_or_default(),
+        ),
         ("display_name", c.display_name.clone().unwrap_or_default()),
         ("require_consent", c.require_consent.to_string()),
         ("refresh_token_lifetime", show(c.refresh_token_lifetime)),

@@ -158,6 +158,7 @@ pub(super) fn client(
         public: people.public,
         redirect_uris: people.redirect_uris,
         post_logout_redirect_uris: people.post_logout_redirect_uris,
+        backchannel_logout_uri: people.backchannel_logout_uri,
         require_consent: people.require_consent,
         refresh_token_lifetime: people.refresh_token_lifetime,
         allowed_groups: people.allowed_groups,

@@ -17,6 +17,7 @@ pub(super) struct CodeFlow {
     pub public: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<url::Url>,
     pub require_consent: bool,
     pub refresh_token_lifetime: Duration,
     pub allowed_groups: Vec<String>,
@@ -102,6 +103,25 @@ pub(super) fn settings(
             }
         }
     }
+    let backchannel_logout_uri = c.backchannel_logout_uri.as_deref().and_then(|uri| {
+        if !code {
+            problems.add_hinted(
+                at("backchannel_logout_uri"),
+                "backchannel_logout_uri needs authorization_code: only a person's sign-in is signed out of",
+                Some("add \"authorization_code\" to allowed_grant_types, or remove backchannel_logout_uri"),
+            );
+            return None;
+        }
+        logout_uri(uri)
+            .map_err(|e| {
+                problems.add_hinted(
+                    at("backchannel_logout_uri"),
+                    e,
+                    Some("backchannel_logout_uri = \"https://app.example.com/backchannel-logout\""),
+                )
+            })
+            .ok()
+    });
     for (j, group) in c.allowed_groups.iter().enumerate() {
         if let Err(e) = group_name(group) {
             problems.add(format!("{}[{j}]", at("allowed_groups")), e);
@@ -119,6 +139,7 @@ pub(super) fn settings(
         public,
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri,
         require_consent: c.require_consent.unwrap_or(false),
         refresh_token_lifetime,
         allowed_groups: c.allowed_groups.clone(),
@@ -201,6 +222,30 @@ fn redirect_uri(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A `backchannel_logout_uri`: absolute, https or http to a loopback host
+/// (a logout token is a bearer of her session's end), no fragment
+/// (Back-Channel Logout 1.0 §2.2).
+fn logout_uri(text: &str) -> Result<url::Url, String> {
+    let url =
+        url::Url::parse(text).map_err(|e| format!("{text:?} is not an absolute URL ({e})"))?;
+    match url.scheme() {
+        "https" if url.host().is_some() => {}
+        "http" if url.host().is_some() && !http_beyond_loopback(text) => {}
+        "http" => {
+            return Err(format!(
+                "{text:?} is plain http beyond loopback: logout tokens must travel over https"
+            ));
+        }
+        _ => return Err(format!("{text:?} must be an https URL with a host")),
+    }
+    if url.fragment().is_some() {
+        return Err(format!(
+            "{text:?} has a fragment; a back-channel logout URI may not (Back-Channel Logout §2.2)"
+        ));
+    }
+    Ok(url)
 }
 
 /// Whether `uri` is http to a host beyond loopback: allowed for

@@ -128,6 +128,8 @@ pub(crate) struct Metrics {
     in_flight: Gauge,
     /// Clients named by a URL looked up, by outcome (accepted, or why not).
     metadata_documents: Family<OutcomeLabels, Counter>,
+    /// Logout tokens sent to clients, by outcome.
+    backchannel_logouts: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -144,6 +146,7 @@ impl Default for Metrics {
         let in_flight = Gauge::default();
         let provider_failures = Family::<ProviderLabels, Counter>::default();
         let metadata_documents = Family::<OutcomeLabels, Counter>::default();
+        let backchannel_logouts = Family::<OutcomeLabels, Counter>::default();
         let mut full = Registry::with_prefix("tollgate");
         let mut public = Registry::with_prefix("tollgate");
         full.register(
@@ -194,6 +197,12 @@ impl Default for Metrics {
                  accepted, or why the document was refused (the person sees one page)",
                 metadata_documents.clone(),
             );
+            registry.register(
+                "backchannel_logouts",
+                "Logout tokens sent to clients' backchannel_logout_uri when a person signed out, \
+                 by outcome (delivered, refused, unreachable, not_signed)",
+                backchannel_logouts.clone(),
+            );
         }
         let durations = Endpoint::ALL.map(|endpoint| {
             durations
@@ -212,6 +221,7 @@ impl Default for Metrics {
             durations,
             in_flight,
             metadata_documents,
+            backchannel_logouts,
         }
     }
 }
@@ -264,6 +274,13 @@ impl Metrics {
             .get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),
             })
+            .inc();
+    }
+
+    /// Counts a logout token sent to a client, by `outcome`.
+    pub(crate) fn backchannel_logout(&self, outcome: &'static str) {
+        self.backchannel_logouts
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

@@ -1,6 +1,7 @@
 //! Test helpers shared by every test file, one file per job. Test files
 //! import them from here, never from each other.
 
+mod browser;
 mod certs;
 mod clock;
 mod config;
@@ -12,6 +13,7 @@ mod key_server;
 mod keys;
 mod people;
 mod process;
+mod receiver;
 mod redis;
 mod server;
 mod softhsm;
@@ -19,6 +21,7 @@ mod timing;
 mod tokens;
 mod wait;
 
+pub(crate) use browser::*;
 pub(crate) use certs::*;
 pub(crate) use clock::*;
 pub(crate) use config::*;
@@ -30,6 +33,7 @@ pub(crate) use key_server::*;
 pub(crate) use keys::*;
 pub(crate) use people::*;
 pub(crate) use process::*;
+pub(crate) use receiver::*;
 pub(crate) use redis::*;
 pub(crate) use server::*;
 pub(crate) use softhsm::*;

@@ -101,6 +101,7 @@ pub(crate) fn code_for(client: &str, sub: &str, scope: &str) -> String {
         nonce: Some("n-42".into()),
         exp: now + CODE_LIFETIME,
         claims: None,
+        sid: None,
     };
     key.seal(Purpose::Code, &grant)
 }

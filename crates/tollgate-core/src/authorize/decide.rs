@@ -146,6 +146,7 @@ fn code(cx: &Context<'_>, req: &AuthRequest, open: &Open) -> Answer {
         exp: cx.now.unix_timestamp() + CODE_LIFETIME,
         // A provider's person: her claims as copied at sign-in.
         claims: open.session.claims.clone(),
+        sid: Some(open.session.sid.clone()),
     };
     let sealed = key.seal(Purpose::Code, &grant);
     Answer::Code {

@@ -182,6 +182,25 @@ pub fn start(cx: &Context<'_>, params: &[u8], cookie: Option<&str>, csrf: &str) 
         Ok(req) => decide::decide(cx, &req, open.as_ref(), decide::Fresh::default(), csrf),
         Err(answer) => answer,
     };
+    match open {
+        Some(open) => settled(cx, answer, open.session, false),
+        None => Outcome { answer, session },
+    }
+}
+
+/// `answer`, given in `session`: a code records its client in the session
+/// (signing out tells the clients it names), and the cookie is set again
+/// when it changed, or always when `set` (a session just begun or just
+/// given a consent).
+fn settled(cx: &Context<'_>, answer: Answer, mut session: Session, set: bool) -> Outcome {
+    let recorded = match &answer {
+        Answer::Code { client, .. } => session.signed_in_to(client.id.as_str()),
+        _ => false,
+    };
+    let session = match (set || recorded).then(|| session.seal(cx)).flatten() {
+        Some(sealed) => SessionChange::Set(sealed),
+        None => SessionChange::Keep,
+    };
     Outcome { answer, session }
 }
 
@@ -220,11 +239,7 @@ pub async fn sign_in<P: Ports>(
                 consented: false,
             };
             let answer = decide::decide(cx, &req, Some(&open), fresh, &csrf);
-            let sealed = open.session.seal(cx);
-            Outcome {
-                answer,
-                session: sealed.map_or(SessionChange::Keep, SessionChange::Set),
-            }
+            settled(cx, answer, open.session, true)
         }
         Err(failure) => {
             let mut answer = decide::sign_in_form(cx, &req, &csrf);
@@ -277,11 +292,7 @@ pub fn consent(cx: &Context<'_>, form: &[u8], cookie: Option<&str>, csrf: Option
                 consented: true,
             };
             let answer = decide::decide(cx, &req, Some(&open), fresh, &csrf);
-            let sealed = open.session.seal(cx);
-            Outcome {
-                answer,
-                session: sealed.map_or(SessionChange::Keep, SessionChange::Set),
-            }
+            settled(cx, answer, open.session, true)
         }
         Some("deny") => keep(decide::error(
             cx,

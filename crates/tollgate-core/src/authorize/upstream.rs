@@ -143,12 +143,7 @@ pub fn arrival(
     };
     let answer = decide::decide(cx, &req, Some(&open), fresh, &csrf);
     let Open { session, .. } = open;
-    Ok(Outcome {
-        answer,
-        session: session
-            .seal(cx)
-            .map_or(SessionChange::Keep, SessionChange::Set),
-    })
+    Ok(super::settled(cx, answer, session, true))
 }
 
 /// A person the provider's rules refused: the page, and why (for the

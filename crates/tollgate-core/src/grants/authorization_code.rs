@@ -80,6 +80,7 @@ pub(crate) async fn grant<P: Ports>(
         family_exp: code.auth_time.saturating_add(lifetime),
         jkt: jkt.map(str::to_owned),
         claims: code.claims,
+        sid: code.sid,
     };
     let mut granted = session.grant(cx, client, &code.scope)?;
     // What the refresh tokens may ask for again: what was granted now.

@@ -54,6 +54,10 @@ pub(crate) struct Session {
     pub(crate) jkt: Option<String>,
     /// A provider's person's claims as copied at sign-in.
     pub(crate) claims: Option<Map<String, Value>>,
+    /// The browser session of the sign-in: every id token's `sid`.
+    /// Absent from refresh tokens sealed before it was carried.
+    #[serde(default)]
+    pub(crate) sid: Option<String>,
 }
 
 /// A grant to a person, and what follows the access token.
@@ -279,6 +283,7 @@ pub(crate) async fn finish<P: Ports>(
             now: cx.now.unix_timestamp(),
             nonce: nonce.as_deref(),
             access_token,
+            sid: session.sid.as_deref(),
         };
         let signed = ports
             .sign(id_token::claims(&token, claims), TokenKind::Id, cx.now)

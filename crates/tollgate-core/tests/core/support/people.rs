@@ -88,6 +88,7 @@ pub(crate) fn code(
         nonce: Some("n-0S6_WzA2Mj".into()),
         exp: NOW.unix_timestamp() + CODE_LIFETIME,
         claims: None,
+        sid: None,
     };
     edit(&mut grant);
     world.sealing.seal(Purpose::Code, &grant)

@@ -104,6 +104,10 @@ impl Ports for Fake {
                 &json!({"alg": "ES256", "typ": "JWT", "kid": OWN_KID}),
                 &claims,
             ),
+            TokenKind::Logout => self.own.sign_with(
+                &json!({"alg": "ES256", "typ": "logout+jwt", "kid": OWN_KID}),
+                &claims,
+            ),
         })
     }
 

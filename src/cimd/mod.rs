@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::observe::{audit, metrics::Metrics};
 use tollgate_core::Registry;
-use tollgate_core::metadata_documents::{DocumentError, Outcome};
+use tollgate_core::metadata_documents::{DocumentError, Outcome, is_url_client_id};
 use tollgate_jose::clock::SharedClock;
 
 /// How many documents are kept at most.
@@ -63,6 +63,28 @@ impl Documents {
         metrics.metadata_document(kind);
         audit::metadata_document(client_id, kind.as_str(), detail, address);
         outcome
+    }
+
+    /// [`Self::admit`] for the `client_id` of a request's form or query
+    /// (`params`), when it is a URL and the file allows such clients;
+    /// anything else is left to the core, as is a refusal (the outcome is
+    /// counted and audited there).
+    pub(crate) async fn admit_named_in(
+        &self,
+        registry: &Registry,
+        params: &[u8],
+        metrics: &Metrics,
+        address: Option<IpAddr>,
+    ) {
+        if !registry.metadata_documents().enabled() {
+            return;
+        }
+        let client_id = form_urlencoded::parse(params)
+            .find(|(k, _)| k == "client_id")
+            .map(|(_, v)| v);
+        if let Some(id) = client_id.filter(|id| is_url_client_id(id)) {
+            let _ = self.admit(registry, &id, metrics, address).await;
+        }
     }
 
     async fn resolve(&self, registry: &Registry, client_id: &str) -> Result<(), DocumentError> {

@@ -16,7 +16,6 @@ use serde::Serialize;
 use super::AppState;
 use super::browser::{self, Browser};
 use super::scope::Scope;
-use tollgate_core::metadata_documents::is_url_client_id;
 
 /// Where the endpoint is served, under the issuer.
 pub(crate) const AUTHORIZE_PATH: &str = "/connect/authorize";
@@ -53,39 +52,20 @@ impl poem::Endpoint for Authorize {
         } else {
             req.uri().query().unwrap_or_default().as_bytes().to_vec()
         };
-        admit_url_client(&self.state, &scope, &params, browser.address).await;
+        // A `client_id` that is a URL the file allows: its document checked
+        // and the client admitted, so the core finds it as it finds the
+        // file's; a refused one gets the core's page for an unknown client.
+        let state = &self.state;
+        let registry = &scope.config().registry;
+        (state.documents)
+            .admit_named_in(registry, &params, &state.metrics, browser.address)
+            .await;
         let (csrf, new) = browser.csrf_or_new();
         let cx = scope.context(&self.state, browser.address);
         let outcome =
             tollgate_core::authorize::start(&cx, &params, browser.session.as_deref(), &csrf);
         let new_csrf = new.then_some(csrf.as_str());
         Ok(browser::respond(&scope, outcome, new_csrf, browser.address))
-    }
-}
-
-/// A `client_id` that is a URL the file allows: its metadata document
-/// (cached, or fetched) checked and the client admitted, so the core finds
-/// it as it finds the file's. A refused document is not admitted: the
-/// person then sees the core's page for an unknown client, one page
-/// whatever the reason (which the audit line and the metric carry).
-async fn admit_url_client(
-    state: &AppState,
-    scope: &Scope,
-    params: &[u8],
-    address: Option<std::net::IpAddr>,
-) {
-    let registry = &scope.config().registry;
-    if !registry.metadata_documents().enabled() {
-        return;
-    }
-    let client_id = form_urlencoded::parse(params)
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v);
-    if let Some(id) = client_id.filter(|id| is_url_client_id(id)) {
-        let _ = state
-            .documents
-            .admit(registry, &id, &state.metrics, address)
-            .await;
     }
 }
 

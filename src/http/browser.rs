@@ -108,11 +108,7 @@ pub(super) fn respond(
     address: Option<IpAddr>,
 ) -> Response {
     let config = scope.config();
-    let title = config
-        .registry
-        .login()
-        .and_then(|l| l.title.as_deref())
-        .unwrap_or("tollgate");
+    let title = scope.page_title();
     let style = page::style();
     let message = |status: u16, heading: &str, message: &str, alert: bool| {
         let body = MessagePage {

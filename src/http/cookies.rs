@@ -62,3 +62,13 @@ pub(super) fn clear(name: &str, secure: bool) -> String {
     cookie.make_removal();
     cookie.to_string()
 }
+
+/// Adds to `response` the `Set-Cookie` that ends the browser's session at
+/// tollgate.
+pub(super) fn clear_session(response: &mut poem::Response, secure: bool) {
+    if let Ok(v) = clear(SESSION, secure).parse() {
+        response
+            .headers_mut()
+            .append(poem::http::header::SET_COOKIE, v);
+    }
+}

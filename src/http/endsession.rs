@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use poem::http::header::SET_COOKIE;
 use poem::{Request, Response};
 use serde_json::{Map, Value};
 use tollgate_core::endsession::EndSession;
@@ -67,12 +66,7 @@ impl poem::Endpoint for EndSessionEndpoint {
         let mut response = match redirect {
             Some(location) => page::see_other(&location),
             None => {
-                let title = scope
-                    .config()
-                    .registry
-                    .login()
-                    .and_then(|l| l.title.as_deref())
-                    .unwrap_or("tollgate");
+                let title = scope.page_title();
                 let body = MessagePage {
                     title,
                     style: page::style(),
@@ -85,10 +79,7 @@ impl poem::Endpoint for EndSessionEndpoint {
                 page::html(200, body, None)
             }
         };
-        let clear = cookies::clear(cookies::SESSION, scope.secure_cookies());
-        if let Ok(v) = clear.parse() {
-            response.headers_mut().append(SET_COOKIE, v);
-        }
+        cookies::clear_session(&mut response, scope.secure_cookies());
         let (user, notified) = told.unzip();
         tracing::info!(
             target: "tollgate::audit",

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use poem::http::header::SET_COOKIE;
 use poem::{EndpointExt, Request, Response};
 use tollgate_core::session::Session;
 
@@ -75,12 +74,7 @@ impl poem::Endpoint for Home {
         let cx = scope.context(&self.state, browser.address);
         let session = Session::open(&cx, browser.session.as_deref());
         let user = session.as_ref().ok().and_then(Option::as_ref);
-        let title = scope
-            .config()
-            .registry
-            .login()
-            .and_then(|l| l.title.as_deref())
-            .unwrap_or("tollgate");
+        let title = scope.page_title();
         let body = HomePage {
             title,
             style: page::style(),
@@ -92,10 +86,7 @@ impl poem::Endpoint for Home {
         let mut response = page::html(200, body, None);
         // A session that no longer stands is cleared, as everywhere.
         if session.is_err() {
-            let clear = cookies::clear(cookies::SESSION, scope.secure_cookies());
-            if let Ok(v) = clear.parse() {
-                response.headers_mut().append(SET_COOKIE, v);
-            }
+            cookies::clear_session(&mut response, scope.secure_cookies());
         }
         Ok(response)
     }

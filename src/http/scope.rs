@@ -67,6 +67,15 @@ impl Scope {
         self.issuer.starts_with("https://")
     }
 
+    /// The pages' title: `[login] title`, else "tollgate".
+    pub(crate) fn page_title(&self) -> &str {
+        self.config
+            .registry
+            .login()
+            .and_then(|l| l.title.as_deref())
+            .unwrap_or("tollgate")
+    }
+
     /// Our issuer identifier.
     pub(crate) fn issuer(&self) -> &str {
         &self.issuer

@@ -13,7 +13,6 @@ use super::wire::{self, TokenBody};
 use crate::observe::audit;
 use crate::runtime::failure_time::measured;
 use tollgate_core::RefusedRequest;
-use tollgate_core::metadata_documents::is_url_client_id;
 use tollgate_core::token_request::{self, Issued};
 use tollgate_core::{Reason, Refusal};
 
@@ -56,7 +55,11 @@ async fn run(
     address: Option<IpAddr>,
 ) -> Result<Issued, RefusedRequest> {
     let scope = super::scope::Scope::load(state);
-    admit_url_client(state, &scope.config().registry, form, address).await;
+    // A client named by a URL is admitted first, so the core finds it
+    // (a code's redemption, a refresh); a refused one is unknown to it.
+    (state.documents)
+        .admit_named_in(&scope.config().registry, form, &state.metrics, address)
+        .await;
     let cx = scope.context(state, address);
     let dpop: Vec<&[u8]> = req
         .headers()
@@ -72,31 +75,6 @@ async fn run(
         certificate: certificate.as_ref(),
     };
     token_request::token(&cx, &**state, request).await
-}
-
-/// A `client_id` that is a URL the file allows: its metadata document
-/// (cached, or fetched) admitted, so the core finds the client as it finds
-/// the file's (a code's redemption, a refresh). A refused one is not:
-/// the core then answers `invalid_client`, as for any unknown client.
-async fn admit_url_client(
-    state: &AppState,
-    registry: &tollgate_core::Registry,
-    form: &[u8],
-    address: Option<IpAddr>,
-) {
-    if !registry.metadata_documents().enabled() {
-        return;
-    }
-    let client_id = form_urlencoded::parse(form)
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v);
-    if let Some(id) = client_id.filter(|id| is_url_client_id(id)) {
-        // The outcome is counted and audited there.
-        let _ = state
-            .documents
-            .admit(registry, &id, &state.metrics, address)
-            .await;
-    }
 }
 
 /// The response, counted and audited.

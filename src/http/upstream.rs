@@ -299,12 +299,7 @@ fn respond(scope: &Scope, answer: Answer, address: Option<std::net::IpAddr>) -> 
 
 /// A message page, with a link to try again.
 fn message(scope: &Scope, status: u16, text: &str, retry: Option<&str>) -> Response {
-    let title = scope
-        .config()
-        .registry
-        .login()
-        .and_then(|l| l.title.as_deref())
-        .unwrap_or("tollgate");
+    let title = scope.page_title();
     let body = MessagePage {
         title,
         style: page::style(),

@@ -10,7 +10,6 @@ use poem::{Request, Response};
 
 use super::AppState;
 use super::wire;
-use tollgate_core::RefusedRequest;
 use tollgate_core::introspection::{self, Introspection};
 
 pub(super) fn endpoint(state: Arc<AppState>) -> impl poem::Endpoint {
@@ -26,14 +25,10 @@ impl poem::Endpoint for IntrospectEndpoint {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let state = &self.state;
-        let body = req.take_body();
         let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
-        let form = match super::form::read(&req, body, self.state.body_timeout).await {
+        let form = match super::token::client_form(state, &mut req, address).await {
             Ok(form) => form,
-            Err(refusal) => {
-                super::token::refused(state, &refusal, None, address);
-                return Ok(wire::error_response(&refusal.error));
-            }
+            Err(answer) => return Ok(answer),
         };
         let scope = super::scope::Scope::load(state);
         let cx = scope.context(state, address);
@@ -59,13 +54,8 @@ impl poem::Endpoint for IntrospectEndpoint {
                     serde_json::to_vec(&body).unwrap_or_default(),
                 ))
             }
-            Err(RefusedRequest {
-                refusal,
-                claimed_id,
-            }) => {
-                super::token::equal_time(state, &refusal, started, work).await;
-                super::token::refused(state, &refusal, claimed_id.as_deref(), address);
-                Ok(wire::error_response(&refusal.error))
+            Err(refused) => {
+                Ok(super::token::answer_refused(state, refused, (started, work), address).await)
             }
         }
     }

@@ -12,7 +12,6 @@ use poem::{Request, Response};
 use super::AppState;
 use super::wire;
 use crate::runtime::failure_time::measured;
-use tollgate_core::RefusedRequest;
 use tollgate_core::revocation;
 use tollgate_core::token_request;
 
@@ -29,14 +28,10 @@ impl poem::Endpoint for RevokeEndpoint {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let state = &self.state;
-        let body = req.take_body();
         let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
-        let form = match super::form::read(&req, body, state.body_timeout).await {
+        let form = match super::token::client_form(state, &mut req, address).await {
             Ok(form) => form,
-            Err(refusal) => {
-                super::token::refused(state, &refusal, None, address);
-                return Ok(wire::error_response(&refusal.error));
-            }
+            Err(answer) => return Ok(answer),
         };
         let scope = super::scope::Scope::load(state);
         let cx = scope.context(state, address);
@@ -54,13 +49,8 @@ impl poem::Endpoint for RevokeEndpoint {
                 crate::observe::audit::revoked(&client, revoked, address);
                 Ok(wire::no_store_json(StatusCode::OK, Vec::new()))
             }
-            Err(RefusedRequest {
-                refusal,
-                claimed_id,
-            }) => {
-                super::token::equal_time(state, &refusal, started, work).await;
-                super::token::refused(state, &refusal, claimed_id.as_deref(), address);
-                Ok(wire::error_response(&refusal.error))
+            Err(refused) => {
+                Ok(super::token::answer_refused(state, refused, (started, work), address).await)
             }
         }
     }

@@ -140,6 +140,40 @@ pub(super) async fn equal_time(
     }
 }
 
+/// The form of a request to an endpoint where clients authenticate
+/// (introspection, revocation), or the answer to one whose body cannot be
+/// read, counted and audited as at the token endpoint.
+pub(super) async fn client_form(
+    state: &AppState,
+    req: &mut Request,
+    address: Option<IpAddr>,
+) -> Result<bytes::Bytes, Response> {
+    let body = req.take_body();
+    super::form::read(req, body, state.body_timeout)
+        .await
+        .map_err(|refusal| {
+            refused(state, &refusal, None, address);
+            wire::error_response(&refusal.error)
+        })
+}
+
+/// A request refused there: answered after the failure floor (when its
+/// failure takes it), counted and audited, in RFC 6749's body.
+pub(super) async fn answer_refused(
+    state: &AppState,
+    refused_request: RefusedRequest,
+    (started, work): (tokio::time::Instant, std::time::Duration),
+    address: Option<IpAddr>,
+) -> Response {
+    let RefusedRequest {
+        refusal,
+        claimed_id,
+    } = refused_request;
+    equal_time(state, &refusal, started, work).await;
+    refused(state, &refusal, claimed_id.as_deref(), address);
+    wire::error_response(&refusal.error)
+}
+
 /// Counts, audits and (for throttling) warns about a refusal.
 pub(super) fn refused(
     state: &AppState,
